@@ -1,0 +1,1 @@
+"""Qunke's runtime core: composition root, config, channels, ingest, dispatch and CLI."""

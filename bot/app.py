@@ -1,0 +1,132 @@
+"""The composition root: `create_app(settings)` wires storage, WeCom, the inbox, ingest and the handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Final
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.wecom.client import WeComClient
+from bot.channels.wecom.crypto import CallbackCrypto
+from bot.channels.wecom.directory import WeComDirectory
+from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
+from bot.config import ConfigError, Settings
+from bot.dispatch import Dispatcher
+from bot.inbox import InboxWriter
+from bot.ingest import IngestWorker
+from bot.metrics import Metrics
+from bot.middleware.logging import LogTiming
+from bot.sync import queue_group_sync
+from bot.tasks import BackgroundTasks
+from handlers.contacts import router as contacts_router
+from services.clock import Clock, SystemClock
+from storage.db import create_engine, is_postgresql, make_sessionmaker
+from storage.migrate import current_head
+
+log = logging.getLogger("qunke")
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the running app holds; tests and the CLI reach it through RUNTIME."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tasks: BackgroundTasks
+    metrics: Metrics
+    ingest: IngestWorker
+
+
+RUNTIME: Final = web.AppKey("runtime", Runtime)
+
+
+def build_dispatcher() -> Dispatcher:
+    dispatcher = Dispatcher()
+    # Outermost first: every event gets one log line with its outcome and time, whatever happens inside.
+    dispatcher.add_outer_middleware(LogTiming())
+    dispatcher.include_router(contacts_router)
+    return dispatcher
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    wecom = settings.require_wecom()
+    assert wecom.corp_id and wecom.secret and wecom.token and wecom.aes_key
+    crypto = CallbackCrypto.from_settings(wecom.token, wecom.aes_key, wecom.corp_id)
+    clock = clock or SystemClock()
+    app = web.Application()
+    metrics = Metrics()
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(settings.database.url, echo=settings.database.echo)
+        await _require_schema(engine)
+        sessions = make_sessionmaker(engine)
+        tasks = BackgroundTasks()
+        http = aiohttp.ClientSession()
+        client = WeComClient(http, wecom.api_base, wecom.corp_id or "", wecom.secret or "", wecom.request_timeout_s)
+        directory = WeComDirectory(client)
+        ingest = IngestWorker(sessions, build_dispatcher(), directory, clock, settings.ingest, metrics)
+        inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, ingest.wake)
+        app[WEBHOOK_DEPS] = WebhookDeps(crypto, inbox, clock, metrics, settings.webhook.max_body_bytes)
+        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest)
+        if not is_postgresql(engine):
+            await ingest.release_leases()
+        writer = tasks.spawn(inbox.run(), "inbox-writer")
+        tasks.spawn(ingest.run(), "ingest-worker")
+        if settings.ingest.sync_groups_on_start:
+            tasks.spawn(queue_group_sync(sessions, directory, clock), "startup-group-sync")
+        log.info("qunke started (database: %s)", engine.dialect.name)
+        try:
+            yield
+        finally:
+            inbox.close()
+            await _drain(writer)
+            await tasks.close()
+            await http.close()
+            await engine.dispose()
+            log.info("qunke stopped")
+
+    app.cleanup_ctx.append(lifecycle)
+    setup_wecom_webhook(app)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    return app
+
+
+async def _drain(writer: asyncio.Task[None]) -> None:
+    try:
+        await asyncio.wait_for(asyncio.shield(writer), timeout=10)
+    except TimeoutError:
+        log.error("inbox writer did not drain in 10 s")
+
+
+async def _require_schema(engine: AsyncEngine) -> None:
+    head = current_head()
+    try:
+        async with engine.connect() as conn:
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+    except Exception:
+        version = None
+    if version != head:
+        raise ConfigError(
+            f"database schema is at {version or 'nothing'}, expected {head}: run `qunke db upgrade` first"
+        )
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    async with runtime.sessions() as session:
+        await session.execute(text("SELECT 1"))
+    return web.json_response({"status": "ok", "background_tasks": len(runtime.tasks)})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body, content_type = request.app[RUNTIME].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": content_type})

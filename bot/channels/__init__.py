@@ -1,0 +1,1 @@
+"""Platform adapters: only this package knows wire formats."""

@@ -1,0 +1,103 @@
+"""Safe XML parsing of WeCom envelopes and decrypted callbacks, and the dedupe key of each callback."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Final
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+
+SYSTEM_SENDER: Final = "sys"
+MAX_DEPTH: Final = 8
+
+Fields = dict[str, "str | list[str]"]
+
+
+class CallbackParseError(Exception):
+    """The body is not the XML WeCom sends; the message says why, for the log line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """A decrypted callback: its flat fields, its kind (`text`, `change_external_chat/update`...) and dedupe key."""
+
+    fields: Fields
+    kind: str
+    dedupe_key: str
+
+    def get(self, name: str) -> str:
+        value = self.fields.get(name, "")
+        return value if isinstance(value, str) else ",".join(value)
+
+    def items_of(self, name: str) -> list[str]:
+        """A list field, in either of WeCom's shapes: `<Item>` children (newer) or a comma list (older)."""
+        value = self.fields.get(name, "")
+        if isinstance(value, list):
+            return [v for v in value if v]
+        return [part for part in value.split(",") if part]
+
+
+def parse_xml(body: str) -> Fields:
+    """Parse `<xml>...</xml>` into flat fields; entity declarations and broken XML are refused."""
+    try:
+        doc = xmltodict.parse(body, disable_entities=True)
+    except ExpatError as exc:
+        raise CallbackParseError(f"malformed XML: {exc}") from None
+    except ValueError as exc:  # xmltodict's refusal of DOCTYPE/ENTITY (billion laughs, external entities)
+        raise CallbackParseError(f"hostile XML: {exc}") from None
+    root = doc.get("xml") if isinstance(doc, dict) else None
+    if not isinstance(root, dict):
+        raise CallbackParseError("root element is not <xml>")
+    return {key: _flatten(key, value, 1) for key, value in root.items()}
+
+
+def _flatten(key: str, value: object, depth: int) -> str | list[str]:
+    if depth > MAX_DEPTH:
+        raise CallbackParseError(f"element {key} nested too deeply")
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return [v if isinstance(v, str) else str(_flatten(key, v, depth + 1)) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"Item"}:  # <MemChangeList><Item>..</Item></MemChangeList>
+            items = value["Item"]
+            return [str(i or "") for i in items] if isinstance(items, list) else [str(items or "")]
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    raise CallbackParseError(f"unexpected value in {key}")
+
+
+def to_callback(fields: Fields) -> Callback:
+    msg_type = _text(fields, "MsgType")
+    if not msg_type:
+        raise CallbackParseError("MsgType missing")
+    event = _text(fields, "Event")
+    change = _text(fields, "ChangeType")
+    kind = msg_type if msg_type != "event" else "/".join(part for part in (event, change) if part) or "event"
+    return Callback(fields=fields, kind=kind, dedupe_key=dedupe_key(fields, kind))
+
+
+def dedupe_key(fields: Fields, kind: str) -> str:
+    """MsgId for messages; for events FromUserName+CreateTime (WECOM.md §1.7), except events from `sys`.
+
+    Every customer-contact event comes from `sys`, so two different ones in the same second would collide:
+    those are keyed on a hash of all their own fields, which a redelivery repeats exactly.
+    """
+    msg_id = _text(fields, "MsgId")
+    if msg_id:
+        return f"msg:{msg_id}"
+    sender = _text(fields, "FromUserName")
+    if sender and sender != SYSTEM_SENDER:
+        event_key = _text(fields, "EventKey")
+        return f"evt:{sender}:{_text(fields, 'CreateTime')}:{kind}:{event_key}"[:160]
+    canonical = json.dumps(fields, ensure_ascii=False, sort_keys=True)
+    return f"sys:{kind}:{hashlib.sha256(canonical.encode()).hexdigest()[:40]}"[:160]
+
+
+def _text(fields: Fields, name: str) -> str:
+    value = fields.get(name, "")
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,152 @@
+"""CLI commands that read Qunke's own data: `events list|retry` and `customer list|show`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.output import local, print_json
+from bot.config import Settings, load_settings
+from services.clock import SystemClock
+from services.profiles import CustomerProfile, customer_profile, list_customers
+from storage.db import create_engine, make_sessionmaker
+from storage.repos import inbound
+
+events_app = typer.Typer(no_args_is_help=True, help="Inbound callbacks as stored in the inbox.")
+customer_app = typer.Typer(no_args_is_help=True, help="Customers and their timelines.")
+console = Console()
+T = TypeVar("T")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(settings.database.url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@events_app.command("list")
+def events_list(
+    as_json: JsonFlag = False,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    status: Annotated[str | None, typer.Option(help="new, done or failed.")] = None,
+) -> None:
+    """What arrived: type, dedupe key, time and status."""
+    settings = load_settings()
+    rows = with_session(settings, lambda s: inbound.list_recent(s, limit=limit, status=status))
+    items = [
+        {
+            "id": r.id,
+            "source": r.source,
+            "type": r.kind,
+            "dedupe_key": r.dedupe_key,
+            "received_at": r.received_at,
+            "status": r.status,
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+        }
+        for r in rows
+    ]
+    if as_json:
+        print_json(items)
+        return
+    table = Table("id", "来源", "类型", "去重键", "接收时间", "状态", "尝试", "备注")
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            row.source,
+            row.kind,
+            row.dedupe_key[:40],
+            local(row.received_at, settings.timezone),
+            row.status,
+            str(row.attempts),
+            row.last_error[:40],
+        )
+    console.print(table)
+
+
+@events_app.command("retry")
+def events_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Event ids; all failed ones if none.")] = None,
+) -> None:
+    """Put failed events back in the queue; the running bot picks them up."""
+    settings = load_settings()
+    count = with_session(settings, lambda s: inbound.retry_failed(s, SystemClock().now(), ids))
+    typer.echo(f"已重新排队 {count} 个事件 (requeued {count})")
+
+
+@customer_app.command("list")
+def customer_list(
+    as_json: JsonFlag = False,
+    limit: Annotated[int, typer.Option()] = 100,
+    offset: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Every customer with their owner rep and lifecycle status."""
+    settings = load_settings()
+    rows = with_session(settings, lambda s: list_customers(s, limit=limit, offset=offset))
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("ID", "客户", "external_userid", "负责人", "状态", "首次出现")
+    for c in rows:
+        table.add_row(
+            str(c.id),
+            c.name,
+            c.external_userid or "-",
+            c.owner_name or c.owner_userid or "-",
+            STATUS_TEXT.get(c.status, c.status),
+            local(c.first_seen_at, settings.timezone),
+        )
+    console.print(table)
+
+
+STATUS_TEXT = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
+
+
+@customer_app.command("show")
+def customer_show(
+    customer_id: Annotated[int, typer.Argument(help="The customer's ID from `customer list`.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A customer's profile and timeline, newest last."""
+    settings = load_settings()
+    profile = with_session(settings, lambda s: customer_profile(s, customer_id))
+    if profile is None:
+        typer.secho(f"没有 ID 为 {customer_id} 的客户 (no customer {customer_id})", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    if as_json:
+        print_json(profile.to_dict())
+        return
+    _print_profile(profile, settings.timezone)
+
+
+def _print_profile(p: CustomerProfile, zone: str) -> None:
+    console.print(f"[bold]{p.name or '(无昵称)'}[/bold]  ID {p.id}  {p.external_userid or ''}")
+    console.print(
+        f"负责人：{p.owner_name or '-'}   状态：{STATUS_TEXT.get(p.status, p.status)}   "
+        f"首次出现：{local(p.first_seen_at, zone)}   成为联系人：{local(p.became_contact_at, zone)}"
+        + (f"   流失：{local(p.lost_at, zone)}" if p.lost_at else "")
+    )
+    if p.tags:
+        console.print("标签：" + "、".join(f"{t['group']}/{t['tag']}" if t["group"] else t["tag"] for t in p.tags))
+    if p.groups:
+        console.print("所在群：" + "、".join(str(g["name"] or g["chat_id"]) for g in p.groups))
+    table = Table("时间", "事件", title="时间线（最新在最后）")
+    for item in p.timeline:
+        table.add_row(local(item.at, zone), item.text)
+    console.print(table)

@@ -1,0 +1,202 @@
+"""Typed, frozen settings parsed once from config.yaml plus the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CONFIG_PATH: Final = "./config.yaml"
+REAL_WECOM_API_BASE: Final = "https://qyapi.weixin.qq.com"
+_AES_KEY_RE: Final = re.compile(r"^[A-Za-z0-9]{43}$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the operator: which key, what was expected."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///./var/qunke.db"
+    echo: bool = False
+
+
+class WeComSettings(_Section):
+    api_base: str = REAL_WECOM_API_BASE
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    corp_id: str | None = None
+    agent_id: int | None = None
+    secret: str | None = None
+    token: str | None = None
+    aes_key: str | None = None
+
+    @field_validator("aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _AES_KEY_RE.match(value):
+            raise ValueError(f"expected 43 characters from [A-Za-z0-9], got {len(value)} characters")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]{1,32}", value):
+            raise ValueError("expected 1 to 32 letters or digits")
+        return value
+
+
+class WebhookSettings(_Section):
+    max_body_bytes: int = Field(default=65536, ge=1024)
+    batch_max_rows: int = Field(default=256, ge=1)
+
+
+class IngestSettings(_Section):
+    batch_size: int = Field(default=50, ge=1)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base_s: float = Field(default=2.0, gt=0)
+    backoff_max_s: float = Field(default=600.0, gt=0)
+    lease_s: float = Field(default=60.0, gt=0)
+    # Re-read every customer group at start-up, so a freshly connected corp has its groups and customers.
+    sync_groups_on_start: bool = True
+
+
+class Settings(_Section):
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Asia/Shanghai") from None
+        return value
+
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    wecom: WeComSettings = WeComSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    ingest: IngestSettings = IngestSettings()
+
+    def require_wecom(self) -> WeComSettings:
+        """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""
+        missing = [
+            env
+            for env, value in (
+                ("WECOM_CORP_ID", self.wecom.corp_id),
+                ("WECOM_SECRET", self.wecom.secret),
+                ("WECOM_TOKEN", self.wecom.token),
+                ("WECOM_AES_KEY", self.wecom.aes_key),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"missing environment variable(s): {', '.join(missing)} (WeCom app credentials)")
+        return self.wecom
+
+
+class _Environment(BaseSettings):
+    """The environment variables Qunke reads (DESIGN.md §5); secrets live only here."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=True)
+
+    QUNKE_DATABASE_URL: str | None = None
+    WECOM_API_BASE: str | None = None
+    WECOM_CORP_ID: str | None = None
+    WECOM_AGENT_ID: str | None = None
+    WECOM_SECRET: str | None = None
+    WECOM_TOKEN: str | None = None
+    WECOM_AES_KEY: str | None = None
+
+
+_ENV_TARGETS: Final = {
+    "QUNKE_DATABASE_URL": ("database", "url"),
+    "WECOM_API_BASE": ("wecom", "api_base"),
+    "WECOM_CORP_ID": ("wecom", "corp_id"),
+    "WECOM_AGENT_ID": ("wecom", "agent_id"),
+    "WECOM_SECRET": ("wecom", "secret"),
+    "WECOM_TOKEN": ("wecom", "token"),
+    "WECOM_AES_KEY": ("wecom", "aes_key"),
+}
+_SECRET_KEYS: Final = {"corp_id", "agent_id", "secret", "token", "aes_key"}
+
+
+def config_path_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("QUNKE_CONFIG", DEFAULT_CONFIG_PATH))
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse config.yaml (optional when absent at the default path) and overlay the environment."""
+    env = dict(os.environ if environ is None else environ)
+    path = path or config_path_from_env(env)
+    data = _read_yaml(path, required="QUNKE_CONFIG" in env)
+    _reject_secrets_in_file(data, path)
+    values = _Environment(**{k: v for k, v in env.items() if k in _ENV_TARGETS}).model_dump()
+    for name, value in values.items():
+        if value:
+            section, key = _ENV_TARGETS[name]
+            data.setdefault(section, {})
+            if not isinstance(data[section], dict):
+                raise ConfigError(f"{path}: {section}: expected a mapping")
+            data[section][key] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: config file not found (QUNKE_CONFIG points at it)")
+        return {}
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(loaded).__name__}")
+    return loaded
+
+
+def _reject_secrets_in_file(data: Mapping[str, Any], path: Path) -> None:
+    wecom = data.get("wecom")
+    if isinstance(wecom, Mapping):
+        leaked = sorted(_SECRET_KEYS & set(wecom))
+        if leaked:
+            names = ", ".join(f"WECOM_{k.upper()}" for k in leaked)
+            raise ConfigError(f"{path}: wecom.{leaked[0]}: secrets belong in the environment ({names}), not the file")
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    lines = []
+    from_env = {target: name for name, target in _ENV_TARGETS.items()}
+    for err in exc.errors():
+        where = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        env_name = from_env.get(tuple(str(p) for p in err["loc"][:2]))  # type: ignore[arg-type]
+        if env_name is not None and err["loc"][-1] in _SECRET_KEYS:
+            lines.append(f"environment {env_name}: {err['msg']}")  # never echo a secret back
+        elif err["type"] == "extra_forbidden":
+            lines.append(f"{path}: {where}: unknown key (check the spelling against config.yaml's documented keys)")
+        else:
+            lines.append(f"{path}: {where}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""Group-committed inbox writes: callbacks arriving together share one transaction, each waits for its commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repos.inbound import NewInbound, insert_many_if_new
+
+log = logging.getLogger(__name__)
+
+
+class InboxClosed(Exception):
+    """The bot is shutting down and takes no more callbacks; WeCom will retry."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    row: NewInbound
+    done: asyncio.Future[bool]
+
+
+class InboxWriter:
+    """`store()` returns only after the row is committed (True if new, False if a replay)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        max_rows: int,
+        on_commit: Callable[[int], None],
+    ) -> None:
+        self._sessions = sessions
+        self._max_rows = max_rows
+        self._on_commit = on_commit
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._closed = False
+
+    async def store(self, row: NewInbound) -> bool:
+        if self._closed:
+            raise InboxClosed()
+        pending = _Pending(row, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(pending)
+        return await pending.done
+
+    def close(self) -> None:
+        """Refuse new callbacks; `run()` finishes what is queued and then returns."""
+        self._closed = True
+        self._queue.put_nowait(None)
+
+    async def run(self) -> None:
+        """The single writer loop: take what is waiting, write it in one transaction, resolve every waiter."""
+        try:
+            while True:
+                first = await self._queue.get()
+                if first is None:
+                    return
+                batch, stop = [first], False
+                while len(batch) < self._max_rows and not self._queue.empty():
+                    item = self._queue.get_nowait()
+                    if item is None:
+                        stop = True
+                        break
+                    batch.append(item)
+                await self._write(batch)
+                if stop:
+                    return
+        finally:
+            self._closed = True
+            self._fail_waiting()
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        try:
+            async with self._sessions() as session, session.begin():
+                inserted = await insert_many_if_new(session, [p.row for p in batch])
+        except Exception as exc:
+            log.exception("inbox write of %d callbacks failed", len(batch))
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_exception(exc)
+            return
+        for pending in batch:
+            if not pending.done.done():
+                pending.done.set_result(pending.row.dedupe_key in inserted)
+                inserted.discard(pending.row.dedupe_key)  # a second copy in the same batch is a replay
+        self._on_commit(len(batch))
+
+    def _fail_waiting(self) -> None:
+        while not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if pending is not None and not pending.done.done():
+                pending.done.set_exception(InboxClosed())

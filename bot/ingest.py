@@ -1,0 +1,119 @@
+"""The ingest worker: drains `inbound_events` into the Dispatcher, one unit of work per event, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.wecom.normalize import event_from_payload
+from bot.channels.wecom.parse import CallbackParseError
+from bot.config import IngestSettings
+from bot.dispatch import Context, Dispatcher
+from bot.events import Event, GroupResync, Unrecognized
+from bot.metrics import Metrics
+from services.clock import Clock
+from services.directory import ContactDirectory
+from storage.models import InboundEvent
+from storage.repos import inbound
+
+log = logging.getLogger("qunke.ingest")
+
+
+class PermanentFailure(Exception):
+    """The stored event can never be processed (it does not parse); retrying would not help."""
+
+
+def to_event(row: InboundEvent) -> Event:
+    if row.source == "wecom":
+        try:
+            return event_from_payload(row.payload, row.dedupe_key, row.received_at)
+        except CallbackParseError as exc:
+            raise PermanentFailure(str(exc)) from exc
+    if row.source == "qunke" and row.kind == "group_resync":
+        return GroupResync(row.received_at, row.dedupe_key, str(json.loads(row.payload)["chat_id"]))
+    return Unrecognized(row.received_at, row.dedupe_key, f"{row.source}:{row.kind}")
+
+
+class IngestWorker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        dispatcher: Dispatcher,
+        directory: ContactDirectory,
+        clock: Clock,
+        settings: IngestSettings,
+        metrics: Metrics,
+    ) -> None:
+        self._sessions, self._dispatcher, self._directory = sessions, dispatcher, directory
+        self._clock, self._settings, self._metrics = clock, settings, metrics
+        self._wake = asyncio.Event()
+
+    def wake(self, _rows: int = 0) -> None:
+        """Called after each inbox commit so new events are processed at once, not at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()  # before claiming, so a commit during the claim is not missed
+            try:
+                processed = await self.run_once()
+            except Exception:
+                log.exception("ingest cycle failed; retrying after the poll interval")
+                processed = 0
+            if processed == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_s)
+
+    async def run_once(self) -> int:
+        """Claim one batch of due events and process each; returns how many were claimed."""
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            rows = await inbound.claim_due(
+                session, now, self._settings.batch_size, timedelta(seconds=self._settings.lease_s)
+            )
+        for row in rows:
+            await self._process(row)
+        return len(rows)
+
+    async def release_leases(self) -> None:
+        """Single-process start-up (SQLite): leases held by a crashed previous run are void."""
+        async with self._sessions() as session, session.begin():
+            await inbound.release_all_leases(session)
+
+    async def _process(self, row: InboundEvent) -> None:
+        try:
+            event = to_event(row)
+            async with self._sessions() as session:
+                ctx = Context(session=session, clock=self._clock, directory=self._directory)
+                handled = await self._dispatcher.feed(event, ctx)
+                await inbound.mark_done(session, row.id, self._clock.now(), "" if handled else "unhandled")
+                await session.commit()
+            self._metrics.ingested.labels("handled" if handled else "unhandled").inc()
+        except asyncio.CancelledError:
+            raise
+        except PermanentFailure as exc:
+            await self._fail(row, exc, retry_at=None)
+        except Exception as exc:
+            await self._fail(row, exc, retry_at=self._retry_at(row.attempts + 1))
+
+    def _retry_at(self, attempts: int) -> datetime | None:
+        if attempts >= self._settings.max_attempts:
+            return None
+        delay = min(self._settings.backoff_max_s, self._settings.backoff_base_s * 2 ** (attempts - 1))
+        return self._clock.now() + timedelta(seconds=delay * random.uniform(0.8, 1.2))
+
+    async def _fail(self, row: InboundEvent, exc: Exception, retry_at: datetime | None) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        if retry_at is None:
+            log.error("inbound event %s (%s) failed for good: %s", row.id, row.kind, error)
+        else:
+            log.warning("inbound event %s (%s) failed, retry at %s: %s", row.id, row.kind, retry_at, error)
+        self._metrics.ingested.labels("failed" if retry_at is None else "retry").inc()
+        async with self._sessions() as session, session.begin():
+            await inbound.record_failure(session, row.id, error, retry_at, self._clock.now())

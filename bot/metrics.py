@@ -1,0 +1,42 @@
+"""Prometheus metrics in a registry owned by the app (no import-time global registration)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.callbacks = Counter(
+            "qunke_callbacks_total", "Callbacks answered, by outcome", ["outcome"], registry=self.registry
+        )
+        self.refused = Counter(
+            "qunke_callbacks_refused_total",
+            "Callbacks refused, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "qunke_callback_ack_seconds",
+            "Time from request to durable ack",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.inbox_batch = Histogram(
+            "qunke_inbox_batch_rows",
+            "Callbacks per group commit",
+            buckets=(1, 2, 5, 10, 25, 50, 100, 250),
+            registry=self.registry,
+        )
+        self.ingested = Counter(
+            "qunke_ingest_events_total",
+            "Inbound events processed, by result",
+            ["result"],
+            registry=self.registry,
+        )
+        self.inbox_backlog = Gauge("qunke_inbox_backlog", "Inbound events not yet processed", registry=self.registry)
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

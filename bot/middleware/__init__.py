@@ -1,0 +1,1 @@
+"""Dispatcher middlewares, one concern each."""

@@ -1,0 +1,1 @@
+"""Inbound feature handlers; each subpackage exports `router`."""

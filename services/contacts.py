@@ -1,0 +1,101 @@
+"""Keep customers, their follow relationships, tags and members in step with the directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.directory import ContactDirectory, ExternalContactInfo, FollowInfo
+from storage.models import Customer, CustomerFollow, FollowStatus
+from storage.repos import contacts
+
+
+async def fetch_unknown_members(
+    session: AsyncSession, directory: ContactDirectory, userids: Iterable[str], now: datetime
+) -> None:
+    """Store name and position of members we have not seen yet (reads happen before any write)."""
+    wanted = {u for u in userids if u}
+    known = await contacts.members_by_ids(session, wanted)
+    for userid in sorted(wanted - set(known)):
+        info = await directory.get_member(userid)
+        await contacts.upsert_member(
+            session, userid, info.name if info else "", info.position if info else "", now
+        )
+
+
+async def apply_contact(
+    session: AsyncSession,
+    external_userid: str,
+    info: ExternalContactInfo | None,
+    now: datetime,
+    *,
+    fallback_name: str = "",
+    create: bool = True,
+) -> Customer | None:
+    """Make the stored customer match the directory's answer; None info means nobody has them any more."""
+    customer = await contacts.customer_by_external_id(session, external_userid)
+    if customer is None:
+        if not create:
+            return None
+        customer = await contacts.add_customer(
+            session, external_userid, info.name if info else fallback_name, now
+        )
+    if info is not None:
+        customer.name = info.name or customer.name
+        customer.avatar, customer.corp_name = info.avatar, info.corp_name
+        customer.contact_type, customer.gender = info.contact_type, info.gender
+        customer.unionid = info.unionid or customer.unionid
+    elif fallback_name and not customer.name:
+        customer.name = fallback_name
+    follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
+    current = {f.userid: f for f in info.follows} if info else {}
+    for userid, follow_info in current.items():
+        follow = follows.get(userid) or await contacts.add_follow(session, customer.id, userid)
+        follows[userid] = follow
+        _copy_follow(follow, follow_info)
+        await contacts.replace_tags(
+            session, customer.id, userid, [(t.tag_id, t.name, t.group_name) for t in follow_info.tags]
+        )
+    for userid, follow in follows.items():
+        if userid not in current and follow.status == FollowStatus.ACTIVE:
+            follow.status, follow.ended_at = FollowStatus.ENDED, now
+            await contacts.replace_tags(session, customer.id, userid, [])
+    _update_lifecycle(customer, list(follows.values()), now)
+    customer.synced_at = now
+    return customer
+
+
+def _copy_follow(follow: CustomerFollow, info: FollowInfo) -> None:
+    follow.remark, follow.description = info.remark, info.description
+    follow.state, follow.add_way = info.state, info.add_way
+    if info.added_at is not None:
+        follow.added_at = info.added_at
+    follow.status, follow.ended_at = FollowStatus.ACTIVE, None
+
+
+def _update_lifecycle(customer: Customer, follows: list[CustomerFollow], now: datetime) -> None:
+    """Owner = the member who has had the customer longest; lost = every member relationship has ended."""
+    active = sorted(
+        (f for f in follows if f.status == FollowStatus.ACTIVE),
+        key=lambda f: (f.added_at or now, f.id),
+    )
+    if active:
+        customer.owner_userid = active[0].userid
+        first = active[0].added_at or now
+        if customer.became_contact_at is None or first < customer.became_contact_at:
+            customer.became_contact_at = first
+        customer.lost_at = None
+    elif follows and customer.lost_at is None:
+        customer.lost_at = now
+
+
+async def end_follow(
+    session: AsyncSession, customer: Customer, userid: str, status: FollowStatus, now: datetime
+) -> None:
+    """Record who ended a relationship before the directory snapshot marks it gone."""
+    for follow in await contacts.follows_of(session, customer.id):
+        if follow.userid == userid and follow.status == FollowStatus.ACTIVE:
+            follow.status, follow.ended_at = status, now
+            await contacts.replace_tags(session, customer.id, userid, [])

@@ -1,0 +1,186 @@
+"""Core tables (DESIGN.md §4): contacts, groups, the customer timeline and the durable inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import JsonColumn, UtcDateTime
+
+# Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class InboxStatus(StrEnum):
+    NEW = "new"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FollowStatus(StrEnum):
+    ACTIVE = "active"
+    DELETED_BY_MEMBER = "deleted_by_member"
+    DELETED_BY_CUSTOMER = "deleted_by_customer"
+    ENDED = "ended"  # gone from the directory without an event saying who ended it
+
+
+class GroupStatus(StrEnum):
+    ACTIVE = "active"
+    DISMISSED = "dismissed"
+
+
+class Member(Base):
+    """A WeCom member (rep, service staff, manager)."""
+
+    __tablename__ = "members"
+
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    position: Mapped[str] = mapped_column(String(128), default="")
+    synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Customer(Base):
+    """One person, across every channel; later issues add RFM, scores, opt-out and erasure columns."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    external_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    avatar: Mapped[str] = mapped_column(String(512), default="")
+    corp_name: Mapped[str] = mapped_column(String(128), default="")
+    contact_type: Mapped[int] = mapped_column(Integer, default=1)  # 1 WeChat, 2 WeCom
+    gender: Mapped[int] = mapped_column(Integer, default=0)
+    owner_userid: Mapped[str | None] = mapped_column(String(64), index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    became_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    lost_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CustomerFollow(Base):
+    """The relationship between a customer and one member who has them as a contact."""
+
+    __tablename__ = "customer_follows"
+    __table_args__ = (UniqueConstraint("customer_id", "userid", name="uq_customer_follows_customer_user"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    userid: Mapped[str] = mapped_column(String(64), index=True)
+    remark: Mapped[str] = mapped_column(String(128), default="")
+    description: Mapped[str] = mapped_column(String(512), default="")
+    state: Mapped[str] = mapped_column(String(64), default="")
+    add_way: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(32), default=FollowStatus.ACTIVE)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CustomerTag(Base):
+    """A corp tag one member put on a customer (WeCom tags are per follow relationship)."""
+
+    __tablename__ = "customer_tags"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tag_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tag_name: Mapped[str] = mapped_column(String(128), default="", index=True)
+    group_name: Mapped[str] = mapped_column(String(128), default="")
+
+
+class Group(Base):
+    """A customer group (客户群)."""
+
+    __tablename__ = "groups"
+
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), default="")
+    owner_userid: Mapped[str] = mapped_column(String(64), default="", index=True)
+    notice: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=GroupStatus.ACTIVE)
+    member_version: Mapped[str] = mapped_column(String(64), default="")
+    synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class GroupMember(Base):
+    """A current member of a customer group: a WeCom member (type 1) or a customer (type 2)."""
+
+    __tablename__ = "group_members"
+
+    chat_id: Mapped[str] = mapped_column(ForeignKey("groups.chat_id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_type: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(128), default="")
+    group_nickname: Mapped[str] = mapped_column(String(128), default="")
+    join_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    join_scene: Mapped[int] = mapped_column(Integer, default=0)
+    invitor_userid: Mapped[str] = mapped_column(String(64), default="")
+
+
+class CustomerEvent(Base):
+    """A lifecycle entry on a customer's timeline (added a rep, joined a group, ...)."""
+
+    __tablename__ = "customer_events"
+    __table_args__ = (Index("ix_customer_events_customer_time", "customer_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    member_userid: Mapped[str | None] = mapped_column(String(64))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    # Where the fact came from; UNIQUE so a replayed inbound event cannot write it twice.
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class InboundEvent(Base):
+    """A decrypted callback, stored before WeCom gets its 200; drained by the ingest worker."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (Index("ix_inbound_events_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    source: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(96))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=InboxStatus.NEW)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,138 @@
+"""The durable inbox: insert-if-new with a UNIQUE dedupe key, leased claims, done/retry/failed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import dialect_of
+from storage.models import InboundEvent, InboxStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NewInbound:
+    dedupe_key: str
+    source: str
+    kind: str
+    payload: str
+    received_at: datetime
+
+
+async def insert_many_if_new(
+    session: AsyncSession, rows: Sequence[NewInbound], not_before: datetime | None = None
+) -> set[str]:
+    """Insert the rows whose dedupe key is new; returns the keys that were inserted (the rest were replays).
+
+    `not_before` delays processing, which makes the inbox double as a durable queue of follow-up jobs.
+    """
+    if not rows:
+        return set()
+    values = [
+        {
+            "dedupe_key": r.dedupe_key,
+            "source": r.source,
+            "kind": r.kind,
+            "payload": r.payload,
+            "received_at": r.received_at,
+            "status": InboxStatus.NEW,
+            "attempts": 0,
+            "next_attempt_at": not_before or r.received_at,
+            "last_error": "",
+        }
+        for r in rows
+    ]
+    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    stmt = (
+        insert(InboundEvent)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(InboundEvent.dedupe_key)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[InboundEvent]:
+    """Lease up to `limit` due events, oldest first; SKIP LOCKED lets several workers share PostgreSQL."""
+    due = (
+        select(InboundEvent.id)
+        .where(
+            InboundEvent.status == InboxStatus.NEW,
+            InboundEvent.next_attempt_at <= now,
+            or_(InboundEvent.lease_until.is_(None), InboundEvent.lease_until < now),
+        )
+        .order_by(InboundEvent.id)
+        .limit(limit)
+    )
+    if dialect_of(session) == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return []
+    await session.execute(
+        update(InboundEvent).where(InboundEvent.id.in_(ids)).values(lease_until=now + lease)
+    )
+    rows = await session.execute(
+        select(InboundEvent).where(InboundEvent.id.in_(ids)).order_by(InboundEvent.id)
+    )
+    return list(rows.scalars())
+
+
+async def mark_done(session: AsyncSession, event_id: int, now: datetime, note: str = "") -> None:
+    await session.execute(
+        update(InboundEvent)
+        .where(InboundEvent.id == event_id)
+        .values(status=InboxStatus.DONE, processed_at=now, lease_until=None, last_error=note)
+    )
+
+
+async def record_failure(
+    session: AsyncSession, event_id: int, error: str, retry_at: datetime | None, now: datetime
+) -> None:
+    """Count a failed attempt: schedule the retry, or mark the event failed when `retry_at` is None."""
+    values: dict[str, object] = {
+        "attempts": InboundEvent.attempts + 1,
+        "lease_until": None,
+        "last_error": error[:2000],
+    }
+    if retry_at is None:
+        values.update(status=InboxStatus.FAILED, processed_at=now)
+    else:
+        values["next_attempt_at"] = retry_at
+    await session.execute(update(InboundEvent).where(InboundEvent.id == event_id).values(**values))
+
+
+async def retry_failed(session: AsyncSession, now: datetime, event_ids: Sequence[int] | None = None) -> int:
+    """Put failed events back in the queue (an operator's `qunke events retry`)."""
+    stmt = update(InboundEvent).where(InboundEvent.status == InboxStatus.FAILED)
+    if event_ids:
+        stmt = stmt.where(InboundEvent.id.in_(event_ids))
+    result = await session.execute(stmt.values(status=InboxStatus.NEW, next_attempt_at=now, attempts=0))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def list_recent(
+    session: AsyncSession, limit: int = 50, status: str | None = None, kind: str | None = None
+) -> list[InboundEvent]:
+    stmt = select(InboundEvent).order_by(InboundEvent.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(InboundEvent.status == status)
+    if kind:
+        stmt = stmt.where(InboundEvent.kind == kind)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status))
+    return {status: count for status, count in rows.tuples()}
+
+
+async def release_all_leases(session: AsyncSession) -> None:
+    await session.execute(
+        update(InboundEvent).where(InboundEvent.lease_until.is_not(None)).values(lease_until=None)
+    )
