@@ -20,9 +20,7 @@ async def fetch_unknown_members(
     known = await contacts.members_by_ids(session, wanted)
     for userid in sorted(wanted - set(known)):
         info = await directory.get_member(userid)
-        await contacts.upsert_member(
-            session, userid, info.name if info else "", info.position if info else "", now
-        )
+        await contacts.upsert_member(session, userid, info.name if info else "", info.position if info else "", now)
 
 
 async def apply_contact(
@@ -39,9 +37,7 @@ async def apply_contact(
     if customer is None:
         if not create:
             return None
-        customer = await contacts.add_customer(
-            session, external_userid, info.name if info else fallback_name, now
-        )
+        customer = await contacts.add_customer(session, external_userid, info.name if info else fallback_name, now)
     if info is not None:
         customer.name = info.name or customer.name
         customer.avatar, customer.corp_name = info.avatar, info.corp_name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,8 @@ from storage.repos import contacts, groups, timeline
 EXTERNAL = 2
 # WeChat customers' external_userids start with "wm" or "wo"; members' userids never do.
 EXTERNAL_PREFIXES = ("wm", "wo")
+# WeCom stamps join_time and the callback's CreateTime from the same moment; allow for clock granularity.
+STINT_TOLERANCE = timedelta(seconds=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,20 @@ def _stint(member: GroupMember | None) -> str | None:
     return str(int(member.join_time.timestamp()))
 
 
+def _join_stint(member: GroupMember | None, event_at: datetime) -> str | None:
+    # A late join event may meet a snapshot from a later stay (left and came back): only a join_time at the
+    # event's own moment names the stay this event is about.
+    if member is None or member.join_time is None or abs(member.join_time - event_at) > STINT_TOLERANCE:
+        return None
+    return _stint(member)
+
+
+def _leave_stint(member: GroupMember | None, event_at: datetime) -> str | None:
+    if member is None or member.join_time is None or member.join_time > event_at + STINT_TOLERANCE:
+        return None
+    return _stint(member)
+
+
 async def _record_change(
     session: AsyncSession,
     chat_id: str,
@@ -132,15 +148,16 @@ async def _record_change(
             continue
         if change.joined:
             now_member = after.get(member_id)
-            scene = scene_from_join_code(now_member.join_scene) if now_member else change.scene
-            stint = _stint(now_member) or f"evt:{change.source_key}"
+            same_stay = _join_stint(now_member, change.occurred_at)
+            scene = scene_from_join_code(now_member.join_scene) if now_member and same_stay else change.scene
+            stint = same_stay or f"evt:{change.source_key}"
             kind, key, detail = (
                 EntryKind.JOINED_GROUP,
                 f"join:{chat_id}:{member_id}:{stint}",
                 {"scene": scene},
             )
         else:
-            stint = _stint(before.get(member_id)) or f"evt:{change.source_key}"
+            stint = _leave_stint(before.get(member_id), change.occurred_at) or f"evt:{change.source_key}"
             kind = EntryKind.REMOVED_FROM_GROUP if change.removed else EntryKind.LEFT_GROUP
             key, detail = f"leave:{chat_id}:{member_id}:{stint}", {}
         await timeline.add_event_once(
@@ -185,9 +202,7 @@ async def _record_diff(
             )
 
 
-async def _dismiss(
-    session: AsyncSession, chat_id: str, before: Mapping[str, GroupMember], now: datetime
-) -> None:
+async def _dismiss(session: AsyncSession, chat_id: str, before: Mapping[str, GroupMember], now: datetime) -> None:
     for member_id, member in before.items():
         if member.customer_id is not None:
             await timeline.add_event_once(

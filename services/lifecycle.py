@@ -127,19 +127,12 @@ async def sync_group(
     info = await directory.get_group_chat(chat_id)
     known = await contacts.customers_by_external_ids(session, external_ids_to_resolve(info, change))
     unknown = sorted(external_ids_to_resolve(info, change) - set(known))
-    profiles = {
-        external_userid: await directory.get_external_contact(external_userid) for external_userid in unknown
-    }
+    profiles = {external_userid: await directory.get_external_contact(external_userid) for external_userid in unknown}
     userids = {info.owner_userid} if info else set()
     userids |= {f.userid for p in profiles.values() if p for f in p.follows}
     await fetch_unknown_members(session, directory, userids, now)
     await apply_group(session, chat_id, info, profiles, change, now)
-    if (
-        info is not None
-        and expected_version
-        and info.member_version != expected_version
-        and change is not None
-    ):
+    if info is not None and expected_version and info.member_version != expected_version and change is not None:
         await inbound.insert_many_if_new(
             session,
             [

@@ -133,9 +133,7 @@ async def customer_profile(session: AsyncSession, customer_id: int) -> CustomerP
             TimelineItem(
                 at=e.occurred_at,
                 kind=e.kind,
-                text=describe(
-                    e.kind, member_name(e.member_userid), group_names.get(e.chat_id or "", ""), e.detail
-                ),
+                text=describe(e.kind, member_name(e.member_userid), group_names.get(e.chat_id or "", ""), e.detail),
                 member_userid=e.member_userid,
                 chat_id=e.chat_id,
                 detail=e.detail,

@@ -139,9 +139,7 @@ class GroupMember(Base):
     chat_id: Mapped[str] = mapped_column(ForeignKey("groups.chat_id", ondelete="CASCADE"), primary_key=True)
     member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     member_type: Mapped[int] = mapped_column(Integer)
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(128), default="")
     group_nickname: Mapped[str] = mapped_column(String(128), default="")
     join_time: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -58,11 +58,7 @@ async def replace_tags(
         delete(CustomerTag).where(CustomerTag.customer_id == customer_id, CustomerTag.userid == userid)
     )
     for tag_id, name, group in dict.fromkeys(tags):
-        session.add(
-            CustomerTag(
-                customer_id=customer_id, userid=userid, tag_id=tag_id, tag_name=name, group_name=group
-            )
-        )
+        session.add(CustomerTag(customer_id=customer_id, userid=userid, tag_id=tag_id, tag_name=name, group_name=group))
 
 
 async def tags_of(session: AsyncSession, customer_id: int) -> list[CustomerTag]:
@@ -97,9 +93,7 @@ async def members_by_ids(session: AsyncSession, userids: Iterable[str]) -> dict[
     return {m.userid: m for m in rows.scalars()}
 
 
-async def upsert_member(
-    session: AsyncSession, userid: str, name: str, position: str, now: datetime
-) -> Member:
+async def upsert_member(session: AsyncSession, userid: str, name: str, position: str, now: datetime) -> Member:
     existing = await session.get(Member, userid)
     if existing is None:
         existing = Member(userid=userid)

@@ -41,23 +41,21 @@ async def groups_of_customer(session: AsyncSession, customer_id: int) -> list[tu
         .where(GroupMember.customer_id == customer_id)
         .order_by(Group.name)
     )
-    return [(g, m) for g, m in rows.tuples()]
+    return [(g, m) for g, m in rows.all()]
 
 
 async def list_groups(session: AsyncSession) -> list[tuple[Group, int]]:
-    counts = (
-        select(GroupMember.chat_id, func.count().label("n")).group_by(GroupMember.chat_id).subquery("counts")
-    )
+    counts = select(GroupMember.chat_id, func.count().label("n")).group_by(GroupMember.chat_id).subquery("counts")
     rows = await session.execute(
         select(Group, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.chat_id == Group.chat_id)
         .order_by(Group.name)
     )
-    return [(g, int(n)) for g, n in rows.tuples()]
+    return [(g, int(n)) for g, n in rows.all()]
 
 
 async def names_of(session: AsyncSession, chat_ids: Sequence[str]) -> dict[str, str]:
     if not chat_ids:
         return {}
     rows = await session.execute(select(Group.chat_id, Group.name).where(Group.chat_id.in_(set(chat_ids))))
-    return {chat_id: name for chat_id, name in rows.tuples()}
+    return {chat_id: name for chat_id, name in rows.all()}

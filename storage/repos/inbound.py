@@ -74,12 +74,8 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: tim
     ids = list((await session.execute(due)).scalars())
     if not ids:
         return []
-    await session.execute(
-        update(InboundEvent).where(InboundEvent.id.in_(ids)).values(lease_until=now + lease)
-    )
-    rows = await session.execute(
-        select(InboundEvent).where(InboundEvent.id.in_(ids)).order_by(InboundEvent.id)
-    )
+    await session.execute(update(InboundEvent).where(InboundEvent.id.in_(ids)).values(lease_until=now + lease))
+    rows = await session.execute(select(InboundEvent).where(InboundEvent.id.in_(ids)).order_by(InboundEvent.id))
     return list(rows.scalars())
 
 
@@ -129,10 +125,8 @@ async def list_recent(
 
 async def count_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status))
-    return {status: count for status, count in rows.tuples()}
+    return {status: count for status, count in rows.all()}
 
 
 async def release_all_leases(session: AsyncSession) -> None:
-    await session.execute(
-        update(InboundEvent).where(InboundEvent.lease_until.is_not(None)).values(lease_until=None)
-    )
+    await session.execute(update(InboundEvent).where(InboundEvent.lease_until.is_not(None)).values(lease_until=None))

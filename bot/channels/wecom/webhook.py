@@ -9,6 +9,7 @@ from typing import Final
 
 from aiohttp import web
 
+from bot import failpoints
 from bot.channels.wecom.crypto import CallbackCrypto, CallbackCryptoError, CryptoFailure
 from bot.channels.wecom.parse import CallbackParseError, parse_xml, to_callback
 from bot.inbox import InboxClosed, InboxWriter
@@ -98,6 +99,7 @@ async def receive_callback(request: web.Request) -> web.Response:
     except Exception:  # the inbox writer logged it; WeCom retries a non-200
         deps.metrics.callbacks.labels("store_failed").inc()
         return web.Response(status=503, text="storage unavailable")
+    failpoints.hit("webhook.after_commit")  # crash tests: committed, but WeCom never hears the 200
     deps.metrics.callbacks.labels("stored" if is_new else "duplicate").inc()
     deps.metrics.ack_seconds.observe(time.perf_counter() - started)
     return web.Response(status=200, body=b"")

@@ -21,9 +21,7 @@ def upgrade() -> None:
 
     op.create_table(
         "customers",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("external_userid", sa.String(length=64), nullable=True),
         sa.Column("unionid", sa.String(length=64), nullable=True),
         sa.Column("name", sa.String(length=128), nullable=False),
@@ -60,9 +58,7 @@ def upgrade() -> None:
 
     op.create_table(
         "inbound_events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("dedupe_key", sa.String(length=160), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=96), nullable=False),
@@ -90,9 +86,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "customer_events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
@@ -114,15 +108,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("source_key", name=op.f("uq_customer_events_source_key")),
     )
     with op.batch_alter_table("customer_events", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_customer_events_customer_time", ["customer_id", "occurred_at"], unique=False
-        )
+        batch_op.create_index("ix_customer_events_customer_time", ["customer_id", "occurred_at"], unique=False)
 
     op.create_table(
         "customer_follows",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("userid", sa.String(length=64), nullable=False),
         sa.Column("remark", sa.String(length=128), nullable=False),

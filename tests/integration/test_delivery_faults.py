@@ -1,0 +1,150 @@
+"""WeCom's retries meet a slow answer and a crash between commit and ack: one stored row, one timeline entry."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from sandbox.app import create_app as create_sandbox
+from sandbox.config import SandboxConfig
+from storage.db import create_engine
+from tests.support.postgres import free_port
+from tests.support.stack import DEMO, Stack, running_stack, start_site
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@asynccontextmanager
+async def write_lock(database_url: str) -> AsyncIterator[None]:
+    """Hold the database's write lock on inbound_events so the bot's commit has to wait."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(str(url.database), isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("LOCK TABLE inbound_events IN EXCLUSIVE MODE"))
+            yield
+            await conn.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def _join_someone(stack: Stack) -> tuple[str, str, str]:
+    state = await stack.sandbox_state()
+    group = state["groups"][0]
+    inside = {m["userid"] for m in group["member_list"]}
+    customer = next(c["external_userid"] for c in state["customers"] if c["external_userid"] not in inside)
+    result = await stack.act("join-group", customer=customer, group=group["chat_id"], scene="qr")
+    return str(result["delivery_ids"][0]), customer, group["chat_id"]
+
+
+async def test_one_row_is_stored_when_wecom_retries_after_a_slow_first_answer(database_url: str) -> None:
+    sandbox = SandboxConfig(duplicate_rate=0, late_rate=0, callback_timeout_s=1.0, retry_interval_s=0.2)
+    async with running_stack(database_url, sandbox) as stack:
+        async with write_lock(database_url):
+            delivery, _, _ = await _join_someone(stack)
+            await asyncio.sleep(2.5)  # the first attempt and the first retry time out while the lock is held
+        await stack.settle()
+        attempts = [e for e in await stack.sandbox_log() if e.get("delivery_id") == delivery]
+        rows = [r for r in await stack.inbound() if r.kind == "change_external_chat/update"]
+    assert attempts[0]["outcome"] == "timeout"
+    assert attempts[-1]["outcome"] == "ok" and len(attempts) >= 2
+    assert len(rows) == 1 and rows[0].status == "done"
+
+
+def _start_bot(database_url: str, sandbox_url: str, port: int, failpoints: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "QUNKE_DATABASE_URL": database_url,
+        "WECOM_API_BASE": sandbox_url,
+        "WECOM_CORP_ID": DEMO.corp_id,
+        "WECOM_SECRET": DEMO.secret,
+        "WECOM_TOKEN": DEMO.token,
+        "WECOM_AES_KEY": DEMO.aes_key,
+        "QUNKE_FAILPOINTS": failpoints,
+    }
+    command = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def _wait_healthy(url: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            try:
+                async with http.get(f"{url}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"bot at {url} did not become healthy")
+
+
+async def test_replay_after_crash_between_commit_and_ack_is_not_duplicated(database_url: str) -> None:
+    bot_port, sandbox_port = free_port(), free_port()
+    bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
+    config = SandboxConfig(
+        callback_url=f"{bot_url}/wecom/callback",
+        duplicate_rate=0,
+        late_rate=0,
+        callback_timeout_s=2,
+        retry_interval_s=1.5,
+    )
+    sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
+    engine = create_engine(database_url)
+    crashing = _start_bot(database_url, sandbox_url, bot_port, "webhook.after_commit")
+    restarted = None
+    try:
+        await _wait_healthy(bot_url)
+        from storage.db import make_sessionmaker
+
+        stack = Stack(sandbox_url, bot_url, database_url, engine, make_sessionmaker(engine), aiohttp.ClientSession())
+        async with stack.http:
+            delivery, customer, chat_id = await _join_someone(stack)
+            assert await asyncio.to_thread(crashing.wait, 20) == 86  # died right after its commit
+            restarted = _start_bot(database_url, sandbox_url, bot_port, "")
+            await _wait_healthy(bot_url)
+            await stack.settle(timeout=30)
+            attempts = [e for e in await stack.sandbox_log() if e.get("delivery_id") == delivery]
+            rows = [r for r in await stack.inbound() if r.kind == "change_external_chat/update"]
+            async with stack.sessions() as session:
+                joins = (
+                    await session.execute(
+                        text(
+                            "SELECT count(*) FROM customer_events e JOIN customers c ON c.id = e.customer_id "
+                            "WHERE c.external_userid = :customer AND e.kind = 'joined_group' AND e.chat_id = :chat"
+                        ),
+                        {"customer": customer, "chat": chat_id},
+                    )
+                ).scalar_one()
+    finally:
+        for process in (crashing, restarted):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(process.wait, 20)
+        await sandbox_runner.cleanup()
+        await engine.dispose()
+    assert attempts[0]["outcome"] == "connection_error" and attempts[-1]["outcome"] == "ok"
+    assert len(rows) == 1 and rows[0].status == "done"
+    assert joins == 1

@@ -1,0 +1,97 @@
+"""A throwaway PostgreSQL cluster for the test session: initdb into a temp dir, pg_ctl on a free loopback port."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class PostgresUnavailable(Exception):
+    """No server binaries here, or the cluster would not start; the message says which."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bindir() -> Path:
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if Path(candidate, "initdb").exists():
+            return Path(candidate)
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise PostgresUnavailable("PostgreSQL server binaries (initdb, pg_ctl) not found")
+
+
+@dataclass
+class Cluster:
+    bindir: Path
+    datadir: Path
+    port: int
+    as_user: list[str]
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def psql(self, sql: str, database: str = "postgres") -> None:
+        subprocess.run(
+            [
+                *self.as_user,
+                str(self.bindir / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def start_cluster() -> Cluster:
+    bindir = _bindir()
+    # initdb refuses to run as root: run the server as the postgres user, in a directory it owns.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="qunke-pg-"))
+    datadir = root / "data"
+    if as_user:
+        shutil.chown(root, "postgres", "postgres")
+    port = free_port()
+    run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)  # noqa: E731
+    try:
+        run(str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        options = (
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200"
+        )
+        run(str(bindir / "pg_ctl"), "-D", str(datadir), "-o", options, "-l", str(root / "log"), "-w", "start")
+    except (subprocess.CalledProcessError, OSError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        shutil.rmtree(root, ignore_errors=True)
+        raise PostgresUnavailable(f"could not start PostgreSQL: {detail.strip()[:500]}") from exc
+    return Cluster(bindir, datadir, port, as_user)

@@ -1,0 +1,72 @@
+"""Parsing decrypted callbacks: kinds, dedupe keys, both MemChangeList shapes, and hostile XML."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.channels.wecom.parse import CallbackParseError, parse_xml, to_callback
+
+CHAT_UPDATE = """<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>
+<CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_chat]]></Event>
+<ChatId><![CDATA[wrAAA]]></ChatId><ChangeType><![CDATA[update]]></ChangeType>
+<UpdateDetail><![CDATA[add_member]]></UpdateDetail><JoinScene>3</JoinScene><MemChangeCnt>2</MemChangeCnt>
+{members}<LastMemVer><![CDATA[v1]]></LastMemVer><CurMemVer><![CDATA[v2]]></CurMemVer></xml>"""
+
+
+def test_kind_joins_event_and_change_type_when_event_is_customer_contact() -> None:
+    callback = to_callback(parse_xml(CHAT_UPDATE.format(members="")))
+    assert callback.kind == "change_external_chat/update"
+
+
+def test_member_list_reads_items_when_callback_uses_item_elements() -> None:
+    members = "<MemChangeList><Item><![CDATA[wmA]]></Item><Item><![CDATA[wmB]]></Item></MemChangeList>"
+    callback = to_callback(parse_xml(CHAT_UPDATE.format(members=members)))
+    assert callback.items_of("MemChangeList") == ["wmA", "wmB"]
+
+
+def test_member_list_reads_commas_when_callback_uses_old_format() -> None:
+    callback = to_callback(parse_xml(CHAT_UPDATE.format(members="<MemChangeList>wmA,wmB</MemChangeList>")))
+    assert callback.items_of("MemChangeList") == ["wmA", "wmB"]
+
+
+def test_dedupe_key_is_msgid_when_message_has_one() -> None:
+    xml = "<xml><FromUserName>zhangsan</FromUserName><MsgType>text</MsgType><MsgId>42</MsgId></xml>"
+    assert to_callback(parse_xml(xml)).dedupe_key == "msg:42"
+
+
+def test_dedupe_keys_differ_when_two_sys_events_share_a_second() -> None:
+    a = to_callback(parse_xml(CHAT_UPDATE.format(members="<MemChangeList><Item>wmA</Item></MemChangeList>")))
+    b = to_callback(parse_xml(CHAT_UPDATE.format(members="<MemChangeList><Item>wmB</Item></MemChangeList>")))
+    assert a.dedupe_key != b.dedupe_key
+    assert a.dedupe_key.startswith("sys:change_external_chat/update:")
+
+
+def test_dedupe_key_is_stable_when_the_same_event_is_redelivered_with_other_whitespace() -> None:
+    members = "<MemChangeList><Item>wmA</Item></MemChangeList>"
+    once = to_callback(parse_xml(CHAT_UPDATE.format(members=members)))
+    again = to_callback(parse_xml(CHAT_UPDATE.format(members=members).replace("\n", "")))
+    assert once.dedupe_key == again.dedupe_key
+
+
+def test_dedupe_key_uses_sender_and_time_when_member_event_has_no_msgid() -> None:
+    xml = (
+        "<xml><FromUserName>lisi</FromUserName><CreateTime>17</CreateTime><MsgType>event</MsgType>"
+        "<Event>enter_agent</Event></xml>"
+    )
+    assert to_callback(parse_xml(xml)).dedupe_key == "evt:lisi:17:enter_agent:"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><xml><C>&b;</C></xml>',
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><C>&e;</C></xml>',
+        "<xml><Content>unterminated",
+        "<notxml>1</notxml>",
+        "<xml>just text</xml>",
+        "",
+    ],
+)
+def test_parse_refuses_when_xml_is_hostile_or_malformed(body: str) -> None:
+    with pytest.raises(CallbackParseError):
+        to_callback(parse_xml(body))
