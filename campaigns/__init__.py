@@ -1,0 +1,1 @@
+"""Campaign and automation definitions, audience selection and guards (segmented campaigns land here)."""

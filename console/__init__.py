@@ -1,0 +1,1 @@
+"""The web console: views, templates in Simplified Chinese, auth and permissions (the console issue)."""
