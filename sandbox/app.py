@@ -1,0 +1,60 @@
+"""create_app: the sandbox's composition root, wiring state, qyapi, admin API, page and the callback sender."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from . import appkeys
+from .admin import setup_admin
+from .callbacks import CallbackSender, Chaos
+from .clock import Clock, OffsetClock
+from .config import SandboxConfig
+from .crypto import CallbackCrypto
+from .ids import IdFactory
+from .log import DeliveryLog
+from .page import setup_page
+from .qyapi_auth import qyapi_middleware, setup_qyapi_auth
+from .qyapi_contact import setup_qyapi_contact
+from .qyapi_groupchat import setup_qyapi_groupchat
+from .seed import build_demo_corp
+from .tokens import TokenStore
+
+# WeCom bodies are small JSON; this mirrors a sane API gateway limit rather than aiohttp's 1 MiB default.
+MAX_BODY_BYTES = 256 * 1024
+
+
+async def _delivery_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The log writer starts before the sender and stops after it, so the last attempts reach the file."""
+    log = app[appkeys.LOG]
+    sender = app[appkeys.SENDER]
+    await log.start()
+    await sender.start()
+    try:
+        yield
+    finally:
+        await sender.close(drain_s=app[appkeys.CONFIG].callback_timeout_s)
+        await log.close()
+
+
+def create_app(config: SandboxConfig, clock: Clock | None = None) -> web.Application:
+    clock = clock or OffsetClock()
+    ids = IdFactory(config.seed)
+    log = DeliveryLog(clock, config.log_file)
+    crypto = CallbackCrypto(config.token, config.aes_key, config.corp_id)
+    app = web.Application(middlewares=[qyapi_middleware], client_max_size=MAX_BODY_BYTES)
+    app[appkeys.CONFIG] = config
+    app[appkeys.CLOCK] = clock
+    app[appkeys.IDS] = ids
+    app[appkeys.CORP] = build_demo_corp(config.corp_id, ids, clock.epoch())
+    app[appkeys.TOKENS] = TokenStore(clock, config.token_ttl_s)
+    app[appkeys.LOG] = log
+    app[appkeys.SENDER] = CallbackSender(config, crypto, log, clock, Chaos.from_config(config))
+    setup_qyapi_auth(app)
+    setup_qyapi_contact(app)
+    setup_qyapi_groupchat(app)
+    setup_admin(app)
+    setup_page(app)
+    app.cleanup_ctx.append(_delivery_ctx)
+    return app

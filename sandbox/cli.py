@@ -1,0 +1,130 @@
+"""The sandbox CLI (`python -m sandbox`, mounted by the bot as `qunke sandbox`): serve, inspect and act."""
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from .cli_act import act_app
+from .cli_client import SandboxCallError, call, sandbox_url
+from .cli_render import console, print_json, render_error, render_log, render_state, render_verify
+from .config import SandboxConfig, SandboxConfigError
+from .serve import run_server
+from .wire import Json
+
+app = typer.Typer(
+    help="本地企业微信沙箱：不带子命令时启动服务器；其他子命令通过 SANDBOX_URL 操作正在运行的沙箱。",
+    no_args_is_help=False,
+)
+app.add_typer(act_app, name="act")
+
+Host = Annotated[str, typer.Option(help="监听地址")]
+Port = Annotated[int, typer.Option(help="监听端口")]
+AsJson = Annotated[bool, typer.Option("--json", help="输出 JSON")]
+
+
+def _call(method: str, path: str, body: Json | None = None, params: dict[str, str] | None = None) -> Json:
+    try:
+        return call(method, path, body, params)
+    except SandboxCallError as error:
+        render_error(str(error))
+        raise typer.Exit(1) from None
+
+
+@app.callback(invoke_without_command=True)
+def main(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8081) -> None:
+    """企业微信沙箱（群客 Qunke）。"""
+    if ctx.invoked_subcommand is None:
+        serve(host, port)
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8081) -> None:
+    """启动沙箱服务器；Ctrl-C 或 SIGTERM 时先等待回调投递完成再退出。"""
+    try:
+        config = SandboxConfig.from_env()
+    except SandboxConfigError as error:
+        render_error(str(error))
+        raise typer.Exit(2) from None
+    console.print(Text(f"企业微信沙箱：http://{host}:{port}/sandbox/  企业 {config.corp_id}"))
+    console.print(Text(f"回调地址：{config.callback_url}（按 Ctrl-C 停止）"))
+    try:
+        run_server(config, host, port)
+    except OSError as error:
+        render_error(f"无法监听 {host}:{port}：{error.strerror or error} / cannot listen on {host}:{port}")
+        raise typer.Exit(1) from None
+    console.print(Text("沙箱已停止"))
+
+
+@app.command()
+def state(as_json: AsJson = False) -> None:
+    """查看沙箱企业：成员、客户、客户群。"""
+    data = _call("GET", "/sandbox/state")
+    print_json(data) if as_json else render_state(data)
+
+
+@app.command()
+def log(
+    as_json: AsJson = False,
+    since: Annotated[int, typer.Option(help="只看序号大于 N 的记录")] = 0,
+) -> None:
+    """查看回调投递记录（每次尝试一条）。"""
+    data = _call("GET", "/sandbox/log", params={"since": str(since)})
+    entries = data.get("entries")
+    rows = [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+    print_json(rows) if as_json else render_log(rows)
+
+
+@app.command("verify-url")
+def verify_url(as_json: AsJson = False) -> None:
+    """模拟保存回调配置时的 URL 校验（GET + echostr，1 秒内须返回明文）。"""
+    data = _call("POST", "/sandbox/verify-url")
+    print_json(data) if as_json else render_verify(data)
+    if not data.get("ok"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def pending(as_json: AsJson = False) -> None:
+    """尚未完成的回调投递数。"""
+    data = _call("GET", "/sandbox/pending")
+    print_json(data) if as_json else console.print(f"待投递回调：{data.get('pending')}")
+
+
+@app.command("advance-clock")
+def advance_clock(seconds: Annotated[float, typer.Argument(help="前进的秒数")], as_json: AsJson = False) -> None:
+    """让沙箱时间前进（例如让 access_token 过期）。"""
+    data = _call("POST", "/sandbox/clock/advance", {"seconds": seconds})
+    print_json(data) if as_json else console.print(f"沙箱时间：{data.get('now')}")
+
+
+@app.command("invalidate-token")
+def invalidate_token(as_json: AsJson = False) -> None:
+    """让当前 access_token 提前失效（企业微信可能这样做）。"""
+    data = _call("POST", "/sandbox/token/invalidate")
+    print_json(data) if as_json else console.print(
+        "已作废当前 access_token" if data.get("invalidated") else "当前没有有效的 access_token"
+    )
+
+
+@app.command()
+def chaos(
+    duplicate_rate: Annotated[float | None, typer.Option(help="重复投递概率 0..1")] = None,
+    late_rate: Annotated[float | None, typer.Option(help="延迟投递概率 0..1")] = None,
+    late_max_s: Annotated[float | None, typer.Option(help="最长延迟秒数")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """查看或修改回调的故障注入（重复、延迟、乱序）。"""
+    changes: Json = {
+        name: value
+        for name, value in (("duplicate_rate", duplicate_rate), ("late_rate", late_rate), ("late_max_s", late_max_s))
+        if value is not None
+    }
+    data = _call("POST", "/sandbox/chaos", changes) if changes else _call("GET", "/sandbox/chaos")
+    if as_json:
+        print_json(data)
+        return
+    console.print(
+        f"重复投递概率 {data.get('duplicate_rate')} · 延迟概率 {data.get('late_rate')} · "
+        f"最长延迟 {data.get('late_max_s')} 秒（{sandbox_url()}）"
+    )

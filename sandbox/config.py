@@ -1,0 +1,117 @@
+"""Sandbox settings: the demo corp's credentials, where to call back, and how much chaos to inject."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, TypeVar
+
+DEFAULT_CORP_ID: Final = "ww5a1f0c9e2b7d4a31"
+DEFAULT_SECRET: Final = "qunke-demo-secret-0f3c9a7e5b"
+DEFAULT_AGENT_ID: Final = 1000002
+DEFAULT_TOKEN: Final = "QunkeDemoToken2026"
+DEFAULT_AES_KEY: Final = "yQu5ggX7NX1xmsAPW0EbgYJB67kkb5lfSee7YPbtkyQ"
+DEFAULT_CALLBACK_URL: Final = "http://127.0.0.1:8080/wecom/callback"
+
+# WeCom's own rules for the two callback settings (WECOM.md §1.1).
+_AES_KEY_RE: Final = re.compile(r"^[A-Za-z0-9]{43}$")
+_TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
+
+T = TypeVar("T")
+
+
+class SandboxConfigError(ValueError):
+    """A bad setting, phrased for the operator: which variable, what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    corp_id: str = DEFAULT_CORP_ID
+    secret: str = DEFAULT_SECRET
+    agent_id: int = DEFAULT_AGENT_ID
+    token: str = DEFAULT_TOKEN
+    aes_key: str = DEFAULT_AES_KEY
+    callback_url: str = DEFAULT_CALLBACK_URL
+    seed: int = 2026
+    duplicate_rate: float = 0.1
+    late_rate: float = 0.2
+    late_max_s: float = 2.5
+    callback_timeout_s: float = 5.0
+    retry_interval_s: float = 2.0
+    retries: int = 3
+    token_ttl_s: int = 7200
+    log_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        _check(bool(self.corp_id), "WECOM_CORP_ID", "a non-empty corp id")
+        _check(bool(self.secret), "WECOM_SECRET", "a non-empty secret")
+        _check(self.agent_id > 0, "WECOM_AGENT_ID", "a positive integer")
+        _check(bool(_TOKEN_RE.match(self.token)), "WECOM_TOKEN", "1-32 letters or digits")
+        _check(bool(_AES_KEY_RE.match(self.aes_key)), "WECOM_AES_KEY", "43 characters from [A-Za-z0-9]")
+        _check(
+            self.callback_url.startswith(("http://", "https://")),
+            "SANDBOX_CALLBACK_URL",
+            "an http:// or https:// URL",
+        )
+        for name, rate in (
+            ("SANDBOX_DUPLICATE_RATE", self.duplicate_rate),
+            ("SANDBOX_LATE_RATE", self.late_rate),
+        ):
+            _check(0.0 <= rate <= 1.0, name, "a number between 0 and 1")
+        _check(self.late_max_s >= 0, "SANDBOX_LATE_MAX_S", "a number of seconds >= 0")
+        _check(self.callback_timeout_s > 0, "SANDBOX_CALLBACK_TIMEOUT_S", "a number of seconds > 0")
+        _check(self.retry_interval_s >= 0, "SANDBOX_RETRY_INTERVAL_S", "a number of seconds >= 0")
+        _check(self.retries >= 0, "SANDBOX_RETRIES", "an integer >= 0")
+        _check(self.token_ttl_s > 0, "SANDBOX_TOKEN_TTL_S", "an integer number of seconds > 0")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SandboxConfig:
+        """Read every setting from the environment; unset variables keep the demo defaults."""
+        source = os.environ if env is None else env
+        reader = _EnvReader(source)
+        log_file = source.get("SANDBOX_LOG_FILE", "").strip()
+        return cls(
+            corp_id=reader.text("WECOM_CORP_ID", DEFAULT_CORP_ID),
+            secret=reader.text("WECOM_SECRET", DEFAULT_SECRET),
+            agent_id=reader.number("WECOM_AGENT_ID", DEFAULT_AGENT_ID, int, "an integer"),
+            token=reader.text("WECOM_TOKEN", DEFAULT_TOKEN),
+            aes_key=reader.text("WECOM_AES_KEY", DEFAULT_AES_KEY),
+            callback_url=reader.text("SANDBOX_CALLBACK_URL", DEFAULT_CALLBACK_URL),
+            seed=reader.number("SANDBOX_SEED", 2026, int, "an integer"),
+            duplicate_rate=reader.number("SANDBOX_DUPLICATE_RATE", 0.1, float, "a number between 0 and 1"),
+            late_rate=reader.number("SANDBOX_LATE_RATE", 0.2, float, "a number between 0 and 1"),
+            late_max_s=reader.number("SANDBOX_LATE_MAX_S", 2.5, float, "a number of seconds"),
+            callback_timeout_s=reader.number("SANDBOX_CALLBACK_TIMEOUT_S", 5.0, float, "a number of seconds"),
+            retry_interval_s=reader.number("SANDBOX_RETRY_INTERVAL_S", 2.0, float, "a number of seconds"),
+            retries=reader.number("SANDBOX_RETRIES", 3, int, "an integer"),
+            token_ttl_s=reader.number("SANDBOX_TOKEN_TTL_S", 7200, int, "an integer number of seconds"),
+            log_file=Path(log_file) if log_file else None,
+        )
+
+
+class _EnvReader:
+    """Typed access to environment variables with errors that name the variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, default: str) -> str:
+        value = self._env.get(name, "").strip()
+        return value or default
+
+    def number(self, name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ValueError:
+            raise SandboxConfigError(f"{name}={raw!r} is not valid: expected {expected}") from None
+
+
+def _check(ok: bool, name: str, expected: str) -> None:
+    if not ok:
+        raise SandboxConfigError(f"{name} is not valid: expected {expected}")

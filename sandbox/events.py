@@ -1,0 +1,115 @@
+"""客户联系 callback events (WECOM.md §2b) and their plaintext and envelope XML."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Final
+
+FieldValue = str | int | tuple[str, ...]
+
+CONTACT_EVENT: Final = "change_external_contact"
+CHAT_EVENT: Final = "change_external_chat"
+
+
+class CallbackJoinScene(IntEnum):
+    """The callback's JoinScene: 0 invited by a member (directly or by link), 3 scanned the group QR."""
+
+    INVITED = 0
+    QR_CODE = 3
+
+
+class QuitScene(IntEnum):
+    LEFT = 0
+    REMOVED = 1
+
+
+class UpdateDetail(StrEnum):
+    ADD_MEMBER = "add_member"
+    DEL_MEMBER = "del_member"
+    CHANGE_NAME = "change_name"
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEvent:
+    """One event as WeCom would push it; `fields` keep WeCom's element order after ChangeType."""
+
+    event: str
+    change_type: str
+    create_time: int
+    fields: tuple[tuple[str, FieldValue], ...]
+    # Only customer-contact events are held back and reordered (WECOM.md §6.3).
+    may_lag: bool = True
+
+    def to_xml(self, corp_id: str) -> str:
+        parts = [
+            "<xml>",
+            _element("ToUserName", corp_id),
+            _element("FromUserName", "sys"),
+            _element("CreateTime", self.create_time),
+            _element("MsgType", "event"),
+            _element("Event", self.event),
+            _element("ChangeType", self.change_type),
+        ]
+        parts.extend(_element(name, value) for name, value in self.fields)
+        parts.append("</xml>")
+        return "".join(parts)
+
+
+def envelope_xml(corp_id: str, encrypted: str, agent_id: int) -> str:
+    """The POST body: CorpID, ciphertext and the receiving app's AgentID (WECOM.md §1.5)."""
+    return (
+        f"<xml><ToUserName>{cdata(corp_id)}</ToUserName><Encrypt>{cdata(encrypted)}</Encrypt>"
+        f"<AgentID>{cdata(str(agent_id))}</AgentID></xml>"
+    )
+
+
+def cdata(text: str) -> str:
+    # A literal "]]>" would end the section early, so split it across two sections.
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _element(name: str, value: FieldValue) -> str:
+    if isinstance(value, int):
+        return f"<{name}>{value}</{name}>"
+    if isinstance(value, tuple):
+        items = "".join(f"<Item>{cdata(item)}</Item>" for item in value)
+        return f"<{name}>{items}</{name}>"
+    return f"<{name}>{cdata(value)}</{name}>"
+
+
+def contact_event(
+    change_type: str,
+    now: int,
+    userid: str,
+    external_userid: str,
+    extra: Sequence[tuple[str, FieldValue]] = (),
+) -> CallbackEvent:
+    fields: tuple[tuple[str, FieldValue], ...] = (("UserID", userid), ("ExternalUserID", external_userid))
+    return CallbackEvent(CONTACT_EVENT, change_type, now, fields + tuple(extra))
+
+
+def chat_event(change_type: str, now: int, chat_id: str) -> CallbackEvent:
+    return CallbackEvent(CHAT_EVENT, change_type, now, (("ChatId", chat_id),))
+
+
+def chat_update_event(
+    now: int,
+    chat_id: str,
+    detail: UpdateDetail,
+    scene: tuple[str, int] | None = None,
+    changed: Sequence[str] = (),
+    versions: tuple[str, str] | None = None,
+) -> CallbackEvent:
+    """`update`: JoinScene/QuitScene, the change list and the versions appear only for membership changes."""
+    fields: list[tuple[str, FieldValue]] = [("ChatId", chat_id), ("UpdateDetail", detail.value)]
+    if scene is not None:
+        fields.append(scene)
+    if changed:
+        fields.append(("MemChangeCnt", len(changed)))
+        fields.append(("MemChangeList", tuple(changed)))
+    if versions is not None:
+        fields.append(("LastMemVer", versions[0]))
+        fields.append(("CurMemVer", versions[1]))
+    return CallbackEvent(CHAT_EVENT, "update", now, tuple(fields))

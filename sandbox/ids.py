@@ -1,0 +1,51 @@
+"""Deterministic WeCom-shaped identifiers drawn from the sandbox seed."""
+
+from __future__ import annotations
+
+import random
+import string
+from typing import Final
+
+# Real external ids and chat ids mix letters, digits, '_' and '-'; keep both so parsers meet them.
+_ID_ALPHABET: Final = string.ascii_letters + string.digits + "_-"
+_ALNUM: Final = string.ascii_letters + string.digits
+
+
+class IdFactory:
+    """Every id the sandbox invents; one seeded generator keeps a demo corp identical across runs."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(f"qunke-sandbox-ids-{seed}")
+        self._issued: set[str] = set()
+
+    def _fresh(self, prefix: str, length: int, alphabet: str = _ID_ALPHABET) -> str:
+        while True:
+            # The first character after the prefix is alphanumeric, as in every real id seen.
+            value = prefix + self._rng.choice(_ALNUM)
+            value += "".join(self._rng.choice(alphabet) for _ in range(length - len(value)))
+            if value not in self._issued:
+                self._issued.add(value)
+                return value
+
+    def external_userid(self) -> str:
+        return self._fresh("wm", 32)
+
+    def chat_id(self) -> str:
+        return self._fresh("wr", 30)
+
+    def tag_id(self) -> str:
+        return self._fresh("et", 32, _ALNUM)
+
+    def unionid(self) -> str:
+        return self._fresh("o", 28)
+
+    def welcome_code(self) -> str:
+        return self._fresh("", 43, _ALNUM)
+
+    def avatar(self) -> str:
+        path = "".join(self._rng.choice(_ALNUM) for _ in range(40))
+        return f"https://wx.qlogo.cn/mmhead/{path}/0"
+
+    def member_version(self) -> str:
+        """A 32-hex-digit version, the shape seen in groupchat/get and CurMemVer."""
+        return f"{self._rng.getrandbits(128):032x}"

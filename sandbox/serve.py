@@ -1,0 +1,28 @@
+"""Running the sandbox as a server: logging without secrets, then aiohttp's run_app with graceful signals."""
+
+import logging
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from .app import create_app
+from .config import SandboxConfig
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """gettoken carries the app secret and every qyapi call its access_token in the query, so log paths only."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s -> %s (%.0f ms)", request.method, request.path, response.status, time * 1000)
+
+
+def run_server(config: SandboxConfig, host: str, port: int) -> None:
+    """Blocks until SIGINT/SIGTERM; run_app then runs cleanup_ctx, which drains pending callbacks."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(
+        create_app(config),
+        host=host,
+        port=port,
+        print=None,
+        access_log_class=PathOnlyAccessLogger,
+    )
