@@ -79,15 +79,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         if not is_postgresql(engine):
             await ingest.release_leases()
         writer = tasks.spawn(inbox.run(), "inbox-writer")
-        tasks.spawn(ingest.run(), "ingest-worker")
+        worker = tasks.spawn(ingest.run(), "ingest-worker")
         if settings.ingest.sync_groups_on_start:
             tasks.spawn(queue_group_sync(sessions, directory, clock), "startup-group-sync")
         log.info("qunke started (database: %s)", engine.dialect.name)
         try:
             yield
         finally:
+            # Order matters: stop taking callbacks, let the writer commit what it holds, let the worker finish its
+            # current event, and only then cancel whatever else is left.
             inbox.close()
-            await _drain(writer)
+            await _drain(writer, "inbox writer")
+            ingest.stop()
+            await _drain(worker, "ingest worker")
             await tasks.close()
             await http.close()
             await engine.dispose()
@@ -100,11 +104,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     return app
 
 
-async def _drain(writer: asyncio.Task[None]) -> None:
+async def _drain(task: asyncio.Task[None], name: str) -> None:
     try:
-        await asyncio.wait_for(asyncio.shield(writer), timeout=10)
+        await asyncio.wait_for(asyncio.shield(task), timeout=10)
     except TimeoutError:
-        log.error("inbox writer did not drain in 10 s")
+        log.error("%s did not finish within 10 s; cancelling it", name)
 
 
 async def _require_schema(engine: AsyncEngine) -> None:

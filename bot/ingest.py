@@ -53,13 +53,19 @@ class IngestWorker:
         self._sessions, self._dispatcher, self._directory = sessions, dispatcher, directory
         self._clock, self._settings, self._metrics = clock, settings, metrics
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self, _rows: int = 0) -> None:
         """Called after each inbox commit so new events are processed at once, not at the next poll."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the event in hand and return from `run()`: cancelling mid-transaction would strand a connection."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()  # before claiming, so a commit during the claim is not missed
             try:
                 processed = await self.run_once()
@@ -78,6 +84,8 @@ class IngestWorker:
                 session, now, self._settings.batch_size, timedelta(seconds=self._settings.lease_s)
             )
         for row in rows:
+            if self._stopping:  # the unprocessed rest keep their lease and are replayed after it
+                break
             await self._process(row)
         return len(rows)
 

@@ -48,13 +48,10 @@ async def insert_many_if_new(
         for r in rows
     ]
     insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
-    stmt = (
-        insert(InboundEvent)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(InboundEvent.dedupe_key)
-    )
-    return set((await session.execute(stmt)).scalars())
+    # Rows go as parameters, not as a multi-row VALUES literal: SQLAlchemy batches them ("insertmanyvalues") at
+    # a fraction of the CPU, and the statement compiles once instead of once per batch size.
+    stmt = insert(InboundEvent).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(InboundEvent.dedupe_key)
+    return set((await session.execute(stmt, values)).scalars())
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[InboundEvent]:
