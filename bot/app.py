@@ -27,7 +27,7 @@ from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from handlers.contacts import router as contacts_router
 from services.clock import Clock, SystemClock
-from storage.db import create_engine, is_postgresql, make_sessionmaker
+from storage.db import create_engine, make_sessionmaker
 from storage.migrate import current_head
 
 log = logging.getLogger("qunke")
@@ -72,16 +72,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         http = aiohttp.ClientSession()
         client = WeComClient(http, wecom.api_base, wecom.corp_id or "", wecom.secret or "", wecom.request_timeout_s)
         directory = WeComDirectory(client)
-        ingest = IngestWorker(sessions, build_dispatcher(), directory, clock, settings.ingest, metrics)
-        inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, ingest.wake)
+        inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, lambda _rows: ingest.wake())
+        ingest = IngestWorker(
+            sessions, build_dispatcher(), directory, clock, settings.ingest, metrics, acks_pending=inbox.busy
+        )
         app[WEBHOOK_DEPS] = WebhookDeps(crypto, inbox, clock, metrics, settings.webhook.max_body_bytes)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest)
-        if not is_postgresql(engine):
-            await ingest.release_leases()
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
         if settings.ingest.sync_groups_on_start:
-            tasks.spawn(queue_group_sync(sessions, directory, clock), "startup-group-sync")
+            tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
         log.info("qunke started (database: %s)", engine.dialect.name)
         try:
             yield

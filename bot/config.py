@@ -71,7 +71,6 @@ class IngestSettings(_Section):
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_s: float = Field(default=2.0, gt=0)
     backoff_max_s: float = Field(default=600.0, gt=0)
-    lease_s: float = Field(default=60.0, gt=0)
     # Re-read every customer group at start-up, so a freshly connected corp has its groups and customers.
     sync_groups_on_start: bool = True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +39,11 @@ class InboxWriter:
         self._on_commit = on_commit
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._closed = False
+        self._last_write = 0.0
+
+    def busy(self, within_s: float = 0.02) -> bool:
+        """Callbacks are waiting, or were written a moment ago: a burst is under way."""
+        return not self._queue.empty() or time.monotonic() - self._last_write < within_s
 
     async def store(self, row: NewInbound) -> bool:
         if self._closed:
@@ -86,6 +92,7 @@ class InboxWriter:
             if not pending.done.done():
                 pending.done.set_result(pending.row.dedupe_key in inserted)
                 inserted.discard(pending.row.dedupe_key)  # a second copy in the same batch is a replay
+        self._last_write = time.monotonic()
         self._on_commit(len(batch))
 
     def _fail_waiting(self) -> None:

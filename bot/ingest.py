@@ -7,7 +7,9 @@ import contextlib
 import json
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +25,11 @@ from storage.models import InboundEvent
 from storage.repos import inbound
 
 log = logging.getLogger("qunke.ingest")
+
+# During a burst of callbacks the worker steps aside so acks stay fast (WeCom waits 5 s, then retries), but never
+# for longer than this per batch, so processing cannot starve under sustained load.
+MAX_YIELD_S: Final = 0.5
+YIELD_STEP_S: Final = 0.01
 
 
 class PermanentFailure(Exception):
@@ -49,13 +56,15 @@ class IngestWorker:
         clock: Clock,
         settings: IngestSettings,
         metrics: Metrics,
+        acks_pending: Callable[[], bool] = lambda: False,
     ) -> None:
         self._sessions, self._dispatcher, self._directory = sessions, dispatcher, directory
+        self._acks_pending = acks_pending
         self._clock, self._settings, self._metrics = clock, settings, metrics
         self._wake = asyncio.Event()
         self._stopping = False
 
-    def wake(self, _rows: int = 0) -> None:
+    def wake(self) -> None:
         """Called after each inbox commit so new events are processed at once, not at the next poll."""
         self._wake.set()
 
@@ -77,38 +86,37 @@ class IngestWorker:
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_s)
 
     async def run_once(self) -> int:
-        """Claim one batch of due events and process each; returns how many were claimed."""
-        now = self._clock.now()
-        async with self._sessions() as session, session.begin():
-            rows = await inbound.claim_due(
-                session, now, self._settings.batch_size, timedelta(seconds=self._settings.lease_s)
-            )
-        for row in rows:
-            if self._stopping:  # the unprocessed rest keep their lease and are replayed after it
-                break
-            await self._process(row)
-        return len(rows)
+        """Process due events one at a time, up to a batch; returns how many were processed."""
+        waited = 0.0
+        while self._acks_pending() and waited < MAX_YIELD_S and not self._stopping:
+            await asyncio.sleep(YIELD_STEP_S)
+            waited += YIELD_STEP_S
+        processed = 0
+        while processed < self._settings.batch_size and not self._stopping:
+            async with self._sessions() as session:
+                row = await inbound.claim_next(session, self._clock.now())
+                if row is None:
+                    break
+                await self._process(session, row)
+            processed += 1
+        return processed
 
-    async def release_leases(self) -> None:
-        """Single-process start-up (SQLite): leases held by a crashed previous run are void."""
-        async with self._sessions() as session, session.begin():
-            await inbound.release_all_leases(session)
-
-    async def _process(self, row: InboundEvent) -> None:
+    async def _process(self, session: AsyncSession, row: InboundEvent) -> None:
+        """Handle one event in the claiming transaction: the handler's writes and `done` commit together."""
+        event_id, kind, attempts = row.id, row.kind, row.attempts
         try:
             event = to_event(row)
-            async with self._sessions() as session:
-                ctx = Context(session=session, clock=self._clock, directory=self._directory)
-                handled = await self._dispatcher.feed(event, ctx)
-                await inbound.mark_done(session, row.id, self._clock.now(), "" if handled else "unhandled")
-                await session.commit()
+            ctx = Context(session=session, clock=self._clock, directory=self._directory)
+            handled = await self._dispatcher.feed(event, ctx)
+            await inbound.mark_done(session, event_id, self._clock.now(), "" if handled else "unhandled")
+            await session.commit()
             self._metrics.ingested.labels("handled" if handled else "unhandled").inc()
         except asyncio.CancelledError:
             raise
         except PermanentFailure as exc:
-            await self._fail(row, exc, retry_at=None)
+            await self._fail(session, event_id, kind, exc, retry_at=None)
         except Exception as exc:
-            await self._fail(row, exc, retry_at=self._retry_at(row.attempts + 1))
+            await self._fail(session, event_id, kind, exc, retry_at=self._retry_at(attempts + 1))
 
     def _retry_at(self, attempts: int) -> datetime | None:
         if attempts >= self._settings.max_attempts:
@@ -116,12 +124,15 @@ class IngestWorker:
         delay = min(self._settings.backoff_max_s, self._settings.backoff_base_s * 2 ** (attempts - 1))
         return self._clock.now() + timedelta(seconds=delay * random.uniform(0.8, 1.2))
 
-    async def _fail(self, row: InboundEvent, exc: Exception, retry_at: datetime | None) -> None:
+    async def _fail(
+        self, session: AsyncSession, event_id: int, kind: str, exc: Exception, retry_at: datetime | None
+    ) -> None:
         error = f"{type(exc).__name__}: {exc}"
         if retry_at is None:
-            log.error("inbound event %s (%s) failed for good: %s", row.id, row.kind, error)
+            log.error("inbound event %s (%s) failed for good: %s", event_id, kind, error)
         else:
-            log.warning("inbound event %s (%s) failed, retry at %s: %s", row.id, row.kind, retry_at, error)
+            log.warning("inbound event %s (%s) failed, retry at %s: %s", event_id, kind, retry_at, error)
         self._metrics.ingested.labels("failed" if retry_at is None else "retry").inc()
-        async with self._sessions() as session, session.begin():
-            await inbound.record_failure(session, row.id, error, retry_at, self._clock.now())
+        await session.rollback()  # the handler's partial writes go; the failure is recorded on its own
+        await inbound.record_failure(session, event_id, error, retry_at, self._clock.now())
+        await session.commit()

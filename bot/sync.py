@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,7 +17,10 @@ log = logging.getLogger("qunke.sync")
 
 
 async def queue_group_sync(
-    sessions: async_sessionmaker[AsyncSession], directory: ContactDirectory, clock: Clock
+    sessions: async_sessionmaker[AsyncSession],
+    directory: ContactDirectory,
+    clock: Clock,
+    on_queued: Callable[[], None] = lambda: None,
 ) -> int:
     """List every customer group and queue a re-read of each; returns how many were queued."""
     chat_ids = await directory.list_group_chat_ids()
@@ -33,5 +37,6 @@ async def queue_group_sync(
     ]
     async with sessions() as session, session.begin():
         await inbound.insert_many_if_new(session, rows)
+    on_queued()
     log.info("queued a re-read of %d customer groups", len(rows))
     return len(rows)

@@ -38,10 +38,6 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def is_postgresql(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 def dialect_of(session: AsyncSession) -> str:
     """The session's dialect name ("sqlite" or "postgresql"), for the few statements that differ."""
     bind = session.bind

@@ -179,6 +179,5 @@ class InboundEvent(Base):
     status: Mapped[str] = mapped_column(String(16), default=InboxStatus.NEW)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -1,12 +1,12 @@
-"""The durable inbox: insert-if-new with a UNIQUE dedupe key, leased claims, done/retry/failed."""
+"""The durable inbox: insert-if-new with a UNIQUE dedupe key, locked claims, done/retry/failed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,33 +54,29 @@ async def insert_many_if_new(
     return set((await session.execute(stmt, values)).scalars())
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[InboundEvent]:
-    """Lease up to `limit` due events, oldest first; SKIP LOCKED lets several workers share PostgreSQL."""
-    due = (
-        select(InboundEvent.id)
-        .where(
-            InboundEvent.status == InboxStatus.NEW,
-            InboundEvent.next_attempt_at <= now,
-            or_(InboundEvent.lease_until.is_(None), InboundEvent.lease_until < now),
-        )
+async def claim_next(session: AsyncSession, now: datetime) -> InboundEvent | None:
+    """Take the oldest due event inside the caller's transaction.
+
+    On PostgreSQL the row stays locked (FOR UPDATE SKIP LOCKED) until that transaction ends, so several workers
+    share the queue, and a worker that crashes releases its event the moment its connection drops. SQLite runs
+    one worker by design and needs no lock.
+    """
+    stmt = (
+        select(InboundEvent)
+        .where(InboundEvent.status == InboxStatus.NEW, InboundEvent.next_attempt_at <= now)
         .order_by(InboundEvent.id)
-        .limit(limit)
+        .limit(1)
     )
     if dialect_of(session) == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list((await session.execute(due)).scalars())
-    if not ids:
-        return []
-    await session.execute(update(InboundEvent).where(InboundEvent.id.in_(ids)).values(lease_until=now + lease))
-    rows = await session.execute(select(InboundEvent).where(InboundEvent.id.in_(ids)).order_by(InboundEvent.id))
-    return list(rows.scalars())
+        stmt = stmt.with_for_update(skip_locked=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def mark_done(session: AsyncSession, event_id: int, now: datetime, note: str = "") -> None:
     await session.execute(
         update(InboundEvent)
         .where(InboundEvent.id == event_id)
-        .values(status=InboxStatus.DONE, processed_at=now, lease_until=None, last_error=note)
+        .values(status=InboxStatus.DONE, processed_at=now, last_error=note)
     )
 
 
@@ -88,16 +84,15 @@ async def record_failure(
     session: AsyncSession, event_id: int, error: str, retry_at: datetime | None, now: datetime
 ) -> None:
     """Count a failed attempt: schedule the retry, or mark the event failed when `retry_at` is None."""
-    values: dict[str, object] = {
-        "attempts": InboundEvent.attempts + 1,
-        "lease_until": None,
-        "last_error": error[:2000],
-    }
+    values: dict[str, object] = {"attempts": InboundEvent.attempts + 1, "last_error": error[:2000]}
     if retry_at is None:
         values.update(status=InboxStatus.FAILED, processed_at=now)
     else:
         values["next_attempt_at"] = retry_at
-    await session.execute(update(InboundEvent).where(InboundEvent.id == event_id).values(**values))
+    # Only while still queued: another worker may have taken and finished it after our rollback.
+    await session.execute(
+        update(InboundEvent).where(InboundEvent.id == event_id, InboundEvent.status == InboxStatus.NEW).values(**values)
+    )
 
 
 async def retry_failed(session: AsyncSession, now: datetime, event_ids: Sequence[int] | None = None) -> int:
@@ -123,7 +118,3 @@ async def list_recent(
 async def count_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status))
     return {status: count for status, count in rows.all()}
-
-
-async def release_all_leases(session: AsyncSession) -> None:
-    await session.execute(update(InboundEvent).where(InboundEvent.lease_until.is_not(None)).values(lease_until=None))
