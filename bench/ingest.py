@@ -29,7 +29,7 @@ from bot.app import create_app  # noqa: E402
 from bot.channels.wecom.crypto import CallbackCrypto, CallbackCryptoError, signature  # noqa: E402
 from bot.channels.wecom.parse import CallbackParseError, parse_xml, to_callback  # noqa: E402
 from bot.config import DatabaseSettings, IngestSettings, Settings, WeComSettings  # noqa: E402
-from storage.db import create_engine, make_sessionmaker  # noqa: E402
+from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import InboundEvent, InboxStatus  # noqa: E402
 from storage.repos.inbound import NewInbound, insert_many_if_new  # noqa: E402
@@ -78,7 +78,7 @@ def bare_app() -> web.Application:
 
 def naive_app(url: str) -> web.Application:
     """The same verify, decrypt and parse as the bot, then one transaction per callback."""
-    engine = create_engine(url)
+    engine = create_db_engine(url)
     sessions = make_sessionmaker(engine)
 
     async def receive(request: web.Request) -> web.Response:
@@ -136,7 +136,7 @@ async def drive(conn: Connection, job: Job) -> Outcome:
 
 
 async def count_rows(url: str) -> tuple[int, int]:
-    engine = create_engine(url)
+    engine = create_db_engine(url)
     try:
         async with engine.connect() as db:
             stored = await db.scalar(select(func.count()).select_from(InboundEvent))
@@ -197,7 +197,7 @@ _DURABILITY: Final = text(
 
 
 async def pg_settings(url: str) -> str:
-    engine = create_engine(url)
+    engine = create_db_engine(url)
     try:
         async with engine.connect() as db:
             rows = (await db.execute(_DURABILITY)).all()

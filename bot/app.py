@@ -27,7 +27,7 @@ from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from handlers.contacts import router as contacts_router
 from services.clock import Clock, SystemClock
-from storage.db import create_engine, make_sessionmaker
+from storage.db import create_db_engine, make_sessionmaker
 from storage.migrate import current_head
 
 log = logging.getLogger("qunke")
@@ -65,7 +65,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     metrics = Metrics()
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(settings.database.url, echo=settings.database.echo)
+        engine = create_db_engine(settings.database.url, echo=settings.database.echo)
         await _require_schema(engine)
         sessions = make_sessionmaker(engine)
         tasks = BackgroundTasks()

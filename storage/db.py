@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_db_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the engine; for SQLite, create the file's folder and set the pragmas on every connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -87,9 +87,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[Any]:
-    from storage.db import create_engine
+    from storage.db import create_db_engine
 
-    eng = create_engine(database_url)
+    eng = create_db_engine(database_url)
     yield eng
     await eng.dispose()
 

@@ -15,7 +15,7 @@ from bot.cli.output import local, print_json
 from bot.config import Settings, load_settings
 from services.clock import SystemClock
 from services.profiles import CustomerProfile, customer_profile, list_customers
-from storage.db import create_engine, make_sessionmaker
+from storage.db import create_db_engine, make_sessionmaker
 from storage.repos import inbound
 
 events_app = typer.Typer(no_args_is_help=True, help="Inbound callbacks as stored in the inbox.")
@@ -28,7 +28,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.
 
 def with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
-        engine = create_engine(settings.database.url)
+        engine = create_db_engine(settings.database.url)
         try:
             async with make_sessionmaker(engine)() as session:
                 result = await work(session)

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage.db import create_engine
+from storage.db import create_db_engine
 from storage.models import Base
 
 config = context.config
@@ -22,7 +22,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_engine(url)
+    engine = create_db_engine(url)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
-from storage.db import create_engine
+from storage.db import create_db_engine
 from tests.support.postgres import free_port
 from tests.support.stack import DEMO, Stack, running_stack, start_site
 
@@ -39,7 +39,7 @@ async def write_lock(database_url: str) -> AsyncIterator[None]:
             conn.execute("ROLLBACK")
             conn.close()
         return
-    engine = create_engine(database_url)
+    engine = create_db_engine(database_url)
     try:
         async with engine.connect() as conn:
             await conn.execute(text("LOCK TABLE inbound_events IN EXCLUSIVE MODE"))
@@ -112,7 +112,7 @@ async def test_replay_after_crash_between_commit_and_ack_is_not_duplicated(datab
         retry_interval_s=1.5,
     )
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
-    engine = create_engine(database_url)
+    engine = create_db_engine(database_url)
     crashing = _start_bot(database_url, sandbox_url, bot_port, "webhook.after_commit")
     restarted = None
     try:

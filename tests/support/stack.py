@@ -18,7 +18,7 @@ from bot.app import create_app
 from bot.config import DatabaseSettings, IngestSettings, Settings, WeComSettings
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
-from storage.db import create_engine, make_sessionmaker
+from storage.db import create_db_engine, make_sessionmaker
 from storage.models import InboundEvent, InboxStatus
 from tests.support.postgres import free_port
 
@@ -124,7 +124,7 @@ async def running_stack(database_url: str, sandbox: SandboxConfig | None = None,
     )
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     bot_runner = await start_site(create_app(bot_settings(database_url, sandbox_url, **ingest)), bot_port)
-    engine = create_engine(database_url)
+    engine = create_db_engine(database_url)
     try:
         async with aiohttp.ClientSession() as http:
             yield Stack(sandbox_url, bot_url, database_url, engine, make_sessionmaker(engine), http)
