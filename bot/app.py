@@ -72,7 +72,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         http = aiohttp.ClientSession()
         client = WeComClient(http, wecom.api_base, wecom.corp_id or "", wecom.secret or "", wecom.request_timeout_s)
         directory = WeComDirectory(client)
-        inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, lambda _rows: ingest.wake())
+
+        def committed(rows: int) -> None:
+            metrics.inbox_batch.observe(rows)
+            ingest.wake()
+
+        inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, committed)
         ingest = IngestWorker(
             sessions, build_dispatcher(), directory, clock, settings.ingest, metrics, acks_pending=inbox.busy
         )

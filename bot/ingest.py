@@ -21,6 +21,7 @@ from bot.events import Event, GroupResync, Unrecognized
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.directory import ContactDirectory
+from services.lifecycle import INTERNAL_SOURCE, RESYNC_KIND
 from storage.models import InboundEvent
 from storage.repos import inbound
 
@@ -42,7 +43,7 @@ def to_event(row: InboundEvent) -> Event:
             return event_from_payload(row.payload, row.dedupe_key, row.received_at)
         except CallbackParseError as exc:
             raise PermanentFailure(str(exc)) from exc
-    if row.source == "qunke" and row.kind == "group_resync":
+    if row.source == INTERNAL_SOURCE and row.kind == RESYNC_KIND:
         return GroupResync(row.received_at, row.dedupe_key, str(json.loads(row.payload)["chat_id"]))
     return Unrecognized(row.received_at, row.dedupe_key, f"{row.source}:{row.kind}")
 

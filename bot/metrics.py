@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
@@ -36,7 +36,6 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
-        self.inbox_backlog = Gauge("qunke_inbox_backlog", "Inbound events not yet processed", registry=self.registry)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

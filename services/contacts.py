@@ -30,13 +30,10 @@ async def apply_contact(
     now: datetime,
     *,
     fallback_name: str = "",
-    create: bool = True,
-) -> Customer | None:
+) -> Customer:
     """Make the stored customer match the directory's answer; None info means nobody has them any more."""
     customer = await contacts.customer_by_external_id(session, external_userid)
     if customer is None:
-        if not create:
-            return None
         customer = await contacts.add_customer(session, external_userid, info.name if info else fallback_name, now)
     if info is not None:
         customer.name = info.name or customer.name

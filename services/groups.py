@@ -82,15 +82,13 @@ async def _customers_for(
     wanted = external_ids_to_resolve(info, change)
     found = await contacts.customers_by_external_ids(session, wanted)
     for external_userid in sorted(wanted - set(found)):
-        customer = await apply_contact(
+        found[external_userid] = await apply_contact(
             session,
             external_userid,
             profiles.get(external_userid),
             now,
             fallback_name=names.get(external_userid, ""),
         )
-        if customer is not None:
-            found[external_userid] = customer
     by_unionid = {m.member_id: m.unionid for m in info.members if m.unionid}
     for external_userid, customer in found.items():
         if not customer.unionid and by_unionid.get(external_userid):

@@ -70,14 +70,12 @@ async def record_follow_ended(
 ) -> None:
     info = await directory.get_external_contact(external_userid)
     await fetch_unknown_members(session, directory, [member_userid], now)
-    customer = await contacts.customer_by_external_id(session, external_userid)
-    if customer is None:
-        customer = await apply_contact(session, external_userid, info, now)
-    assert customer is not None
+    existing = await contacts.customer_by_external_id(session, external_userid)
     status = FollowStatus.DELETED_BY_CUSTOMER if by_customer else FollowStatus.DELETED_BY_MEMBER
-    if not any(f.userid == member_userid for f in (info.follows if info else ())):
-        await end_follow(session, customer, member_userid, status, occurred_at)
-    await apply_contact(session, external_userid, info, now)
+    # Say who ended it before the snapshot would mark the relationship merely "ended" (unless it is back already).
+    if existing is not None and not any(f.userid == member_userid for f in (info.follows if info else ())):
+        await end_follow(session, existing, member_userid, status, occurred_at)
+    customer = await apply_contact(session, external_userid, info, now)
     await timeline.add_event_once(
         session,
         customer_id=customer.id,
@@ -125,24 +123,30 @@ async def sync_group(
 ) -> None:
     """Re-read a group and store it; schedule one more look if WeCom's snapshot lags the callback."""
     info = await directory.get_group_chat(chat_id)
-    known = await contacts.customers_by_external_ids(session, external_ids_to_resolve(info, change))
-    unknown = sorted(external_ids_to_resolve(info, change) - set(known))
+    wanted = external_ids_to_resolve(info, change)
+    known = await contacts.customers_by_external_ids(session, wanted)
+    unknown = sorted(wanted - set(known))
     profiles = {external_userid: await directory.get_external_contact(external_userid) for external_userid in unknown}
     userids = {info.owner_userid} if info else set()
     userids |= {f.userid for p in profiles.values() if p for f in p.follows}
     await fetch_unknown_members(session, directory, userids, now)
     await apply_group(session, chat_id, info, profiles, change, now)
     if info is not None and expected_version and info.member_version != expected_version and change is not None:
-        await inbound.insert_many_if_new(
-            session,
-            [
-                inbound.NewInbound(
-                    dedupe_key=f"resync:{chat_id}:{change.source_key}"[:160],
-                    source=INTERNAL_SOURCE,
-                    kind=RESYNC_KIND,
-                    payload=json.dumps({"chat_id": chat_id}),
-                    received_at=now,
-                )
-            ],
-            not_before=now + RESYNC_DELAY,
+        await queue_group_resyncs(session, [chat_id], f"resync:{change.source_key}", now, now + RESYNC_DELAY)
+
+
+async def queue_group_resyncs(
+    session: AsyncSession, chat_ids: list[str], reason: str, now: datetime, not_before: datetime | None = None
+) -> None:
+    """Queue re-reads of groups through the inbox; `reason` makes each one's dedupe key unique."""
+    rows = [
+        inbound.NewInbound(
+            dedupe_key=f"{reason}:{chat_id}"[:160],
+            source=INTERNAL_SOURCE,
+            kind=RESYNC_KIND,
+            payload=json.dumps({"chat_id": chat_id}),
+            received_at=now,
         )
+        for chat_id in chat_ids
+    ]
+    await inbound.insert_many_if_new(session, rows, not_before=not_before)

@@ -24,6 +24,7 @@ console = Console()
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+STATUS_TEXT = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
 
 
 def with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -113,9 +114,6 @@ def customer_list(
             local(c.first_seen_at, settings.timezone),
         )
     console.print(table)
-
-
-STATUS_TEXT = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
 
 
 @customer_app.command("show")

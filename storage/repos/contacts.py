@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Customer, CustomerFollow, CustomerTag, FollowStatus, Member
@@ -75,14 +75,6 @@ async def list_customers(
     if owner_userid is not None:
         stmt = stmt.where(Customer.owner_userid == owner_userid)
     return list((await session.execute(stmt)).scalars())
-
-
-async def count_customers(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(Customer))).scalar_one())
-
-
-async def member(session: AsyncSession, userid: str) -> Member | None:
-    return await session.get(Member, userid)
 
 
 async def members_by_ids(session: AsyncSession, userids: Iterable[str]) -> dict[str, Member]:

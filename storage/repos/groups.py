@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Group, GroupMember
-
-
-async def group(session: AsyncSession, chat_id: str) -> Group | None:
-    return await session.get(Group, chat_id)
 
 
 async def get_or_add_group(session: AsyncSession, chat_id: str) -> Group:
@@ -42,16 +38,6 @@ async def groups_of_customer(session: AsyncSession, customer_id: int) -> list[tu
         .order_by(Group.name)
     )
     return [(g, m) for g, m in rows.all()]
-
-
-async def list_groups(session: AsyncSession) -> list[tuple[Group, int]]:
-    counts = select(GroupMember.chat_id, func.count().label("n")).group_by(GroupMember.chat_id).subquery("counts")
-    rows = await session.execute(
-        select(Group, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.chat_id == Group.chat_id)
-        .order_by(Group.name)
-    )
-    return [(g, int(n)) for g, n in rows.all()]
 
 
 async def names_of(session: AsyncSession, chat_ids: Sequence[str]) -> dict[str, str]:

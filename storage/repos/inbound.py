@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,8 +113,3 @@ async def list_recent(
     if kind:
         stmt = stmt.where(InboundEvent.kind == kind)
     return list((await session.execute(stmt)).scalars())
-
-
-async def count_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status))
-    return {status: count for status, count in rows.all()}

@@ -72,12 +72,9 @@ async def verify_url(request: web.Request) -> web.Response:
     deps = request.app[WEBHOOK_DEPS]
     try:
         signature, timestamp, nonce, echostr = _query(request, "msg_signature", "timestamp", "nonce", "echostr")
-        deps.crypto.verify(signature, timestamp, nonce, echostr)
-        plain = deps.crypto.decrypt(echostr)
+        plain = _decrypted(deps, signature, timestamp, nonce, echostr)
     except Refused as refused:
         return _refuse(request, deps, refused)
-    except CallbackCryptoError as exc:
-        return _refuse(request, deps, Refused(403 if _is_forgery(exc) else 400, exc.failure.value))
     log.info("wecom callback URL verified")
     return web.Response(text=plain, content_type="text/plain")
 
@@ -89,8 +86,6 @@ async def receive_callback(request: web.Request) -> web.Response:
         row = await _decode(request, deps)
     except Refused as refused:
         return _refuse(request, deps, refused)
-    except CallbackCryptoError as exc:
-        return _refuse(request, deps, Refused(403 if _is_forgery(exc) else 400, exc.failure.value))
     try:
         is_new = await deps.inbox.store(row)
     except InboxClosed:
@@ -118,10 +113,9 @@ async def _decode(request: web.Request, deps: WebhookDeps) -> NewInbound:
     encrypted, to_user = envelope.get("Encrypt"), envelope.get("ToUserName")
     if not isinstance(encrypted, str) or not encrypted:
         raise Refused(400, "bad_envelope", "no Encrypt element")
-    deps.crypto.verify(signature, timestamp, nonce, encrypted)
+    plain = _decrypted(deps, signature, timestamp, nonce, encrypted)
     if isinstance(to_user, str) and to_user and to_user != deps.crypto.receive_id:
         raise Refused(403, "wrong_corp_id", to_user[:64])
-    plain = deps.crypto.decrypt(encrypted)
     try:
         callback = to_callback(parse_xml(plain))
     except CallbackParseError as exc:
@@ -148,5 +142,11 @@ async def _read_capped(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _is_forgery(exc: CallbackCryptoError) -> bool:
-    return exc.failure in (CryptoFailure.BAD_SIGNATURE, CryptoFailure.WRONG_RECEIVER)
+def _decrypted(deps: WebhookDeps, signature: str, timestamp: str, nonce: str, encrypted: str) -> str:
+    """Verify and decrypt, turning crypto failures into refusals: forgeries 403, broken ciphertext 400."""
+    try:
+        deps.crypto.verify(signature, timestamp, nonce, encrypted)
+        return deps.crypto.decrypt(encrypted)
+    except CallbackCryptoError as exc:
+        forged = exc.failure in (CryptoFailure.BAD_SIGNATURE, CryptoFailure.WRONG_RECEIVER)
+        raise Refused(403 if forged else 400, exc.failure.value) from None
