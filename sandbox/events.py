@@ -33,7 +33,11 @@ class UpdateDetail(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CallbackEvent:
-    """One event as WeCom would push it; `fields` keep WeCom's element order after ChangeType."""
+    """One event as WeCom would push it; `fields` keep WeCom's element order after ChangeType.
+
+    Customer-contact events carry a ChangeType and come from "sys"; `kf_msg_or_event` has neither (its sample in
+    WECOM.md §2d has no FromUserName), so both are optional and left out when empty.
+    """
 
     event: str
     change_type: str
@@ -41,17 +45,19 @@ class CallbackEvent:
     fields: tuple[tuple[str, FieldValue], ...]
     # Only customer-contact events are held back and reordered (WECOM.md §6.3).
     may_lag: bool = True
+    from_user: str = "sys"
 
     def to_xml(self, corp_id: str) -> str:
-        parts = [
-            "<xml>",
-            _element("ToUserName", corp_id),
-            _element("FromUserName", "sys"),
+        parts = ["<xml>", _element("ToUserName", corp_id)]
+        if self.from_user:
+            parts.append(_element("FromUserName", self.from_user))
+        parts += [
             _element("CreateTime", self.create_time),
             _element("MsgType", "event"),
             _element("Event", self.event),
-            _element("ChangeType", self.change_type),
         ]
+        if self.change_type:
+            parts.append(_element("ChangeType", self.change_type))
         parts.extend(_element(name, value) for name, value in self.fields)
         parts.append("</xml>")
         return "".join(parts)
