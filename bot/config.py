@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG_PATH: Final = "./config.yaml"
 REAL_WECOM_API_BASE: Final = "https://qyapi.weixin.qq.com"
+REAL_WECHAT_API_BASE: Final = "https://api.weixin.qq.com"
 _AES_KEY_RE: Final = re.compile(r"^[A-Za-z0-9]{43}$")
 
 
@@ -60,6 +61,28 @@ class WeComSettings(_Section):
         return value
 
 
+class OfficialAccountSettings(_Section):
+    """The WeChat Official Account (公众号) channel; off unless its app id is set (WECHAT_OA_*)."""
+
+    api_base: str = REAL_WECHAT_API_BASE
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    app_id: str | None = None
+    secret: str | None = None
+    token: str | None = None
+    aes_key: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id)
+
+    @field_validator("aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _AES_KEY_RE.match(value):
+            raise ValueError(f"expected 43 characters from [A-Za-z0-9], got {len(value)} characters")
+        return value
+
+
 class WebhookSettings(_Section):
     max_body_bytes: int = Field(default=65536, ge=1024)
     batch_max_rows: int = Field(default=256, ge=1)
@@ -90,6 +113,7 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     wecom: WeComSettings = WeComSettings()
+    officialaccount: OfficialAccountSettings = OfficialAccountSettings()
     webhook: WebhookSettings = WebhookSettings()
     ingest: IngestSettings = IngestSettings()
 
@@ -109,6 +133,22 @@ class Settings(_Section):
             raise ConfigError(f"missing environment variable(s): {', '.join(missing)} (WeCom app credentials)")
         return self.wecom
 
+    def require_officialaccount(self) -> OfficialAccountSettings:
+        """The OA channel is optional, but once its app id is set every OA secret must be too."""
+        oa = self.officialaccount
+        missing = [
+            env
+            for env, value in (
+                ("WECHAT_OA_SECRET", oa.secret),
+                ("WECHAT_OA_TOKEN", oa.token),
+                ("WECHAT_OA_AES_KEY", oa.aes_key),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"missing environment variable(s): {', '.join(missing)} (WeChat Official Account)")
+        return oa
+
 
 class _Environment(BaseSettings):
     """The environment variables Qunke reads (DESIGN.md §5); secrets live only here."""
@@ -122,6 +162,11 @@ class _Environment(BaseSettings):
     WECOM_SECRET: str | None = None
     WECOM_TOKEN: str | None = None
     WECOM_AES_KEY: str | None = None
+    WECHAT_API_BASE: str | None = None
+    WECHAT_OA_APPID: str | None = None
+    WECHAT_OA_SECRET: str | None = None
+    WECHAT_OA_TOKEN: str | None = None
+    WECHAT_OA_AES_KEY: str | None = None
 
 
 _ENV_TARGETS: Final = {
@@ -132,8 +177,13 @@ _ENV_TARGETS: Final = {
     "WECOM_SECRET": ("wecom", "secret"),
     "WECOM_TOKEN": ("wecom", "token"),
     "WECOM_AES_KEY": ("wecom", "aes_key"),
+    "WECHAT_API_BASE": ("officialaccount", "api_base"),
+    "WECHAT_OA_APPID": ("officialaccount", "app_id"),
+    "WECHAT_OA_SECRET": ("officialaccount", "secret"),
+    "WECHAT_OA_TOKEN": ("officialaccount", "token"),
+    "WECHAT_OA_AES_KEY": ("officialaccount", "aes_key"),
 }
-_SECRET_KEYS: Final = {"corp_id", "agent_id", "secret", "token", "aes_key"}
+_SECRET_KEYS: Final = {"corp_id", "agent_id", "secret", "token", "aes_key", "app_id"}
 
 
 def config_path_from_env(environ: Mapping[str, str] | None = None) -> Path:
@@ -178,12 +228,16 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
 
 
 def _reject_secrets_in_file(data: Mapping[str, Any], path: Path) -> None:
-    wecom = data.get("wecom")
-    if isinstance(wecom, Mapping):
-        leaked = sorted(_SECRET_KEYS & set(wecom))
-        if leaked:
-            names = ", ".join(f"WECOM_{k.upper()}" for k in leaked)
-            raise ConfigError(f"{path}: wecom.{leaked[0]}: secrets belong in the environment ({names}), not the file")
+    from_env = {target: name for name, target in _ENV_TARGETS.items()}
+    for section in ("wecom", "officialaccount"):
+        values = data.get(section)
+        if isinstance(values, Mapping):
+            leaked = sorted(_SECRET_KEYS & set(values))
+            if leaked:
+                names = ", ".join(from_env[(section, key)] for key in leaked)
+                raise ConfigError(
+                    f"{path}: {section}.{leaked[0]}: secrets belong in the environment ({names}), not the file"
+                )
 
 
 def _describe(exc: ValidationError, path: Path) -> str:
