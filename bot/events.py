@@ -110,3 +110,99 @@ class GroupResync(Event):
     """Qunke's own follow-up: re-read a group whose snapshot did not yet match the callback's version."""
 
     chat_id: str
+
+
+class MessageChannel(StrEnum):
+    KF = "kf"
+    ARCHIVE = "archive"
+    OA = "oa"
+
+
+class ChatKind(StrEnum):
+    GROUP = "group"
+    SINGLE = "single"
+    KF = "kf"
+    OA = "oa"
+
+
+class Speaker(StrEnum):
+    CUSTOMER = "customer"
+    MEMBER = "member"
+    ROBOT = "robot"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Who the customer in a chat is, as far as the channel says: an external_userid, an OA openid, a unionid."""
+
+    external_userid: str = ""
+    openid: str = ""
+    unionid: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage(Event):
+    """A message said in any chat (kf, customer group, a rep's 1:1 chat, the Official Account).
+
+    `customer` is the customer the chat is with (the sender, or the other side of a 1:1 chat); None for a member
+    or robot speaking in a group. `body` keeps the channel's own fields (media ids, file names, unknown types raw).
+    """
+
+    channel: MessageChannel
+    chat_kind: ChatKind
+    chat_id: str
+    msgid: str
+    speaker: Speaker
+    speaker_id: str
+    customer: Person | None
+    member_userid: str | None
+    msgtype: str
+    text: str
+    body: dict[str, object]
+    menu_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecalled(Event):
+    channel: MessageChannel
+    msgid: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class KfSessionChanged(Event):
+    """A kf session event (enter, taken, transferred, ended, send failure) with the state WeCom now reports.
+
+    `state` is None when unknown; `code` is a send_msg_on_event code (welcome or session end) when WeCom gave one.
+    """
+
+    open_kfid: str
+    customer: Person
+    change: str
+    state: int | None
+    servicer_userid: str
+    code: str
+    code_kind: str
+    detail: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class OaFollowChanged(Event):
+    openid: str
+    followed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KfPullRequested(Event):
+    """`kf_msg_or_event`: new messages wait in a kf account; the kf puller reads them with the callback's token."""
+
+    open_kfid: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivePullRequested(Event):
+    """`msgaudit_notify` (or the fallback timer): new archived messages may wait; the archive puller reads them."""

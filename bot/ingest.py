@@ -7,12 +7,15 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import intake
+from bot.channels.officialaccount.normalize import event_from_oa_payload
+from bot.channels.officialaccount.webhook import SOURCE as OA_SOURCE
 from bot.channels.wecom.normalize import event_from_payload
 from bot.channels.wecom.parse import CallbackParseError
 from bot.config import IngestSettings
@@ -33,6 +36,10 @@ MAX_YIELD_S: Final = 0.5
 YIELD_STEP_S: Final = 0.01
 
 
+# A puller reads a channel (kf/sync_msg, the archive) in its own page-sized transactions, outside the dispatcher.
+Puller = Callable[[Event], Awaitable[None]]
+
+
 class PermanentFailure(Exception):
     """The stored event can never be processed (it does not parse); retrying would not help."""
 
@@ -41,6 +48,11 @@ def to_event(row: InboundEvent) -> Event:
     if row.source == "wecom":
         try:
             return event_from_payload(row.payload, row.dedupe_key, row.received_at)
+        except CallbackParseError as exc:
+            raise PermanentFailure(str(exc)) from exc
+    if row.source == OA_SOURCE:
+        try:
+            return event_from_oa_payload(row.payload, row.dedupe_key, row.received_at)
         except CallbackParseError as exc:
             raise PermanentFailure(str(exc)) from exc
     if row.source == INTERNAL_SOURCE and row.kind == RESYNC_KIND:
@@ -58,8 +70,10 @@ class IngestWorker:
         settings: IngestSettings,
         metrics: Metrics,
         acks_pending: Callable[[], bool] = lambda: False,
+        pullers: Mapping[type[Event], Puller] | None = None,
     ) -> None:
         self._sessions, self._dispatcher, self._directory = sessions, dispatcher, directory
+        self._pullers = dict(pullers or {})
         self._acks_pending = acks_pending
         self._clock, self._settings, self._metrics = clock, settings, metrics
         self._wake = asyncio.Event()
@@ -107,8 +121,15 @@ class IngestWorker:
         event_id, kind, attempts = row.id, row.kind, row.attempts
         try:
             event = to_event(row)
-            ctx = Context(session=session, clock=self._clock, directory=self._directory)
-            handled = await self._dispatcher.feed(event, ctx)
+            puller = self._pullers.get(type(event))
+            if puller is not None:
+                # The pull commits page by page with its cursor; only then is the trigger itself marked done, so a
+                # crash mid-pull replays the trigger and the pull resumes from the last committed cursor.
+                await puller(event)
+                handled = True
+            else:
+                ctx = Context(session=session, clock=self._clock, directory=self._directory)
+                handled = await intake.take(self._dispatcher, [event], ctx) > 0
             await inbound.mark_done(session, event_id, self._clock.now(), "" if handled else "unhandled")
             await session.commit()
             self._metrics.ingested.labels("handled" if handled else "unhandled").inc()

@@ -37,5 +37,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.pulled = Counter(
+            "qunke_pulled_messages_total",
+            "Messages and events read by the pullers, by channel and result (new or already stored)",
+            ["channel", "result"],
+            registry=self.registry,
+        )
+        self.pull_failures = Counter(
+            "qunke_pull_item_failures_total",
+            "Pulled items that could not be read (archive decrypt failures), by reason",
+            ["channel", "reason"],
+            registry=self.registry,
+        )
+
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.directory import ContactDirectory, ExternalContactInfo, FollowInfo
+from services.identity import link_by_unionid
 from storage.models import Customer, CustomerFollow, FollowStatus
 from storage.repos import contacts
 
@@ -57,6 +58,7 @@ async def apply_contact(
             await contacts.replace_tags(session, customer.id, userid, [])
     _update_lifecycle(customer, list(follows.values()), now)
     customer.synced_at = now
+    await link_by_unionid(session, customer, now)
     return customer
 
 

@@ -22,6 +22,45 @@ class EntryKind(StrEnum):
     LEFT_GROUP = "left_group"
     REMOVED_FROM_GROUP = "removed_from_group"
     GROUP_DISMISSED = "group_dismissed"
+    MERGED = "merged"
+    UNMERGED = "unmerged"
+    OA_FOLLOWED = "oa_followed"
+    OA_UNFOLLOWED = "oa_unfollowed"
+    KF_ENTER = "kf_enter"
+    KF_TAKEN = "kf_taken"
+    KF_TRANSFERRED = "kf_transferred"
+    KF_ENDED = "kf_ended"
+    KF_REENTERED = "kf_reentered"
+    KF_SEND_FAILED = "kf_send_failed"
+
+
+CHANNEL_NAMES: dict[str, str] = {"kf": "微信客服", "archive": "会话存档", "oa": "公众号"}
+MEDIA_LABELS: dict[str, str] = {
+    "image": "图片",
+    "voice": "语音",
+    "video": "视频",
+    "file": "文件",
+    "location": "位置",
+    "link": "链接",
+    "emotion": "表情",
+    "business_card": "名片",
+    "card": "名片",
+    "miniprogram": "小程序",
+    "weapp": "小程序",
+    "msgmenu": "菜单消息",
+    "chatrecord": "聊天记录",
+    "markdown": "Markdown",
+}
+KF_SEND_FAILURES: dict[int, str] = {
+    1: "客服账号已删除",
+    2: "应用已关闭",
+    4: "会话已超过48小时",
+    5: "会话已结束",
+    6: "超过5条消息上限",
+    10: "用户拒收",
+    11: "没有成员登录",
+    12: "消息类型不允许",
+}
 
 
 def scene_from_join_code(code: int) -> str:
@@ -50,4 +89,40 @@ def describe(kind: str, member_name: str, group_name: str, detail: Mapping[str, 
         return f"被移出{group}"
     if kind == EntryKind.GROUP_DISMISSED:
         return f"{group}已解散"
+    return _describe_more(kind, member_name, detail)
+
+
+def _describe_more(kind: str, member_name: str, detail: Mapping[str, Any]) -> str:
+    other = f"{detail.get('other_name') or ''}（编号 {detail.get('other_id')}）"
+    if kind == EntryKind.MERGED:
+        how = "因 unionid 相同自动" if detail.get("reason") == "unionid" else "手动"
+        return f"{how}合并了客户档案 {other}"
+    if kind == EntryKind.UNMERGED:
+        return f"取消合并，拆分出客户档案 {other}"
+    texts = {
+        EntryKind.OA_FOLLOWED: "关注了公众号",
+        EntryKind.OA_UNFOLLOWED: "取消关注公众号",
+        EntryKind.KF_ENTER: "进入微信客服会话",
+        EntryKind.KF_TAKEN: f"微信客服会话由 {member_name} 接入",
+        EntryKind.KF_TRANSFERRED: f"微信客服会话转给 {member_name}",
+        EntryKind.KF_ENDED: "微信客服会话已结束",
+        EntryKind.KF_REENTERED: "重新进入微信客服会话",
+    }
+    if kind in texts:
+        return texts[EntryKind(kind)]
+    if kind == EntryKind.KF_SEND_FAILED:
+        reason = KF_SEND_FAILURES.get(int(detail.get("fail_type", 0) or 0), "未知原因")
+        return f"微信客服消息发送失败（{reason}）"
     return kind
+
+
+def message_text(msgtype: str, text: str, body: Mapping[str, Any], recalled: bool) -> str:
+    """What a message says, in one line: its text, or a labelled placeholder for media and unknown types."""
+    if msgtype == "text":
+        shown = text
+    elif msgtype in MEDIA_LABELS:
+        extra = text or str(body.get("filename") or body.get("title") or body.get("name") or "")
+        shown = f"[{MEDIA_LABELS[msgtype]}]" + (f" {extra}" if extra else "")
+    else:
+        shown = f"[暂不支持的消息类型：{msgtype}]" + (f" {text}" if text else "")
+    return shown + ("（已撤回）" if recalled else "")

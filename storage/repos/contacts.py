@@ -71,7 +71,7 @@ async def tags_of(session: AsyncSession, customer_id: int) -> list[CustomerTag]:
 async def list_customers(
     session: AsyncSession, limit: int, offset: int = 0, owner_userid: str | None = None
 ) -> list[Customer]:
-    stmt = select(Customer).order_by(Customer.id).limit(limit).offset(offset)
+    stmt = select(Customer).where(Customer.merged_into_id.is_(None)).order_by(Customer.id).limit(limit).offset(offset)
     if owner_userid is not None:
         stmt = stmt.where(Customer.owner_userid == owner_userid)
     return list((await session.execute(stmt)).scalars())

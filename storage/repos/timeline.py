@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,10 +45,10 @@ async def add_event_once(
     return (await session.execute(stmt)).scalar_one_or_none() is not None
 
 
-async def events_of(session: AsyncSession, customer_id: int) -> list[CustomerEvent]:
+async def events_of(session: AsyncSession, customer_ids: Sequence[int]) -> list[CustomerEvent]:
     rows = await session.execute(
         select(CustomerEvent)
-        .where(CustomerEvent.customer_id == customer_id)
+        .where(CustomerEvent.customer_id.in_(list(customer_ids)))
         .order_by(CustomerEvent.occurred_at, CustomerEvent.id)
     )
     return list(rows.scalars())

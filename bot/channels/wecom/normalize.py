@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from bot.channels.wecom.parse import Callback, parse_xml, to_callback
 from bot.events import (
+    ArchivePullRequested,
     CustomerAdded,
     CustomerDeletedByMember,
     CustomerEdited,
@@ -16,6 +17,7 @@ from bot.events import (
     GroupDismissed,
     GroupUpdated,
     JoinScene,
+    KfPullRequested,
     MemberDeletedByCustomer,
     MemberText,
     QuitScene,
@@ -57,6 +59,10 @@ def _build(cb: Callback, key: str, at: datetime) -> Event:
             return GroupDismissed(at, key, cb.get("ChatId"))
         case "change_external_chat/update":
             return _group_update(cb, key, at)
+        case "kf_msg_or_event":
+            return KfPullRequested(at, key, cb.get("OpenKfId"), cb.get("Token"))
+        case "msgaudit_notify":
+            return ArchivePullRequested(at, key)
         case "text" if cb.get("FromUserName"):
             return MemberText(at, key, cb.get("FromUserName"), cb.get("Content"))
     return Unrecognized(at, key, cb.kind)

@@ -102,7 +102,7 @@ async def receive_callback(request: web.Request) -> web.Response:
 
 async def _decode(request: web.Request, deps: WebhookDeps) -> NewInbound:
     signature, timestamp, nonce = _query(request, "msg_signature", "timestamp", "nonce")
-    raw = await _read_capped(request, deps.max_body_bytes)
+    raw = await read_capped(request, deps.max_body_bytes)
     try:
         text = raw.decode("utf-8")
         envelope = parse_xml(text)
@@ -129,7 +129,7 @@ async def _decode(request: web.Request, deps: WebhookDeps) -> NewInbound:
     )
 
 
-async def _read_capped(request: web.Request, limit: int) -> bytes:
+async def read_capped(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise Refused(413, "body_too_large", f"{request.content_length} bytes")
     chunks: list[bytes] = []

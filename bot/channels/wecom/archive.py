@@ -1,0 +1,272 @@
+"""The chat archive (会话内容存档) source: fetch items from a seq, unwrap their keys with our RSA keys, decrypt them.
+
+WeCom's archive needs Tencent's native SDK, whose wire protocol is private (WECOM.md §2c), so the archive is read
+through `ArchiveSource`: `SandboxArchiveSource` speaks to the sandbox over HTTP, `FinanceSdkArchiveSource` loads the
+operator's `libWeWorkFinanceSdk_C.so` with ctypes. Both hand back the SDK's items; the RSA step (PKCS#1 v1.5 with the
+private key of the item's `publickey_ver`) is ours and shared, the symmetric step belongs to the source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ctypes
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+import aiohttp
+from cryptography.hazmat.primitives import padding as sym_padding
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+log = logging.getLogger("qunke.archive")
+
+MAX_LIMIT: Final = 1000
+# SDK error codes a retry can fix (WECOM.md §2c: network, parse, system).
+RETRYABLE_SDK_ERRORS: Final = frozenset({10001, 10002, 10003})
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveItem:
+    seq: int
+    msgid: str
+    publickey_ver: int
+    encrypt_random_key: str
+    encrypt_chat_msg: str
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ArchiveItem:
+        return cls(
+            seq=int(raw["seq"]),
+            msgid=str(raw.get("msgid", "")),
+            publickey_ver=int(raw.get("publickey_ver", 0)),
+            encrypt_random_key=str(raw.get("encrypt_random_key", "")),
+            encrypt_chat_msg=str(raw.get("encrypt_chat_msg", "")),
+        )
+
+    def raw(self) -> dict[str, Any]:
+        return {"seq": self.seq, "msgid": self.msgid, "publickey_ver": self.publickey_ver}
+
+
+class ArchiveSourceError(Exception):
+    """The source could not return items; `retryable` errors keep the cursor and are tried again later."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"archive error {code}: {message}")
+        self.code = code
+        self.retryable = code in RETRYABLE_SDK_ERRORS or code < 0
+
+
+class ItemUnreadable(Exception):
+    """One item cannot be decrypted or read; it is recorded as failed and the pull moves past it."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class ArchiveSource(Protocol):
+    async def fetch(self, seq: int, limit: int) -> list[ArchiveItem]:
+        """Items after `seq` (the SDK's GetChatData), at most `limit` (≤ 1000)."""
+        ...
+
+    def decrypt(self, random_key: bytes, encrypt_chat_msg: str) -> str:
+        """The SDK's DecryptData: the message JSON, given the item's unwrapped key. CPU only, no I/O."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class ArchiveKeys:
+    """The operator's RSA private keys by `publickey_ver` (keys are rotated in the admin console)."""
+
+    def __init__(self, keys: Mapping[int, rsa.RSAPrivateKey]) -> None:
+        self._keys = dict(keys)
+        self._reported: set[int] = set()
+
+    @classmethod
+    def load(cls, paths: Mapping[int, Path]) -> ArchiveKeys:
+        keys: dict[int, rsa.RSAPrivateKey] = {}
+        for version, path in paths.items():
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            if not isinstance(key, rsa.RSAPrivateKey):
+                raise ValueError(f"{path}: not an RSA private key (archive key version {version})")
+            keys[version] = key
+        return cls(keys)
+
+    @property
+    def versions(self) -> list[int]:
+        return sorted(self._keys)
+
+    def unwrap(self, item: ArchiveItem) -> bytes:
+        key = self._keys.get(item.publickey_ver)
+        if key is None:
+            if item.publickey_ver not in self._reported:
+                self._reported.add(item.publickey_ver)  # one clear line per version, not one per message
+                log.error(
+                    "archive key version %s is not configured (configured: %s): add its private key to "
+                    "QUNKE_ARCHIVE_PRIVATE_KEYS; its messages are recorded as failed",
+                    item.publickey_ver,
+                    self.versions or "none",
+                )
+            raise ItemUnreadable("unknown_key_version", f"publickey_ver {item.publickey_ver}")
+        try:
+            return key.decrypt(base64.b64decode(item.encrypt_random_key, validate=True), padding.PKCS1v15())
+        except ValueError as exc:
+            raise ItemUnreadable("key_decrypt_failed", str(exc) or type(exc).__name__) from None
+
+
+def open_item(source: ArchiveSource, keys: ArchiveKeys, item: ArchiveItem) -> dict[str, Any]:
+    """RSA-unwrap, decrypt and parse one item; raises ItemUnreadable with the reason."""
+    random_key = keys.unwrap(item)
+    try:
+        text = source.decrypt(random_key, item.encrypt_chat_msg)
+    except ItemUnreadable:
+        raise
+    except Exception as exc:
+        raise ItemUnreadable("decrypt_failed", f"{type(exc).__name__}: {exc}") from None
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ItemUnreadable("bad_json", str(exc)) from None
+    if not isinstance(message, dict):
+        raise ItemUnreadable("bad_json", "not an object")
+    return message
+
+
+class SandboxArchiveSource:
+    """The sandbox's stand-in for GetChatData over HTTP, and its documented symmetric scheme (docs/SANDBOX.md):
+    AES-256-CBC, key = the 32 unwrapped key bytes, IV = their first 16 bytes, PKCS#7 padding, base64."""
+
+    def __init__(self, http: aiohttp.ClientSession, api_base: str, corp_id: str, secret: str, timeout_s: float) -> None:
+        self._http, self._url = http, f"{api_base.rstrip('/')}/sandbox/finance/getchatdata"
+        self._corp_id, self._secret = corp_id, secret
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def fetch(self, seq: int, limit: int) -> list[ArchiveItem]:
+        body = {"corpid": self._corp_id, "secret": self._secret, "seq": seq, "limit": min(limit, MAX_LIMIT)}
+        try:
+            async with self._http.post(self._url, json=body, timeout=self._timeout) as resp:
+                if resp.status >= 500:
+                    raise ArchiveSourceError(10003, f"HTTP {resp.status}")
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ArchiveSourceError(10001, f"{type(exc).__name__}: {exc}") from exc
+        return _items(data)
+
+    def decrypt(self, random_key: bytes, encrypt_chat_msg: str) -> str:
+        if len(random_key) != 32:
+            raise ItemUnreadable("decrypt_failed", f"key of {len(random_key)} bytes, expected 32")
+        decryptor = Cipher(algorithms.AES(random_key), modes.CBC(random_key[:16])).decryptor()
+        padded = decryptor.update(base64.b64decode(encrypt_chat_msg, validate=True)) + decryptor.finalize()
+        unpadder = sym_padding.PKCS7(128).unpadder()
+        return (unpadder.update(padded) + unpadder.finalize()).decode("utf-8")
+
+    async def close(self) -> None:
+        return None
+
+
+def _items(data: object) -> list[ArchiveItem]:
+    if not isinstance(data, dict):
+        raise ArchiveSourceError(10002, "answer is not a JSON object")
+    errcode = int(data.get("errcode", 0))
+    if errcode != 0:
+        raise ArchiveSourceError(errcode, str(data.get("errmsg", "")))
+    try:
+        return [ArchiveItem.from_json(raw) for raw in data.get("chatdata") or []]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArchiveSourceError(10002, f"unreadable chatdata: {exc}") from None
+
+
+class FinanceSdkArchiveSource:
+    """Tencent's `libWeWorkFinanceSdk_C.so`, loaded with ctypes; every SDK call runs in a worker thread, because
+    GetChatData blocks on the network for up to `timeout_s`."""
+
+    def __init__(self, library: Path, corp_id: str, secret: str, timeout_s: int, proxy: str = "", passwd: str = ""):
+        self._lib = ctypes.CDLL(str(library))
+        self._declare(self._lib)
+        self._proxy, self._passwd, self._timeout = proxy.encode(), passwd.encode(), int(timeout_s)
+        self._sdk = self._lib.NewSdk()
+        if not self._sdk:
+            raise ArchiveSourceError(10003, "NewSdk returned NULL")
+        code = self._lib.Init(self._sdk, corp_id.encode(), secret.encode())
+        if code != 0:
+            self._lib.DestroySdk(self._sdk)
+            raise ArchiveSourceError(code, "Init failed (check the corp id and the 会话内容存档 secret)")
+        self._lock = asyncio.Lock()  # the SDK handle is not documented as thread-safe: one call at a time
+
+    @staticmethod
+    def _declare(lib: ctypes.CDLL) -> None:
+        lib.NewSdk.restype = ctypes.c_void_p
+        lib.NewSdk.argtypes = []
+        lib.Init.restype = ctypes.c_int
+        lib.Init.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+        lib.DestroySdk.restype = None
+        lib.DestroySdk.argtypes = [ctypes.c_void_p]
+        lib.NewSlice.restype = ctypes.c_void_p
+        lib.NewSlice.argtypes = []
+        lib.FreeSlice.restype = None
+        lib.FreeSlice.argtypes = [ctypes.c_void_p]
+        lib.GetContentFromSlice.restype = ctypes.c_void_p
+        lib.GetContentFromSlice.argtypes = [ctypes.c_void_p]
+        lib.GetSliceLen.restype = ctypes.c_int
+        lib.GetSliceLen.argtypes = [ctypes.c_void_p]
+        lib.GetChatData.restype = ctypes.c_int
+        lib.GetChatData.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_ulonglong,
+            ctypes.c_uint,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_int,
+            ctypes.c_void_p,
+        ]
+        lib.DecryptData.restype = ctypes.c_int
+        lib.DecryptData.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p]
+
+    def _slice_text(self, slice_ptr: int) -> str:
+        length = self._lib.GetSliceLen(slice_ptr)
+        content = self._lib.GetContentFromSlice(slice_ptr)
+        return ctypes.string_at(content, length).decode("utf-8") if content and length > 0 else ""
+
+    def _get_chat_data(self, seq: int, limit: int) -> str:
+        slice_ptr = self._lib.NewSlice()
+        try:
+            code = self._lib.GetChatData(
+                self._sdk, seq, min(limit, MAX_LIMIT), self._proxy, self._passwd, self._timeout, slice_ptr
+            )
+            if code != 0:
+                raise ArchiveSourceError(code, "GetChatData failed")
+            return self._slice_text(slice_ptr)
+        finally:
+            self._lib.FreeSlice(slice_ptr)
+
+    async def fetch(self, seq: int, limit: int) -> list[ArchiveItem]:
+        async with self._lock:
+            text = await asyncio.to_thread(self._get_chat_data, seq, limit)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ArchiveSourceError(10002, f"GetChatData returned invalid JSON: {exc}") from None
+        return _items(data)
+
+    def decrypt(self, random_key: bytes, encrypt_chat_msg: str) -> str:
+        slice_ptr = self._lib.NewSlice()
+        try:
+            code = self._lib.DecryptData(random_key, encrypt_chat_msg.encode(), slice_ptr)
+            if code != 0:
+                raise ItemUnreadable("decrypt_failed", f"DecryptData error {code}")
+            return self._slice_text(slice_ptr)
+        finally:
+            self._lib.FreeSlice(slice_ptr)
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._sdk:
+                self._lib.DestroySdk(self._sdk)
+                self._sdk = None

@@ -1,0 +1,130 @@
+"""The kf puller: on each `kf_msg_or_event`, read kf/sync_msg page by page; each page commits with its cursor."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import intake
+from bot.channels.wecom.client import JsonObject, WeComApiError, WeComClient
+from bot.channels.wecom.kf_messages import customers_in, to_events
+from bot.dispatch import Context, Dispatcher
+from bot.events import Event, KfPullRequested, KfSessionChanged, Person
+from bot.metrics import Metrics
+from services.clock import Clock
+from services.directory import ContactDirectory
+from storage.repos import contacts, cursors
+
+log = logging.getLogger("qunke.kf")
+
+PAGE_LIMIT: Final = 1000
+# The token from the callback is valid 10 minutes; a replayed callback after that gets 95007, and the pull goes on
+# without a token (WeCom then applies a stricter rate limit, which the client's backoff absorbs).
+TOKEN_INVALID: Final = 95007
+BATCHGET_MAX: Final = 100
+# A runaway has_more (a cursor that never advances) must not spin for ever inside one event.
+MAX_PAGES_PER_PULL: Final = 10_000
+
+
+def cursor_name(open_kfid: str) -> str:
+    return f"kf:{open_kfid}"
+
+
+class KfPuller:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: WeComClient,
+        dispatcher: Dispatcher,
+        directory: ContactDirectory,
+        clock: Clock,
+        metrics: Metrics,
+    ) -> None:
+        self._sessions, self._client, self._dispatcher = sessions, client, dispatcher
+        self._directory, self._clock, self._metrics = directory, clock, metrics
+
+    async def __call__(self, event: Event) -> None:
+        assert isinstance(event, KfPullRequested)
+        await self.pull(event.open_kfid, event.token)
+
+    async def pull(self, open_kfid: str, token: str) -> int:
+        """Read every waiting page; returns how many items were read. Raises (and keeps the cursor) on failure."""
+        total = 0
+        for _ in range(MAX_PAGES_PER_PULL):
+            async with self._sessions() as session:
+                cursor = await cursors.lock(session, cursor_name(open_kfid), self._clock.now())
+                page, token = await self._sync(open_kfid, cursor, token)
+                items = [i for i in page.get("msg_list") or [] if isinstance(i, dict)]
+                await self._store(session, items)
+                next_cursor = str(page.get("next_cursor") or cursor)
+                await cursors.save(session, cursor_name(open_kfid), next_cursor, self._clock.now())
+                await session.commit()
+            total += len(items)
+            if not int(page.get("has_more") or 0) or (next_cursor == cursor and not items):
+                return total
+        log.error("kf pull of %s stopped after %d pages; the next callback resumes it", open_kfid, MAX_PAGES_PER_PULL)
+        return total
+
+    async def _sync(self, open_kfid: str, cursor: str, token: str) -> tuple[JsonObject, str]:
+        body: JsonObject = {"cursor": cursor, "limit": PAGE_LIMIT, "voice_format": 0, "open_kfid": open_kfid}
+        if token:
+            body["token"] = token
+        try:
+            return await self._client.post("/cgi-bin/kf/sync_msg", body), token
+        except WeComApiError as exc:
+            if exc.errcode != TOKEN_INVALID or not token:
+                raise
+        log.info("kf token for %s expired; pulling without it", open_kfid)
+        body.pop("token")
+        return await self._client.post("/cgi-bin/kf/sync_msg", body), ""
+
+    async def _store(self, session: AsyncSession, items: list[JsonObject]) -> None:
+        people = await self._people(session, sorted(customers_in(items)))
+        now = self._clock.now()
+        ctx = Context(session=session, clock=self._clock, directory=self._directory)
+        events = [event for item in items for event in to_events(item, people, now)]
+        events = [await self._with_state(e) if isinstance(e, KfSessionChanged) else e for e in events]
+        handled = await intake.take(self._dispatcher, events, ctx)
+        self._metrics.pulled.labels("kf", "new").inc(handled)
+        self._metrics.pulled.labels("kf", "seen").inc(len(events) - handled)
+
+    async def _people(self, session: AsyncSession, ids: Sequence[str]) -> dict[str, Person]:
+        """Name and unionid of customers seen here for the first time (kf/customer/batchget); known ones as stored."""
+        known = await contacts.customers_by_external_ids(session, ids)
+        people = {i: Person(external_userid=i, name=c.name, unionid=c.unionid or "") for i, c in known.items()}
+        unknown = [i for i in ids if i not in known or not known[i].name]
+        for start in range(0, len(unknown), BATCHGET_MAX):
+            chunk = unknown[start : start + BATCHGET_MAX]
+            try:
+                answer = await self._client.post(
+                    "/cgi-bin/kf/customer/batchget", {"external_userid_list": chunk, "need_enter_session_context": 0}
+                )
+            except WeComApiError as exc:
+                log.warning("kf/customer/batchget failed (%s); customers stay unnamed until seen again", exc)
+                continue
+            for raw in answer.get("customer_list") or []:
+                ext = str(raw.get("external_userid", ""))
+                people[ext] = Person(
+                    external_userid=ext, name=str(raw.get("nickname", "")), unionid=str(raw.get("unionid", ""))
+                )
+        return people
+
+    async def _with_state(self, event: KfSessionChanged) -> KfSessionChanged:
+        """Session events say what happened; service_state/get says where the session is now (the source of truth)."""
+        try:
+            answer = await self._client.post(
+                "/cgi-bin/kf/service_state/get",
+                {"open_kfid": event.open_kfid, "external_userid": event.customer.external_userid},
+            )
+        except WeComApiError as exc:
+            log.warning("kf/service_state/get failed (%s); keeping the state implied by the event", exc)
+            return event
+        return dataclasses.replace(
+            event,
+            state=int(answer.get("service_state", event.state or 0)),
+            servicer_userid=str(answer.get("servicer_userid") or event.servicer_userid),
+        )

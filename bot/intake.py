@@ -1,0 +1,49 @@
+"""Intake: every channel's events enter here; messages are stored in bulk, then new ones reach the dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.dispatch import Context, Dispatcher
+from bot.events import ChatMessage, Event, Person
+from services import conversations
+from services.conversations import PersonRef, Said
+
+
+def to_said(message: ChatMessage) -> Said:
+    return Said(
+        channel=message.channel.value,
+        chat_type=message.chat_kind.value,
+        chat_id=message.chat_id,
+        msgid=message.msgid,
+        sender_kind=message.speaker.value,
+        sender_id=message.speaker_id,
+        person=person_ref(message.customer) if message.customer else None,
+        member_userid=message.member_userid,
+        msgtype=message.msgtype,
+        text=message.text,
+        sent_at=message.occurred_at,
+        body=dict(message.body),
+    )
+
+
+def person_ref(person: Person) -> PersonRef:
+    return PersonRef(person.external_userid, person.openid, person.unionid, person.name)
+
+
+async def take(dispatcher: Dispatcher, events: Sequence[Event], ctx: Context) -> int:
+    """Store the messages among `events` in one go, then feed the dispatcher, in order, every event except
+    messages that were already stored (a replayed page must not answer a question twice). Returns how many
+    events a handler took."""
+    said = [to_said(e) for e in events if isinstance(e, ChatMessage)]
+    new = await conversations.record_many(ctx.session, said, ctx.clock.now())
+    handled = 0
+    for event in events:
+        if isinstance(event, ChatMessage):
+            if event.source_key not in new:
+                continue
+            await dispatcher.feed(event, ctx)
+            handled += 1  # stored is handled, whether or not a feature also reacted to it
+        elif await dispatcher.feed(event, ctx):
+            handled += 1
+    return handled

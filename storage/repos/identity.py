@@ -1,0 +1,77 @@
+"""Customer identities across channels (external_userid, OA openid, unionid) and profile merges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Customer, CustomerMerge
+
+
+async def by_openid(session: AsyncSession, openid: str) -> Customer | None:
+    return (await session.execute(select(Customer).where(Customer.oa_openid == openid))).scalar_one_or_none()
+
+
+async def roots_with_unionid(session: AsyncSession, unionid: str) -> list[Customer]:
+    rows = await session.execute(
+        select(Customer)
+        .where(Customer.unionid == unionid, Customer.merged_into_id.is_(None))
+        .order_by(Customer.first_seen_at, Customer.id)
+    )
+    return list(rows.scalars())
+
+
+async def add_person(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    external_userid: str | None = None,
+    openid: str | None = None,
+    unionid: str | None = None,
+    name: str = "",
+) -> Customer:
+    customer = Customer(
+        external_userid=external_userid or None,
+        oa_openid=openid or None,
+        unionid=unionid or None,
+        name=name,
+        first_seen_at=now,
+    )
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+async def merged_into(session: AsyncSession, customer_id: int) -> list[Customer]:
+    rows = await session.execute(select(Customer).where(Customer.merged_into_id == customer_id))
+    return list(rows.scalars())
+
+
+async def add_merge(
+    session: AsyncSession, survivor_id: int, merged_id: int, reason: str, actor: str, now: datetime
+) -> CustomerMerge:
+    merge = CustomerMerge(survivor_id=survivor_id, merged_id=merged_id, reason=reason, actor=actor, merged_at=now)
+    session.add(merge)
+    await session.flush()
+    return merge
+
+
+async def open_merge_of(session: AsyncSession, merged_id: int) -> CustomerMerge | None:
+    rows = await session.execute(
+        select(CustomerMerge)
+        .where(CustomerMerge.merged_id == merged_id, CustomerMerge.undone_at.is_(None))
+        .order_by(CustomerMerge.id.desc())
+    )
+    return rows.scalars().first()
+
+
+async def merges_touching(session: AsyncSession, ids: Sequence[int]) -> list[CustomerMerge]:
+    rows = await session.execute(
+        select(CustomerMerge)
+        .where(CustomerMerge.survivor_id.in_(list(ids)) | CustomerMerge.merged_id.in_(list(ids)))
+        .order_by(CustomerMerge.id)
+    )
+    return list(rows.scalars())
