@@ -3,29 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from wechatpy.crypto import WeChatCrypto
 
+from bot.channels.officialaccount.webhook import OA_WEBHOOK_DEPS, OaWebhookDeps, setup_oa_webhook
+from bot.channels.wecom.archive import (
+    ArchiveKeys,
+    ArchiveSource,
+    ArchiveSourceError,
+    FinanceSdkArchiveSource,
+    SandboxArchiveSource,
+)
+from bot.channels.wecom.archive_puller import ArchivePuller
 from bot.channels.wecom.client import WeComClient
 from bot.channels.wecom.crypto import CallbackCrypto
 from bot.channels.wecom.directory import WeComDirectory
+from bot.channels.wecom.kf import KfPuller
 from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
-from bot.config import ConfigError, Settings
+from bot.config import ArchiveSettings, ConfigError, Settings
 from bot.dispatch import Dispatcher
+from bot.events import ArchivePullRequested, KfPullRequested
 from bot.inbox import InboxWriter
-from bot.ingest import IngestWorker
+from bot.ingest import IngestWorker, Puller
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
 from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from handlers.contacts import router as contacts_router
+from handlers.conversations import router as conversations_router
 from services.clock import Clock, SystemClock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.migrate import current_head
@@ -53,6 +68,7 @@ def build_dispatcher() -> Dispatcher:
     # Outermost first: every event gets one log line with its outcome and time, whatever happens inside.
     dispatcher.add_outer_middleware(LogTiming())
     dispatcher.include_router(contacts_router)
+    dispatcher.include_router(conversations_router)
     return dispatcher
 
 
@@ -60,6 +76,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     wecom = settings.require_wecom()
     assert wecom.corp_id and wecom.secret and wecom.token and wecom.aes_key
     crypto = CallbackCrypto.from_settings(wecom.token, wecom.aes_key, wecom.corp_id)
+    oa = settings.require_officialaccount() if settings.officialaccount.enabled else None
+    archive_keys = ArchiveKeys.load(settings.archive.key_paths()) if settings.archive.enabled else None
     clock = clock or SystemClock()
     app = web.Application()
     metrics = Metrics()
@@ -78,15 +96,54 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             ingest.wake()
 
         inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, committed)
+        dispatcher = build_dispatcher()
+        pullers: dict[type, Puller] = {
+            KfPullRequested: KfPuller(sessions, client, dispatcher, directory, clock, metrics),
+        }
+        archive: ArchivePuller | None = None
+        if archive_keys is not None:
+            source = _archive_source(settings.archive, http, wecom.api_base, wecom.corp_id or "")
+            archive = ArchivePuller(
+                sessions,
+                source,
+                archive_keys,
+                dispatcher,
+                directory,
+                clock,
+                metrics,
+                limit=settings.archive.batch_limit,
+                decrypt_threads=settings.archive.decrypt_threads,
+            )
+            pullers[ArchivePullRequested] = archive
         ingest = IngestWorker(
-            sessions, build_dispatcher(), directory, clock, settings.ingest, metrics, acks_pending=inbox.busy
+            sessions,
+            dispatcher,
+            directory,
+            clock,
+            settings.ingest,
+            metrics,
+            acks_pending=inbox.busy,
+            pullers=pullers,
         )
         app[WEBHOOK_DEPS] = WebhookDeps(crypto, inbox, clock, metrics, settings.webhook.max_body_bytes)
+        if oa is not None:
+            app[OA_WEBHOOK_DEPS] = OaWebhookDeps(
+                oa.token or "",
+                WeChatCrypto(oa.token, oa.aes_key, oa.app_id),
+                oa.app_id or "",
+                inbox,
+                clock,
+                metrics,
+                settings.webhook.max_body_bytes,
+            )
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest)
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
         if settings.ingest.sync_groups_on_start:
             tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
+        stop_timer = asyncio.Event()
+        if archive is not None:
+            tasks.spawn(_archive_timer(archive, settings.archive.poll_interval_s, stop_timer), "archive-timer")
         log.info("qunke started (database: %s)", engine.dialect.name)
         try:
             yield
@@ -96,17 +153,50 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             inbox.close()
             await _drain(writer, "inbox writer")
             ingest.stop()
+            stop_timer.set()
             await _drain(worker, "ingest worker")
             await tasks.close()
+            if archive is not None:
+                archive.close()
+                await archive.source.close()
             await http.close()
             await engine.dispose()
             log.info("qunke stopped")
 
     app.cleanup_ctx.append(lifecycle)
     setup_wecom_webhook(app)
+    if oa is not None:
+        setup_oa_webhook(app)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     return app
+
+
+def _archive_source(
+    settings: ArchiveSettings, http: aiohttp.ClientSession, api_base: str, corp_id: str
+) -> ArchiveSource:
+    if settings.source == "finance_sdk":
+        if not settings.sdk_library:
+            raise ConfigError(
+                "archive.sdk_library: expected the path of libWeWorkFinanceSdk_C.so for source finance_sdk"
+            )
+        return FinanceSdkArchiveSource(
+            Path(settings.sdk_library), corp_id, settings.secret or "", settings.sdk_timeout_s, settings.sdk_proxy
+        )
+    return SandboxArchiveSource(http, api_base, corp_id, settings.secret or "", float(settings.sdk_timeout_s) + 5)
+
+
+async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event) -> None:
+    """Pull now and then even without a notify: a lost msgaudit_notify must not leave messages behind."""
+    while not stop.is_set():
+        try:
+            await archive.pull()
+        except ArchiveSourceError as exc:
+            log.warning("archive pull failed (%s); next try in %.0f s", exc, interval_s)
+        except Exception:
+            log.exception("archive pull failed; next try in %.0f s", interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)
 
 
 async def _drain(task: asyncio.Task[None], name: str) -> None:

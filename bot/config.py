@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -83,6 +83,45 @@ class OfficialAccountSettings(_Section):
         return value
 
 
+class ArchiveSettings(_Section):
+    """The chat archive (会话内容存档): on when its secret and at least one private key are in the environment."""
+
+    # "sandbox" reads the local sandbox over HTTP (at wecom.api_base); "finance_sdk" loads Tencent's native SDK.
+    source: Literal["sandbox", "finance_sdk"] = "sandbox"
+    sdk_library: str = ""
+    sdk_proxy: str = ""
+    sdk_timeout_s: int = Field(default=10, ge=1, le=60)
+    # msgaudit_notify triggers a pull; this timer pulls anyway, in case a notify is lost.
+    poll_interval_s: float = Field(default=60.0, gt=0)
+    batch_limit: int = Field(default=1000, ge=1, le=1000)
+    decrypt_threads: int = Field(default=2, ge=1, le=32)
+    secret: str | None = None
+    # "VERSION=PATH[,VERSION=PATH...]": the RSA private key of each publickey_ver set in the admin console.
+    private_keys: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.secret and self.private_keys)
+
+    def key_paths(self) -> dict[int, Path]:
+        """Parse `private_keys`; a malformed entry names itself and what was expected."""
+        paths: dict[int, Path] = {}
+        for entry in (self.private_keys or "").split(","):
+            if not entry.strip():
+                continue
+            version, sep, path = entry.partition("=")
+            if not sep or not version.strip().isdigit() or not path.strip():
+                raise ConfigError(
+                    f"environment QUNKE_ARCHIVE_PRIVATE_KEYS: entry {entry.strip()!r} is not VERSION=PATH "
+                    "(e.g. 1=/etc/qunke/archive_v1.pem)"
+                )
+            file = Path(path.strip())
+            if not file.is_file():
+                raise ConfigError(f"environment QUNKE_ARCHIVE_PRIVATE_KEYS: key version {version}: no file at {file}")
+            paths[int(version)] = file
+        return paths
+
+
 class WebhookSettings(_Section):
     max_body_bytes: int = Field(default=65536, ge=1024)
     batch_max_rows: int = Field(default=256, ge=1)
@@ -114,6 +153,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     wecom: WeComSettings = WeComSettings()
     officialaccount: OfficialAccountSettings = OfficialAccountSettings()
+    archive: ArchiveSettings = ArchiveSettings()
     webhook: WebhookSettings = WebhookSettings()
     ingest: IngestSettings = IngestSettings()
 
@@ -162,6 +202,8 @@ class _Environment(BaseSettings):
     WECOM_SECRET: str | None = None
     WECOM_TOKEN: str | None = None
     WECOM_AES_KEY: str | None = None
+    WECOM_ARCHIVE_SECRET: str | None = None
+    QUNKE_ARCHIVE_PRIVATE_KEYS: str | None = None
     WECHAT_API_BASE: str | None = None
     WECHAT_OA_APPID: str | None = None
     WECHAT_OA_SECRET: str | None = None
@@ -177,13 +219,15 @@ _ENV_TARGETS: Final = {
     "WECOM_SECRET": ("wecom", "secret"),
     "WECOM_TOKEN": ("wecom", "token"),
     "WECOM_AES_KEY": ("wecom", "aes_key"),
+    "WECOM_ARCHIVE_SECRET": ("archive", "secret"),
+    "QUNKE_ARCHIVE_PRIVATE_KEYS": ("archive", "private_keys"),
     "WECHAT_API_BASE": ("officialaccount", "api_base"),
     "WECHAT_OA_APPID": ("officialaccount", "app_id"),
     "WECHAT_OA_SECRET": ("officialaccount", "secret"),
     "WECHAT_OA_TOKEN": ("officialaccount", "token"),
     "WECHAT_OA_AES_KEY": ("officialaccount", "aes_key"),
 }
-_SECRET_KEYS: Final = {"corp_id", "agent_id", "secret", "token", "aes_key", "app_id"}
+_SECRET_KEYS: Final = {"corp_id", "agent_id", "secret", "token", "aes_key", "app_id", "private_keys"}
 
 
 def config_path_from_env(environ: Mapping[str, str] | None = None) -> Path:
@@ -229,7 +273,7 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
 
 def _reject_secrets_in_file(data: Mapping[str, Any], path: Path) -> None:
     from_env = {target: name for name, target in _ENV_TARGETS.items()}
-    for section in ("wecom", "officialaccount"):
+    for section in ("wecom", "officialaccount", "archive"):
         values = data.get(section)
         if isinstance(values, Mapping):
             leaked = sorted(_SECRET_KEYS & set(values))

@@ -55,6 +55,10 @@ class ArchivePuller:
         self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="archive-decrypt")
         self._lock = asyncio.Lock()
 
+    @property
+    def source(self) -> ArchiveSource:
+        return self._source
+
     async def __call__(self, event: Event) -> None:
         await self.pull()
 
