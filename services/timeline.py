@@ -124,5 +124,6 @@ def message_text(msgtype: str, text: str, body: Mapping[str, Any], recalled: boo
         extra = text or str(body.get("filename") or body.get("title") or body.get("name") or "")
         shown = f"[{MEDIA_LABELS[msgtype]}]" + (f" {extra}" if extra else "")
     else:
-        shown = f"[暂不支持的消息类型：{msgtype}]" + (f" {text}" if text else "")
+        original = str(body.get("original_msgtype") or msgtype)
+        shown = f"[暂不支持的消息类型：{original}]" + (f" {text}" if text else "")
     return shown + ("（已撤回）" if recalled else "")

@@ -1,18 +1,21 @@
-"""CLI commands that read Qunke's own data: `events list|retry` and `customer list|show`."""
+"""CLI commands over Qunke's own data: `events list|retry` and `customer list|show|merge|unmerge`."""
 
 from __future__ import annotations
 
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.output import local, print_json
 from bot.config import Settings, load_settings
+from services import identity
 from services.clock import SystemClock
 from services.profiles import CustomerProfile, customer_profile, list_customers
 from storage.db import create_db_engine, make_sessionmaker
@@ -144,7 +147,77 @@ def _print_profile(p: CustomerProfile, zone: str) -> None:
         console.print("标签：" + "、".join(f"{t['group']}/{t['tag']}" if t["group"] else t["tag"] for t in p.tags))
     if p.groups:
         console.print("所在群：" + "、".join(str(g["name"] or g["chat_id"]) for g in p.groups))
-    table = Table("时间", "事件", title="时间线（最新在最后）")
+    if p.oa_openid:
+        console.print(f"公众号 openid：{p.oa_openid}")
+    if p.merged:
+        console.print("已合并的档案：" + "、".join(f"{m['name'] or '(无昵称)'}（ID {m['id']}）" for m in p.merged))
+    if p.requested_id is not None:
+        console.print(f"[yellow]客户 {p.requested_id} 已合并到本档案（ID {p.id}）[/yellow]")
+    table = Table("时间", "渠道 / 会话", "谁", "内容", title="时间线（最新在最后）")
     for item in p.timeline:
-        table.add_row(local(item.at, zone), item.text)
+        if item.kind == "message":
+            # Customer text is untrusted: never let rich interpret it as markup.
+            table.add_row(
+                local(item.at, zone),
+                Text(item.chat_name or ""),
+                Text(item.sender_name or ""),
+                Text(item.text, style="dim strike" if item.recalled else ""),
+            )
+        else:
+            table.add_row(local(item.at, zone), "", "", Text(item.text, style="cyan"))
     console.print(table)
+
+
+@customer_app.command("merge")
+def customer_merge(
+    survivor_id: Annotated[int, typer.Argument(help="The profile to keep.")],
+    merged_id: Annotated[int, typer.Argument(help="The profile that joins it.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Merge two profiles of one person (e.g. a kf visitor and an OA follower without a shared unionid).
+
+    Nothing is moved or deleted: the merged profile shows on the survivor's timeline, and `customer unmerge`
+    undoes it. Both steps are recorded on the timeline.
+    """
+    settings = load_settings()
+
+    async def work(session: AsyncSession) -> int:
+        survivor = await identity.merge(session, survivor_id, merged_id, _actor(), SystemClock().now())
+        return survivor.id
+
+    try:
+        kept = with_session(settings, work)
+    except identity.MergeError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        print_json({"survivor_id": kept, "merged_id": merged_id})
+        return
+    typer.echo(f"已将客户 {merged_id} 合并到客户 {kept}（可用 qunke customer unmerge {merged_id} 撤销）")
+
+
+@customer_app.command("unmerge")
+def customer_unmerge(
+    merged_id: Annotated[int, typer.Argument(help="The profile to split off again.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Undo a merge: the profile stands on its own again, with everything it had."""
+    settings = load_settings()
+
+    async def work(session: AsyncSession) -> int:
+        return (await identity.unmerge(session, merged_id, _actor(), SystemClock().now())).id
+
+    try:
+        split = with_session(settings, work)
+    except identity.MergeError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        print_json({"unmerged_id": split})
+        return
+    typer.echo(f"已撤销合并，客户 {split} 恢复为独立档案")
+
+
+def _actor() -> str:
+    """Who ran the command, for the timeline and the merge record (console logins come later)."""
+    return f"cli:{getpass.getuser()}"
