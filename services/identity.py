@@ -45,6 +45,12 @@ async def customer_for_external(
 ) -> Customer:
     """The stored customer with this external_userid, created on first sight (a kf visitor, an archive sender)."""
     customer = await contacts.customer_by_external_id(session, external_userid)
+    if customer is None and unionid:
+        # The same person seen first on the OA: their profile gains the external_userid, no merge needed.
+        owners = [c for c in await identity.roots_with_unionid(session, unionid) if c.external_userid is None]
+        if owners:
+            customer = owners[0]
+            customer.external_userid = external_userid
     if customer is None:
         customer = await identity.add_person(session, now, external_userid=external_userid, name=name)
     if name and not customer.name:
@@ -82,7 +88,9 @@ async def link_by_unionid(session: AsyncSession, customer: Customer, now: dateti
     root = await root_of(session, customer)
     others = [c for c in await identity.roots_with_unionid(session, customer.unionid) if c.id != root.id]
     for other in others:
-        survivor, merged = (other, root) if other.first_seen_at <= root.first_seen_at else (root, other)
+        # The WeCom contact is the richer profile (owner, tags, groups); otherwise the older one survives.
+        rank = sorted((root, other), key=lambda c: (c.external_userid is None, c.first_seen_at, c.id))
+        survivor, merged = rank[0], rank[1]
         await _merge(session, survivor, merged, "unionid", "", now)
         root = survivor
 
