@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated, Final
 
 import aiohttp
@@ -28,7 +29,16 @@ DEMO_ENV: Final = {
     "WECOM_TOKEN": "QunkeDemoToken2026",
     "WECOM_AES_KEY": "yQu5ggX7NX1xmsAPW0EbgYJB67kkb5lfSee7YPbtkyQ",
 }
+# The demo Official Account and chat-archive secrets, shared by the bot and the sandbox the same way.
+DEMO_OA_ENV: Final = {
+    "WECHAT_OA_APPID": "wxd3a1c0b2e4f56789",
+    "WECHAT_OA_SECRET": "qunke-oa-demo-secret-7c1e",
+    "WECHAT_OA_TOKEN": "QunkeOaToken2026",
+    "WECHAT_OA_AES_KEY": "MiBAdSwUNOgN25lSo0eW2tac8WejwJ0Lgd8A1xuCLMh",
+    "WECOM_ARCHIVE_SECRET": "qunke-archive-demo-secret-5d2a",
+}
 SANDBOX_PORT: Final = 8081
+DEMO_KEY_DIR: Final = Path("var/archive")
 
 
 @db_app.command("upgrade")
@@ -73,12 +83,19 @@ async def _until_signalled() -> None:
 
 def demo() -> None:
     """Start the sandbox and the bot on SQLite with the seeded demo corp; Ctrl-C stops both."""
-    for key, value in DEMO_ENV.items():
+    for key, value in {**DEMO_ENV, **DEMO_OA_ENV}.items():
         os.environ.setdefault(key, value)
-    os.environ.setdefault("WECOM_API_BASE", f"http://127.0.0.1:{SANDBOX_PORT}")
+    sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
+    os.environ.setdefault("WECOM_API_BASE", sandbox_url)
+    os.environ.setdefault("WECHAT_API_BASE", f"{sandbox_url}/oa")
+    private, public = demo_archive_keys(DEMO_KEY_DIR)
+    os.environ.setdefault("QUNKE_ARCHIVE_PRIVATE_KEYS", f"1={private}")
+    os.environ.setdefault("SANDBOX_ARCHIVE_PUBLIC_KEY", str(public))
+    os.environ.setdefault("SANDBOX_ARCHIVE_KEY_VERSION", "1")
     settings = load_settings()
     bot_url = f"http://{settings.server.host}:{settings.server.port}"
     os.environ.setdefault("SANDBOX_CALLBACK_URL", f"{bot_url}/wecom/callback")
+    os.environ.setdefault("SANDBOX_OA_CALLBACK_URL", f"{bot_url}/wechat/callback")
     upgrade(settings.database.url)
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "serve", "--port", str(SANDBOX_PORT)],
@@ -134,6 +151,27 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     typer.echo("沙箱与机器人已停止 (sandbox and bot stopped)")
 
 
+def demo_archive_keys(folder: Path) -> tuple[Path, Path]:
+    """The demo's archive key pair, made once: the bot keeps the private key, the sandbox gets the public one
+    (in a real corp the public key is pasted into WeCom's admin console)."""
+    private, public = folder / "archive_private.pem", folder / "archive_public.pem"
+    if private.is_file() and public.is_file():
+        return private.resolve(), public.resolve()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    private.chmod(0o600)
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private.resolve(), public.resolve()
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -146,8 +184,11 @@ DEMO_BANNER: Final = """
   客户模拟器 simulator: {sandbox}/sandbox/
   数据 data:            ./var/qunke.db (SQLite, WAL)
 
-在模拟器页面里让客户加群、加好友，或在另一个终端试试 (try, in another terminal):
+在模拟器页面里以客户或客服身份发言、加群、加好友，或在另一个终端试试 (try, in another terminal):
   .venv/bin/qunke sandbox state
+  .venv/bin/qunke sandbox say --as <external_userid> --in kf "请问怎么退货"
+  .venv/bin/qunke sandbox say --as <external_userid> --in <chat_id> "群里问一下发票"   (会话存档约 15 秒内送达)
+  .venv/bin/qunke sandbox say --as <openid> --in oa "公众号留言"
   .venv/bin/qunke sandbox act join-group --customer <external_userid> --group <chat_id> --scene qr
   .venv/bin/qunke customer list
   .venv/bin/qunke customer show 1
