@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import identity
 from storage.models import Customer, KfSession
 from storage.repos import contacts, messages
+from storage.repos import identity as identity_repo
 from storage.repos.messages import NewMessage
 
 # kf session states (WECOM.md §2d): 0 untreated, 1 bot, 2 pool, 3 human, 4 ended or not started.
@@ -99,6 +100,12 @@ async def _resolve(session: AsyncSession, refs: Sequence[PersonRef], now: dateti
         by_key.setdefault(_person_key(ref), ref)
     external = [r.external_userid for r in by_key.values() if r.external_userid]
     known = await contacts.customers_by_external_ids(session, external)
+    # New faces with nothing to link (no unionid): created in one statement, the usual case in a busy group.
+    bare = [r.external_userid for r in by_key.values() if r.external_userid and r.external_userid not in known]
+    bare = [e for e in bare if not by_key[f"e:{e}"].unionid]
+    if bare:
+        await identity_repo.add_external_ids(session, bare, now)
+        known |= await contacts.customers_by_external_ids(session, bare)
     found: dict[str, Customer] = {}
     for key, ref in by_key.items():
         customer = known.get(ref.external_userid) if ref.external_userid else None

@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_of
 from storage.models import Customer, CustomerMerge
 
 
@@ -75,3 +78,12 @@ async def merges_touching(session: AsyncSession, ids: Sequence[int]) -> list[Cus
         .order_by(CustomerMerge.id)
     )
     return list(rows.scalars())
+
+
+async def add_external_ids(session: AsyncSession, external_userids: Sequence[str], now: datetime) -> None:
+    """Create bare customers for external_userids seen for the first time (one statement for a page)."""
+    if not external_userids:
+        return
+    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    rows = [{"external_userid": e, "name": "", "first_seen_at": now} for e in dict.fromkeys(external_userids)]
+    await session.execute(insert(Customer).on_conflict_do_nothing(index_elements=["external_userid"]), rows)

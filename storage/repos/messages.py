@@ -48,24 +48,15 @@ class NewMessage:
         }
 
 
-# Rows per INSERT statement: SQLite allows 32766 bound parameters, and a message row binds 13.
-CHUNK_ROWS = 1000
-
-
 async def add_many_once(session: AsyncSession, messages: Sequence[NewMessage]) -> set[str]:
-    """Insert in as few statements as possible, skipping source keys already stored; returns the new keys."""
+    """Insert as one executemany (SQLAlchemy batches it into multi-row statements and caches the compiled form),
+    skipping source keys already stored; returns the keys that were new."""
+    if not messages:
+        return set()
     insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
-    new: set[str] = set()
-    for start in range(0, len(messages), CHUNK_ROWS):
-        chunk = messages[start : start + CHUNK_ROWS]
-        stmt = (
-            insert(Message)
-            .values([m.values() for m in chunk])
-            .on_conflict_do_nothing(index_elements=["source_key"])
-            .returning(Message.source_key)
-        )
-        new.update(key for (key,) in (await session.execute(stmt)).all())
-    return new
+    stmt = insert(Message).on_conflict_do_nothing(index_elements=["source_key"]).returning(Message.source_key)
+    result = await session.execute(stmt, [m.values() for m in messages])
+    return {key for (key,) in result.all()}
 
 
 async def mark_recalled(session: AsyncSession, source_key: str, at: datetime) -> bool:

@@ -1,0 +1,229 @@
+"""Archive ingest benchmark: archived messages decrypted and stored per second by the archive puller (batched
+inserts, keys unwrapped on a thread pool), beside a commit-per-message loop measured in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `tests.support` lives beside the installed packages
+
+from cryptography.hazmat.primitives import padding as sym_padding  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from bot.app import build_dispatcher  # noqa: E402
+from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, SandboxArchiveSource, open_item  # noqa: E402
+from bot.channels.wecom.archive_messages import to_events  # noqa: E402
+from bot.channels.wecom.archive_puller import ArchivePuller  # noqa: E402
+from bot.dispatch import Context  # noqa: E402
+from bot.intake import take  # noqa: E402
+from bot.metrics import Metrics  # noqa: E402
+from services.clock import SystemClock  # noqa: E402
+from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Message  # noqa: E402
+from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402
+
+GROUPS: Final = 50
+CUSTOMERS: Final = 2000
+
+
+class MemorySource(SandboxArchiveSource):
+    """Pre-encrypted items served from memory, so the figure is decrypt + store, not the network."""
+
+    def __init__(self, items: list[ArchiveItem]) -> None:
+        self._all = items
+
+    async def fetch(self, seq: int, limit: int) -> list[ArchiveItem]:
+        start = next((i for i, item in enumerate(self._all) if item.seq > seq), len(self._all))
+        return self._all[start : start + limit]
+
+
+class NoDirectory:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"directory.{name} is not used while storing archive messages")
+
+
+def make_items(key: rsa.RSAPrivateKey, count: int) -> list[ArchiveItem]:
+    """Group messages from many customers, each with its own RSA-wrapped key, as the sandbox seals them."""
+    public = key.public_key()
+    base_ms = int(datetime(2026, 11, 23, tzinfo=UTC).timestamp() * 1000)
+    items = []
+    for seq in range(1, count + 1):
+        message = {
+            "msgid": f"bench{seq}_external",
+            "action": "send",
+            "from": f"wmBENCH{seq % CUSTOMERS:05d}",
+            "tolist": ["zhangsan"],
+            "roomid": f"wrBENCH{seq % GROUPS:03d}",
+            "msgtime": base_ms + seq,
+            "msgtype": "text",
+            "text": {"content": f"请问第{seq}单什么时候发货？"},
+        }
+        random_key = os.urandom(16).hex().encode()
+        padder = sym_padding.PKCS7(128).padder()
+        data = padder.update(json.dumps(message, ensure_ascii=False).encode()) + padder.finalize()
+        encryptor = Cipher(algorithms.AES(random_key), modes.CBC(random_key[:16])).encryptor()
+        items.append(
+            ArchiveItem(
+                seq=seq,
+                msgid=str(message["msgid"]),
+                publickey_ver=1,
+                encrypt_random_key=base64.b64encode(public.encrypt(random_key, padding.PKCS1v15())).decode(),
+                encrypt_chat_msg=base64.b64encode(encryptor.update(data) + encryptor.finalize()).decode(),
+            )
+        )
+    return items
+
+
+async def stored(url: str) -> int:
+    engine = create_db_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return int((await session.execute(select(func.count()).select_from(Message))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def run_qunke(url: str, items: list[ArchiveItem], keys: ArchiveKeys, threads: int) -> float:
+    engine = create_db_engine(url)
+    puller = ArchivePuller(
+        make_sessionmaker(engine),
+        MemorySource(items),
+        keys,
+        build_dispatcher(),
+        NoDirectory(),  # type: ignore[arg-type]
+        SystemClock(),
+        Metrics(),
+        limit=1000,
+        decrypt_threads=threads,
+    )
+    try:
+        started = time.perf_counter()
+        read = await puller.pull()
+        elapsed = time.perf_counter() - started
+    finally:
+        puller.close()
+        await engine.dispose()
+    assert read == len(items)
+    return elapsed
+
+
+async def run_naive(url: str, items: list[ArchiveItem], keys: ArchiveKeys) -> float:
+    """The same decrypt and the same intake, but one message per transaction (commit per message)."""
+    engine = create_db_engine(url)
+    sessions, dispatcher, clock, source = make_sessionmaker(engine), build_dispatcher(), SystemClock(), MemorySource([])
+    try:
+        started = time.perf_counter()
+        for item in items:
+            message = open_item(source, keys, item)
+            async with sessions() as session:
+                ctx = Context(session=session, clock=clock, directory=NoDirectory())  # type: ignore[arg-type]
+                await take(dispatcher, to_events(message, clock.now()), ctx)
+                await session.commit()
+        return time.perf_counter() - started
+    finally:
+        await engine.dispose()
+
+
+async def run_store_only(url: str, items: list[ArchiveItem], keys: ArchiveKeys) -> float:
+    """The puller's storage path alone (pages of 1000, one transaction each) on messages decrypted beforehand:
+    what the database side sustains once the RSA step has enough cores."""
+    source = MemorySource([])
+    messages = [open_item(source, keys, item) for item in items]
+    engine = create_db_engine(url)
+    sessions, dispatcher, clock = make_sessionmaker(engine), build_dispatcher(), SystemClock()
+    try:
+        started = time.perf_counter()
+        for start in range(0, len(messages), 1000):
+            async with sessions() as session:
+                ctx = Context(session=session, clock=clock, directory=NoDirectory())  # type: ignore[arg-type]
+                events = [e for m in messages[start : start + 1000] for e in to_events(m, clock.now())]
+                await take(dispatcher, events, ctx)
+                await session.commit()
+        return time.perf_counter() - started
+    finally:
+        await engine.dispose()
+
+
+async def bench_backend(name: str, url_for: Callable[[str], str], args: argparse.Namespace) -> list[str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    keys = ArchiveKeys({1: key})
+    items = make_items(key, args.n)
+    naive_items = items[: args.naive_n]
+    lines = []
+    qunke_url, naive_url, store_url = url_for("qunke"), url_for("naive"), url_for("store")
+    for url in (qunke_url, naive_url, store_url):
+        await asyncio.to_thread(upgrade, url)
+    q = await run_qunke(qunke_url, items, keys, args.threads)
+    n = await run_naive(naive_url, naive_items, keys)
+    st = await run_store_only(store_url, items, keys)
+    assert await stored(qunke_url) == len(items), "every archived message is stored exactly once"
+    assert await stored(naive_url) == len(naive_items)
+    q_rate, n_rate = len(items) / q, len(naive_items) / n
+    lines.append(f"{name:<10} {'qunke puller':<24} {len(items):>7} {q_rate:>10.0f}/s   {q_rate / n_rate:>5.1f}x")
+    lines.append(f"{name:<10} {'commit per message':<24} {len(naive_items):>7} {n_rate:>10.0f}/s   1.0x")
+    s_rate = len(items) / st
+    lines.append(f"{name:<10} {'store path only':<24} {len(items):>7} {s_rate:>10.0f}/s   {s_rate / n_rate:>5.1f}x")
+    return lines
+
+
+async def rsa_only(n: int) -> float:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    wrapped = key.public_key().encrypt(b"k" * 32, padding.PKCS1v15())
+    started = time.perf_counter()
+    for _ in range(n):
+        key.decrypt(wrapped, padding.PKCS1v15())
+    return n / (time.perf_counter() - started)
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    print(
+        f"{args.n} archived group messages (naive loop: {args.naive_n}), 2048-bit RSA key per message, "
+        f"{args.threads} decrypt threads, {os.cpu_count()} CPUs"
+    )
+    print(f"ceiling: one core unwraps {await rsa_only(2000):.0f} RSA keys/s (PKCS#1 v1.5, 2048-bit)")
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="qunke-bench-archive-") as tmp:
+        lines += await bench_backend("sqlite", lambda h: f"sqlite+aiosqlite:///{tmp}/{h}.db", args)
+    if not args.skip_pg:
+        try:
+            cluster = await asyncio.to_thread(start_cluster)
+        except PostgresUnavailable as exc:
+            print(f"postgresql: SKIPPED ({exc})")
+        else:
+            try:
+                for db in ("qunke", "naive", "store"):
+                    cluster.psql(f"CREATE DATABASE archive_{db}")
+                lines += await bench_backend("postgresql", lambda h: cluster.url(f"archive_{h}"), args)
+            finally:
+                await asyncio.to_thread(cluster.stop)
+    print(f"{'database':<10} {'how':<24} {'msgs':>7} {'rate':>12}   vs naive")
+    for line in lines:
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=20_000, help="messages through the puller")
+    parser.add_argument("--naive-n", type=int, default=2_000, help="messages through the commit-per-message loop")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="decrypt threads")
+    parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
