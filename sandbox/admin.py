@@ -8,6 +8,7 @@ from . import appkeys
 from .admin_act import act
 from .admin_body import Body, error_response, json_response, read_object
 from .callbacks import Chaos
+from .kf_wire import kf_state_json
 from .model import ActionError
 from .verify import verify_url
 from .wire import state_json
@@ -15,7 +16,11 @@ from .wire import state_json
 
 async def get_state(request: web.Request) -> web.Response:
     config = request.app[appkeys.CONFIG]
-    return json_response(state_json(request.app[appkeys.CORP], config.agent_id, request.app[appkeys.CLOCK].now()))
+    body = state_json(request.app[appkeys.CORP], config.agent_id, request.app[appkeys.CLOCK].now())
+    body["kf_accounts"] = kf_state_json(
+        request.app[appkeys.KF], request.app[appkeys.CORP], request.app[appkeys.CLOCK].epoch()
+    )
+    return json_response(body)
 
 
 async def get_log(request: web.Request) -> web.Response:
