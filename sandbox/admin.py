@@ -8,6 +8,7 @@ from . import appkeys
 from .admin_act import act
 from .admin_body import Body, error_response, json_response, read_object
 from .callbacks import Chaos
+from .chat_state import chat_state_json
 from .model import ActionError
 from .verify import verify_url
 from .wire import state_json
@@ -15,7 +16,9 @@ from .wire import state_json
 
 async def get_state(request: web.Request) -> web.Response:
     config = request.app[appkeys.CONFIG]
-    return json_response(state_json(request.app[appkeys.CORP], config.agent_id, request.app[appkeys.CLOCK].now()))
+    body = state_json(request.app[appkeys.CORP], config.agent_id, request.app[appkeys.CLOCK].now())
+    body.update(chat_state_json(request.app))
+    return json_response(body)
 
 
 async def get_log(request: web.Request) -> web.Response:
@@ -47,6 +50,8 @@ async def post_clock_advance(request: web.Request) -> web.Response:
         return error_response(error)
     clock = request.app[appkeys.CLOCK]
     clock.advance(seconds)
+    for listener in request.app.get(appkeys.CLOCK_LISTENERS, []):
+        listener()
     return json_response({"now": clock.now().isoformat(), "epoch": clock.epoch()})
 
 

@@ -20,6 +20,7 @@ from .actions_contact import (
 )
 from .actions_group import create_group, dismiss_group, join_group, leave_group, rename_group
 from .admin_body import Body, error_response, json_response, read_object
+from .admin_chat import CHAT_ACTIONS
 from .ids import IdFactory
 from .model import ActionError, Corp
 
@@ -98,6 +99,8 @@ ACTIONS: Final[dict[str, Callable[[World, Body], ActionResult]]] = {
 async def act(request: web.Request) -> web.Response:
     """The state changes and the callbacks are queued with no await in between, so no reader sees half of it."""
     name = request.match_info["action"]
+    if (chat_action := CHAT_ACTIONS.get(name)) is not None:
+        return await chat_action(request)
     runner = ACTIONS.get(name)
     try:
         if runner is None:

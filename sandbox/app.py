@@ -9,6 +9,7 @@ from aiohttp import web
 from . import appkeys
 from .admin import setup_admin
 from .callbacks import CallbackSender, Chaos
+from .chat_app import setup_chat
 from .clock import Clock, OffsetClock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
@@ -57,4 +58,5 @@ def create_app(config: SandboxConfig, clock: Clock | None = None) -> web.Applica
     setup_admin(app)
     setup_page(app)
     app.cleanup_ctx.append(_delivery_ctx)
+    setup_chat(app)
     return app
