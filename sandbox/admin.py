@@ -8,6 +8,7 @@ from . import appkeys
 from .admin_act import act
 from .admin_body import Body, error_response, json_response, read_object
 from .callbacks import Chaos
+from .chat_state import chat_state_json
 from .kf_wire import kf_state_json
 from .model import ActionError
 from .verify import verify_url
@@ -20,6 +21,7 @@ async def get_state(request: web.Request) -> web.Response:
     body["kf_accounts"] = kf_state_json(
         request.app[appkeys.KF], request.app[appkeys.CORP], request.app[appkeys.CLOCK].epoch()
     )
+    body.update(chat_state_json(request.app))
     return json_response(body)
 
 
@@ -52,6 +54,8 @@ async def post_clock_advance(request: web.Request) -> web.Response:
         return error_response(error)
     clock = request.app[appkeys.CLOCK]
     clock.advance(seconds)
+    for listener in request.app.get(appkeys.CLOCK_LISTENERS, []):
+        listener()
     return json_response({"now": clock.now().isoformat(), "epoch": clock.epoch()})
 
 
