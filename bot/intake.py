@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.dispatch import Context, Dispatcher
 from bot.events import ChatMessage, Event, Person
-from services import conversations
+from services import contacts, conversations
 from services.conversations import PersonRef, Said
 
 
@@ -37,6 +37,9 @@ async def take(dispatcher: Dispatcher, events: Sequence[Event], ctx: Context) ->
     events a handler took."""
     said = [to_said(e) for e in events if isinstance(e, ChatMessage)]
     new = await conversations.record_many(ctx.session, said, ctx.clock.now())
+    speakers = {s.member_userid for s in said if s.member_userid and s.source_key in new}
+    if speakers:  # so the timeline names the rep who answered (once per member, then it is stored)
+        await contacts.fetch_unknown_members(ctx.session, ctx.directory, speakers, ctx.clock.now())
     handled = 0
     for event in events:
         if isinstance(event, ChatMessage):

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import identity
+from services import identity, lifecycle
 from storage.models import Customer, KfSession
-from storage.repos import contacts, messages
+from storage.repos import contacts, groups, messages
 from storage.repos import identity as identity_repo
 from storage.repos.messages import NewMessage
 
@@ -83,11 +83,21 @@ async def record_many(session: AsyncSession, said: Sequence[Said], now: datetime
         for s in said
     ]
     new = await messages.add_many_once(session, rows)
+    await _learn_unknown_groups(session, {s.chat_id for s in said if s.chat_type == "group"}, now)
     for s in said:
         if s.source_key in new and s.chat_type == "kf" and s.sender_kind == "customer" and s.person is not None:
             customer = people[_person_key(s.person)]
             await note_kf_customer_message(session, s.chat_id, s.person.external_userid, customer.id, s.sent_at)
     return new
+
+
+async def _learn_unknown_groups(session: AsyncSession, chat_ids: set[str], now: datetime) -> None:
+    """A message from a group Qunke has not read yet queues a read of it, so the group gets its name and members."""
+    if not chat_ids:
+        return
+    unknown = sorted(chat_ids - await groups.known_ids(session, chat_ids))
+    if unknown:
+        await lifecycle.queue_group_resyncs(session, unknown, "unknown-group", now)
 
 
 def _person_key(person: PersonRef) -> str:

@@ -31,11 +31,11 @@ DEMO_ENV: Final = {
 }
 # The demo Official Account and chat-archive secrets, shared by the bot and the sandbox the same way.
 DEMO_OA_ENV: Final = {
-    "WECHAT_OA_APPID": "wxd3a1c0b2e4f56789",
-    "WECHAT_OA_SECRET": "qunke-oa-demo-secret-7c1e",
+    "WECHAT_OA_APPID": "wx02304e4415763465",
+    "WECHAT_OA_SECRET": "693aff69f6b338c60e356b87d1550ef5",
     "WECHAT_OA_TOKEN": "QunkeOaToken2026",
-    "WECHAT_OA_AES_KEY": "MiBAdSwUNOgN25lSo0eW2tac8WejwJ0Lgd8A1xuCLMh",
-    "WECOM_ARCHIVE_SECRET": "qunke-archive-demo-secret-5d2a",
+    "WECHAT_OA_AES_KEY": "phyq3rkcKo3g0RipSy64LW7cKB2FM0SHtxygVJbqfiB",
+    "WECOM_ARCHIVE_SECRET": "qunke-demo-archive-secret-7c41e2",
 }
 SANDBOX_PORT: Final = 8081
 DEMO_KEY_DIR: Final = Path("var/archive")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,3 +45,10 @@ async def names_of(session: AsyncSession, chat_ids: Sequence[str]) -> dict[str, 
         return {}
     rows = await session.execute(select(Group.chat_id, Group.name).where(Group.chat_id.in_(set(chat_ids))))
     return {chat_id: name for chat_id, name in rows.all()}
+
+
+async def known_ids(session: AsyncSession, chat_ids: Iterable[str]) -> set[str]:
+    wanted = list(set(chat_ids))
+    if not wanted:
+        return set()
+    return set((await session.execute(select(Group.chat_id).where(Group.chat_id.in_(wanted)))).scalars())

@@ -3,31 +3,75 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_app
-from bot.config import DatabaseSettings, IngestSettings, Settings, WeComSettings
+from bot.config import (
+    ArchiveSettings,
+    DatabaseSettings,
+    IngestSettings,
+    OfficialAccountSettings,
+    Settings,
+    WeComSettings,
+)
 from sandbox.app import create_app as create_sandbox
-from sandbox.config import SandboxConfig
+from sandbox.config import ArchiveConfig, SandboxConfig
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models import InboundEvent, InboxStatus
 from tests.support.postgres import free_port
 
 DEMO = SandboxConfig()
+ARCHIVE_SECRET = "qunke-test-archive-secret"
+
+
+@functools.cache
+def archive_key_files() -> tuple[Path, bytes]:
+    """One RSA key pair per test session: the bot reads the private key file, the sandbox gets the public PEM."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    folder = Path(tempfile.mkdtemp(prefix="qunke-archive-keys-"))
+    private = folder / "archive_private.pem"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+def sandbox_config(**overrides: Any) -> SandboxConfig:
+    """The sandbox for integration tests: no chaos, quick retries, the archive on with a quick notify."""
+    _, public = archive_key_files()
+    # WeCom notifies at most every 15 s; two identical notifies within one second would dedupe as a redelivery.
+    archive = ArchiveConfig(public_key_pem=public, key_version=1, secret=ARCHIVE_SECRET, notify_interval_s=1.0)
+    base = SandboxConfig(duplicate_rate=0, late_rate=0, retry_interval_s=0.2, callback_timeout_s=2, archive=archive)
+    return replace(base, **overrides)
 
 
 def bot_settings(database_url: str, api_base: str, **ingest: Any) -> Settings:
+    private, _ = archive_key_files()
     return Settings(
         database=DatabaseSettings(url=database_url),
+        officialaccount=OfficialAccountSettings(
+            api_base=f"{api_base}/oa",
+            app_id=DEMO.oa.app_id,
+            secret=DEMO.oa.secret,
+            token=DEMO.oa.token,
+            aes_key=DEMO.oa.aes_key,
+        ),
+        archive=ArchiveSettings(secret=ARCHIVE_SECRET, private_keys=f"1={private}", poll_interval_s=30),
         wecom=WeComSettings(
             api_base=api_base,
             corp_id=DEMO.corp_id,
@@ -118,10 +162,8 @@ async def start_site(app: web.Application, port: int) -> web.AppRunner:
 async def running_stack(database_url: str, sandbox: SandboxConfig | None = None, **ingest: Any) -> AsyncIterator[Stack]:
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
-    config = replace(
-        sandbox or SandboxConfig(duplicate_rate=0, late_rate=0, retry_interval_s=0.2, callback_timeout_s=2),
-        callback_url=f"{bot_url}/wecom/callback",
-    )
+    config = replace(sandbox or sandbox_config(), callback_url=f"{bot_url}/wecom/callback")
+    config = replace(config, oa=replace(config.oa, callback_url=f"{bot_url}/wechat/callback"))
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     bot_runner = await start_site(create_app(bot_settings(database_url, sandbox_url, **ingest)), bot_port)
     engine = create_db_engine(database_url)
