@@ -104,10 +104,11 @@ async def sync(request: web.Request) -> web.Response:
 
 
 async def send(request: web.Request) -> web.Response:
-    body = await json_body(request)
     app = request.app
+    body: Json = {}
     try:
-        result = send_msg(app[appkeys.KF], app[appkeys.IDS], app[appkeys.CORP], body, app[appkeys.CLOCK].epoch())
+        body = await json_body(request)
+        result = send_msg(app[appkeys.KF], app[appkeys.IDS], app[appkeys.CORP], body, _now(app))
     except QyapiError as error:
         _log_rejection(request, SEND_MSG, body, _loose(body, "open_kfid"), _loose(body, "touser"), error)
         raise
@@ -116,11 +117,12 @@ async def send(request: web.Request) -> web.Response:
 
 
 async def send_on_event(request: web.Request) -> web.Response:
-    body = await json_body(request)
     app = request.app
     store = app[appkeys.KF]
+    body: Json = {}
     try:
-        result = send_msg_on_event(store, app[appkeys.IDS], body, app[appkeys.CLOCK].epoch())
+        body = await json_body(request)
+        result = send_msg_on_event(store, app[appkeys.IDS], body, _now(app))
     except QyapiError as error:
         code = store.codes.get(_loose(body, "code"))
         open_kfid, touser = (code.open_kfid, code.external_userid) if code is not None else ("", "")

@@ -18,7 +18,7 @@ from tests.sandbox.kf_api import (
     trans,
 )
 from tests.sandbox.receiver import Receiver
-from tests.sandbox.sandbox_api import Client, act
+from tests.sandbox.sandbox_api import Client, act, token
 
 HOUR = 3600
 
@@ -217,3 +217,11 @@ async def test_pool_code_sends_text_only_while_the_session_waits_in_the_pool(san
     await trans(sandbox, open_kfid, deer, 3, "wangwu")
     assert (await _on_event(sandbox, code))["errcode"] == 95018
     assert await entries(sandbox, "kf_send") == []
+
+
+async def test_send_logs_the_refusal_when_the_body_is_not_json(sandbox: Client) -> None:
+    async with sandbox.post("/cgi-bin/kf/send_msg", data=b"{oops", params={"access_token": await token(sandbox)}) as r:
+        data = await r.json()
+    assert data["errcode"] == 40058
+    [refused] = await entries(sandbox, "kf_send_rejected")
+    assert (refused["via"], refused["errcode"], refused["touser"]) == ("send_msg", 40058, "")
