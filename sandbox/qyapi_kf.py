@@ -93,9 +93,13 @@ async def customer_batchget(request: web.Request) -> web.Response:
 
 
 def _recent_chats(store: KfStore, external_userid: str, now: int) -> list[KfChat]:
-    chats = [c for (_, ext), c in store.chats.items() if ext == external_userid and c.last_seen_at is not None]
-    recent = [chat for chat in chats if chat.last_seen_at is not None and now < chat.last_seen_at + WINDOW_S]
-    return sorted(recent, key=lambda chat: chat.last_seen_at or 0)
+    """The customer's chats with activity in the last 48 h, oldest activity first."""
+    recent = [
+        (seen, chat)
+        for (_, ext), chat in store.chats.items()
+        if ext == external_userid and (seen := chat.last_seen_at) is not None and now < seen + WINDOW_S
+    ]
+    return [chat for _, chat in sorted(recent, key=lambda pair: pair[0])]
 
 
 async def sync(request: web.Request) -> web.Response:
