@@ -24,7 +24,13 @@ MAC_BYTES: Final = 12
 UNTOKENED_PER_MIN: Final = 3
 
 
+# Expired tokens answer 95007 just like unknown ones, so they can be forgotten once there are many.
+TOKENS_KEPT: Final = 1024
+
+
 def issue_token(store: KfStore, ids: IdFactory, open_kfid: str, now: int) -> str:
+    if len(store.tokens) >= TOKENS_KEPT:
+        store.tokens = {t: issued for t, issued in store.tokens.items() if now < issued.expires_at}
     token = ids.kf_token()
     store.tokens[token] = IssuedToken(open_kfid, now + TOKEN_TTL_S)
     return token

@@ -44,7 +44,7 @@ def session_json(corp: Corp, chat: KfChat, now: int) -> Json:
         "last_customer_msg_time": last,
         "window_ends_at": last + WINDOW_S if last is not None else None,
         "sends_used": chat.sends_used if is_open else 0,
-        "sends_left": QUOTA - chat.sends_used if is_open else 0,
+        "sends_left": max(QUOTA - chat.sends_used, 0) if is_open else 0,
     }
 
 

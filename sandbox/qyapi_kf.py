@@ -93,9 +93,13 @@ async def customer_batchget(request: web.Request) -> web.Response:
 
 
 def _recent_chats(store: KfStore, external_userid: str, now: int) -> list[KfChat]:
-    chats = [c for (_, ext), c in store.chats.items() if ext == external_userid and c.last_seen_at is not None]
-    recent = [chat for chat in chats if chat.last_seen_at is not None and now < chat.last_seen_at + WINDOW_S]
-    return sorted(recent, key=lambda chat: chat.last_seen_at or 0)
+    """The customer's chats with activity in the last 48 h, oldest activity first."""
+    recent = [
+        (seen, chat)
+        for (_, ext), chat in store.chats.items()
+        if ext == external_userid and (seen := chat.last_seen_at) is not None and now < seen + WINDOW_S
+    ]
+    return [chat for _, chat in sorted(recent, key=lambda pair: pair[0])]
 
 
 async def sync(request: web.Request) -> web.Response:
@@ -104,10 +108,11 @@ async def sync(request: web.Request) -> web.Response:
 
 
 async def send(request: web.Request) -> web.Response:
-    body = await json_body(request)
     app = request.app
+    body: Json = {}
     try:
-        result = send_msg(app[appkeys.KF], app[appkeys.IDS], app[appkeys.CORP], body, app[appkeys.CLOCK].epoch())
+        body = await json_body(request)
+        result = send_msg(app[appkeys.KF], app[appkeys.IDS], app[appkeys.CORP], body, _now(app))
     except QyapiError as error:
         _log_rejection(request, SEND_MSG, body, _loose(body, "open_kfid"), _loose(body, "touser"), error)
         raise
@@ -116,11 +121,12 @@ async def send(request: web.Request) -> web.Response:
 
 
 async def send_on_event(request: web.Request) -> web.Response:
-    body = await json_body(request)
     app = request.app
     store = app[appkeys.KF]
+    body: Json = {}
     try:
-        result = send_msg_on_event(store, app[appkeys.IDS], body, app[appkeys.CLOCK].epoch())
+        body = await json_body(request)
+        result = send_msg_on_event(store, app[appkeys.IDS], body, _now(app))
     except QyapiError as error:
         code = store.codes.get(_loose(body, "code"))
         open_kfid, touser = (code.open_kfid, code.external_userid) if code is not None else ("", "")
