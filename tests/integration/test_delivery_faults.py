@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,8 +15,9 @@ from sqlalchemy.engine import make_url
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from storage.db import create_db_engine
+from tests.support.bot_process import start_bot, stop, wait_healthy
 from tests.support.postgres import free_port
-from tests.support.stack import DEMO, Stack, running_stack, start_site
+from tests.support.stack import Stack, running_stack, start_site
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,35 +68,6 @@ async def test_one_row_is_stored_when_wecom_retries_after_a_slow_first_answer(da
     assert len(rows) == 1 and rows[0].status == "done"
 
 
-def _start_bot(database_url: str, sandbox_url: str, port: int, failpoints: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "QUNKE_DATABASE_URL": database_url,
-        "WECOM_API_BASE": sandbox_url,
-        "WECOM_CORP_ID": DEMO.corp_id,
-        "WECOM_SECRET": DEMO.secret,
-        "WECOM_TOKEN": DEMO.token,
-        "WECOM_AES_KEY": DEMO.aes_key,
-        "QUNKE_FAILPOINTS": failpoints,
-    }
-    command = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-async def _wait_healthy(url: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            try:
-                async with http.get(f"{url}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"bot at {url} did not become healthy")
-
-
 async def test_replay_after_crash_between_commit_and_ack_is_not_duplicated(database_url: str) -> None:
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
@@ -113,18 +80,18 @@ async def test_replay_after_crash_between_commit_and_ack_is_not_duplicated(datab
     )
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     engine = create_db_engine(database_url)
-    crashing = _start_bot(database_url, sandbox_url, bot_port, "webhook.after_commit")
+    crashing = start_bot(database_url, sandbox_url, bot_port, "webhook.after_commit")
     restarted = None
     try:
-        await _wait_healthy(bot_url)
+        await wait_healthy(bot_url)
         from storage.db import make_sessionmaker
 
         stack = Stack(sandbox_url, bot_url, database_url, engine, make_sessionmaker(engine), aiohttp.ClientSession())
         async with stack.http:
             delivery, customer, chat_id = await _join_someone(stack)
             assert await asyncio.to_thread(crashing.wait, 20) == 86  # died right after its commit
-            restarted = _start_bot(database_url, sandbox_url, bot_port, "")
-            await _wait_healthy(bot_url)
+            restarted = start_bot(database_url, sandbox_url, bot_port, "")
+            await wait_healthy(bot_url)
             await stack.settle(timeout=30)
             attempts = [e for e in await stack.sandbox_log() if e.get("delivery_id") == delivery]
             rows = [r for r in await stack.inbound() if r.kind == "change_external_chat/update"]
@@ -140,9 +107,7 @@ async def test_replay_after_crash_between_commit_and_ack_is_not_duplicated(datab
                 ).scalar_one()
     finally:
         for process in (crashing, restarted):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                await asyncio.to_thread(process.wait, 20)
+            await stop(process)
         await sandbox_runner.cleanup()
         await engine.dispose()
     assert attempts[0]["outcome"] == "connection_error" and attempts[-1]["outcome"] == "ok"

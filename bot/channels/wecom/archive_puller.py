@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import intake
+from bot import failpoints, intake
 from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, ArchiveSource, ItemUnreadable, open_item
 from bot.channels.wecom.archive_messages import to_events
 from bot.dispatch import Context, Dispatcher
@@ -90,6 +90,7 @@ class ArchivePuller:
                 self._metrics.pull_failures.labels("archive", failure.reason).inc()
             await archive_failures.record(session, failures, now)
             await cursors.save(session, CURSOR, str(max(seq, *(i.seq for i in items))), now)
+            failpoints.hit("archive.before_commit")  # crash tests: the page is written but not committed
             await session.commit()
         self._metrics.pulled.labels("archive", "new").inc(handled)
         self._metrics.pulled.labels("archive", "seen").inc(len(items) - handled)

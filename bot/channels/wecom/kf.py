@@ -9,7 +9,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import intake
+from bot import failpoints, intake
 from bot.channels.wecom.client import JsonObject, WeComApiError, WeComClient
 from bot.channels.wecom.kf_messages import customers_in, to_events
 from bot.dispatch import Context, Dispatcher
@@ -62,6 +62,7 @@ class KfPuller:
                 await self._store(session, items)
                 next_cursor = str(page.get("next_cursor") or cursor)
                 await cursors.save(session, cursor_name(open_kfid), next_cursor, self._clock.now())
+                failpoints.hit("kf.before_commit")  # crash tests: the page is written but not committed
                 await session.commit()
             total += len(items)
             if not int(page.get("has_more") or 0) or (next_cursor == cursor and not items):
