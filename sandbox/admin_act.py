@@ -104,7 +104,7 @@ async def act(request: web.Request) -> web.Response:
     runner = ACTIONS.get(name)
     try:
         if runner is None:
-            known = ", ".join(ACTIONS)
+            known = ", ".join([*ACTIONS, *CHAT_ACTIONS])
             raise ActionError(404, "unknown_action", f"未知操作 {name}（可用：{known}）", f"unknown action {name}")
         body = Body(await read_object(request))
         world = World(request.app[appkeys.CORP], request.app[appkeys.IDS], request.app[appkeys.CLOCK].epoch())
