@@ -60,8 +60,8 @@ class MassEngine:
         self._tasks[task.msgid] = task
         self._pending[task.msgid] = task
         targets = sum(len(part.targets) for part in task.parts.values())
-        detail = f"{len(task.parts)} members, {targets} targets, {len(failed)} failed"
-        self._log.append(MassTaskEvent(task.msgid, "created", request.sender, detail))
+        event = MassTaskEvent(task.msgid, "created", request.sender, len(task.parts), targets, len(failed))
+        self._log.append(event)
         self.catch_up()
         return task
 
@@ -114,7 +114,7 @@ class MassEngine:
             part.cancelled = True
             for target in part.targets:
                 self._skip(task, part.userid, target, "cancelled")
-        self._log.append(MassTaskEvent(msgid, "cancelled", detail=f"{len(pending)} members stopped"))
+        self._log.append(MassTaskEvent(msgid, "cancelled", members=len(pending)))
         return task
 
     def remind(self, msgid: str) -> MassTask:
@@ -126,7 +126,7 @@ class MassEngine:
             raise QyapiError(41094)
         task.reminds = [*recent, now]
         waiting = sum(part.pending for part in task.parts.values())
-        self._log.append(MassTaskEvent(msgid, "reminded", detail=f"{waiting} members not yet sent"))
+        self._log.append(MassTaskEvent(msgid, "reminded", members=waiting))
         return task
 
     def catch_up(self) -> int:
@@ -178,8 +178,8 @@ class MassEngine:
         if not task.pending:
             self._pending.pop(task.msgid, None)
         delivered = sum(target.status is TargetStatus.SENT for target in part.targets)
-        detail = f"{delivered} sent, {len(part.targets) - delivered} skipped"
-        self._log.append(MassTaskEvent(task.msgid, "confirmed", part.userid, detail))
+        skipped = len(part.targets) - delivered
+        self._log.append(MassTaskEvent(task.msgid, "confirmed", part.userid, sent=delivered, skipped=skipped))
 
     def _unreachable(self, task: MassTask, userid: str, target: Target) -> str | None:
         """Why a target can no longer be reached by this member, checked at send time."""

@@ -110,12 +110,20 @@ class MassMessageSkipped:
 
 @dataclass(frozen=True, slots=True)
 class MassTaskEvent:
-    """A mass task's life: created, confirmed (by a member), reminded, cancelled."""
+    """A mass task's life: created, confirmed (by `userid`), reminded, cancelled.
+
+    `members` counts the parts concerned (all on created, those still unsent on reminded, those stopped on
+    cancelled); `targets` and `failed` describe creation; `sent` and `skipped` one member's confirmation.
+    """
 
     msgid: str
     action: str
     userid: str = ""
-    detail: str = ""
+    members: int = 0
+    targets: int = 0
+    failed: int = 0
+    sent: int = 0
+    skipped: int = 0
 
     @property
     def kind(self) -> str:
