@@ -6,8 +6,10 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from pytest_aiohttp import AiohttpClient
 
+from sandbox.config import SandboxConfig, SandboxConfigError
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.sandbox_api import Client, get_json, post_json, token
 from tests.sandbox.send_api import advance, entries, fixed_sandbox, limits, send
@@ -119,3 +121,37 @@ async def test_limits_report_configured_values_and_member_counts(sandbox: Client
     assert data["members"]["lisi"]["delivered"] == 1
     assert data["apis"]["/cgi-bin/gettoken"]["calls"] == 1
     assert data["app"]["person_times_today"] == 2
+
+
+def test_sending_settings_are_read_from_the_environment() -> None:
+    config = SandboxConfig.from_env(
+        {
+            "SANDBOX_ACCOUNT_CAP": "3",
+            "SANDBOX_MASS_CAP": "4",
+            "SANDBOX_TASK_AUTO_CONFIRM_S": "30",
+            "SANDBOX_TASK_DISPATCH_S": "0",
+            "SANDBOX_API_LIMIT_PER_MIN": "100000",
+            "SANDBOX_API_LIMIT_PER_HOUR": "1500000",
+            "SANDBOX_READ_CONCURRENCY": "50",
+        }
+    )
+    assert (config.account_cap, config.mass_cap, config.task_auto_confirm_s, config.task_dispatch_s) == (3, 4, 30, 0)
+    assert (config.api_limit_per_min, config.api_limit_per_hour, config.read_concurrency) == (100_000, 1_500_000, 50)
+    defaults = SandboxConfig.from_env({"SANDBOX_MASS_CAP": "days_in_month", "SANDBOX_TASK_AUTO_CONFIRM_S": "off"})
+    assert (defaults.mass_cap, defaults.task_auto_confirm_s, defaults.account_cap) == (None, None, 200)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SANDBOX_MASS_CAP", "weekly"),
+        ("SANDBOX_MASS_CAP", "0"),
+        ("SANDBOX_ACCOUNT_CAP", "0"),
+        ("SANDBOX_TASK_AUTO_CONFIRM_S", "-1"),
+        ("SANDBOX_API_LIMIT_PER_MIN", "0"),
+        ("SANDBOX_READ_CONCURRENCY", "many"),
+    ],
+)
+def test_sending_setting_is_refused_with_its_name_when_invalid(name: str, value: str) -> None:
+    with pytest.raises(SandboxConfigError, match=name):
+        SandboxConfig.from_env({name: value})

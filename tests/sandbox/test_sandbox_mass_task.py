@@ -100,6 +100,17 @@ async def test_task_goes_to_each_customers_longest_standing_rep_when_sender_is_o
     assert [r["external_userid"] for r in lisi] == [corp.customer("王姐(宝妈)")]
 
 
+async def test_task_without_ids_reaches_every_customer_of_the_sender_that_matches_the_tags(corp: Corp) -> None:
+    tags = {t["name"]: t["tag_id"] for g in (await state(corp.client))["tag_groups"] for t in g["tags"]}
+    everyone = await corp.call("add_msg_template", sender="lisi", text={"content": "会员日"})
+    lisi = {r["external_userid"] for r in await corp.results(everyone["msgid"], "lisi")}
+    assert lisi == {corp.customer(name) for name in ("小鹿乱撞🦌", "阿杰", "王姐(宝妈)", "奔跑的蜗牛🐌")}
+    # Tags are lisi's own on each relationship: VIP or 普通, and also 朋友推荐.
+    tag_filter = {"group_list": [{"tag_list": [tags["VIP"], tags["普通"]]}, {"tag_list": [tags["朋友推荐"]]}]}
+    picked = await corp.call("add_msg_template", sender="lisi", text={"content": "老客福利"}, tag_filter=tag_filter)
+    assert [r["external_userid"] for r in await corp.results(picked["msgid"], "lisi")] == [corp.customer("阿杰")]
+
+
 async def test_group_task_reaches_the_senders_groups_and_lists_only_sent_ones(corp: Corp) -> None:
     camp, vip = corp.group("2026秋季训练营1群"), corp.group("会员福利群")
     created = await corp.call(
