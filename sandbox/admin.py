@@ -7,6 +7,7 @@ from aiohttp import web
 from . import appkeys
 from .admin_act import act
 from .admin_body import Body, error_response, json_response, read_object
+from .admin_mass import mass_tasks_json
 from .callbacks import Chaos
 from .chat_state import chat_state_json
 from .kf_wire import kf_state_json
@@ -22,6 +23,7 @@ async def get_state(request: web.Request) -> web.Response:
         request.app[appkeys.KF], request.app[appkeys.CORP], request.app[appkeys.CLOCK].epoch()
     )
     body.update(chat_state_json(request.app))
+    body["mass_tasks"] = mass_tasks_json(request.app)
     return json_response(body)
 
 

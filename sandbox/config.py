@@ -49,6 +49,17 @@ class SandboxConfig:
     # Chat archive and Official Account settings; the classes are defined at the end of this module.
     archive: ArchiveConfig = field(default_factory=lambda: ArchiveConfig())
     oa: OAConfig = field(default_factory=lambda: OAConfig())
+    # Sending, quotas and faults (docs/SANDBOX.md). The account cap sets message/send's daily budget (x 200).
+    account_cap: int = 200
+    # Mass messages a customer or group may receive per calendar month; None means "days in the month".
+    mass_cap: int | None = None
+    # Seconds after add_msg_template until members confirm on their own; None leaves tasks to confirm-task.
+    task_auto_confirm_s: float | None = None
+    # Seconds a new mass task stays "being dispatched" (41063) before its results can be read or confirmed.
+    task_dispatch_s: float = 2.0
+    api_limit_per_min: int = 10_000
+    api_limit_per_hour: int = 150_000
+    read_concurrency: int = 10
 
     def __post_init__(self) -> None:
         _check(bool(self.corp_id), "WECOM_CORP_ID", "a non-empty corp id")
@@ -71,6 +82,17 @@ class SandboxConfig:
         _check(self.retry_interval_s >= 0, "SANDBOX_RETRY_INTERVAL_S", "a number of seconds >= 0")
         _check(self.retries >= 0, "SANDBOX_RETRIES", "an integer >= 0")
         _check(self.token_ttl_s > 0, "SANDBOX_TOKEN_TTL_S", "an integer number of seconds > 0")
+        self._check_send_settings()
+
+    def _check_send_settings(self) -> None:
+        _check(self.account_cap > 0, "SANDBOX_ACCOUNT_CAP", "an integer > 0")
+        _check(self.mass_cap is None or self.mass_cap > 0, "SANDBOX_MASS_CAP", "days_in_month or an integer > 0")
+        auto = self.task_auto_confirm_s
+        _check(auto is None or auto >= 0, "SANDBOX_TASK_AUTO_CONFIRM_S", "a number of seconds >= 0, or off")
+        _check(self.task_dispatch_s >= 0, "SANDBOX_TASK_DISPATCH_S", "a number of seconds >= 0")
+        _check(self.api_limit_per_min > 0, "SANDBOX_API_LIMIT_PER_MIN", "an integer > 0")
+        _check(self.api_limit_per_hour > 0, "SANDBOX_API_LIMIT_PER_HOUR", "an integer > 0")
+        _check(self.read_concurrency > 0, "SANDBOX_READ_CONCURRENCY", "an integer > 0")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SandboxConfig:
@@ -96,6 +118,13 @@ class SandboxConfig:
             log_file=Path(log_file) if log_file else None,
             archive=ArchiveConfig.from_env(source),
             oa=OAConfig.from_env(source),
+            account_cap=reader.number("SANDBOX_ACCOUNT_CAP", 200, int, "an integer"),
+            mass_cap=reader.number("SANDBOX_MASS_CAP", None, _mass_cap, "days_in_month or an integer"),
+            task_auto_confirm_s=reader.number("SANDBOX_TASK_AUTO_CONFIRM_S", None, _seconds_or_off, "seconds or off"),
+            task_dispatch_s=reader.number("SANDBOX_TASK_DISPATCH_S", 2.0, float, "a number of seconds"),
+            api_limit_per_min=reader.number("SANDBOX_API_LIMIT_PER_MIN", 10_000, int, "an integer"),
+            api_limit_per_hour=reader.number("SANDBOX_API_LIMIT_PER_HOUR", 150_000, int, "an integer"),
+            read_concurrency=reader.number("SANDBOX_READ_CONCURRENCY", 10, int, "an integer"),
         )
 
 
@@ -223,3 +252,12 @@ def _read_key_file(path: str) -> bytes:
         raise SandboxConfigError(
             f"SANDBOX_ARCHIVE_PUBLIC_KEY={path!r} cannot be read: {error.strerror or error}"
         ) from None
+
+
+def _mass_cap(raw: str) -> int | None:
+    """ "days_in_month" (WeCom's current rule) or a fixed number per month, e.g. 4 for older corps."""
+    return None if raw == "days_in_month" else int(raw)
+
+
+def _seconds_or_off(raw: str) -> float | None:
+    return None if raw.lower() == "off" else float(raw)

@@ -91,10 +91,12 @@ async def test_say_in_kf_is_posted_to_the_kf_engine_when_a_customer_or_servicer_
     ]
 
 
-async def test_say_in_kf_relays_the_refusal_when_no_kf_engine_is_running(sandbox: Client) -> None:
-    status, error = await _refused(sandbox, {"as": "new", "in": "kf", "text": "你好"})
-    assert (status, error["code"]) == (404, "unknown_action")
-    assert "kf-say" in error["message"]
+async def test_say_in_kf_is_handed_to_the_kf_engine_and_lands_in_the_kf_chat(sandbox: Client) -> None:
+    async with sandbox.post("/sandbox/act/say", json={"as": "new", "in": "kf", "text": "客服你好"}) as response:
+        assert response.status == 200, await response.text()
+    chats = (await get_json(sandbox, "/sandbox/kf/chats"))["chats"]
+    texts = [m.get("message", m).get("text", {}).get("content") for chat in chats for m in chat["messages"]]
+    assert "客服你好" in texts
 
 
 async def test_page_ships_the_chat_simulator_without_markup_injection_when_opened(sandbox: Client) -> None:
