@@ -1,0 +1,1 @@
+"""The WeChat Official Account (公众号) channel."""
