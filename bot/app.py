@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.officialaccount.client import OfficialAccountClient
 from bot.channels.wecom.client import WeComClient
 from bot.channels.wecom.crypto import CallbackCrypto
 from bot.channels.wecom.directory import WeComDirectory
@@ -23,6 +24,7 @@ from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
+from bot.sender import Sender
 from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from handlers.contacts import router as contacts_router
@@ -43,6 +45,7 @@ class Runtime:
     tasks: BackgroundTasks
     metrics: Metrics
     ingest: IngestWorker
+    sender: Sender | None = None
 
 
 RUNTIME: Final = web.AppKey("runtime", Runtime)
@@ -60,6 +63,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     wecom = settings.require_wecom()
     assert wecom.corp_id and wecom.secret and wecom.token and wecom.aes_key
     crypto = CallbackCrypto.from_settings(wecom.token, wecom.aes_key, wecom.corp_id)
+    settings.sender.check_lease(wecom.request_timeout_s)
     clock = clock or SystemClock()
     app = web.Application()
     metrics = Metrics()
@@ -82,9 +86,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             sessions, build_dispatcher(), directory, clock, settings.ingest, metrics, acks_pending=inbox.busy
         )
         app[WEBHOOK_DEPS] = WebhookDeps(crypto, inbox, clock, metrics, settings.webhook.max_body_bytes)
-        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest)
+        sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
+        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender)
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
+        sending = tasks.spawn(sender.run(), "outbox-sender")
         if settings.ingest.sync_groups_on_start:
             tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
         log.info("qunke started (database: %s)", engine.dialect.name)
@@ -97,6 +103,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             await _drain(writer, "inbox writer")
             ingest.stop()
             await _drain(worker, "ingest worker")
+            # The sender finishes its batch (sends in flight and their records) while the client and engine live.
+            sender.stop()
+            await _drain(sending, "outbox sender", grace_s=2 * wecom.request_timeout_s + 5)
             await tasks.close()
             await http.close()
             await engine.dispose()
@@ -109,11 +118,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     return app
 
 
-async def _drain(task: asyncio.Task[None], name: str) -> None:
+async def _drain(task: asyncio.Task[None], name: str, grace_s: float = 10) -> None:
     try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=10)
+        await asyncio.wait_for(asyncio.shield(task), timeout=grace_s)
     except TimeoutError:
-        log.error("%s did not finish within 10 s; cancelling it", name)
+        log.error("%s did not finish within %.0f s; cancelling it", name, grace_s)
+
+
+def _oa_client(settings: Settings, http: aiohttp.ClientSession) -> OfficialAccountClient | None:
+    """The OA client when the Official Account is configured; it shares the bot's one ClientSession."""
+    oa = settings.officialaccount
+    if not oa.enabled or not oa.secret:
+        return None
+    return OfficialAccountClient(http, oa.api_base, oa.app_id or "", oa.secret, oa.request_timeout_s)
 
 
 async def _require_schema(engine: AsyncEngine) -> None:

@@ -101,9 +101,7 @@ class TokenClient(ABC):
     async def post(self, path: str, body: JsonObject) -> JsonObject:
         return await self._read("POST", path, None, body)
 
-    async def _read(
-        self, method: str, path: str, params: dict[str, str] | None, body: JsonObject | None
-    ) -> JsonObject:
+    async def _read(self, method: str, path: str, params: dict[str, str] | None, body: JsonObject | None) -> JsonObject:
         """A read, retried here with backoff on busy, rate-limit, token and network answers."""
         for attempt in range(READ_RETRIES + 1):
             try:
