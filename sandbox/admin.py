@@ -7,6 +7,7 @@ from aiohttp import web
 from . import appkeys
 from .admin_act import act
 from .admin_body import Body, error_response, json_response, read_object
+from .admin_mass import mass_tasks_json
 from .callbacks import Chaos
 from .model import ActionError
 from .verify import verify_url
@@ -15,7 +16,9 @@ from .wire import state_json
 
 async def get_state(request: web.Request) -> web.Response:
     config = request.app[appkeys.CONFIG]
-    return json_response(state_json(request.app[appkeys.CORP], config.agent_id, request.app[appkeys.CLOCK].now()))
+    state = state_json(request.app[appkeys.CORP], config.agent_id, request.app[appkeys.CLOCK].now())
+    state["mass_tasks"] = mass_tasks_json(request.app)
+    return json_response(state)
 
 
 async def get_log(request: web.Request) -> web.Response:

@@ -17,8 +17,11 @@ from .log import DeliveryLog
 from .page import setup_page
 from .qyapi_auth import qyapi_middleware, setup_qyapi_auth
 from .qyapi_contact import setup_qyapi_contact
+from .qyapi_faults import faults_middleware
 from .qyapi_groupchat import setup_qyapi_groupchat
+from .qyapi_limits import limits_middleware
 from .seed import build_demo_corp
+from .send_setup import setup_sandbox_send
 from .tokens import TokenStore
 
 # WeCom bodies are small JSON; this mirrors a sane API gateway limit rather than aiohttp's 1 MiB default.
@@ -43,7 +46,10 @@ def create_app(config: SandboxConfig, clock: Clock | None = None) -> web.Applica
     ids = IdFactory(config.seed)
     log = DeliveryLog(clock, config.log_file)
     crypto = CallbackCrypto(config.token, config.aes_key, config.corp_id)
-    app = web.Application(middlewares=[qyapi_middleware], client_max_size=MAX_BODY_BYTES)
+    # Outside in: WeCom's rate limits refuse a call first (45009/45033), then injected faults answer or drop it,
+    # then the access_token gate and errcode rendering wrap the API itself.
+    middlewares = [limits_middleware, faults_middleware, qyapi_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[appkeys.CONFIG] = config
     app[appkeys.CLOCK] = clock
     app[appkeys.IDS] = ids
@@ -54,6 +60,8 @@ def create_app(config: SandboxConfig, clock: Clock | None = None) -> web.Applica
     setup_qyapi_auth(app)
     setup_qyapi_contact(app)
     setup_qyapi_groupchat(app)
+    # Before setup_admin: /sandbox/act/confirm-task must be routed ahead of the generic /sandbox/act/{action}.
+    setup_sandbox_send(app)
     setup_admin(app)
     setup_page(app)
     app.cleanup_ctx.append(_delivery_ctx)

@@ -8,6 +8,7 @@ from rich.text import Text
 from .cli_act import act_app
 from .cli_client import SandboxCallError, call, sandbox_url
 from .cli_render import console, print_json, render_error, render_log, render_state, render_verify
+from .cli_send import register_send_commands
 from .config import SandboxConfig, SandboxConfigError
 from .serve import run_server
 from .wire import Json
@@ -17,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=False,
 )
 app.add_typer(act_app, name="act")
+register_send_commands(app)
 
 Host = Annotated[str, typer.Option(help="监听地址")]
 Port = Annotated[int, typer.Option(help="监听端口")]
@@ -68,7 +70,7 @@ def log(
     as_json: AsJson = False,
     since: Annotated[int, typer.Option(help="只看序号大于 N 的记录")] = 0,
 ) -> None:
-    """查看回调投递记录（每次尝试一条）。"""
+    """查看投递记录：回调尝试、机器人发出的消息、群发任务、故障注入与限流。"""
     data = _call("GET", "/sandbox/log", params={"since": str(since)})
     entries = data.get("entries")
     rows = [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []

@@ -6,6 +6,7 @@ import typer
 
 from .cli_client import SandboxCallError, call
 from .cli_render import print_json, render_action, render_error
+from .cli_render_send import render_confirmed
 from .wire import Json
 
 act_app = typer.Typer(help="模拟客户端操作（客户加好友、入群退群、删除、建群……）", no_args_is_help=True)
@@ -138,3 +139,21 @@ def rename_group(
 ) -> None:
     """修改群名称（推送 change_external_chat/update change_name）。"""
     perform("rename-group", {"group": group, "name": name}, as_json)
+
+
+@act_app.command("confirm-task")
+def confirm_task(
+    msgid: Annotated[str, typer.Option("--msgid", help="群发任务 msgid（add_msg_template 返回）")],
+    member: Member,
+    as_json: AsJson = False,
+) -> None:
+    """成员在企业微信里确认发送群发任务（之后客户或客户群才会收到）。"""
+    try:
+        result = call("POST", "/sandbox/act/confirm-task", {"msgid": msgid, "member": member})
+    except SandboxCallError as error:
+        render_error(str(error))
+        raise typer.Exit(1) from None
+    if as_json:
+        print_json(result)
+    else:
+        render_confirmed(result)

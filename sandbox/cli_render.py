@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .log_describe import describe_entry
 from .wire import Json
 
 console: Final = Console()
@@ -65,8 +66,13 @@ def _follow_text(follow: Json) -> str:
 
 
 def render_log(entries: list[Json]) -> None:
-    table = _table("回调投递记录（UTC）", "#", "时间", "投递", "事件", "第几次", "重复", "延迟", "结果")
+    table = _table("投递记录（UTC）", "#", "时间", "投递", "事件", "第几次", "重复", "延迟", "结果")
     for entry in entries:
+        sending = describe_entry(entry)
+        if sending is not None:
+            ident, event, result = sending
+            _row(table, entry.get("seq"), _clock_time(entry.get("at")), ident, event, "", "", "", result)
+            continue
         if entry.get("kind") != "callback":
             kind, outcome = entry.get("kind"), entry.get("outcome")
             _row(table, entry.get("seq"), _clock_time(entry.get("at")), "", kind, "", "", "", outcome)

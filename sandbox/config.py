@@ -44,6 +44,17 @@ class SandboxConfig:
     retries: int = 3
     token_ttl_s: int = 7200
     log_file: Path | None = None
+    # Sending, quotas and faults (docs/SANDBOX.md). The account cap sets message/send's daily budget (x 200).
+    account_cap: int = 200
+    # Mass messages a customer or group may receive per calendar month; None means "days in the month".
+    mass_cap: int | None = None
+    # Seconds after add_msg_template until members confirm on their own; None leaves tasks to confirm-task.
+    task_auto_confirm_s: float | None = None
+    # Seconds a new mass task stays "being dispatched" (41063) before its results can be read or confirmed.
+    task_dispatch_s: float = 2.0
+    api_limit_per_min: int = 10_000
+    api_limit_per_hour: int = 150_000
+    read_concurrency: int = 10
 
     def __post_init__(self) -> None:
         _check(bool(self.corp_id), "WECOM_CORP_ID", "a non-empty corp id")
@@ -66,6 +77,17 @@ class SandboxConfig:
         _check(self.retry_interval_s >= 0, "SANDBOX_RETRY_INTERVAL_S", "a number of seconds >= 0")
         _check(self.retries >= 0, "SANDBOX_RETRIES", "an integer >= 0")
         _check(self.token_ttl_s > 0, "SANDBOX_TOKEN_TTL_S", "an integer number of seconds > 0")
+        self._check_send_settings()
+
+    def _check_send_settings(self) -> None:
+        _check(self.account_cap > 0, "SANDBOX_ACCOUNT_CAP", "an integer > 0")
+        _check(self.mass_cap is None or self.mass_cap > 0, "SANDBOX_MASS_CAP", "days_in_month or an integer > 0")
+        auto = self.task_auto_confirm_s
+        _check(auto is None or auto >= 0, "SANDBOX_TASK_AUTO_CONFIRM_S", "a number of seconds >= 0, or off")
+        _check(self.task_dispatch_s >= 0, "SANDBOX_TASK_DISPATCH_S", "a number of seconds >= 0")
+        _check(self.api_limit_per_min > 0, "SANDBOX_API_LIMIT_PER_MIN", "an integer > 0")
+        _check(self.api_limit_per_hour > 0, "SANDBOX_API_LIMIT_PER_HOUR", "an integer > 0")
+        _check(self.read_concurrency > 0, "SANDBOX_READ_CONCURRENCY", "an integer > 0")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SandboxConfig:
@@ -89,6 +111,13 @@ class SandboxConfig:
             retries=reader.number("SANDBOX_RETRIES", 3, int, "an integer"),
             token_ttl_s=reader.number("SANDBOX_TOKEN_TTL_S", 7200, int, "an integer number of seconds"),
             log_file=Path(log_file) if log_file else None,
+            account_cap=reader.number("SANDBOX_ACCOUNT_CAP", 200, int, "an integer"),
+            mass_cap=reader.number("SANDBOX_MASS_CAP", None, _mass_cap, "days_in_month or an integer"),
+            task_auto_confirm_s=reader.number("SANDBOX_TASK_AUTO_CONFIRM_S", None, _seconds_or_off, "seconds or off"),
+            task_dispatch_s=reader.number("SANDBOX_TASK_DISPATCH_S", 2.0, float, "a number of seconds"),
+            api_limit_per_min=reader.number("SANDBOX_API_LIMIT_PER_MIN", 10_000, int, "an integer"),
+            api_limit_per_hour=reader.number("SANDBOX_API_LIMIT_PER_HOUR", 150_000, int, "an integer"),
+            read_concurrency=reader.number("SANDBOX_READ_CONCURRENCY", 10, int, "an integer"),
         )
 
 
@@ -115,3 +144,12 @@ class _EnvReader:
 def _check(ok: bool, name: str, expected: str) -> None:
     if not ok:
         raise SandboxConfigError(f"{name} is not valid: expected {expected}")
+
+
+def _mass_cap(raw: str) -> int | None:
+    """ "days_in_month" (WeCom's current rule) or a fixed number per month, e.g. 4 for older corps."""
+    return None if raw == "days_in_month" else int(raw)
+
+
+def _seconds_or_off(raw: str) -> float | None:
+    return None if raw.lower() == "off" else float(raw)

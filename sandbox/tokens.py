@@ -65,3 +65,11 @@ class TokenStore:
         revoked = self._current is not None
         self._current = None
         return revoked
+
+    def expire(self) -> bool:
+        """End the current token now, as if its TTL had run out: it answers 42001 from then on."""
+        if self._current is None:
+            return False
+        self._expired.add(self._current[0])
+        self._current = None
+        return True
