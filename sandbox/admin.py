@@ -9,6 +9,7 @@ from .admin_act import act
 from .admin_body import Body, error_response, json_response, read_object
 from .admin_mass import mass_tasks_json
 from .callbacks import Chaos
+from .kf_wire import kf_state_json
 from .model import ActionError
 from .verify import verify_url
 from .wire import state_json
@@ -18,6 +19,9 @@ async def get_state(request: web.Request) -> web.Response:
     config = request.app[appkeys.CONFIG]
     state = state_json(request.app[appkeys.CORP], config.agent_id, request.app[appkeys.CLOCK].now())
     state["mass_tasks"] = mass_tasks_json(request.app)
+    state["kf_accounts"] = kf_state_json(
+        request.app[appkeys.KF], request.app[appkeys.CORP], request.app[appkeys.CLOCK].epoch()
+    )
     return json_response(state)
 
 

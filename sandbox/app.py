@@ -8,17 +8,20 @@ from aiohttp import web
 
 from . import appkeys
 from .admin import setup_admin
+from .admin_kf import setup_admin_kf
 from .callbacks import CallbackSender, Chaos
 from .clock import Clock, OffsetClock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
 from .ids import IdFactory
+from .kf_seed import build_kf_store
 from .log import DeliveryLog
 from .page import setup_page
 from .qyapi_auth import qyapi_middleware, setup_qyapi_auth
 from .qyapi_contact import setup_qyapi_contact
 from .qyapi_faults import faults_middleware
 from .qyapi_groupchat import setup_qyapi_groupchat
+from .qyapi_kf import setup_qyapi_kf
 from .qyapi_limits import limits_middleware
 from .seed import build_demo_corp
 from .send_setup import setup_sandbox_send
@@ -54,6 +57,7 @@ def create_app(config: SandboxConfig, clock: Clock | None = None) -> web.Applica
     app[appkeys.CLOCK] = clock
     app[appkeys.IDS] = ids
     app[appkeys.CORP] = build_demo_corp(config.corp_id, ids, clock.epoch())
+    app[appkeys.KF] = build_kf_store(app[appkeys.CORP], ids)
     app[appkeys.TOKENS] = TokenStore(clock, config.token_ttl_s)
     app[appkeys.LOG] = log
     app[appkeys.SENDER] = CallbackSender(config, crypto, log, clock, Chaos.from_config(config))
@@ -62,7 +66,9 @@ def create_app(config: SandboxConfig, clock: Clock | None = None) -> web.Applica
     setup_qyapi_groupchat(app)
     # Before setup_admin: /sandbox/act/confirm-task must be routed ahead of the generic /sandbox/act/{action}.
     setup_sandbox_send(app)
+    setup_qyapi_kf(app)
     setup_admin(app)
+    setup_admin_kf(app)
     setup_page(app)
     app.cleanup_ctx.append(_delivery_ctx)
     return app

@@ -10,6 +10,7 @@ from .callbacks import CallbackSender
 from .clock import Clock
 from .config import SandboxConfig
 from .ids import IdFactory
+from .kf_model import KfStore
 from .log import DeliveryLog
 from .model import Corp
 from .tokens import TokenStore
@@ -21,3 +22,4 @@ IDS: Final = web.AppKey("sandbox_ids", IdFactory)
 TOKENS: Final = web.AppKey("sandbox_tokens", TokenStore)
 LOG: Final = web.AppKey("sandbox_log", DeliveryLog)
 SENDER: Final = web.AppKey("sandbox_sender", CallbackSender)
+KF: Final = web.AppKey("sandbox_kf", KfStore)

@@ -7,6 +7,7 @@ from rich.text import Text
 
 from .cli_act import act_app
 from .cli_client import SandboxCallError, call, sandbox_url
+from .cli_kf import add_kf_commands, render_kf_state
 from .cli_render import console, print_json, render_error, render_log, render_state, render_verify
 from .cli_send import register_send_commands
 from .config import SandboxConfig, SandboxConfigError
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(act_app, name="act")
 register_send_commands(app)
+add_kf_commands(app)
 
 Host = Annotated[str, typer.Option(help="监听地址")]
 Port = Annotated[int, typer.Option(help="监听端口")]
@@ -60,9 +62,13 @@ def serve(host: Host = "127.0.0.1", port: Port = 8081) -> None:
 
 @app.command()
 def state(as_json: AsJson = False) -> None:
-    """查看沙箱企业：成员、客户、客户群。"""
+    """查看沙箱企业：成员、客户、客户群、微信客服会话。"""
     data = _call("GET", "/sandbox/state")
-    print_json(data) if as_json else render_state(data)
+    if as_json:
+        print_json(data)
+        return
+    render_state(data)
+    render_kf_state(data)
 
 
 @app.command()

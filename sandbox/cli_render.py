@@ -78,7 +78,8 @@ def render_log(entries: list[Json]) -> None:
             _row(table, entry.get("seq"), _clock_time(entry.get("at")), "", kind, "", "", "", outcome)
             continue
         outcome = str(entry.get("outcome"))
-        event = str(entry.get("change_type"))
+        # kf_msg_or_event and msgaudit_notify have no ChangeType: show the event itself.
+        event = str(entry.get("change_type") or entry.get("event"))
         delay = f"{entry.get('delayed_s')}s" if entry.get("delayed_s") else ""
         _row(
             table,

@@ -49,3 +49,22 @@ class IdFactory:
     def member_version(self) -> str:
         """A 32-hex-digit version, the shape seen in groupchat/get and CurMemVer."""
         return f"{self._rng.getrandbits(128):032x}"
+
+    def open_kfid(self) -> str:
+        """A kf account id: `wk` and 20 more characters."""
+        return self._fresh("wk", 22, _ALNUM)
+
+    def kf_msgid(self) -> str:
+        """A kf message id that WeCom itself assigns (customer, servicer and system messages, API sends)."""
+        return self._fresh("", 40, _ALNUM)
+
+    def kf_token(self) -> str:
+        """The Token of a kf_msg_or_event callback; real ones start with ENC and stay well under 128 bytes."""
+        return self._fresh("ENC", 47, _ALNUM)
+
+    def kf_code(self) -> str:
+        """welcome_code and msg_code values for kf/send_msg_on_event."""
+        return self._fresh("", 43, _ALNUM)
+
+    def media_id(self) -> str:
+        return self._fresh("", 64, _ALNUM)

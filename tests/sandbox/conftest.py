@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from sandbox.app import create_app
+from sandbox.clock import FixedClock
 from sandbox.config import SandboxConfig
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.sandbox_api import FAST, Client
@@ -38,3 +40,10 @@ def make_sandbox(receiver: Receiver, aiohttp_client: AiohttpClient) -> SandboxFa
 @pytest.fixture
 async def sandbox(make_sandbox: SandboxFactory) -> Client:
     return await make_sandbox()
+
+
+@pytest.fixture
+async def fixed_sandbox(receiver: Receiver, aiohttp_client: AiohttpClient) -> Client:
+    """A sandbox whose clock moves only through /sandbox/clock/advance, for rules with exact time boundaries."""
+    config = SandboxConfig(**{**FAST, "callback_url": receiver.url})
+    return await aiohttp_client(create_app(config, FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))))
