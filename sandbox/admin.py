@@ -9,6 +9,7 @@ from .admin_act import act
 from .admin_body import Body, error_response, json_response, read_object
 from .admin_mass import mass_tasks_json
 from .callbacks import Chaos
+from .chat_state import chat_state_json
 from .kf_wire import kf_state_json
 from .model import ActionError
 from .verify import verify_url
@@ -22,6 +23,7 @@ async def get_state(request: web.Request) -> web.Response:
     state["kf_accounts"] = kf_state_json(
         request.app[appkeys.KF], request.app[appkeys.CORP], request.app[appkeys.CLOCK].epoch()
     )
+    state.update(chat_state_json(request.app))
     return json_response(state)
 
 
@@ -36,7 +38,9 @@ async def get_log(request: web.Request) -> web.Response:
 
 
 async def get_pending(request: web.Request) -> web.Response:
-    return json_response({"pending": request.app[appkeys.SENDER].pending})
+    # WeCom callbacks and Official Account callbacks both count: tests settle on this.
+    pending = request.app[appkeys.SENDER].pending + request.app[appkeys.OA_SENDER].pending
+    return json_response({"pending": pending})
 
 
 async def post_verify_url(request: web.Request) -> web.Response:
@@ -54,6 +58,8 @@ async def post_clock_advance(request: web.Request) -> web.Response:
         return error_response(error)
     clock = request.app[appkeys.CLOCK]
     clock.advance(seconds)
+    for listener in request.app.get(appkeys.CLOCK_LISTENERS, []):
+        listener()
     return json_response({"now": clock.now().isoformat(), "epoch": clock.epoch()})
 
 

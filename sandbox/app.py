@@ -10,6 +10,7 @@ from . import appkeys
 from .admin import setup_admin
 from .admin_kf import setup_admin_kf
 from .callbacks import CallbackSender, Chaos
+from .chat_app import setup_chat
 from .clock import Clock, OffsetClock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
@@ -71,4 +72,5 @@ def create_app(config: SandboxConfig, clock: Clock | None = None) -> web.Applica
     setup_admin_kf(app)
     setup_page(app)
     app.cleanup_ctx.append(_delivery_ctx)
+    setup_chat(app)
     return app

@@ -6,8 +6,11 @@ import typer
 from rich.text import Text
 
 from .cli_act import act_app
+from .cli_archive import register_archive_commands
+from .cli_chat import register_chat_commands
 from .cli_client import SandboxCallError, call, sandbox_url
 from .cli_kf import add_kf_commands, render_kf_state
+from .cli_oa import register_oa_commands, render_chat_state
 from .cli_render import console, print_json, render_error, render_log, render_state, render_verify
 from .cli_send import register_send_commands
 from .config import SandboxConfig, SandboxConfigError
@@ -62,13 +65,14 @@ def serve(host: Host = "127.0.0.1", port: Port = 8081) -> None:
 
 @app.command()
 def state(as_json: AsJson = False) -> None:
-    """查看沙箱企业：成员、客户、客户群、微信客服会话。"""
+    """查看沙箱企业：成员、客户、客户群、微信客服会话、会话存档、公众号粉丝、单聊。"""
     data = _call("GET", "/sandbox/state")
     if as_json:
         print_json(data)
         return
     render_state(data)
     render_kf_state(data)
+    render_chat_state(data)
 
 
 @app.command()
@@ -136,3 +140,9 @@ def chaos(
         f"重复投递概率 {data.get('duplicate_rate')} · 延迟概率 {data.get('late_rate')} · "
         f"最长延迟 {data.get('late_max_s')} 秒（{sandbox_url()}）"
     )
+
+
+# Chats, the archive and the Official Account (listed after the corp commands in --help).
+register_chat_commands(app)
+register_archive_commands(app)
+register_oa_commands(act_app)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
+
+from .archive_crypto import load_archive_public_key
 
 DEFAULT_CORP_ID: Final = "ww5a1f0c9e2b7d4a31"
 DEFAULT_SECRET: Final = "qunke-demo-secret-0f3c9a7e5b"
@@ -55,6 +57,9 @@ class SandboxConfig:
     api_limit_per_min: int = 10_000
     api_limit_per_hour: int = 150_000
     read_concurrency: int = 10
+    # Chat archive and Official Account settings; the classes are defined at the end of this module.
+    archive: ArchiveConfig = field(default_factory=lambda: ArchiveConfig())
+    oa: OAConfig = field(default_factory=lambda: OAConfig())
 
     def __post_init__(self) -> None:
         _check(bool(self.corp_id), "WECOM_CORP_ID", "a non-empty corp id")
@@ -118,6 +123,8 @@ class SandboxConfig:
             api_limit_per_min=reader.number("SANDBOX_API_LIMIT_PER_MIN", 10_000, int, "an integer"),
             api_limit_per_hour=reader.number("SANDBOX_API_LIMIT_PER_HOUR", 150_000, int, "an integer"),
             read_concurrency=reader.number("SANDBOX_READ_CONCURRENCY", 10, int, "an integer"),
+            archive=ArchiveConfig.from_env(source),
+            oa=OAConfig.from_env(source),
         )
 
 
@@ -153,3 +160,104 @@ def _mass_cap(raw: str) -> int | None:
 
 def _seconds_or_off(raw: str) -> float | None:
     return None if raw.lower() == "off" else float(raw)
+
+
+DEFAULT_ARCHIVE_SECRET: Final = "qunke-demo-archive-secret-7c41e2"
+DEFAULT_ARCHIVE_NOTIFY_INTERVAL_S: Final = 15.0
+DEFAULT_OA_APP_ID: Final = "wx02304e4415763465"
+DEFAULT_OA_SECRET: Final = "693aff69f6b338c60e356b87d1550ef5"
+DEFAULT_OA_TOKEN: Final = "QunkeOaToken2026"
+DEFAULT_OA_AES_KEY: Final = "phyq3rkcKo3g0RipSy64LW7cKB2FM0SHtxygVJbqfiB"
+DEFAULT_OA_ORIGINAL_ID: Final = "gh_9b7ca04be186"
+DEFAULT_OA_CALLBACK_URL: Final = "http://127.0.0.1:8080/wechat/callback"
+
+# The Official Account platform's shapes: AppID wx+16 hex, AppSecret 32 hex, Token 3-32 letters or digits,
+# original id gh_+12 hex (what the platform shows; UNCONFIRMED beyond observed ids, so the sandbox insists on it).
+_OA_APP_ID_RE: Final = re.compile(r"^wx[0-9a-f]{16}$")
+_OA_SECRET_RE: Final = re.compile(r"^[0-9a-f]{32}$")
+_OA_TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9]{3,32}$")
+_OA_ORIGINAL_ID_RE: Final = re.compile(r"^gh_[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveConfig:
+    """会话内容存档: off until a public key is configured; the bot holds the matching private key."""
+
+    # The PEM text, read from the file SANDBOX_ARCHIVE_PUBLIC_KEY names when the settings are loaded.
+    public_key_pem: bytes | None = None
+    key_version: int = 1
+    secret: str = DEFAULT_ARCHIVE_SECRET
+    notify_interval_s: float = DEFAULT_ARCHIVE_NOTIFY_INTERVAL_S
+
+    def __post_init__(self) -> None:
+        _check(bool(self.secret), "WECOM_ARCHIVE_SECRET", "a non-empty secret")
+        _check(self.key_version >= 1, "SANDBOX_ARCHIVE_KEY_VERSION", "an integer >= 1")
+        _check(self.notify_interval_s >= 0, "SANDBOX_ARCHIVE_NOTIFY_INTERVAL_S", "a number of seconds >= 0")
+        if self.public_key_pem is not None:
+            try:
+                load_archive_public_key(self.public_key_pem)
+            except ValueError as error:
+                raise SandboxConfigError(f"SANDBOX_ARCHIVE_PUBLIC_KEY is not valid: {error}") from None
+
+    @property
+    def enabled(self) -> bool:
+        return self.public_key_pem is not None
+
+    @classmethod
+    def from_env(cls, source: Mapping[str, str]) -> ArchiveConfig:
+        reader = _EnvReader(source)
+        path = source.get("SANDBOX_ARCHIVE_PUBLIC_KEY", "").strip()
+        return cls(
+            public_key_pem=_read_key_file(path) if path else None,
+            key_version=reader.number("SANDBOX_ARCHIVE_KEY_VERSION", 1, int, "an integer"),
+            secret=reader.text("WECOM_ARCHIVE_SECRET", DEFAULT_ARCHIVE_SECRET),
+            notify_interval_s=reader.number(
+                "SANDBOX_ARCHIVE_NOTIFY_INTERVAL_S", DEFAULT_ARCHIVE_NOTIFY_INTERVAL_S, float, "a number of seconds"
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OAConfig:
+    """The Official Account (公众号) the simulated followers talk to, and where its callbacks go."""
+
+    app_id: str = DEFAULT_OA_APP_ID
+    secret: str = DEFAULT_OA_SECRET
+    token: str = DEFAULT_OA_TOKEN
+    aes_key: str = DEFAULT_OA_AES_KEY
+    original_id: str = DEFAULT_OA_ORIGINAL_ID
+    callback_url: str = DEFAULT_OA_CALLBACK_URL
+
+    def __post_init__(self) -> None:
+        _check(bool(_OA_APP_ID_RE.match(self.app_id)), "WECHAT_OA_APPID", "wx followed by 16 hex digits")
+        _check(bool(_OA_SECRET_RE.match(self.secret)), "WECHAT_OA_SECRET", "32 hex digits")
+        _check(bool(_OA_TOKEN_RE.match(self.token)), "WECHAT_OA_TOKEN", "3-32 letters or digits")
+        _check(bool(_AES_KEY_RE.match(self.aes_key)), "WECHAT_OA_AES_KEY", "43 characters from [A-Za-z0-9]")
+        _check(bool(_OA_ORIGINAL_ID_RE.match(self.original_id)), "WECHAT_OA_ORIGINAL_ID", "gh_ and 12 hex digits")
+        _check(
+            self.callback_url.startswith(("http://", "https://")),
+            "SANDBOX_OA_CALLBACK_URL",
+            "an http:// or https:// URL",
+        )
+
+    @classmethod
+    def from_env(cls, source: Mapping[str, str]) -> OAConfig:
+        reader = _EnvReader(source)
+        return cls(
+            app_id=reader.text("WECHAT_OA_APPID", DEFAULT_OA_APP_ID),
+            secret=reader.text("WECHAT_OA_SECRET", DEFAULT_OA_SECRET),
+            token=reader.text("WECHAT_OA_TOKEN", DEFAULT_OA_TOKEN),
+            aes_key=reader.text("WECHAT_OA_AES_KEY", DEFAULT_OA_AES_KEY),
+            original_id=reader.text("WECHAT_OA_ORIGINAL_ID", DEFAULT_OA_ORIGINAL_ID),
+            callback_url=reader.text("SANDBOX_OA_CALLBACK_URL", DEFAULT_OA_CALLBACK_URL),
+        )
+
+
+def _read_key_file(path: str) -> bytes:
+    """Settings are loaded once by the CLI before the server starts, so a plain read is fine here."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise SandboxConfigError(
+            f"SANDBOX_ARCHIVE_PUBLIC_KEY={path!r} cannot be read: {error.strerror or error}"
+        ) from None
