@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import SenderSettings
 from bot.metrics import Metrics
 from bot.outgoing import Claim
-from bot.quotas import QuotaBook, Verdict
+from bot.quotas import QuotaBook, Verdict, kf_pair
 from services.masstasks import mark_failed
 from storage.db import dialect_of
 from storage.models import Outbox, OutboxKind, OutboxStatus
@@ -116,6 +116,8 @@ class Claimer:
             expires = datetime.fromisoformat(row.payload["code_expires_at"])
             if now + timedelta(seconds=self._settings.window_margin_s) >= expires:
                 return Verdict(False), Decision(Action.FAIL, "kf_code_expired: the event code expired before sending")
+            verdict = book.kf_event_room(kf_pair(row), counted_already=counted)
+            return verdict, Decision(Action.FAIL, verdict.reason)
         if kind == OutboxKind.MASS_TASK and not counted:
             within, _ = book.mass_split(row.id)
             if row.id not in book.mass_task_ids or not (within or book.mass_pending.get(row.id)):
@@ -136,9 +138,9 @@ class Claimer:
             if row.first_attempt_at is None and row.content_key:
                 since = book.now - timedelta(seconds=self._settings.duplicate_check_interval_s)
                 go.result["repeat"] = await outbox_repo.count_same_content(session, row.content_key, since, row.id)
-        elif row.kind == OutboxKind.KF_MESSAGE and not row.result.get("counted"):
-            window_at = book.reserve_kf(split_kf_recipient(row.recipient))
-            go.result |= {"counted": True, "kf_window_at": window_at.isoformat()}
+        elif row.kind in (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE) and not row.result.get("counted"):
+            window_at = book.reserve_kf(kf_pair(row))
+            go.result |= {"counted": True, "kf_window_at": window_at.isoformat() if window_at else None}
         elif row.kind == OutboxKind.OA_MESSAGE and not row.result.get("counted"):
             book.reserve_oa(row.recipient)
             go.result["counted"] = True

@@ -22,7 +22,7 @@ from services.masstasks import mark_failed
 from storage.models import OutboxKind, OutboxStatus
 from storage.repos import masstasks, quotas, windows
 from storage.repos import outbox as outbox_repo
-from storage.repos.windows import split_kf_recipient
+from storage.repos.windows import KfPair, split_kf_recipient
 
 log = logging.getLogger("qunke.sender")
 
@@ -173,11 +173,12 @@ class Recorder:
     @staticmethod
     def _explain(claim: Claim, outcome: Outcome) -> str:
         code = outcome.errcode
-        if claim.kind == OutboxKind.KF_MESSAGE and code == KF_OVER_QUOTA:
+        kf = claim.kind in (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE)
+        if kf and code == KF_OVER_QUOTA:
             return f"kf_quota: WeCom counts 5 sends since the customer's last message ({outcome.reason})"
         if claim.kind == OutboxKind.KF_MESSAGE and code == KF_OUT_OF_WINDOW:
             return f"kf_window_closed: ({outcome.reason})"
-        if claim.kind == OutboxKind.KF_MESSAGE and code == KF_STATE:
+        if kf and code == KF_STATE:
             return f"kf_session_state: ({outcome.reason})"
         if claim.kind == OutboxKind.OA_MESSAGE and code in (OUT_OF_WINDOW, OVER_COUNT):
             return f"oa_window_closed: ({outcome.reason})"
@@ -185,9 +186,9 @@ class Recorder:
 
     async def _after_refusal(self, session: AsyncSession, claim: Claim, outcome: Outcome) -> None:
         """WeCom's own count disagrees with ours: believe WeCom."""
-        if claim.kind != OutboxKind.KF_MESSAGE:
+        if claim.kind not in (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE):
             return
-        pair = split_kf_recipient(claim.recipient)
+        pair = claim_kf_pair(claim)
         if outcome.errcode == KF_OVER_QUOTA:
             await windows.exhaust_kf_window(session, pair, self._settings.kf_quota)
         elif outcome.errcode == KF_OUT_OF_WINDOW:
@@ -195,14 +196,20 @@ class Recorder:
 
     async def _release(self, session: AsyncSession, claim: Claim, now: datetime, errcode: int | None = None) -> None:
         """Nothing went out: give back what the claim reserved (not after 95001: WeCom says nothing is left)."""
-        if claim.kind == OutboxKind.KF_MESSAGE:
+        if claim.kind in (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE):
             if errcode == KF_OVER_QUOTA or not claim.result.get("kf_window_at"):
                 return
             window_at = datetime.fromisoformat(claim.result["kf_window_at"])
-            await windows.release_kf_send(session, split_kf_recipient(claim.recipient), window_at)
+            await windows.release_kf_send(session, claim_kf_pair(claim), window_at)
         elif claim.kind == OutboxKind.MASS_TASK:
             task = await masstasks.task_by_outbox(session, claim.row_id)
             if task is not None:
                 await mark_failed(session, task.id, now)
         else:
             await self._tracker.on_failed(session, claim, now)
+
+
+def claim_kf_pair(claim: Claim) -> KfPair:
+    if claim.kind == OutboxKind.KF_EVENT_MESSAGE:
+        return str(claim.payload.get("open_kfid", "")), str(claim.payload.get("external_userid", ""))
+    return split_kf_recipient(claim.recipient)

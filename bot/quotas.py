@@ -20,10 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import SenderSettings
 from storage.models import KfWindow, MassTargetStatus, OaWindow, Outbox, OutboxKind, Priority
 from storage.repos import masstasks, quotas, windows
-from storage.repos.windows import KfPair, split_kf_recipient
+from storage.repos.windows import OA_MESSAGE, KfPair, split_kf_recipient
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
+
+
+def kf_pair(row: Outbox) -> KfPair:
+    """The kf customer a kf row goes to: its recipient, or for an event-code message the pair in its payload."""
+    if row.kind == OutboxKind.KF_EVENT_MESSAGE:
+        return str(row.payload.get("open_kfid", "")), str(row.payload.get("external_userid", ""))
+    return split_kf_recipient(row.recipient)
 
 
 def period_key(moment: datetime, zone: ZoneInfo, period: str) -> str:
@@ -112,7 +119,7 @@ class QuotaBook:
         book._global = sums.get("g", 0)
         members = {m for r in rows if r.kind == OutboxKind.APP_MESSAGE for m in r.recipient.split("|")}
         book._stamps = dict(await quotas.member_stamps(session, members, now - book.hour))
-        pairs = {split_kf_recipient(r.recipient) for r in rows if r.kind == OutboxKind.KF_MESSAGE}
+        pairs = {kf_pair(r) for r in rows if r.kind in (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE)}
         book.kf = await windows.kf_windows(session, pairs)
         book.oa = await windows.oa_windows(session, {r.recipient for r in rows if r.kind == OutboxKind.OA_MESSAGE})
         await book._load_mass(session, [r.id for r in rows if r.kind == OutboxKind.MASS_TASK])
@@ -188,36 +195,44 @@ class QuotaBook:
             return Verdict(False, f"kf_quota: {self.settings.kf_quota} sends used since the customer's last message")
         return Verdict.go()
 
-    def reserve_kf(self, pair: KfPair) -> datetime:
-        window = self.kf[pair]
+    def kf_event_room(self, pair: KfPair, *, counted_already: bool) -> Verdict:
+        """A message on an event code needs no window, but spends the allowance when one is open.
+
+        Whether send_msg_on_event counts toward the 5 is UNCONFIRMED; the sandbox counts it, the stricter reading.
+        """
+        window = self.kf.get(pair)
+        if counted_already or window is None or window.last_customer_message_at is None:
+            return Verdict.go()
+        if window.sends_since >= self.settings.kf_quota:
+            return Verdict(False, f"kf_quota: {self.settings.kf_quota} sends used since the customer's last message")
+        return Verdict.go()
+
+    def reserve_kf(self, pair: KfPair) -> datetime | None:
+        """Count a send in the customer's current allowance; returns which window it was counted in."""
+        window = self.kf.get(pair)
+        if window is None or window.last_customer_message_at is None:
+            return None
         window.sends_since += 1
-        assert window.last_customer_message_at is not None
         return window.last_customer_message_at
 
-    # ---- OA customer-service messages: 5 in 48 h after a message, 3 in a minute after an action -----------------
+    # ---- OA customer-service messages: the window the follower's latest interaction opened ---------------------
 
     def oa_room(self, openid: str, *, counted_already: bool) -> Verdict:
         window, s = self.oa.get(openid), self.settings
         if window is None:
             return Verdict(False, "oa_window_closed: the follower has not interacted")
-        margin = timedelta(seconds=s.window_margin_s)
-        spare = 0 if counted_already else 1  # a send already counted needs time left, not another place
-        message_open = self._open(window.last_message_at, timedelta(hours=s.oa_message_window_h), margin)
-        action_open = self._open(window.last_action_at, timedelta(seconds=s.oa_action_window_s), margin)
-        if message_open and window.message_sends + spare <= s.oa_message_quota:
-            return Verdict.go()
-        if action_open and window.action_sends + spare <= s.oa_action_quota:
-            return Verdict.go()
-        return Verdict(False, "oa_window_closed: no open window with sends left")
-
-    def _open(self, last: datetime | None, length: timedelta, margin: timedelta) -> bool:
-        return last is not None and self.now + margin < last + length
+        if window.window_kind == OA_MESSAGE:
+            length, quota = timedelta(hours=s.oa_message_window_h), s.oa_message_quota
+        else:
+            length, quota = timedelta(seconds=s.oa_action_window_s), s.oa_action_quota
+        if self.now + timedelta(seconds=s.window_margin_s) >= window.opened_at + length:
+            return Verdict(False, "oa_window_closed: the follower's window has passed")
+        if not counted_already and window.sends >= quota:
+            return Verdict(False, f"oa_quota: {quota} sends used in the follower's window")
+        return Verdict.go()
 
     def reserve_oa(self, openid: str) -> None:
-        # Which window WeCom charges is UNCONFIRMED when both are open: charge both, the stricter reading.
-        window = self.oa[openid]
-        window.message_sends += 1
-        window.action_sends += 1
+        self.oa[openid].sends += 1
 
     # ---- add_msg_template: at most `cap` mass messages per customer or group per period -------------------------
 

@@ -124,6 +124,8 @@ async def queue_kf_reply(
 async def queue_kf_event_message(
     session: AsyncSession,
     now: datetime,
+    open_kfid: str,
+    external_userid: str,
     code: str,
     code_expires_at: datetime,
     message: CustomerMessage,
@@ -131,7 +133,12 @@ async def queue_kf_event_message(
     key: str | None = None,
 ) -> int:
     """A message on a kf event code (welcome_code or a session msg_code); it fails if the code expires first."""
-    payload = {**message.to_payload(), "code_expires_at": code_expires_at.isoformat()}
+    payload = {
+        **message.to_payload(),
+        "code_expires_at": code_expires_at.isoformat(),
+        "open_kfid": open_kfid,
+        "external_userid": external_userid,
+    }
     return await _queue(
         session, now, OutboxKind.KF_EVENT_MESSAGE, code, payload, key=key, priority=Priority.HIGH, not_before=None
     )

@@ -324,15 +324,18 @@ class KfWindow(Base):
 
 
 class OaWindow(Base):
-    """An OA follower's customer-service windows: after a message (5 in 48 h), after an action (3 in 1 min)."""
+    """An OA follower's customer-service window, opened by their latest interaction.
+
+    A message opens 5 sends within 48 h, a follow, menu click or scan 3 within a minute. How overlapping windows
+    combine is UNCONFIRMED: the latest interaction decides, the stricter reading (a click after a message narrows).
+    """
 
     __tablename__ = "oa_windows"
 
     openid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    message_sends: Mapped[int] = mapped_column(Integer, default=0)
-    last_action_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    action_sends: Mapped[int] = mapped_column(Integer, default=0)
+    window_kind: Mapped[str] = mapped_column(String(16))  # "message" or "action"
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sends: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 

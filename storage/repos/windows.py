@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +19,8 @@ from storage.db import dialect_of
 from storage.models import KfWindow, OaWindow, Outbox, OutboxKind, OutboxStatus
 
 KfPair = tuple[str, str]
+OA_MESSAGE: Final = "message"
+OA_ACTION: Final = "action"
 
 
 def kf_recipient(open_kfid: str, external_userid: str) -> str:
@@ -91,28 +93,24 @@ async def note_kf_session_state(
 
 async def note_oa_user_message(session: AsyncSession, openid: str, at: datetime) -> None:
     """An OA follower sent a message: 5 customer-service messages may follow within 48 h."""
-    in_flight = await _in_flight(session, OutboxKind.OA_MESSAGE, openid)
-    stmt = _insert(session)(OaWindow).values(
-        openid=openid, last_message_at=at, message_sends=in_flight, action_sends=0, updated_at=at
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["openid"],
-        set_={"last_message_at": at, "message_sends": in_flight, "updated_at": at},
-        where=(OaWindow.last_message_at.is_(None)) | (OaWindow.last_message_at < at),
-    )
-    await session.execute(stmt)
+    await _open_oa_window(session, openid, OA_MESSAGE, at)
 
 
 async def note_oa_user_action(session: AsyncSession, openid: str, at: datetime) -> None:
     """An OA follower followed, clicked a menu or scanned a code: 3 messages may follow within 1 min."""
+    await _open_oa_window(session, openid, OA_ACTION, at)
+
+
+async def _open_oa_window(session: AsyncSession, openid: str, kind: str, at: datetime) -> None:
+    # The latest interaction decides (UNCONFIRMED how windows combine; this is the stricter reading).
     in_flight = await _in_flight(session, OutboxKind.OA_MESSAGE, openid)
     stmt = _insert(session)(OaWindow).values(
-        openid=openid, last_action_at=at, action_sends=in_flight, message_sends=0, updated_at=at
+        openid=openid, window_kind=kind, opened_at=at, sends=in_flight, updated_at=at
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["openid"],
-        set_={"last_action_at": at, "action_sends": in_flight, "updated_at": at},
-        where=(OaWindow.last_action_at.is_(None)) | (OaWindow.last_action_at < at),
+        set_={"window_kind": kind, "opened_at": at, "sends": in_flight, "updated_at": at},
+        where=OaWindow.opened_at < at,
     )
     await session.execute(stmt)
 

@@ -51,10 +51,9 @@ def upgrade() -> None:
     op.create_table(
         "oa_windows",
         sa.Column("openid", sa.String(length=64), nullable=False),
-        sa.Column("last_message_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("message_sends", sa.Integer(), nullable=False),
-        sa.Column("last_action_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("action_sends", sa.Integer(), nullable=False),
+        sa.Column("window_kind", sa.String(length=16), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sends", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("openid", name=op.f("pk_oa_windows")),
     )
