@@ -74,7 +74,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         sessions = make_sessionmaker(engine)
         tasks = BackgroundTasks()
         http = aiohttp.ClientSession()
-        client = WeComClient(http, wecom.api_base, wecom.corp_id or "", wecom.secret or "", wecom.request_timeout_s)
+        client = WeComClient(
+            http,
+            wecom.api_base,
+            wecom.corp_id or "",
+            wecom.secret or "",
+            wecom.request_timeout_s,
+            settings.sender.read_concurrency,
+        )
         directory = WeComDirectory(client)
 
         def committed(rows: int) -> None:

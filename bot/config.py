@@ -104,6 +104,8 @@ class SenderSettings(_Section):
     poll_interval_s: float = Field(default=0.25, gt=0)
     batch_size: int = Field(default=50, ge=1, le=1000)
     concurrency: int = Field(default=16, ge=1)
+    # Concurrent calls to one read API (get/list/sync) per process; WeCom answers 45033 past an unnamed number.
+    read_concurrency: int = Field(default=8, ge=1)
     # A claimed row is ours until the lease ends; it must cover a reconcile call and the send (3 timeouts).
     lease_s: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)

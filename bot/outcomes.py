@@ -26,6 +26,8 @@ from storage.repos.windows import KfPair, split_kf_recipient
 
 log = logging.getLogger("qunke.sender")
 
+# "群发消息正在被派发中": a task read right after creation; it settles within seconds.
+MASS_DISPATCHING: Final = 41063
 KF_OVER_QUOTA: Final = 95001
 KF_OUT_OF_WINDOW: Final = 95002
 KF_STATE: Final = 95018
@@ -38,6 +40,7 @@ ANSWER_KEYS: Final = (
     "unlicenseduser",
     "fail_list",
     "response_code",
+    "reconciled",  # a mass task adopted from WeCom's record after an unanswered attempt
 )
 
 
@@ -63,7 +66,7 @@ class Outcome:
         reason = f"errcode {exc.errcode}: {exc.errmsg[:200]}"
         if exc.error_class is ErrorClass.RATE_LIMIT:
             return Outcome(Kind.RATE_LIMITED, reason, errcode=exc.errcode)
-        if exc.error_class in (ErrorClass.TRANSIENT, ErrorClass.TOKEN):
+        if exc.error_class in (ErrorClass.TRANSIENT, ErrorClass.TOKEN) or exc.errcode == MASS_DISPATCHING:
             return Outcome(Kind.RETRY, reason, errcode=exc.errcode)
         return Outcome(Kind.FAILED, reason, errcode=exc.errcode)
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import failpoints
 from bot.channels.apiclient import ApiError, ApiUnavailable, TokenClient
 from bot.claims import ClaimBatch, Claimer
 from bot.config import Settings
@@ -84,7 +85,11 @@ class Sender:
         async with self._sessions() as session, session.begin():
             batch = await self._claimer.claim(session, self._clock.now())
         if batch.claims:
+            failpoints.hit("sender.after_claim")
             outcomes = await asyncio.gather(*(self._deliver(claim) for claim in batch.claims))
+            # Crash tests: die after WeCom has the messages and before their outcomes are recorded.
+            for kind in sorted({claim.kind for claim in batch.claims}):
+                failpoints.hit(f"sender.after_send.{kind}")
             await self._record(batch.claims, outcomes)
         if time.monotonic() - self._housekept >= HOUSEKEEPING_EVERY_S:
             await self._housekeeping()
@@ -114,7 +119,7 @@ class Sender:
         if claim.kind == OutboxKind.MASS_TASK and claim.unknown_since is not None:
             msgid = await reconcile(self._wecom, self._sessions, claim, self._clock.now())
             if msgid is not None:
-                return Outcome(Kind.SENT, "adopted the task an earlier attempt created", {"msgid": msgid})
+                return Outcome(Kind.SENT, data={"msgid": msgid, "reconciled": True})
         request = build_request(claim, self._agent_id, self._settings.duplicate_check_interval_s)
         client = self._wecom if request.channel is Channel.WECOM else self._oa
         if client is None:

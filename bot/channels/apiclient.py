@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from abc import ABC, abstractmethod
 from enum import StrEnum
@@ -24,6 +25,13 @@ JsonObject = dict[str, Any]
 # Refresh a little before expiry so a request never leaves with a token about to die.
 TOKEN_MARGIN_S: Final = 300
 READ_RETRIES: Final = 3
+# WeCom answers 45033 to "too many concurrent calls" when reading stored data in parallel; it names no number, so
+# reads of one API (a last path segment with a get/list/sync word) are capped per process.
+_READ_SEGMENT: Final = re.compile(r"(^|_)(get|list|sync)(_|$)")
+
+
+def is_read_api(path: str) -> bool:
+    return bool(_READ_SEGMENT.search(path.rstrip("/").rsplit("/", 1)[-1]))
 
 
 class ErrorClass(StrEnum):
@@ -57,8 +65,10 @@ class TokenClient(ABC):
     RATE_LIMIT_ERRORS: frozenset[int] = frozenset({45009, 45033})
     TRANSIENT_ERRORS: frozenset[int] = frozenset({-1})
 
-    def __init__(self, http: aiohttp.ClientSession, api_base: str, timeout_s: float) -> None:
+    def __init__(self, http: aiohttp.ClientSession, api_base: str, timeout_s: float, read_concurrency: int = 8) -> None:
         self._http = http
+        self._read_concurrency = read_concurrency
+        self._read_slots: dict[str, asyncio.Semaphore] = {}
         self._base = api_base.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._token: str | None = None
@@ -84,7 +94,12 @@ class TokenClient(ABC):
         """One call; only a refused token is refreshed and the call repeated (WeCom did not process it)."""
         for attempt in range(2):
             token = await self._access_token()
-            data = await self._request(method, path, {**(params or {}), "access_token": token}, body)
+            if is_read_api(path):
+                slots = self._read_slots.setdefault(path, asyncio.Semaphore(self._read_concurrency))
+                async with slots:
+                    data = await self._request(method, path, {**(params or {}), "access_token": token}, body)
+            else:
+                data = await self._request(method, path, {**(params or {}), "access_token": token}, body)
             errcode = int(data.get("errcode", 0) or 0)
             if errcode == 0:
                 return data

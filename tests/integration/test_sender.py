@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.alerts import Alert, alert_member
 from services.clock import SystemClock
 from services.masstasks import show_funnel
@@ -11,7 +13,7 @@ from services.messages import MassContent, Menu, MenuItem, Text
 from services.outbox import queue_app_message, queue_kf_reply, queue_mass_task, queue_oa_message
 from storage.models import OutboxStatus
 from storage.repos.windows import note_kf_customer_message, note_oa_user_message
-from tests.support.sender_stack import SenderStack, sender_stack
+from tests.support.sender_stack import sender_stack
 
 CLOCK = SystemClock()
 
@@ -31,7 +33,7 @@ async def test_alert_reaches_the_member_once_when_queued(database_url: str) -> N
 async def test_member_minute_is_never_crossed_when_forty_messages_queue_at_once(database_url: str) -> None:
     async with sender_stack(database_url) as stack:
 
-        async def forty(session):  # type: ignore[no-untyped-def]
+        async def forty(session: AsyncSession) -> None:
             for n in range(40):
                 await queue_app_message(session, CLOCK.now(), ["lisi"], Text(f"第 {n} 条通知"))
 
@@ -48,9 +50,10 @@ async def test_member_minute_is_never_crossed_when_forty_messages_queue_at_once(
 async def test_a_burst_of_alerts_is_folded_into_a_digest_when_it_would_cross_the_minute(database_url: str) -> None:
     async with sender_stack(database_url) as stack:
 
-        async def burst(session):  # type: ignore[no-untyped-def]
+        async def burst(session: AsyncSession) -> None:
             for n in range(45):
-                await alert_member(session, CLOCK.now(), "wangwu", Alert("新工单", f"工单 #{n}", customer_text=f"问题{n}"))
+                alert = Alert("新工单", f"工单 #{n}", customer_text=f"问题{n}")
+                await alert_member(session, CLOCK.now(), "wangwu", alert)
 
         await stack.queue(burst)
         await stack.drained()
@@ -66,7 +69,7 @@ async def test_kf_replies_stop_at_five_when_the_customer_wrote_once(database_url
         said = await stack.act("kf-say", customer="new", text="在吗？想咨询一下课程")
         kfid, customer = said["open_kfid"], said["external_userid"]
 
-        async def replies(session):  # type: ignore[no-untyped-def]
+        async def replies(session: AsyncSession) -> None:
             # What the kf puller does when it reads the customer's message.
             await note_kf_customer_message(session, kfid, customer, CLOCK.now())
             menu = Menu("请问您想了解哪方面？", (MenuItem("price", "价格"), MenuItem("time", "上课时间")))
@@ -89,7 +92,7 @@ async def test_oa_messages_stay_inside_the_followers_window(database_url: str) -
         follower = (await stack.state())["oa_followers"][0]["openid"]
         await stack.act("oa-say", openid=follower, text="你好，请问门店几点开门？")
 
-        async def replies(session):  # type: ignore[no-untyped-def]
+        async def replies(session: AsyncSession) -> None:
             await note_oa_user_message(session, follower, CLOCK.now())
             for n in range(6):
                 await queue_oa_message(session, CLOCK.now(), follower, Text(f"您好，第 {n} 条"))
@@ -109,7 +112,7 @@ async def test_mass_task_funnel_is_tracked_from_created_to_delivered_when_the_me
     async with sender_stack(database_url) as stack:
         customers = [c["external_userid"] for c in (await stack.state())["customers"] if "zhangsan" in _reps(c)]
 
-        async def task(session):  # type: ignore[no-untyped-def]
+        async def task(session: AsyncSession) -> int:
             content = MassContent("双十一会员专享：全场八折，点击链接领券")
             return await queue_mass_task(
                 session, CLOCK.now(), sender="zhangsan", chat_type="single", targets=customers, content=content

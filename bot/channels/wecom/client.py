@@ -21,8 +21,16 @@ class WeComClient(TokenClient):
     # 40014 invalid, 41001 missing, 42001 expired (WECOM.md §3.1).
     TOKEN_ERRORS = frozenset({40014, 41001, 42001})
 
-    def __init__(self, http: aiohttp.ClientSession, api_base: str, corp_id: str, secret: str, timeout_s: float) -> None:
-        super().__init__(http, api_base, timeout_s)
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        api_base: str,
+        corp_id: str,
+        secret: str,
+        timeout_s: float,
+        read_concurrency: int = 8,
+    ) -> None:
+        super().__init__(http, api_base, timeout_s, read_concurrency)
         self._corp_id, self._secret = corp_id, secret
 
     async def _fetch_token(self) -> tuple[str, int]:
