@@ -31,6 +31,7 @@ test: lint typecheck
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/sender.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -76,6 +76,18 @@ class Recorder:
 
     def __init__(self, settings: SenderSettings, tracker: MassTracker, metrics: Metrics) -> None:
         self._settings, self._tracker, self._metrics = settings, tracker, metrics
+        self._updates: list[dict[str, Any]] = []
+
+    async def record_all(self, session: AsyncSession, results: list[tuple[Claim, Outcome]], now: datetime) -> None:
+        """Record a batch: rows whose lease was lost meanwhile are left alone; the rest update in one executemany."""
+        held = await outbox_repo.held(session, [(claim.row_id, claim.attempt) for claim, _ in results])
+        self._updates = []
+        for claim, outcome in results:
+            if claim.row_id not in held:
+                log.warning("outbox %s: lease %s was lost before its outcome was recorded", claim.row_id, claim.attempt)
+                continue
+            await self.record(session, claim, outcome, now)
+        await outbox_repo.finish_many(session, self._updates)
 
     async def record(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
         if outcome.kind is Kind.SENT:
@@ -87,18 +99,15 @@ class Recorder:
         else:
             await self._failed(session, claim, outcome, now)
 
-    async def _finish(self, session: AsyncSession, claim: Claim, now: datetime, **values: Any) -> bool:
-        if not await outbox_repo.finish(session, claim.row_id, claim.attempt, {**values, "updated_at": now}):
-            log.warning("outbox %s: lease %s was lost before its outcome was recorded", claim.row_id, claim.attempt)
-            return False
-        return True
+    def _finish(self, claim: Claim, now: datetime, **values: Any) -> None:
+        """Queue the row's new values for the batch's one UPDATE (its lease was checked by `record_all`)."""
+        self._updates.append({"id": claim.row_id, **values, "updated_at": now})
 
     async def _sent(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
         answer = {k: outcome.data[k] for k in ANSWER_KEYS if outcome.data.get(k)}
         result = {**claim.result, "answer": answer}
         closed = {"status": OutboxStatus.SENT, "sent_at": now, "due_at": None, "lease_until": None, "reason": ""}
-        if not await self._finish(session, claim, now, **closed, unknown_since=None, result=result):
-            return
+        self._finish(claim, now, **closed, unknown_since=None, result=result)
         if claim.kind == OutboxKind.APP_MESSAGE:
             await quotas.settle_member_stamps(session, claim.row_id, now)
         await self._tracker.on_answer(session, claim, outcome.data, now)
@@ -110,7 +119,7 @@ class Recorder:
         until = now + pause
         await quotas.pause_api(session, claim.api, until, outcome.reason)
         values = {"status": OutboxStatus.DEFERRED, "not_before": until, "due_at": until, "lease_until": None}
-        await self._finish(session, claim, now, **values, reason=f"rate_limited: {outcome.reason}")
+        self._finish(claim, now, **values, reason=f"rate_limited: {outcome.reason}")
         self._metrics.api_paused.labels(claim.api).inc()
         self._metrics.outbox_deferred.labels("rate_limited").inc()
         log.warning("%s answered %s: paused for every sender until %s", claim.api, outcome.errcode, until)
@@ -118,60 +127,43 @@ class Recorder:
     async def _retry(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
         unknown = claim.unknown_since or (now if outcome.maybe_sent else None)
         if outcome.maybe_sent and claim.kind in NO_RESEND:
-            await self._close(
-                session,
-                claim,
-                now,
-                OutboxStatus.UNKNOWN,
-                f"no answer, and a resend could duplicate it: {outcome.reason}",
-            )
+            reason = f"no answer, and a resend could duplicate it: {outcome.reason}"
+            self._close(claim, now, OutboxStatus.UNKNOWN, reason)
             return
         failures = int(claim.result.get("failures", 0)) + 1
         result = {**claim.result, "failures": failures}
         if failures >= self._settings.max_attempts:
             final = OutboxStatus.UNKNOWN if unknown else OutboxStatus.FAILED
-            await self._close(
-                session, claim, now, final, f"gave up after {failures} attempts: {outcome.reason}", result
-            )
+            self._close(claim, now, final, f"gave up after {failures} attempts: {outcome.reason}", result)
             if final == OutboxStatus.FAILED:
                 await self._release(session, claim, now)
             return
         delay = backoff_s(failures - 1, base=self._settings.backoff_base_s, cap=self._settings.backoff_max_s)
         until = now + timedelta(seconds=delay)
         values = {"status": OutboxStatus.DEFERRED, "not_before": until, "due_at": until, "lease_until": None}
-        await self._finish(
-            session, claim, now, **values, unknown_since=unknown, reason=f"retry: {outcome.reason}", result=result
-        )
+        self._finish(claim, now, **values, unknown_since=unknown, reason=f"retry: {outcome.reason}", result=result)
         self._metrics.outbox_deferred.labels("retry").inc()
 
     async def _failed(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
         if claim.unknown_since is not None:
             # A resend was refused, but the attempt nobody heard back from may have gone out.
             reason = f"an earlier attempt's outcome is unknown and the resend was refused: {outcome.reason}"
-            await self._close(session, claim, now, OutboxStatus.UNKNOWN, reason)
+            self._close(claim, now, OutboxStatus.UNKNOWN, reason)
             return
         reason = self._explain(claim, outcome)
-        if await self._close(session, claim, now, OutboxStatus.FAILED, reason):
-            await self._after_refusal(session, claim, outcome)
-            await self._release(session, claim, now, outcome.errcode)
+        self._close(claim, now, OutboxStatus.FAILED, reason)
+        await self._after_refusal(session, claim, outcome)
+        await self._release(session, claim, now, outcome.errcode)
 
-    async def _close(
-        self,
-        session: AsyncSession,
-        claim: Claim,
-        now: datetime,
-        status: str,
-        reason: str,
-        result: dict[str, Any] | None = None,
-    ) -> bool:
+    def _close(
+        self, claim: Claim, now: datetime, status: str, reason: str, result: dict[str, Any] | None = None
+    ) -> None:
         values: dict[str, Any] = {"status": status, "due_at": None, "lease_until": None, "reason": reason}
         if result is not None:
             values["result"] = result
-        done = await self._finish(session, claim, now, **values)
-        if done:
-            self._metrics.outbox_finished.labels(claim.kind, status).inc()
-            log.warning("outbox %s (%s) %s: %s", claim.row_id, claim.kind, status, reason)
-        return done
+        self._finish(claim, now, **values)
+        self._metrics.outbox_finished.labels(claim.kind, status).inc()
+        log.warning("outbox %s (%s) %s: %s", claim.row_id, claim.kind, status, reason)
 
     @staticmethod
     def _explain(claim: Claim, outcome: Outcome) -> str:

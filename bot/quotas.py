@@ -85,6 +85,7 @@ class QuotaBook:
         margin = timedelta(seconds=settings.window_margin_s)
         self.minute, self.hour = MINUTE + margin, HOUR + margin
         self._second = int(now.timestamp())
+        self._tenth = int(now.timestamp() * 10)  # the global rate slides over tenths of a second
         self._minute_bucket = int(now.timestamp() // 60)
         self._api_minute: Counter[str] = Counter()
         self._api_hour: Counter[str] = Counter()
@@ -111,7 +112,7 @@ class QuotaBook:
         margin = settings.window_margin_s
         since = {f"m:{a}": int(now.timestamp() - 60 - margin) for a in apis}
         since |= {f"h:{a}": int((now.timestamp() - 3600 - margin) // 60) for a in apis}
-        since["g"] = book._second
+        since["g"] = int((now.timestamp() - 1) * 10)  # every tenth touching the last second: a strict window
         sums = await quotas.counter_sums(session, since)
         for api in apis:
             book._api_minute[api] = sums.get(f"m:{api}", 0)
@@ -145,7 +146,7 @@ class QuotaBook:
         if priority >= Priority.LOW:
             ceiling = max(1, int(ceiling * (1 - s.high_priority_reserve)))
         if self._global >= ceiling:
-            return Verdict(False, "global_rate", self.now.replace(microsecond=0) + timedelta(seconds=1))
+            return Verdict(False, "global_rate", self.now + timedelta(seconds=0.1))
         if self._api_minute[api] >= s.api_per_minute:
             return Verdict(False, "api_minute_rate", self.now + timedelta(seconds=1))
         if self._api_hour[api] >= s.api_per_hour:
@@ -156,7 +157,7 @@ class QuotaBook:
         self._global += 1
         self._api_minute[api] += 1
         self._api_hour[api] += 1
-        self._new_calls[("g", self._second)] += 1
+        self._new_calls[("g", self._tenth)] += 1
         self._new_calls[(f"m:{api}", self._second)] += 1
         self._new_calls[(f"h:{api}", self._minute_bucket)] += 1
 

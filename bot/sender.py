@@ -133,9 +133,8 @@ class Sender:
     async def _record(self, claims: list[Claim], outcomes: list[Outcome]) -> None:
         try:
             async with self._sessions() as session, session.begin():
-                now = self._clock.now()
-                for claim, outcome in zip(claims, outcomes, strict=True):
-                    await self._recorder.record(session, claim, outcome, now)
+                results = list(zip(claims, outcomes, strict=True))
+                await self._recorder.record_all(session, results, self._clock.now())
         except Exception:
             # The rows stay `sending`; when their leases run out the next claim resolves them as unknown outcomes.
             log.exception("could not record the outcomes of %d sends", len(claims))
@@ -147,7 +146,7 @@ class Sender:
         keep_from = now - timedelta(hours=1, seconds=margin + self._settings.lease_s)
         try:
             async with self._sessions() as session, session.begin():
-                buckets = {"m:": int(now.timestamp()) - 120, "g": int(now.timestamp()) - 120}
+                buckets = {"m:": int(now.timestamp()) - 120, "g": int(now.timestamp() * 10) - 1200}
                 buckets["h:"] = int(now.timestamp() // 60) - 62
                 await quotas.prune(session, keep_from, buckets)
                 counts = await outbox_repo.count_by_status(session)

@@ -10,7 +10,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbox import queue_task_followup
-from storage.models import MassTargetStatus, MassTask, MassTaskStatus, OutboxKind, OutboxStatus
+from storage.models import MassTargetStatus, MassTask, MassTaskStatus, OutboxKind
 from storage.repos import masstasks
 from storage.repos import outbox as outbox_repo
 
@@ -154,7 +154,3 @@ async def mark_failed(session: AsyncSession, task_id: int, now: datetime) -> Non
     await masstasks.release_targets(
         session, task_id, (MassTargetStatus.PENDING, MassTargetStatus.UNSENT), MassTargetStatus.FAILED
     )
-
-
-def outbox_is_live(status: str) -> bool:
-    return status in (OutboxStatus.QUEUED, OutboxStatus.DEFERRED, OutboxStatus.SENDING)

@@ -77,14 +77,28 @@ async def due_rows(session: AsyncSession, now: datetime, limit: int, paused_apis
     return list((await session.execute(stmt)).scalars())
 
 
-async def finish(session: AsyncSession, row_id: int, attempt: int, values: dict[str, Any]) -> bool:
-    """Record an attempt's outcome, unless the lease was lost (another sender reclaimed the row meanwhile)."""
-    result = await session.execute(
-        update(Outbox)
-        .where(Outbox.id == row_id, Outbox.status == OutboxStatus.SENDING, Outbox.attempts == attempt)
-        .values(**values)
-    )
-    return bool(getattr(result, "rowcount", 0))
+async def held(session: AsyncSession, leases: Collection[tuple[int, int]]) -> set[int]:
+    """Which of these (row id, attempt) leases are still held: the row is `sending` under that very attempt.
+
+    On PostgreSQL the rows are locked until the recording transaction ends, so no sender can reclaim one between
+    this check and the update.
+    """
+    if not leases:
+        return set()
+    wanted = dict(leases)
+    stmt = select(Outbox.id, Outbox.attempts).where(Outbox.id.in_(list(wanted)), Outbox.status == OutboxStatus.SENDING)
+    if dialect_of(session) == "postgresql":
+        stmt = stmt.order_by(Outbox.id).with_for_update()
+    return {int(i) for i, attempts in (await session.execute(stmt)).all() if wanted.get(int(i)) == attempts}
+
+
+async def finish_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write attempts' outcomes: one executemany per set of changed columns (ORM bulk UPDATE by primary key)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for group in groups.values():
+        await session.execute(update(Outbox), group)
 
 
 async def get(session: AsyncSession, row_id: int) -> Outbox | None:
