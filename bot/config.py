@@ -121,6 +121,8 @@ class SenderSettings(_Section):
     high_priority_reserve: float = Field(default=0.2, ge=0, lt=1)
     member_per_minute: int = Field(default=30, ge=1)
     member_per_hour: int = Field(default=1000, ge=1)
+    # message/send person-times per natural day for the app: the corp's account cap x 200 (None: not enforced).
+    app_daily_person_times: int | None = Field(default=None, ge=1)
     # Added to every sliding window: WeCom's clock is not ours and may stamp whole seconds.
     window_margin_s: float = Field(default=2.0, ge=0)
     duplicate_check_interval_s: int = Field(default=14_400, ge=1, le=14_400)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from storage.models import KfWindow, MassTargetStatus, OaWindow, Outbox, OutboxK
 from storage.repos import masstasks, quotas, windows
 from storage.repos.windows import OA_MESSAGE, KfPair, split_kf_recipient
 
+APP_DAY: Final = "d:app"  # message/send person-times per natural day
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 
@@ -87,6 +89,8 @@ class QuotaBook:
         self._second = int(now.timestamp())
         self._tenth = int(now.timestamp() * 10)  # the global rate slides over tenths of a second
         self._minute_bucket = int(now.timestamp() // 60)
+        self._day = now.astimezone(zone).date().toordinal()  # WeCom's natural day, in the business zone
+        self._app_today = 0
         self._api_minute: Counter[str] = Counter()
         self._api_hour: Counter[str] = Counter()
         self._global = 0
@@ -113,7 +117,9 @@ class QuotaBook:
         since = {f"m:{a}": int(now.timestamp() - 60 - margin) for a in apis}
         since |= {f"h:{a}": int((now.timestamp() - 3600 - margin) // 60) for a in apis}
         since["g"] = int((now.timestamp() - 1) * 10)  # every tenth touching the last second: a strict window
+        since[APP_DAY] = book._day
         sums = await quotas.counter_sums(session, since)
+        book._app_today = sums.get(APP_DAY, 0)
         for api in apis:
             book._api_minute[api] = sums.get(f"m:{api}", 0)
             book._api_hour[api] = sums.get(f"h:{api}", 0)
@@ -174,12 +180,18 @@ class QuotaBook:
                     free_at = max(free_at, inside[len(inside) - limit] + window)
         if free_at > self.now:
             return Verdict(False, "member_rate", free_at)
+        cap = s.app_daily_person_times
+        if cap is not None and self._app_today + len(members) > cap:
+            tomorrow = next_period_start(self.now, self.zone, "day")
+            return Verdict(False, f"app_daily_cap: {cap} person-times a day", tomorrow)
         return Verdict.go()
 
     def reserve_members(self, members: Sequence[str], stamp: datetime, outbox_id: int) -> None:
         for member in members:
             bisect.insort(self._stamps.setdefault(member, []), stamp)
             self._new_stamps.append((member, stamp, outbox_id))
+        self._app_today += len(members)
+        self._new_calls[(APP_DAY, self._day)] += len(members)
 
     # ---- kf: 5 sends within 48 h of the customer's last message, in session state 0 or 1 ------------------------
 

@@ -148,6 +148,7 @@ class Sender:
             async with self._sessions() as session, session.begin():
                 buckets = {"m:": int(now.timestamp()) - 120, "g": int(now.timestamp() * 10) - 1200}
                 buckets["h:"] = int(now.timestamp() // 60) - 62
+                buckets["d:"] = now.date().toordinal() - 2
                 await quotas.prune(session, keep_from, buckets)
                 counts = await outbox_repo.count_by_status(session)
         except Exception:

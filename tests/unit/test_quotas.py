@@ -49,6 +49,15 @@ def test_member_hour_defers_the_thousand_and_first_when_the_minutes_are_fine() -
     assert not verdict.ok and verdict.until == start + timedelta(hours=1, seconds=2)
 
 
+def test_app_daily_cap_counts_person_times_and_waits_for_the_next_day_in_the_business_zone() -> None:
+    quota = book(ManualClock(T0), app_daily_person_times=5)
+    quota.reserve_members(["zhangsan", "lisi", "wangwu"], T0, 1)
+    assert quota.members_room(["zhaoliu", "zhangsan"]).ok
+    verdict = quota.members_room(["zhaoliu", "zhangsan", "lisi"])
+    assert not verdict.ok and verdict.reason.startswith("app_daily_cap")
+    assert verdict.until == datetime(2026, 11, 24, tzinfo=SHANGHAI)
+
+
 def test_global_rate_keeps_a_share_for_replies_when_campaigns_fill_the_second() -> None:
     quota = book(ManualClock(T0), global_per_second=10, high_priority_reserve=0.2)
     for _ in range(8):
