@@ -10,7 +10,13 @@ from services.alerts import Alert, alert_member
 from services.clock import SystemClock
 from services.masstasks import show_funnel
 from services.messages import MassContent, Menu, MenuItem, Text
-from services.outbox import queue_app_message, queue_kf_reply, queue_mass_task, queue_oa_message
+from services.outbox import (
+    queue_app_message,
+    queue_kf_event_message,
+    queue_kf_reply,
+    queue_mass_task,
+    queue_oa_message,
+)
 from storage.models import OutboxStatus
 from storage.repos.windows import note_kf_customer_message, note_oa_user_message
 from tests.support.sender_stack import sender_stack
@@ -132,3 +138,28 @@ def _reps(customer: dict[str, object]) -> list[str]:
     follows = customer.get("follow_user") or customer.get("follows") or []
     assert isinstance(follows, list)
     return [str(f["userid"]) if isinstance(f, dict) else str(f) for f in follows]
+
+
+async def test_a_welcome_goes_out_on_its_event_code_and_an_expired_code_fails_with_its_reason(
+    database_url: str,
+) -> None:
+    async with sender_stack(database_url) as stack:
+        entered = await stack.act("kf-enter", customer="new")
+        kfid, customer, code = entered["open_kfid"], entered["external_userid"], entered["welcome_code"]
+        welcome = Menu("欢迎光临！想了解什么？", (MenuItem("course", "课程"), MenuItem("human", "转人工")))
+
+        async def queue(session: AsyncSession) -> tuple[int, int]:
+            fresh = await queue_kf_event_message(
+                session, CLOCK.now(), kfid, customer, code, CLOCK.now() + timedelta(seconds=20), welcome
+            )
+            stale = await queue_kf_event_message(
+                session, CLOCK.now(), kfid, customer, "expired-code", CLOCK.now(), Text("再见")
+            )
+            return fresh, stale
+
+        fresh, stale = await stack.queue(queue)
+        rows = {r.id: r for r in await stack.drained()}
+        sent = await stack.log("kf_send")
+    assert rows[fresh].status == OutboxStatus.SENT
+    assert rows[stale].status == OutboxStatus.FAILED and rows[stale].reason.startswith("kf_code_expired")
+    assert [(e["via"], e["msgtype"], e["code"]) for e in sent] == [("send_msg_on_event", "msgmenu", code)]
