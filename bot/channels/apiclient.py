@@ -79,12 +79,14 @@ class TokenClient(ABC):
     async def _fetch_token(self) -> tuple[str, int]:
         """Ask the API for a token; returns (token, expires_in seconds)."""
 
-    def classify(self, errcode: int) -> ErrorClass:
-        if errcode in self.TOKEN_ERRORS:
+    @classmethod
+    def classify(cls, errcode: int) -> ErrorClass:
+        """Branch on errcode only; errmsg carries hints and request ids and is never parsed."""
+        if errcode in cls.TOKEN_ERRORS:
             return ErrorClass.TOKEN
-        if errcode in self.RATE_LIMIT_ERRORS:
+        if errcode in cls.RATE_LIMIT_ERRORS:
             return ErrorClass.RATE_LIMIT
-        if errcode in self.TRANSIENT_ERRORS:
+        if errcode in cls.TRANSIENT_ERRORS:
             return ErrorClass.TRANSIENT
         return ErrorClass.PERMANENT
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import OUTBOX_API, Outbox, OutboxStatus
+from storage.models import OUTBOX_API, Outbox, OutboxKind, OutboxStatus
 
 LIVE = (OutboxStatus.QUEUED, OutboxStatus.DEFERRED, OutboxStatus.SENDING)
 RETRYABLE = (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.DEFERRED, OutboxStatus.CANCELLED)
@@ -150,20 +150,22 @@ async def cancel_pending(session: AsyncSession, row_id: int, now: datetime, reas
 
 
 async def retry(session: AsyncSession, row_id: int, now: datetime) -> bool:
-    """An operator's `qunke outbox retry`: the row goes back to the queue now with fresh attempts."""
-    result = await session.execute(
-        update(Outbox)
-        .where(Outbox.id == row_id, Outbox.status.in_(RETRYABLE))
-        .values(
-            status=OutboxStatus.QUEUED,
-            not_before=now,
-            due_at=now,
-            attempts=0,
-            reason="retry requested by an operator",
-            updated_at=now,
-        )
-    )
-    return bool(getattr(result, "rowcount", 0))
+    """An operator's `qunke outbox retry`: the row goes back to the queue now with fresh attempts.
+
+    A retried message is a new send as far as a customer's window goes, so it is charged again; a mass task keeps
+    its reserved targets, and a row whose outcome was unknown keeps saying so (a mass task reconciles first).
+    """
+    row = await session.get(Outbox, row_id, with_for_update=dialect_of(session) == "postgresql")
+    if row is None or row.status not in RETRYABLE:
+        return False
+    result = dict(row.result)
+    if row.kind != OutboxKind.MASS_TASK:
+        result.pop("counted", None)
+        result.pop("kf_window_at", None)
+    result.pop("failures", None)
+    row.status, row.not_before, row.due_at, row.attempts = OutboxStatus.QUEUED, now, now, 0
+    row.reason, row.result, row.updated_at = "retry requested by an operator", result, now
+    return True
 
 
 async def list_recent(
