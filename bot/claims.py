@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SenderSettings
+from bot.masstrack import LIST_PATH
 from bot.metrics import Metrics
 from bot.outgoing import Claim
 from bot.quotas import QuotaBook, Verdict, kf_pair
@@ -31,6 +32,7 @@ from storage.repos.windows import split_kf_recipient
 CLAIM_LOCK: Final = 0x5157_4B45_0001  # pg_advisory_xact_lock key: "QWKE" + 1
 # Kinds whose resend WeCom cannot recognise: an unknown outcome stays unknown (an operator may retry).
 NO_RESEND: Final = frozenset({OutboxKind.OA_MESSAGE, OutboxKind.MASS_REMIND})
+RECONCILE_API: Final = LIST_PATH
 
 
 class Action(StrEnum):
@@ -88,17 +90,22 @@ class Claimer:
         if recovering and row.kind in NO_RESEND:
             return Decision(Action.UNKNOWN, "the lease ran out before an answer; resending could duplicate it")
         lease_until = now + timedelta(seconds=self._settings.lease_s)
-        if recovering and row.kind == OutboxKind.APP_MESSAGE and row.first_attempt_at is not None:
+        unknown = recovering or row.unknown_since is not None
+        if unknown and row.kind == OutboxKind.APP_MESSAGE and row.first_attempt_at is not None:
             dedupe_until = row.first_attempt_at + timedelta(seconds=self._settings.duplicate_check_interval_s)
             if lease_until >= dedupe_until:
                 return Decision(Action.UNKNOWN, "outcome unknown and WeCom's duplicate check no longer covers a resend")
         verdict, decision = self._kind_room(book, row, now, counted=bool(row.result.get("counted")))
         if not verdict.ok:
             return decision
-        call = book.call_room(row.api, row.priority)
-        if not call.ok:
-            return Decision(Action.SKIP, call.reason, call.until)
+        reconcile = unknown and row.kind == OutboxKind.MASS_TASK
+        for api in (row.api, RECONCILE_API) if reconcile else (row.api,):
+            call = book.call_room(api, row.priority)
+            if not call.ok:
+                return Decision(Action.SKIP, call.reason, call.until)
         book.take_call(row.api)
+        if reconcile:
+            book.take_call(RECONCILE_API)  # the attempt reads get_groupmsg_list_v2 before it creates anything
         return await self._reserve(session, book, row, lease_until, decision)
 
     def _kind_room(self, book: QuotaBook, row: Outbox, now: datetime, *, counted: bool) -> tuple[Verdict, Decision]:
@@ -156,7 +163,7 @@ class Claimer:
 
     async def _apply(self, session: AsyncSession, row: Outbox, decision: Decision, now: datetime) -> Claim | None:
         unknown = row.unknown_since or (row.lease_until if row.status == OutboxStatus.SENDING else None)
-        row.updated_at = now
+        row.unknown_since, row.updated_at = unknown, now  # kept through deferrals: a later attempt must know
         if decision.action in (Action.FAIL, Action.UNKNOWN):
             # A resend that may no longer go out after an attempt nobody heard back from: the outcome is unknown.
             final = OutboxStatus.UNKNOWN if unknown is not None else OutboxStatus.FAILED
@@ -180,7 +187,6 @@ class Claimer:
         row.lease_until = now + timedelta(seconds=self._settings.lease_s)
         row.due_at = row.lease_until
         row.first_attempt_at = row.first_attempt_at or now
-        row.unknown_since = unknown
         row.result = {**row.result, **decision.result}
         return Claim(
             row_id=row.id,
