@@ -37,11 +37,11 @@ def mass_tasks_json(app: web.Application) -> list[Json]:
 async def confirm_task(request: web.Request) -> web.Response:
     """{"msgid", "member"}: the member taps 发送 on their part of the task in the WeCom client."""
     app = request.app
+    engine = app[send_keys.MASS]
+    engine.catch_up()
     try:
         body = Body(await read_object(request))
         msgid, member = body.text("msgid"), body.text("member")
-        engine = app[send_keys.MASS]
-        engine.catch_up()
         engine.confirm(msgid, member)
     except ActionError as error:
         return error_response(error)

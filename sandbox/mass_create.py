@@ -144,7 +144,7 @@ def _owner_of(customer: Customer, sender: str) -> str | None:
     return min(customer.follows.values(), key=lambda follow: (follow.createtime, follow.userid)).userid
 
 
-def _tags_match(corp: Corp, customer: Customer, userid: str, tag_groups: list[frozenset[str]]) -> bool:
+def _tags_match(customer: Customer, userid: str, tag_groups: list[frozenset[str]]) -> bool:
     tags = set(customer.follows[userid].tag_ids)
     return all(tags & group for group in tag_groups)
 
@@ -172,6 +172,6 @@ def assign_targets(corp: Corp, request: MassRequest) -> tuple[dict[str, list[Tar
         owner = _owner_of(customer, request.sender) if customer is not None else None
         if customer is None or owner is None:
             failed.append(external_userid)
-        elif _tags_match(corp, customer, owner, request.tag_groups):
+        elif _tags_match(customer, owner, request.tag_groups):
             parts.setdefault(owner, []).append(Target(external_userid=external_userid))
     return parts, failed

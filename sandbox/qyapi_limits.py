@@ -8,6 +8,7 @@ from aiohttp.typedefs import Handler
 from . import appkeys, send_keys
 from .admin_body import json_response
 from .faults import API_PREFIX
+from .member_quota import MEMBER_PER_HOUR, MEMBER_PER_MIN
 from .qyapi_reply import QyapiError, api_error
 from .send_log import ApiLimited
 
@@ -44,8 +45,8 @@ async def get_limits(request: web.Request) -> web.Response:
                 "api_per_minute": limiter.per_min,
                 "api_per_hour": limiter.per_hour,
                 "read_concurrency": limiter.read_concurrency,
-                "member_per_minute": 30,
-                "member_per_hour": 1000,
+                "member_per_minute": MEMBER_PER_MIN,
+                "member_per_hour": MEMBER_PER_HOUR,
                 "app_daily_cap": app[send_keys.QUOTA].daily_cap,
                 "mass_cap": config.mass_cap if config.mass_cap is not None else "days_in_month",
             },
