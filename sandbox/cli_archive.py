@@ -55,14 +55,22 @@ def _injected(result: Json, as_json: bool) -> None:
         console.print(Text(f"已注入：seq {message.get('seq')} · msgid {message.get('msgid')}"))
 
 
-def _summary(message: object) -> str:
-    if not isinstance(message, dict):
-        return ""
+def _summary(message: Json) -> str:
     msgtype = message.get("msgtype")
     body = message.get(msgtype) if isinstance(msgtype, str) else None
-    if isinstance(body, dict) and isinstance(body.get("content"), str):
-        return str(body["content"])
-    return json.dumps(body if body is not None else message, ensure_ascii=False)[:80]
+    if not isinstance(body, dict):
+        return json.dumps(message, ensure_ascii=False)[:60]
+    if msgtype == "text":
+        return str(body.get("content", ""))
+    if msgtype == "revoke":
+        return f"撤回 {body.get('pre_msgid')}"
+    if msgtype == "file":
+        return f"[文件 {body.get('filename')}]"
+    if msgtype == "voice":
+        return f"[语音 {body.get('play_length')} 秒]"
+    if msgtype == "image":
+        return f"[图片 {body.get('filesize')} 字节]"
+    return json.dumps(body, ensure_ascii=False)[:60]
 
 
 @archive_app.command("messages")
@@ -77,18 +85,18 @@ def messages(
     if as_json:
         print_json(rows)
         return
+    # The chat and full ids are left to --json, so a row fits a terminal.
     table = Table(title=Text("会话存档（UTC）"), title_justify="left")
-    for column in ("seq", "时间", "会话", "发送者", "类型", "内容", "异常"):
+    for column in ("seq", "时间", "发送者", "类型", "内容"):
         table.add_column(column)
     for row in rows:
         message = row.get("message")
         plain = message if isinstance(message, dict) else {}
         msgtime = plain.get("msgtime")
-        when = (
-            datetime.fromtimestamp(msgtime / 1000, UTC).strftime("%m-%d %H:%M:%S") if isinstance(msgtime, int) else ""
-        )
-        cells = (row.get("seq"), when, row.get("chat"), plain.get("from"), plain.get("msgtype"), _summary(plain))
-        table.add_row(*(Text(str(cell or "")) for cell in cells), Text(str(row.get("fault") or "")))
+        when = datetime.fromtimestamp(msgtime / 1000, UTC).strftime("%H:%M:%S") if isinstance(msgtime, int) else ""
+        fault = f"（{row.get('fault')}）" if row.get("fault") else ""
+        cells = (row.get("seq"), when, plain.get("from"), plain.get("msgtype"), _summary(plain) + fault)
+        table.add_row(*(Text(str(cell or "")) for cell in cells))
     console.print(table)
 
 

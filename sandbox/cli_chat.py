@@ -41,10 +41,11 @@ def show_result(result: Json, as_json: bool) -> None:
         console.print(Text(f"已发送：{result.get('action', '')}，回调 {queued}"))
         return
     if message.get("channel") == "oa":
-        line = f"已推送公众号消息：openid {message.get('openid')} · MsgId {message.get('msgid') or '—'}"
-    else:
-        line = f"已存档：seq {message.get('seq')} · msgid {message.get('msgid')} · {message.get('chat')}"
-    console.print(Text(f"{line}（回调 {queued}）"))
+        console.print(Text(f"已推送公众号消息（回调 {queued}）"))
+        console.print(Text(f"  openid {message.get('openid')}  MsgId {message.get('msgid') or '—'}"))
+        return
+    console.print(Text(f"已存档：seq {message.get('seq')}（回调 {queued}）"))
+    console.print(Text(f"  msgid {message.get('msgid')}"))
 
 
 def _speaker_body(speaker: str | None, member: str | None) -> Json:

@@ -11,7 +11,8 @@ from typing import Final
 from aiohttp import web
 
 from . import appkeys
-from .admin_body import json_response
+from .admin_body import error_response, json_response
+from .model import ActionError
 from .oa_model import Follower
 from .tokens import TokenCheck
 from .wire import Json
@@ -194,7 +195,11 @@ def _log(app: web.Application, payload: object, errcode: int) -> None:
 async def get_messages(request: web.Request) -> web.Response:
     """The admin view of OA conversations after line `since`, for the page and tests."""
     raw = request.query.get("since", "0")
-    since = int(raw) if raw.isdigit() else 0
+    if not raw.isdigit():
+        return error_response(
+            ActionError(400, "bad_since", "since 应为非负整数", "since must be a non-negative integer")
+        )
+    since = int(raw)
     oa = request.app[appkeys.OA]
     return json_response({"messages": [line.to_json() for line in oa.since(since)], "last_n": oa.last_n})
 

@@ -9,7 +9,11 @@ from typing import Final
 
 from aiohttp import web
 
-ASSET_TYPES: Final = {"simulator.js": "application/javascript", "simulator.css": "text/css"}
+ASSET_TYPES: Final = {
+    "simulator.js": "application/javascript",
+    "simulator.css": "text/css",
+    "chats.js": "application/javascript",
+}
 # Nothing inline and nothing remote: user text that slipped into markup still could not run.
 SECURITY_HEADERS: Final = {
     "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",

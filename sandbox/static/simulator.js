@@ -157,6 +157,8 @@ async function refresh() {
       fetch(`/sandbox/log?since=${lastSeq}`).then((r) => r.json()),
       fetch("/sandbox/pending").then((r) => r.json()),
     ]);
+    // The chat simulator (chats.js) renders from the same state instead of fetching it again.
+    document.dispatchEvent(new CustomEvent("sandbox:state", { detail: state }));
     document.getElementById("corp-id").textContent = state.corp_id;
     document.getElementById("now").textContent = formatTime(Date.parse(state.now) / 1000);
     document.getElementById("pending").textContent = pending.pending;

@@ -96,3 +96,18 @@ async def test_say_in_kf_reaches_the_kf_engine_when_both_run_in_one_sandbox(sand
     status, data = await post_json(sandbox, "/sandbox/act/say", {"as": "new", "in": "kf", "text": "你好"})
     assert (status, data["action"]) == (200, "kf-say")
     assert data["session"]["sends_left"] == 5 and data["msgid"]
+
+
+async def test_page_ships_the_chat_simulator_without_markup_injection_when_opened(sandbox: Client) -> None:
+    async with sandbox.get("/sandbox/") as response:
+        html = await response.text()
+    assert "会话模拟" in html and "/sandbox/static/chats.js" in html and 'id="chat-speaker"' in html
+    async with sandbox.get("/sandbox/static/chats.js") as response:
+        assert response.status == 200 and response.content_type == "application/javascript"
+        script = await response.text()
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+    assert "http://" not in script and "https://" not in script  # nothing remote
+    # It reads what the admin API serves: archive, OA conversations, and kf chats from the kf engine.
+    for path in ("/sandbox/archive/messages", "/sandbox/oa/messages", "/sandbox/kf/chats", "/sandbox/act/"):
+        assert path in script
+    assert (await get_json(sandbox, "/sandbox/oa/messages"))["messages"] == []
