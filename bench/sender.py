@@ -131,7 +131,7 @@ async def ceiling(url_for: Callable[[str], str], customers: int, per_second: int
 async def part_one(url_for: Callable[[str], str], label: str, customers: int) -> None:
     await compare(url_for, label, customers, 0)
     await compare(url_for, label, max(10, customers // 5), 30)
-    await ceiling(url_for, customers)
+    await ceiling(url_for, max(20, customers // 5))
 
 
 async def main_async(args: argparse.Namespace) -> None:
