@@ -32,6 +32,7 @@ test: lint typecheck
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/archive.py
+	$(BIN)/python bench/sender.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

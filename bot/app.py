@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from wechatpy.crypto import WeChatCrypto
 
+from bot.channels.officialaccount.client import OfficialAccountClient
 from bot.channels.officialaccount.webhook import OA_WEBHOOK_DEPS, OaWebhookDeps, setup_oa_webhook
 from bot.channels.wecom.archive import (
     ArchiveKeys,
@@ -37,6 +38,7 @@ from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
+from bot.sender import Sender
 from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from handlers.contacts import router as contacts_router
@@ -58,6 +60,7 @@ class Runtime:
     tasks: BackgroundTasks
     metrics: Metrics
     ingest: IngestWorker
+    sender: Sender | None = None
 
 
 RUNTIME: Final = web.AppKey("runtime", Runtime)
@@ -78,6 +81,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     crypto = CallbackCrypto.from_settings(wecom.token, wecom.aes_key, wecom.corp_id)
     oa = settings.require_officialaccount() if settings.officialaccount.enabled else None
     archive_keys = ArchiveKeys.load(settings.archive.key_paths()) if settings.archive.enabled else None
+    settings.sender.check_lease(wecom.request_timeout_s)
     clock = clock or SystemClock()
     app = web.Application()
     metrics = Metrics()
@@ -88,7 +92,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         sessions = make_sessionmaker(engine)
         tasks = BackgroundTasks()
         http = aiohttp.ClientSession()
-        client = WeComClient(http, wecom.api_base, wecom.corp_id or "", wecom.secret or "", wecom.request_timeout_s)
+        client = WeComClient(
+            http,
+            wecom.api_base,
+            wecom.corp_id or "",
+            wecom.secret or "",
+            wecom.request_timeout_s,
+            settings.sender.read_concurrency,
+        )
         directory = WeComDirectory(client)
 
         def committed(rows: int) -> None:
@@ -136,9 +147,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
                 metrics,
                 settings.webhook.max_body_bytes,
             )
-        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest)
+        sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
+        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender)
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
+        sending = tasks.spawn(sender.run(), "outbox-sender")
         if settings.ingest.sync_groups_on_start:
             tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
         stop_timer = asyncio.Event()
@@ -155,6 +168,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             ingest.stop()
             stop_timer.set()
             await _drain(worker, "ingest worker")
+            # The sender finishes its batch (sends in flight and their records) while the client and engine live.
+            sender.stop()
+            await _drain(sending, "outbox sender", grace_s=2 * wecom.request_timeout_s + 5)
             await tasks.close()
             if archive is not None:
                 archive.close()
@@ -199,11 +215,19 @@ async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asynci
             await asyncio.wait_for(stop.wait(), interval_s)
 
 
-async def _drain(task: asyncio.Task[None], name: str) -> None:
+async def _drain(task: asyncio.Task[None], name: str, grace_s: float = 10) -> None:
     try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=10)
+        await asyncio.wait_for(asyncio.shield(task), timeout=grace_s)
     except TimeoutError:
-        log.error("%s did not finish within 10 s; cancelling it", name)
+        log.error("%s did not finish within %.0f s; cancelling it", name, grace_s)
+
+
+def _oa_client(settings: Settings, http: aiohttp.ClientSession) -> OfficialAccountClient | None:
+    """The OA client when the Official Account is configured; it shares the bot's one ClientSession."""
+    oa = settings.officialaccount
+    if not oa.enabled or not oa.secret:
+        return None
+    return OfficialAccountClient(http, oa.api_base, oa.app_id or "", oa.secret, oa.request_timeout_s)
 
 
 async def _require_schema(engine: AsyncEngine) -> None:

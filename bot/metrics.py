@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
@@ -47,6 +47,31 @@ class Metrics:
             "qunke_pull_item_failures_total",
             "Pulled items that could not be read (archive decrypt failures), by reason",
             ["channel", "reason"],
+            registry=self.registry,
+        )
+        self.outbox_rows = Gauge(
+            "qunke_outbox_rows",
+            "Outbox rows by status (queued, deferred, sending, ...)",
+            ["status"],
+            registry=self.registry,
+        )
+        self.outbox_finished = Counter(
+            "qunke_outbox_finished_total",
+            "Outbox rows that reached sent, failed or unknown, by kind",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+        self.outbox_deferred = Counter(
+            "qunke_outbox_deferred_total", "Deferrals, by reason", ["reason"], registry=self.registry
+        )
+        self.api_paused = Counter(
+            "qunke_api_paused_total", "Rate-limit answers that paused an API", ["api"], registry=self.registry
+        )
+        self.send_seconds = Histogram(
+            "qunke_send_seconds",
+            "Time for one send attempt against WeCom or the OA API",
+            ["api"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import identity, lifecycle
 from storage.models import Customer, KfSession
-from storage.repos import contacts, groups, messages
+from storage.repos import contacts, groups, messages, windows
 from storage.repos import identity as identity_repo
 from storage.repos.messages import NewMessage
 
@@ -85,6 +85,8 @@ async def record_many(session: AsyncSession, said: Sequence[Said], now: datetime
     new = await messages.add_many_once(session, rows)
     await _learn_unknown_groups(session, {s.chat_id for s in said if s.chat_type == "group"}, now)
     for s in said:
+        if s.source_key in new and s.chat_type == "oa" and s.person is not None and s.person.openid:
+            await windows.note_oa_user_message(session, s.person.openid, s.sent_at)
         if s.source_key in new and s.chat_type == "kf" and s.sender_kind == "customer" and s.person is not None:
             customer = people[_person_key(s.person)]
             await note_kf_customer_message(session, s.chat_id, s.person.external_userid, customer.id, s.sent_at)
@@ -159,6 +161,9 @@ async def note_kf_customer_message(
     if state.state == KF_ENDED:
         state.state, state.servicer_userid = KF_UNTREATED, ""
     state.updated_at = at
+    # The sender's view of the same facts: the 48 h window and 5-message allowance it enforces before kf/send_msg.
+    await windows.note_kf_customer_message(session, open_kfid, external_userid, at)
+    await windows.note_kf_session_state(session, open_kfid, external_userid, state.state, state.servicer_userid, at=at)
     return state
 
 
@@ -179,6 +184,7 @@ async def note_kf_session_change(
     if state is not None:
         row.state = state
         row.servicer_userid = servicer_userid
+        await windows.note_kf_session_state(session, open_kfid, external_userid, state, servicer_userid, at=at)
     if code:
         row.event_code, row.event_code_kind, row.event_code_at = code, code_kind, at
     row.updated_at = at

@@ -11,7 +11,7 @@ from bot.events import KfSessionChanged, MessageRecalled, OaFollowChanged, Perso
 from services import conversations, identity
 from services.conversations import PersonRef
 from storage.models import Customer
-from storage.repos import timeline
+from storage.repos import timeline, windows
 
 router = Router("conversations")
 
@@ -56,6 +56,8 @@ async def on_kf_session_changed(event: KfSessionChanged, ctx: Context) -> None:
 @router.on(OaFollowChanged)
 async def on_oa_follow_changed(event: OaFollowChanged, ctx: Context) -> None:
     customer = await identity.customer_for_openid(ctx.session, event.openid, ctx.clock.now())
+    if event.followed:  # a follow opens the OA's short customer-service window (3 messages within a minute)
+        await windows.note_oa_user_action(ctx.session, event.openid, event.occurred_at)
     await timeline.add_event_once(
         ctx.session,
         customer_id=customer.id,

@@ -1,1 +1,1 @@
-"""The WeChat Official Account (公众号) channel: signed, AES-encrypted XML callbacks (WECOM.md §4)."""
+"""The WeChat Official Account (公众号) channel: encrypted XML callbacks in, customer-service messages out."""

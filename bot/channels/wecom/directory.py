@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bot.channels.wecom.client import JsonObject, WeComApiError, WeComClient, WeComUnavailable
+from bot.channels.wecom.client import ErrorClass, JsonObject, WeComApiError, WeComClient, WeComUnavailable
 from services.directory import (
     DirectoryUnavailable,
     ExternalContactInfo,
@@ -108,6 +108,8 @@ class WeComDirectory:
         except WeComApiError as exc:
             if exc.errcode in absent:
                 return None
+            if exc.error_class is not ErrorClass.PERMANENT:  # still busy or limited after the client's retries
+                raise DirectoryUnavailable(str(exc)) from exc
             raise
         except WeComUnavailable as exc:
             raise DirectoryUnavailable(str(exc)) from exc

@@ -1,0 +1,213 @@
+"""CLI over what the bot sends: `outbox list|retry` and `task list|show|remind|cancel` (mass tasks and their funnel)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.data import JsonFlag, with_session
+from bot.cli.output import local, print_json
+from bot.config import load_settings
+from services.clock import SystemClock
+from services.masstasks import TaskAction, TaskFunnel, list_funnels, request_cancel, request_reminder, show_funnel
+from storage.models import Outbox
+from storage.repos import outbox as outbox_repo
+
+outbox_app = typer.Typer(no_args_is_help=True, help="Everything the bot sends, queued in the outbox.")
+task_app = typer.Typer(no_args_is_help=True, help="Mass tasks (企业群发): the funnel, reminders and cancelling.")
+console = Console()
+
+STATUS_TEXT: Final = {
+    "queued": "排队中",
+    "deferred": "延后",
+    "sending": "发送中",
+    "sent": "已发送",
+    "failed": "失败",
+    "unknown": "结果未知",
+    "cancelled": "已取消",
+}
+TASK_TEXT: Final = {
+    "pending": "待创建",
+    "created": "待成员确认",
+    "confirmed": "成员已发送",
+    "cancelled": "已取消",
+    "failed": "创建失败",
+}
+ACTION_TEXT: Final = {
+    TaskAction.QUEUED: "已提交，发送器稍后调用企业微信",
+    TaskAction.CANCELLED: "任务尚未创建，已直接取消",
+    TaskAction.NOT_FOUND: "没有这个任务",
+    TaskAction.NOT_CREATED: "任务还没有在企业微信创建",
+    TaskAction.BUSY: "任务正在创建中，请稍后再试",
+    TaskAction.CLOSED: "任务已结束（已发送、已取消或失败）",
+    TaskAction.LIMIT: "24 小时内已提醒 3 次，企业微信不允许更多提醒",
+}
+
+
+def _row_json(row: Outbox) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "api": row.api,
+        "recipient": row.recipient,
+        "priority": row.priority,
+        "status": row.status,
+        "reason": row.reason,
+        "attempts": row.attempts,
+        "not_before": row.not_before,
+        "created_at": row.created_at,
+        "sent_at": row.sent_at,
+        "unknown_since": row.unknown_since,
+        "result": row.result,
+    }
+
+
+@outbox_app.command("list")
+def outbox_list(
+    as_json: JsonFlag = False,
+    status: Annotated[
+        str | None, typer.Option(help="queued, deferred, sending, sent, failed, unknown, cancelled.")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="app_message, kf_message, oa_message, mass_task, ...")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """Outbox rows, newest first: what, to whom, status and why."""
+    settings = load_settings()
+    rows = with_session(settings, lambda s: outbox_repo.list_recent(s, limit=limit, status=status, kind=kind))
+    if as_json:
+        print_json([_row_json(r) for r in rows])
+        return
+    table = Table("id", "类型", "接收方", "状态", "尝试", "不早于", "发送时间", "原因")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.kind,
+            r.recipient[:32],
+            STATUS_TEXT.get(r.status, r.status),
+            str(r.attempts),
+            local(r.not_before, settings.timezone),
+            local(r.sent_at, settings.timezone),
+            r.reason[:60],
+        )
+    console.print(table)
+
+
+@outbox_app.command("retry")
+def outbox_retry(row_id: Annotated[int, typer.Argument(help="The row's id from `outbox list`.")]) -> None:
+    """Queue a failed, unknown, deferred or cancelled row again now (an unknown one may then arrive twice)."""
+    settings = load_settings()
+    done = with_session(settings, lambda s: outbox_repo.retry(s, row_id, SystemClock().now()))
+    if not done:
+        typer.secho(
+            f"第 {row_id} 条不能重试：不存在，或正在排队、发送中、已发送 (row {row_id} cannot be retried)", err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(f"第 {row_id} 条已重新排队 (requeued {row_id})")
+
+
+@task_app.command("list")
+def task_list(
+    as_json: JsonFlag = False,
+    status: Annotated[str | None, typer.Option(help="pending, created, confirmed, cancelled, failed.")] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+) -> None:
+    """Mass tasks, newest first, with the funnel: targets, delivered, still waiting."""
+    settings = load_settings()
+    funnels = with_session(settings, lambda s: list_funnels(s, limit, status))
+    if as_json:
+        print_json([_funnel_json(f) for f in funnels])
+        return
+    table = Table("ID", "发送成员", "类型", "状态", "目标", "已送达", "未发送", "提醒", "创建时间", "内容")
+    for f in funnels:
+        table.add_row(
+            str(f.id),
+            f.sender,
+            "客户群" if f.chat_type == "group" else "客户",
+            TASK_TEXT.get(f.status, f.status),
+            str(sum(f.targets.values())),
+            str(f.delivered),
+            str(f.targets.get("unsent", 0) + f.targets.get("pending", 0)),
+            str(len(f.reminders)),
+            local(f.created_at or f.queued_at, settings.timezone),
+            f.text[:24],
+        )
+    console.print(table)
+
+
+@task_app.command("show")
+def task_show(task_id: Annotated[int, typer.Argument()], as_json: JsonFlag = False) -> None:
+    """One task's funnel: created -> confirmed -> delivered, and every target's status."""
+    settings = load_settings()
+    funnel = with_session(settings, lambda s: show_funnel(s, task_id))
+    if funnel is None:
+        typer.secho(f"没有 ID 为 {task_id} 的群发任务 (no task {task_id})", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    if as_json:
+        print_json({**_funnel_json(funnel), "target_list": funnel.target_rows})
+        return
+    zone = settings.timezone
+    console.print(
+        f"[bold]群发任务 {funnel.id}[/bold]  {TASK_TEXT.get(funnel.status, funnel.status)}  {funnel.msgid or ''}"
+    )
+    console.print(f"发送成员：{funnel.sender}   内容：{funnel.text}")
+    console.print(
+        f"排队 {local(funnel.queued_at, zone)} → 创建 {local(funnel.created_at, zone)} → "
+        f"成员确认 {local(funnel.confirmed_at, zone)} → 已送达 {funnel.delivered}/{sum(funnel.targets.values())}"
+    )
+    if funnel.outbox_reason:
+        console.print(f"发送器备注：{funnel.outbox_reason}")
+    table = Table("目标", "类型", "状态", "送达时间")
+    for t in funnel.target_rows:
+        table.add_row(str(t["target_id"]), str(t["type"]), str(t["status"]), local(t["send_time"], zone))  # type: ignore[arg-type]
+    console.print(table)
+
+
+@task_app.command("remind")
+def task_remind(task_id: Annotated[int, typer.Argument()]) -> None:
+    """Remind the member to confirm the task (remind_groupmsg_send, at most 3 times in 24 h)."""
+    _act(task_id, "提醒", lambda s, now: request_reminder(s, now, task_id, load_settings().sender.mass_remind_per_day))
+
+
+@task_app.command("cancel")
+def task_cancel(task_id: Annotated[int, typer.Argument()]) -> None:
+    """Cancel the task (cancel_groupmsg_send); what was already sent stays sent."""
+    _act(task_id, "取消", lambda s, now: request_cancel(s, now, task_id))
+
+
+def _act(task_id: int, verb: str, action: Callable[[AsyncSession, datetime], Awaitable[TaskAction]]) -> None:
+    settings = load_settings()
+    result: TaskAction = with_session(settings, lambda s: action(s, SystemClock().now()))
+    message = f"{verb}任务 {task_id}：{ACTION_TEXT[result]} ({result.value})"
+    if result in (TaskAction.QUEUED, TaskAction.CANCELLED):
+        typer.echo(message)
+        return
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _funnel_json(f: TaskFunnel) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "sender": f.sender,
+        "chat_type": f.chat_type,
+        "status": f.status,
+        "msgid": f.msgid,
+        "text": f.text,
+        "queued_at": f.queued_at,
+        "created_at": f.created_at,
+        "confirmed_at": f.confirmed_at,
+        "cancelled_at": f.cancelled_at,
+        "finished_at": f.finished_at,
+        "reminders": f.reminders,
+        "targets": f.targets,
+        "delivered": f.delivered,
+        "outbox_id": f.outbox_id,
+        "outbox_status": f.outbox_status,
+        "outbox_reason": f.outbox_reason,
+    }
