@@ -15,6 +15,7 @@ from yarl import URL
 from .clock import Clock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
+from .delivery_pool import DeliveryPool
 from .events import CallbackEvent, envelope_xml
 from .log import CallbackAttempt, DeliveryLog
 from .wire import Json
@@ -70,9 +71,7 @@ class CallbackSender:
         self._clock = clock
         self.chaos = chaos
         self._rng = random.Random(config.seed)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._session: aiohttp.ClientSession | None = None
-        self._accepting = False
+        self._pool = DeliveryPool("callback")
         self._issued = 0
 
     @property
@@ -82,34 +81,22 @@ class CallbackSender:
     @property
     def pending(self) -> int:
         """Deliveries not yet finished: held back, in flight, waiting to retry or to be duplicated."""
-        return len(self._tasks)
+        return self._pool.pending
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            raise RuntimeError("the callback sender is not running")
-        return self._session
+        return self._pool.session
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
-        self._accepting = True
+        await self._pool.start()
 
     async def close(self, drain_s: float) -> None:
         """Let deliveries finish for up to drain_s seconds, cancel the rest (logged as gave_up), close HTTP."""
-        self._accepting = False
-        if self._tasks:
-            _, unfinished = await asyncio.wait(set(self._tasks), timeout=drain_s)
-            for task in unfinished:
-                task.cancel()
-            await asyncio.gather(*unfinished, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._pool.close(drain_s)
 
     def submit(self, event: CallbackEvent) -> str:
         """Queue one event; returns its delivery id at once."""
-        if not self._accepting:
-            raise RuntimeError("the callback sender is not running")
+        self._pool.check_accepting()
         self._issued += 1
         delivery = Delivery(
             delivery_id=f"d{self._issued:06d}",
@@ -118,16 +105,8 @@ class CallbackSender:
             delay_s=self._draw_delay(event),
             duplicate=self._rng.random() < self.chaos.duplicate_rate,
         )
-        task = asyncio.create_task(self._deliver(delivery), name=f"sandbox-callback-{delivery.delivery_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        self._pool.spawn(self._deliver(delivery), f"sandbox-callback-{delivery.delivery_id}")
         return delivery.delivery_id
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        # Retrieve the outcome here so a bug surfaces in the log, not as "exception was never retrieved".
-        if not task.cancelled() and (error := task.exception()) is not None:
-            logger.error("callback task %s crashed", task.get_name(), exc_info=error)
 
     def _draw_delay(self, event: CallbackEvent) -> float:
         late = self._rng.random() < self.chaos.late_rate

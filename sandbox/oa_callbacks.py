@@ -17,6 +17,7 @@ from .callbacks import Chaos
 from .clock import Clock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
+from .delivery_pool import DeliveryPool
 from .log import DeliveryLog
 from .oa_messages import OAPush, envelope_xml, plain_signature
 from .wire import Json
@@ -66,46 +67,26 @@ class OACallbackSender:
         self._clock = clock
         self._chaos = chaos
         self._rng = random.Random(f"qunke-sandbox-oa-callbacks-{config.seed}")
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._session: aiohttp.ClientSession | None = None
-        self._accepting = False
+        self._pool = DeliveryPool("OA callback")
         self._issued = 0
 
     @property
     def pending(self) -> int:
-        return len(self._tasks)
+        return self._pool.pending
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
-        self._accepting = True
+        await self._pool.start()
 
     async def close(self, drain_s: float) -> None:
-        """Let deliveries finish for up to drain_s seconds, cancel the rest (logged as gave_up), close HTTP."""
-        self._accepting = False
-        if self._tasks:
-            _, unfinished = await asyncio.wait(set(self._tasks), timeout=drain_s)
-            for task in unfinished:
-                task.cancel()
-            await asyncio.gather(*unfinished, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._pool.close(drain_s)
 
     def submit(self, push: OAPush) -> str:
-        if not self._accepting:
-            raise RuntimeError("the OA callback sender is not running")
+        self._pool.check_accepting()
         self._issued += 1
         delivery_id = f"o{self._issued:06d}"
         duplicate = self._rng.random() < self._chaos().duplicate_rate
-        task = asyncio.create_task(self._deliver(delivery_id, push, duplicate), name=f"sandbox-oa-{delivery_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        self._pool.spawn(self._deliver(delivery_id, push, duplicate), f"sandbox-oa-{delivery_id}")
         return delivery_id
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            logger.error("OA callback task %s crashed", task.get_name(), exc_info=error)
 
     async def _deliver(self, delivery_id: str, push: OAPush, duplicate: bool) -> None:
         if await self._attempts(delivery_id, push, duplicate=False) and duplicate:
@@ -130,9 +111,7 @@ class OACallbackSender:
         return False
 
     async def _post(self, push: OAPush) -> tuple[str, int | None, bytes]:
-        session = self._session
-        if session is None:
-            raise RuntimeError("the OA callback sender is not running")
+        session = self._pool.session
         encrypted = self._crypto.encrypt(push.plaintext)
         timestamp, nonce = str(self._clock.epoch()), str(secrets.randbelow(10**10))
         query = {
