@@ -19,6 +19,13 @@ REAL_WECHAT_API_BASE: Final = "https://api.weixin.qq.com"
 _AES_KEY_RE: Final = re.compile(r"^[A-Za-z0-9]{43}$")
 
 
+def _check_aes_key(value: str | None) -> str | None:
+    """An EncodingAESKey (WeCom app or Official Account) is 43 characters from [A-Za-z0-9]."""
+    if value is not None and not _AES_KEY_RE.match(value):
+        raise ValueError(f"expected 43 characters from [A-Za-z0-9], got {len(value)} characters")
+    return value
+
+
 class ConfigError(Exception):
     """A configuration problem, phrased for the operator: which key, what was expected."""
 
@@ -46,12 +53,7 @@ class WeComSettings(_Section):
     token: str | None = None
     aes_key: str | None = None
 
-    @field_validator("aes_key")
-    @classmethod
-    def _aes_key_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _AES_KEY_RE.match(value):
-            raise ValueError(f"expected 43 characters from [A-Za-z0-9], got {len(value)} characters")
-        return value
+    _aes_key_shape = field_validator("aes_key")(_check_aes_key)
 
     @field_validator("token")
     @classmethod
@@ -75,12 +77,7 @@ class OfficialAccountSettings(_Section):
     def enabled(self) -> bool:
         return bool(self.app_id)
 
-    @field_validator("aes_key")
-    @classmethod
-    def _aes_key_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _AES_KEY_RE.match(value):
-            raise ValueError(f"expected 43 characters from [A-Za-z0-9], got {len(value)} characters")
-        return value
+    _aes_key_shape = field_validator("aes_key")(_check_aes_key)
 
 
 class ArchiveSettings(_Section):

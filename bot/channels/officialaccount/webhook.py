@@ -13,9 +13,9 @@ from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
+from bot.channels.callback_http import Refused, read_capped, refuse, required_query, store_then_ack
 from bot.channels.wecom.parse import CallbackParseError, parse_xml
-from bot.channels.wecom.webhook import Refused, read_capped
-from bot.inbox import InboxClosed, InboxWriter
+from bot.inbox import InboxWriter
 from bot.metrics import Metrics
 from services.clock import Clock
 from storage.repos.inbound import NewInbound
@@ -51,30 +51,14 @@ def signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool
 
 
 def _refuse(request: web.Request, deps: OaWebhookDeps, refused: Refused) -> web.Response:
-    deps.metrics.refused.labels(f"oa_{refused.reason}").inc()
-    log.warning(
-        "official account callback refused: %s %s from %s%s",
-        refused.reason,
-        request.method,
-        request.remote,
-        f" ({refused.detail})" if refused.detail else "",
-    )
-    return web.Response(status=refused.status, text=refused.reason)
-
-
-def _query(request: web.Request, *names: str) -> list[str]:
-    values = [request.query.get(name, "") for name in names]
-    missing = [name for name, value in zip(names, values, strict=True) if not value]
-    if missing:
-        raise Refused(400, "missing_query", ",".join(missing))
-    return values
+    return refuse(request, deps.metrics, log, "official account", refused, label="oa_")
 
 
 async def verify_url(request: web.Request) -> web.Response:
     """Server configuration check: a valid signature gets the echostr back as it came."""
     deps = request.app[OA_WEBHOOK_DEPS]
     try:
-        signature, timestamp, nonce, echostr = _query(request, "signature", "timestamp", "nonce", "echostr")
+        signature, timestamp, nonce, echostr = required_query(request, "signature", "timestamp", "nonce", "echostr")
         if not signature_ok(deps.token, signature, timestamp, nonce):
             raise Refused(403, "bad_signature")
     except Refused as refused:
@@ -89,27 +73,21 @@ async def receive_callback(request: web.Request) -> web.Response:
         row = await _decode(request, deps)
     except Refused as refused:
         return _refuse(request, deps, refused)
-    try:
-        is_new = await deps.inbox.store(row)
-    except InboxClosed:
-        return web.Response(status=503, text="shutting down")
-    except Exception:  # the inbox writer logged it; WeChat retries
-        return web.Response(status=503, text="storage unavailable")
-    deps.metrics.callbacks.labels("oa_stored" if is_new else "oa_duplicate").inc()
-    deps.metrics.ack_seconds.observe(time.perf_counter() - started)
     # "success" tells WeChat there is no passive reply; answers go out later as customer-service messages.
-    return web.Response(status=200, text="success")
+    return await store_then_ack(
+        deps.inbox, deps.metrics, row, started, lambda: web.Response(status=200, text="success"), label="oa_"
+    )
 
 
 async def _decode(request: web.Request, deps: OaWebhookDeps) -> NewInbound:
-    signature, timestamp, nonce = _query(request, "signature", "timestamp", "nonce")
+    signature, timestamp, nonce = required_query(request, "signature", "timestamp", "nonce")
     if not signature_ok(deps.token, signature, timestamp, nonce):
         raise Refused(403, "bad_signature")
     if request.query.get("encrypt_type") != "aes":
         # Safe mode is configured: a plaintext body would be a downgrade anyone who can sign could not do, but we
         # accept nothing weaker than what the account is set to.
         raise Refused(400, "not_encrypted", request.query.get("encrypt_type", "plain"))
-    (msg_signature,) = _query(request, "msg_signature")
+    (msg_signature,) = required_query(request, "msg_signature")
     raw = await read_capped(request, deps.max_body_bytes)
     try:
         envelope = parse_xml(raw.decode("utf-8"))
