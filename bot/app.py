@@ -32,12 +32,13 @@ from bot.channels.wecom.directory import WeComDirectory
 from bot.channels.wecom.kf import KfPuller
 from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
 from bot.config import ArchiveSettings, ConfigError, Settings
-from bot.dispatch import Dispatcher
+from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
+from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
@@ -61,6 +62,7 @@ class Runtime:
     metrics: Metrics
     ingest: IngestWorker
     sender: Sender | None = None
+    scheduler: Scheduler | None = None
 
 
 RUNTIME: Final = web.AppKey("runtime", Runtime)
@@ -108,8 +110,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
         inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, committed)
         dispatcher = build_dispatcher()
+        features = Features(settings=settings)
         pullers: dict[type, Puller] = {
-            KfPullRequested: KfPuller(sessions, client, dispatcher, directory, clock, metrics),
+            KfPullRequested: KfPuller(sessions, client, dispatcher, directory, clock, metrics, features),
         }
         archive: ArchivePuller | None = None
         if archive_keys is not None:
@@ -124,6 +127,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
                 metrics,
                 limit=settings.archive.batch_limit,
                 decrypt_threads=settings.archive.decrypt_threads,
+                features=features,
             )
             pullers[ArchivePullRequested] = archive
         ingest = IngestWorker(
@@ -135,6 +139,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             metrics,
             acks_pending=inbox.busy,
             pullers=pullers,
+            features=features,
         )
         app[WEBHOOK_DEPS] = WebhookDeps(crypto, inbox, clock, metrics, settings.webhook.max_body_bytes)
         if oa is not None:
@@ -148,7 +153,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
                 settings.webhook.max_body_bytes,
             )
         sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
-        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender)
+        scheduler = Scheduler(tasks, settings.timezone)
+        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
         sending = tasks.spawn(sender.run(), "outbox-sender")
@@ -157,12 +163,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         stop_timer = asyncio.Event()
         if archive is not None:
             tasks.spawn(_archive_timer(archive, settings.archive.poll_interval_s, stop_timer), "archive-timer")
+        scheduler.start()
         log.info("qunke started (database: %s)", engine.dialect.name)
         try:
             yield
         finally:
             # Order matters: stop taking callbacks, let the writer commit what it holds, let the worker finish its
             # current event, and only then cancel whatever else is left.
+            scheduler.shutdown()
             inbox.close()
             await _drain(writer, "inbox writer")
             ingest.stop()

@@ -191,6 +191,15 @@ class SenderSettings(_Section):
             )
 
 
+class ServiceSettings(_Section):
+    """The service loop (issue 7): who is told when customers wait, and who takes over."""
+
+    # Managers get escalations and low-score alerts; the first level of the escalation chain.
+    managers: tuple[str, ...] = ()
+    # Reps who take kf hand-offs and unowned customers when the owner rep is unknown.
+    on_duty: tuple[str, ...] = ()
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -211,6 +220,7 @@ class Settings(_Section):
     webhook: WebhookSettings = WebhookSettings()
     ingest: IngestSettings = IngestSettings()
     sender: SenderSettings = SenderSettings()
+    service: ServiceSettings = ServiceSettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""

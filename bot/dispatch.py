@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.events import Event
 from services.clock import Clock
 from services.directory import ContactDirectory
@@ -19,12 +20,21 @@ E = TypeVar("E", bound=Event)
 
 
 @dataclass(frozen=True, slots=True)
+class Features:
+    """Long-lived, read-mostly state that handlers use beyond one unit of work; one instance per app (bot/app.py)."""
+
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
-    """What a handler may use: the unit of work's session, the clock, and read access to the corp's directory."""
+    """What a handler may use: the unit of work's session, the clock, read access to the corp's directory, and the
+    app's feature state (settings, the FAQ matcher)."""
 
     session: AsyncSession
     clock: Clock
     directory: ContactDirectory
+    features: Features = field(default_factory=Features)
 
 
 Handler = Callable[[Any, Context], Awaitable[None]]
@@ -47,16 +57,29 @@ class _Registration:
 
 
 class Router:
-    """Holds handlers and child routers; the first registration whose type and filters match handles the event."""
+    """Holds handlers and child routers; the first registration whose type and filters match handles the event.
+
+    Watchers are the exception, for features that must each see every event of a kind (a customer message is an
+    answer to a survey, a start of a wait and maybe an FAQ question): every matching watcher in the tree runs, in
+    tree order, before the first-match handlers.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._registrations: list[_Registration] = []
+        self._watchers: list[_Registration] = []
         self._children: list[Router] = []
 
     def on(self, event_type: type[E], *filters: Filter) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self._registrations.append(_Registration(event_type, filters, handler))
+            return handler
+
+        return register
+
+    def watch(self, event_type: type[E], *filters: Filter) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._watchers.append(_Registration(event_type, filters, handler))
             return handler
 
         return register
@@ -75,12 +98,26 @@ class Router:
         return found
 
     async def propagate(self, event: Event, ctx: Context) -> bool:
+        watched = await self._run_watchers(event, ctx)
+        return await self._first_match(event, ctx) or watched
+
+    async def _run_watchers(self, event: Event, ctx: Context) -> bool:
+        ran = False
+        for registration in self._watchers:
+            if registration.matches(event):
+                await registration.handler(event, ctx)
+                ran = True
+        for child in self._children:
+            ran = await child._run_watchers(event, ctx) or ran
+        return ran
+
+    async def _first_match(self, event: Event, ctx: Context) -> bool:
         for registration in self._registrations:
             if registration.matches(event):
                 await registration.handler(event, ctx)
                 return True
         for child in self._children:
-            if await child.propagate(event, ctx):
+            if await child._first_match(event, ctx):
                 return True
         return False
 

@@ -19,7 +19,7 @@ from bot.channels.officialaccount.webhook import SOURCE as OA_SOURCE
 from bot.channels.wecom.normalize import event_from_payload
 from bot.channels.wecom.parse import CallbackParseError
 from bot.config import IngestSettings
-from bot.dispatch import Context, Dispatcher
+from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event, GroupResync, Unrecognized
 from bot.metrics import Metrics
 from services.clock import Clock
@@ -71,8 +71,10 @@ class IngestWorker:
         metrics: Metrics,
         acks_pending: Callable[[], bool] = lambda: False,
         pullers: Mapping[type[Event], Puller] | None = None,
+        features: Features | None = None,
     ) -> None:
         self._sessions, self._dispatcher, self._directory = sessions, dispatcher, directory
+        self._features = features or Features()
         self._pullers = dict(pullers or {})
         self._acks_pending = acks_pending
         self._clock, self._settings, self._metrics = clock, settings, metrics
@@ -128,7 +130,7 @@ class IngestWorker:
                 await puller(event)
                 handled = True
             else:
-                ctx = Context(session=session, clock=self._clock, directory=self._directory)
+                ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
                 handled = await intake.take(self._dispatcher, [event], ctx) > 0
             await inbound.mark_done(session, event_id, self._clock.now(), "" if handled else "unhandled")
             await session.commit()

@@ -68,3 +68,36 @@ def test_include_router_refuses_when_it_would_create_a_cycle() -> None:
     a.include_router(b)
     with pytest.raises(ValueError, match="cycle"):
         b.include_router(a)
+
+
+async def test_every_watcher_runs_before_the_first_match_when_several_watch() -> None:
+    calls: list[str] = []
+    root, surveys, faq = Dispatcher(), Router("surveys"), Router("faq")
+    root.include_router(surveys)
+    root.include_router(faq)
+
+    @surveys.watch(MemberText)
+    async def survey(event: MemberText, ctx: Context) -> None:
+        calls.append("survey")
+
+    @faq.watch(MemberText, lambda e: "?" in e.text)
+    async def question(event: MemberText, ctx: Context) -> None:
+        calls.append("faq")
+
+    @root.on(MemberText)
+    async def command(event: MemberText, ctx: Context) -> None:
+        calls.append("command")
+
+    assert await root.feed(MemberText(AT, "k1", "zhangsan", "在吗?"), CTX)
+    assert await root.feed(MemberText(AT, "k2", "zhangsan", "好的"), CTX)
+    assert calls == ["survey", "faq", "command", "survey", "command"]
+
+
+async def test_feed_reports_handled_when_only_a_watcher_ran() -> None:
+    root = Dispatcher()
+
+    @root.watch(GroupCreated)
+    async def seen(event: GroupCreated, ctx: Context) -> None:
+        return None
+
+    assert await root.feed(GroupCreated(AT, "k", "wr1"), CTX)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import failpoints, intake
 from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, ArchiveSource, ItemUnreadable, open_item
 from bot.channels.wecom.archive_messages import to_events
-from bot.dispatch import Context, Dispatcher
+from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event
 from bot.metrics import Metrics
 from services.clock import Clock
@@ -46,7 +46,9 @@ class ArchivePuller:
         metrics: Metrics,
         limit: int = 1000,
         decrypt_threads: int = 2,
+        features: Features | None = None,
     ) -> None:
+        self._features = features or Features()
         self._sessions, self._source, self._keys = sessions, source, keys
         self._dispatcher, self._directory = dispatcher, directory
         self._clock, self._metrics, self._limit = clock, metrics, limit
@@ -83,7 +85,7 @@ class ArchivePuller:
             opened = await self._open(items)
             now = self._clock.now()
             events = [e for o in opened if o.message is not None for e in to_events(o.message, now)]
-            ctx = Context(session=session, clock=self._clock, directory=self._directory)
+            ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
             handled = await intake.take(self._dispatcher, events, ctx)
             failures = [(o.item, o.failure) for o in opened if o.failure is not None]
             for _, failure in failures:

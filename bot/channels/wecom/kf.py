@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import failpoints, intake
 from bot.channels.wecom.client import JsonObject, WeComApiError, WeComClient
 from bot.channels.wecom.kf_messages import customers_in, to_events
-from bot.dispatch import Context, Dispatcher
+from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event, KfPullRequested, KfSessionChanged, Person
 from bot.metrics import Metrics
 from services.clock import Clock
@@ -43,8 +43,10 @@ class KfPuller:
         directory: ContactDirectory,
         clock: Clock,
         metrics: Metrics,
+        features: Features | None = None,
     ) -> None:
         self._sessions, self._client, self._dispatcher = sessions, client, dispatcher
+        self._features = features or Features()
         self._directory, self._clock, self._metrics = directory, clock, metrics
 
     async def __call__(self, event: Event) -> None:
@@ -86,7 +88,7 @@ class KfPuller:
     async def _store(self, session: AsyncSession, items: list[JsonObject]) -> None:
         people = await self._people(session, sorted(customers_in(items)))
         now = self._clock.now()
-        ctx = Context(session=session, clock=self._clock, directory=self._directory)
+        ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
         events = [event for item in items for event in to_events(item, people, now)]
         events = [await self._with_state(e) if isinstance(e, KfSessionChanged) else e for e in events]
         handled = await intake.take(self._dispatcher, events, ctx)

@@ -1,0 +1,1 @@
+"""FAQ answering: the knowledge base, the offline matcher, and what the bot does with its decision."""
