@@ -1,0 +1,19 @@
+"""Waiting customers: every stored chat message may open a wait (a question) or answer waits (a member's reply)."""
+
+from __future__ import annotations
+
+from bot.dispatch import Context, Router
+from bot.events import ChatMessage
+from handlers.service.rules import service_rules
+from services import waits
+from storage.repos import messages
+
+router = Router("service")
+
+
+@router.watch(ChatMessage)
+async def on_chat_message(event: ChatMessage, ctx: Context) -> None:
+    # Intake stored the message before any handler runs; the stored row has the resolved customer.
+    stored = await messages.by_source_key(ctx.session, event.source_key)
+    if stored is not None:
+        await waits.note_message(ctx.session, stored, service_rules(ctx.features.settings))
