@@ -74,9 +74,14 @@ async def response_stats(session: AsyncSession, start: datetime, end: datetime) 
         start=start,
         end=end,
         overall=_group("", "", answered, still_open),
-        by_rep=_grouped(answered, still_open, lambda w, done: (w.answered_by or "") if done else (w.owner_userid or "")),
+        by_rep=_grouped(answered, still_open, _rep_of),
         by_chat=_grouped(answered, still_open, lambda w, _done: w.chat_id),
     )
+
+
+def _rep_of(wait: ChatWait, answered: bool) -> str:
+    """Who a wait counts for: whoever answered it, or (still open) the rep who owns it."""
+    return (wait.answered_by or "") if answered else (wait.owner_userid or "")
 
 
 def _grouped(
