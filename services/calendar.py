@@ -104,12 +104,12 @@ class BusinessCalendar:
         return missing
 
     def warn_uncovered_years(self, years: Iterable[int]) -> list[int]:
-        """Log the loud warning once for each uncovered year (start-up calls this for this year and the next)."""
+        """Log the loud warning for each uncovered year (every start-up calls this for this year and the next);
+        meeting those years later at run time does not repeat it."""
         missing = self.uncovered_years(years)
         for year in missing:
-            if year not in self._warned:
-                self._warned.add(year)
-                log.warning(_missing_year_message(year))
+            self._warned.add(year)
+            log.warning(_missing_year_message(year))
         return missing
 
     def intervals(self, day: date) -> tuple[Interval, ...]:

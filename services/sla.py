@@ -79,6 +79,12 @@ async def _run_due_steps(
 ) -> tuple[int, int]:
     """Every step whose time has come, in order (a tick that ran late still sends each alert once)."""
     stage, check = wait.stage, wait.next_check_at
+    if stage == STAGE_NEW and wait.chat_type == "kf":
+        # A kf session is often taken by a servicer after the question: warn whoever holds it now.
+        owner = await waits.owner_for(session, wait.chat_type, wait.chat_id, wait.customer_id)
+        if owner != wait.owner_userid:
+            await waits_repo.set_owner(session, wait.id, owner)
+            wait.owner_userid = owner
     steps = sent = 0
     context: sla_alerts.WaitContext | None = None
     while check is not None and check <= now and stage != STAGE_OVERDUE:

@@ -141,6 +141,10 @@ async def advance(
     return bool(getattr(result, "rowcount", 0))
 
 
+async def set_owner(session: AsyncSession, wait_id: int, owner_userid: str | None) -> None:
+    await session.execute(update(ChatWait).where(ChatWait.id == wait_id).values(owner_userid=owner_userid))
+
+
 async def claim_alert(
     session: AsyncSession, key: str, kind: str, customer_id: int | None, member_userid: str, now: datetime
 ) -> int | None:

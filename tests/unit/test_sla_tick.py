@@ -201,3 +201,19 @@ async def test_ticks_in_between_and_repeated_ticks_never_send_twice(engine: Asyn
         moment += timedelta(minutes=1)
     # Warned at 10:20, managers at 10:30, level 2 at 11:00, level 3 at 11:30: four alerts, once each.
     assert [to for to, _ in await world.alerts()] == ["zhangsan", "lisi", "zhaoliu", "boss"]
+
+
+async def test_a_kf_session_taken_after_the_question_warns_its_servicer(engine: AsyncEngine) -> None:
+    from services.conversations import note_kf_session_change
+
+    world = await make_world(engine, cn(2026, 11, 23, 10, 0))
+    customer_id = await world.customer("wmK", "小K")
+    await world.say("请问可以改地址吗？", chat=KF, customer="wmK", kind=ChatKind.KF, at=cn(2026, 11, 23, 10, 0))
+    async with world.sessions.begin() as session:
+        await note_kf_session_change(
+            session, KF, "wmK", customer_id, cn(2026, 11, 23, 10, 5), state=3, servicer_userid="zhaoliu"
+        )
+    await world.tick(cn(2026, 11, 23, 10, 20))
+    assert [to for to, _ in await world.alerts()] == ["zhaoliu"]
+    [wait] = await world.waits()
+    assert wait.owner_userid == "zhaoliu"
