@@ -44,6 +44,9 @@ from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
+from handlers.service import router as service_router
+from handlers.service.rules import service_rules
+from services import sla
 from services.clock import Clock, SystemClock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.migrate import current_head
@@ -74,6 +77,7 @@ def build_dispatcher() -> Dispatcher:
     dispatcher.add_outer_middleware(LogTiming())
     dispatcher.include_router(contacts_router)
     dispatcher.include_router(conversations_router)
+    dispatcher.include_router(service_router)
     return dispatcher
 
 
@@ -154,6 +158,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             )
         sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
         scheduler = Scheduler(tasks, settings.timezone)
+        setup_service_loop(scheduler, sessions, clock, settings)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
@@ -194,6 +199,22 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     return app
+
+
+def setup_service_loop(
+    scheduler: Scheduler, sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> None:
+    """The SLA tick (waits answered by the FAQ, rep warnings, escalations), and a loud warning for any year the
+    business calendar has no holiday data for (this year and next: a deadline in late December runs into January)."""
+    rules = service_rules(settings)
+    this_year = rules.calendar.local_date(clock.now()).year
+    rules.calendar.warn_uncovered_years((this_year, this_year + 1))
+
+    async def sla_tick() -> None:
+        # Integration: pass on_overdue= here to open an "overdue" ticket (services/tickets.open_ticket).
+        await sla.tick(sessions, rules, clock.now())
+
+    scheduler.every("service-sla", settings.service.tick_s, sla_tick)
 
 
 def _archive_source(
