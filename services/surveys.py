@@ -11,10 +11,11 @@ from typing import Any, Final
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services import identity, tickets
 from services.alerts import Alert, alert_member, quote_customer_text
+from services.clock import Clock
 from services.messages import CustomerMessage, Menu, MenuItem, Text
 from services.outbox import queue_kf_event_message, queue_kf_reply, queue_oa_message
 from services.surveys_parse import Kind, menu_id, parse_answer
@@ -614,3 +615,12 @@ async def answered_by(session: AsyncSession, message_ids: Sequence[int]) -> set[
         return set()
     stmt = select(Survey.answer_message_id).where(Survey.answer_message_id.in_(sorted(set(message_ids))))
     return {int(m) for m in (await session.execute(stmt)).scalars() if m is not None}
+
+
+async def survey_job(sessions: async_sessionmaker[AsyncSession], clock: Clock, policy: SurveyPolicy) -> tuple[int, int]:
+    """The scheduled job body: expire surveys past 48 h, then ask after purchases; (expired, asked)."""
+    async with sessions() as session, session.begin():
+        expired = await expire_pending(session, clock.now())
+    async with sessions() as session, session.begin():
+        asked = await ask_after_purchases(session, clock.now(), policy)
+    return expired, asked

@@ -10,10 +10,11 @@ from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services import identity
 from services.alerts import Alert, alert_member, quote_customer_text
+from services.clock import Clock
 from storage.models import Customer, Message
 from storage.models_service import Ticket, TicketEvent, TicketSource, TicketStatus
 from storage.repos import contacts
@@ -607,3 +608,9 @@ async def ticket_counts(
         overdue_open=await repo.overdue_at(session, cutoff),
         avg_resolution_h=round(sum(hours) / len(hours), 2) if hours else None,
     )
+
+
+async def auto_close_job(sessions: async_sessionmaker[AsyncSession], clock: Clock, after: timedelta) -> int:
+    """The scheduled job body: close tickets solved `after` ago, in one transaction."""
+    async with sessions() as session, session.begin():
+        return await close_solved(session, clock.now(), after)
