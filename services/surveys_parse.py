@@ -137,7 +137,7 @@ _WORD_SCORE: Final = {word: score for score, words in _CSAT_WORDS.items() for wo
 
 # What may wrap an answer: a subject in front ("服务", "这次"), a verb ("给", "打"), particles behind ("吧", "了").
 _LEAD: Final = re.compile(
-    r"^(?:(?:我|俺|那|那就|就|必须|当然|肯定|嗯|嗯嗯|好的?|ok)[，,\s]*)*"
+    r"^(?:我|俺|那|那就|就|必须|当然|肯定)*"
     r"(?:(?:给|打|评|选)(?:你们|您|你)?(?:个|一个)?)?"
 )
 _SUBJECT: Final = re.compile(
