@@ -426,7 +426,7 @@ async def take_answer(
     assert customer is not None
     await _record_score(session, survey, customer, score, message)
     low = is_low(survey.kind, score)
-    await _reply(session, now, survey, message, policy.low_score_reply if low else policy.thanks)
+    await _reply(session, now, survey, policy.low_score_reply if low else policy.thanks)
     if not low:
         return Answered(survey, score, low)
     return await _escalate(session, now, survey, customer, score, message, policy, ticket_policy)
@@ -457,7 +457,7 @@ async def _record_score(
     )
 
 
-async def _reply(session: AsyncSession, now: datetime, survey: Survey, message: Message, text: str) -> None:
+async def _reply(session: AsyncSession, now: datetime, survey: Survey, text: str) -> None:
     """A short thanks (or apology) where the bot can post: kf and the Official Account."""
     if not text:
         return
