@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
@@ -46,8 +47,14 @@ from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
 from handlers.service import router as service_router
 from handlers.service.rules import service_rules
+from handlers.surveys import router as surveys_router
+from handlers.tickets import router as tickets_router
+from handlers.tickets.settings import survey_policy, ticket_policy
 from services import sla
+from services import surveys as surveys_service
+from services import tickets as tickets_service
 from services.clock import Clock, SystemClock
+from services.overdue import overdue_ticket_hook
 from storage.db import create_db_engine, make_sessionmaker
 from storage.migrate import current_head
 
@@ -77,6 +84,9 @@ def build_dispatcher() -> Dispatcher:
     dispatcher.add_outer_middleware(LogTiming())
     dispatcher.include_router(contacts_router)
     dispatcher.include_router(conversations_router)
+    # Surveys before tickets: a "差评" that answers a pending survey is a score, not a new complaint.
+    dispatcher.include_router(surveys_router)
+    dispatcher.include_router(tickets_router)
     dispatcher.include_router(service_router)
     return dispatcher
 
@@ -168,6 +178,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         stop_timer = asyncio.Event()
         if archive is not None:
             tasks.spawn(_archive_timer(archive, settings.archive.poll_interval_s, stop_timer), "archive-timer")
+        register_service_jobs(scheduler, sessions, clock, settings)
         scheduler.start()
         log.info("qunke started (database: %s)", engine.dialect.name)
         try:
@@ -210,9 +221,10 @@ def setup_service_loop(
     this_year = rules.calendar.local_date(clock.now()).year
     rules.calendar.warn_uncovered_years((this_year, this_year + 1))
 
+    on_overdue = overdue_ticket_hook(ticket_policy(settings))
+
     async def sla_tick() -> None:
-        # Integration: pass on_overdue= here to open an "overdue" ticket (services/tickets.open_ticket).
-        await sla.tick(sessions, rules, clock.now())
+        await sla.tick(sessions, rules, clock.now(), on_overdue=on_overdue)
 
     scheduler.every("service-sla", settings.service.tick_s, sla_tick)
 
@@ -282,3 +294,20 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _metrics(request: web.Request) -> web.Response:
     body, content_type = request.app[RUNTIME].metrics.render()
     return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+def register_service_jobs(
+    scheduler: Scheduler, sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> None:
+    """Tickets close by themselves after solving; surveys expire and post-purchase surveys go out."""
+    close_after = timedelta(days=settings.tickets.auto_close_days)
+    policy = survey_policy(settings)
+
+    async def close_tickets() -> None:
+        await tickets_service.auto_close_job(sessions, clock, close_after)
+
+    async def run_surveys() -> None:
+        await surveys_service.survey_job(sessions, clock, policy)
+
+    scheduler.every("tickets-auto-close", settings.tickets.close_interval_s, close_tickets)
+    scheduler.every("surveys", settings.surveys.job_interval_s, run_surveys)

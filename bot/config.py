@@ -345,6 +345,52 @@ class ServiceSettings(_Section):
         return value
 
 
+class TicketSettings(_Section):
+    """Tickets (issue 7 §2): SLA defaults, automatic closing and reopening, extra complaint words."""
+
+    # Solved tickets close by themselves this many days later (a scheduled job).
+    auto_close_days: float = Field(default=3.0, gt=0)
+    # A low score or complaint within this many days of solving reopens the ticket instead of opening another.
+    reopen_within_days: float = Field(default=7.0, ge=0)
+    reopen_sources: tuple[Literal["handoff", "low_score", "complaint", "overdue", "manual"], ...] = (
+        "low_score",
+        "complaint",
+    )
+    # Words that make a customer message a complaint on their own, besides services/text/tone.py's lexicon.
+    complaint_words: tuple[str, ...] = ()
+    complaint_priority: Literal["low", "normal", "high", "urgent"] = "high"
+    low_score_priority: Literal["low", "normal", "high", "urgent"] = "high"
+    # Wall-clock SLA defaults until the service-sla policies (business hours) take over.
+    first_response_minutes: int = Field(default=30, ge=1)
+    resolution_minutes: int = Field(default=1440, ge=1)
+    close_interval_s: float = Field(default=3600.0, gt=0)
+
+
+class SurveyKinds(_Section):
+    """Which question each moment asks: csat (1-5), nps (0-10) or off."""
+
+    ticket_solved: Literal["csat", "nps", "off"] = "csat"
+    kf_session_end: Literal["csat", "nps", "off"] = "csat"
+    purchase: Literal["csat", "nps", "off"] = "nps"
+
+
+class SurveySettings(_Section):
+    """In-chat CSAT/NPS surveys (issue 7 §3): when they are asked, how long they wait, what they say."""
+
+    expire_h: float = Field(default=48.0, gt=0)
+    after_purchase_days: float = Field(default=3.0, gt=0)
+    kinds: SurveyKinds = SurveyKinds()
+    # Where the bot cannot post (customer groups and reps' 1:1 chats, read through the archive): "rep_note" asks
+    # the rep privately to ask the customer; "skip" asks nothing.
+    archive_chats: Literal["rep_note", "skip"] = "rep_note"
+    csat_question: str = "请为本次服务打分：回复 1-5 分（5 分为非常满意）。"
+    csat_menu_head: str = "请为本次服务打分（点击下方选项即可）："
+    nps_question: str = "您有多大可能把我们推荐给朋友？请回复 0-10 的数字（10 为一定推荐）。"
+    thanks: str = "感谢您的评价！"
+    low_score_reply: str = "很抱歉没有让您满意，我们已安排专人跟进，会尽快联系您。"
+    job_interval_s: float = Field(default=300.0, gt=0)
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -366,6 +412,8 @@ class Settings(_Section):
     ingest: IngestSettings = IngestSettings()
     sender: SenderSettings = SenderSettings()
     service: ServiceSettings = ServiceSettings()
+    tickets: TicketSettings = TicketSettings()
+    surveys: SurveySettings = SurveySettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""

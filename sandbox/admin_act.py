@@ -22,6 +22,7 @@ from .actions_group import create_group, dismiss_group, join_group, leave_group,
 from .admin_body import Body, error_response, json_response, read_object
 from .admin_chat import CHAT_ACTIONS
 from .admin_kf import KF_ACTIONS, act_kf
+from .app_messages import member_app_say
 from .ids import IdFactory
 from .model import ActionError, Corp
 
@@ -104,10 +105,12 @@ async def act(request: web.Request) -> web.Response:
         return await act_kf(request, name)
     if (chat_action := CHAT_ACTIONS.get(name)) is not None:
         return await chat_action(request)
+    if name == "member-app-say":
+        return await member_app_say(request)
     runner = ACTIONS.get(name)
     try:
         if runner is None:
-            known = ", ".join([*ACTIONS, *KF_ACTIONS, *CHAT_ACTIONS])
+            known = ", ".join([*ACTIONS, *KF_ACTIONS, *CHAT_ACTIONS, "member-app-say"])
             raise ActionError(404, "unknown_action", f"未知操作 {name}（可用：{known}）", f"unknown action {name}")
         body = Body(await read_object(request))
         world = World(request.app[appkeys.CORP], request.app[appkeys.IDS], request.app[appkeys.CLOCK].epoch())

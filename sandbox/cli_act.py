@@ -157,3 +157,13 @@ def confirm_task(
         print_json(result)
     else:
         render_confirmed(result)
+
+
+@act_app.command("member-app-say")
+def member_app_say(
+    member: Member,
+    text: Annotated[str, typer.Argument(help="成员发给应用的文字，例如「解决 T1」")],
+    as_json: AsJson = False,
+) -> None:
+    """成员在企业微信里给自建应用发一条文字消息（推送应用的 text 消息回调）。"""
+    perform("member-app-say", {"member": member, "text": text}, as_json)

@@ -68,3 +68,7 @@ class IdFactory:
 
     def media_id(self) -> str:
         return self._fresh("", 64, _ALNUM)
+
+    def app_msgid(self) -> str:
+        """An app message's MsgId: a 64-bit number, written in decimal (WECOM.md §2a, §1.6's 4561255354251345929)."""
+        return str(self._rng.getrandbits(62) | (1 << 62))

@@ -32,6 +32,8 @@ class EntryKind(StrEnum):
     KF_ENDED = "kf_ended"
     KF_REENTERED = "kf_reentered"
     KF_SEND_FAILED = "kf_send_failed"
+    CSAT_ANSWERED = "csat_answered"
+    NPS_ANSWERED = "nps_answered"
 
 
 CHANNEL_NAMES: dict[str, str] = {"kf": "微信客服", "archive": "会话存档", "oa": "公众号"}
@@ -110,6 +112,8 @@ def _describe_more(kind: str, member_name: str, detail: Mapping[str, Any]) -> st
     }
     if kind in texts:
         return texts[EntryKind(kind)]
+    if kind in (EntryKind.CSAT_ANSWERED, EntryKind.NPS_ANSWERED):
+        return _describe_score(kind, detail)
     if kind == EntryKind.KF_SEND_FAILED:
         reason = KF_SEND_FAILURES.get(int(detail.get("fail_type", 0) or 0), "未知原因")
         return f"微信客服消息发送失败（{reason}）"
@@ -127,3 +131,20 @@ def message_text(msgtype: str, text: str, body: Mapping[str, Any], recalled: boo
         original = str(body.get("original_msgtype") or msgtype)
         shown = f"[暂不支持的消息类型：{original}]" + (f" {text}" if text else "")
     return shown + ("（已撤回）" if recalled else "")
+
+
+SURVEY_TRIGGERS: dict[str, str] = {
+    "ticket_solved": "工单解决后",
+    "kf_session_end": "客服会话结束后",
+    "purchase": "购买后",
+}
+
+
+def _describe_score(kind: str, detail: Mapping[str, Any]) -> str:
+    """ "满意度评价：4/5 分（工单解决后，工单 T12）" or "推荐意愿（NPS）：9/10 分"."""
+    what, scale = ("满意度评价", 5) if kind == EntryKind.CSAT_ANSWERED else ("推荐意愿（NPS）", 10)
+    context = [SURVEY_TRIGGERS.get(str(detail.get("trigger", "")), "")]
+    if detail.get("ticket_id"):
+        context.append(f"工单 T{detail['ticket_id']}")
+    shown = "，".join(c for c in context if c)
+    return f"{what}：{detail.get('score')}/{scale} 分" + (f"（{shown}）" if shown else "")

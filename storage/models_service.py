@@ -144,7 +144,17 @@ class Survey(Base):
     """One satisfaction question asked in a chat, and the answer read from the same chat."""
 
     __tablename__ = "surveys"
-    __table_args__ = (Index("ix_surveys_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_surveys_customer_status", "customer_id", "status"),
+        # One pending survey per customer: a second ask while one waits would make an answer ambiguous.
+        Index(
+            "uq_surveys_pending",
+            "customer_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))

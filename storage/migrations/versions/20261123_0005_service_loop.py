@@ -206,6 +206,13 @@ def upgrade() -> None:
     with op.batch_alter_table("surveys", schema=None) as batch_op:
         batch_op.create_index("ix_surveys_customer_status", ["customer_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_surveys_expires_at"), ["expires_at"], unique=False)
+        batch_op.create_index(
+            "uq_surveys_pending",
+            ["customer_id"],
+            unique=True,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
 
     op.create_table(
         "ticket_events",
@@ -248,6 +255,11 @@ def downgrade() -> None:
 
     op.drop_table("ticket_events")
     with op.batch_alter_table("surveys", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_surveys_pending",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
         batch_op.drop_index(batch_op.f("ix_surveys_expires_at"))
         batch_op.drop_index("ix_surveys_customer_status")
 

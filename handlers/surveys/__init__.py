@@ -1,0 +1,53 @@
+"""Surveys in the chat: a kf session's end asks for a score; a customer's reply answers their pending survey."""
+
+from __future__ import annotations
+
+from bot.dispatch import Context, Router
+from bot.events import ChatMessage, KfSessionChanged, Speaker
+from handlers.tickets.settings import survey_policy, ticket_policy
+from services import conversations, surveys
+from services.conversations import PersonRef
+from storage.repos import messages
+
+router = Router("surveys")
+
+
+def _from_customer(event: ChatMessage) -> bool:
+    return event.speaker == Speaker.CUSTOMER and event.customer is not None
+
+
+@router.watch(ChatMessage, _from_customer)
+async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
+    """Read only while a survey is pending for this customer in this chat; otherwise it is just a message."""
+    stored = await messages.by_source_key(ctx.session, event.source_key)
+    if stored is None:
+        return
+    settings = ctx.features.settings
+    await surveys.take_answer(
+        ctx.session,
+        ctx.clock.now(),
+        stored,
+        menu_id=event.menu_id,
+        policy=survey_policy(settings),
+        ticket_policy=ticket_policy(settings),
+    )
+
+
+@router.watch(KfSessionChanged, lambda e: e.change == "ended" and bool(e.code))
+async def on_kf_session_ended(event: KfSessionChanged, ctx: Context) -> None:
+    """The session-end msg_code allows one message within 20 s: the satisfaction menu rides on it."""
+    now = ctx.clock.now()
+    person = event.customer
+    ref = PersonRef(person.external_userid, person.openid, person.unionid, person.name)
+    customer = await conversations.customer_for(ctx.session, ref, now)
+    await surveys.ask_on_kf_end(
+        ctx.session,
+        now,
+        customer=customer,
+        open_kfid=event.open_kfid,
+        external_userid=person.external_userid,
+        code=event.code,
+        ended_at=event.occurred_at,
+        source_key=event.source_key,
+        policy=survey_policy(ctx.features.settings),
+    )

@@ -1,0 +1,90 @@
+"""Rep commands to the app: "认领 T123", "解决 T123", "挂起 T123" and "工单"; each answers the rep in Chinese."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import surveys, tickets
+from services.surveys import SurveyPolicy
+from services.tickets import STATUS_TEXT, TicketError, TicketFilter, TicketPolicy, label
+
+VERBS: Final = ("认领", "解决", "挂起")
+_COMMAND: Final = re.compile(r"^\s*(认领|解决|挂起|工单)\s*(.*?)\s*$", re.DOTALL)
+LIST_LIMIT: Final = 20
+USAGE: Final = "工单指令：「认领 T123」认领，「解决 T123」标记解决，「挂起 T123」挂起，「工单」查看你负责的工单。"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    verb: str
+    ticket_id: int | None
+    raw: str
+
+
+def parse_command(text: str) -> Command | None:
+    """A rep command, or None when the text is something else ("认领T123", "认领 123" and "解决 t12" all count)."""
+    match = _COMMAND.match(text)
+    if match is None:
+        return None
+    verb, rest = match.group(1), match.group(2)
+    if verb == "工单":
+        return Command(verb, None, rest) if not rest else None
+    return Command(verb, tickets.parse_ref(rest) if rest else None, rest)
+
+
+def is_command(text: str) -> bool:
+    return parse_command(text) is not None
+
+
+async def run_command(
+    session: AsyncSession,
+    now: datetime,
+    userid: str,
+    command: Command,
+    ticket_policy: TicketPolicy,
+    survey_policy: SurveyPolicy,
+) -> str:
+    """Carry the command out and say what happened (or why not), in Chinese, for the rep."""
+    if command.verb == "工单":
+        return await _list(session, now, userid)
+    if command.ticket_id is None:
+        return f"没看懂工单号「{command.raw}」。{USAGE}" if command.raw else USAGE
+    ref = label(command.ticket_id)
+    try:
+        if command.verb == "认领":
+            ticket = await tickets.claim(session, now, command.ticket_id, userid, policy=ticket_policy)
+            return f"已认领工单 {ref}：{_short(ticket.subject)}\n处理完成后回复「解决 {ref}」。"
+        if command.verb == "挂起":
+            await tickets.set_pending(session, now, command.ticket_id, userid, policy=ticket_policy)
+            return f"工单 {ref} 已挂起（等待客户或第三方）。处理完成后回复「解决 {ref}」。"
+        _, survey = await surveys.solve_and_ask(
+            session, now, command.ticket_id, userid, ticket_policy=ticket_policy, survey_policy=survey_policy
+        )
+    except TicketError as exc:
+        return exc.message
+    asked = "，已向客户发送满意度评价" if survey is not None else ""
+    return f"工单 {ref} 已标记为已解决{asked}。"
+
+
+async def _list(session: AsyncSession, now: datetime, userid: str) -> str:
+    mine = await tickets.list_tickets(
+        session, TicketFilter(status=("open", "pending"), assignee=userid, limit=LIST_LIMIT), now
+    )
+    if not mine:
+        return "你目前没有处理中的工单。"
+    lines = [f"你负责的工单（{len(mine)}{'+' if len(mine) == LIST_LIMIT else ''}）："]
+    for view in mine:
+        late = " · 已超时" if view.overdue else ""
+        who = view.customer_name or f"客户{view.customer_id}"
+        lines.append(f"{view.ref} {STATUS_TEXT[view.status]}{late} · {who}：{_short(view.subject)}")
+    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

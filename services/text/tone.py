@@ -1,0 +1,111 @@
+"""Negative tone in customer text: a small, explainable lexicon of weighted Chinese terms (complaints, churn)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+# Weight 1.0 is a complaint on its own ("投诉"); 0.5 is a clear sign of anger; 0.3 is mild displeasure. The list is
+# short on purpose: every hit is shown to a rep as the reason, so each term must read as negative without context.
+NEGATIVE_TERMS: Final[Mapping[str, float]] = {
+    # The customer says it is a complaint or a bad review.
+    "投诉": 1.0,
+    "差评": 1.0,
+    "举报": 1.0,
+    "12315": 1.0,
+    "消协": 1.0,
+    "维权": 1.0,
+    "曝光": 0.8,
+    "骗子": 1.0,
+    "诈骗": 1.0,
+    "欺诈": 1.0,
+    "坑人": 0.8,
+    "垃圾": 0.6,
+    # Strong anger.
+    "太差": 0.6,
+    "很差": 0.5,
+    "极差": 0.6,
+    "非常差": 0.6,
+    "差劲": 0.6,
+    "恶心": 0.6,
+    "气死": 0.6,
+    "无语": 0.4,
+    "失望": 0.5,
+    "忍无可忍": 0.8,
+    "受够了": 0.6,
+    "太过分": 0.6,
+    "不负责任": 0.6,
+    "什么破": 0.6,
+    "退钱": 0.5,
+    "骗人": 0.8,
+    "再也不买": 0.8,
+    "再也不会买": 0.8,
+    "不会再买": 0.8,
+    # Mild displeasure.
+    "不满意": 0.4,
+    "不满": 0.3,
+    "没人理": 0.5,
+    "没人回": 0.5,
+    "没人管": 0.5,
+    "等了半天": 0.4,
+    "一直没回": 0.4,
+    "还没到": 0.3,
+    "态度差": 0.6,
+    "态度太差": 0.6,
+    "敷衍": 0.5,
+}
+
+# "不差" ("not bad"), "差不多" ("about right") and "没有投诉" are not negative: such spans are blanked before matching.
+_NEGATED: Final = re.compile(r"不差|差不多|差点|没有投诉|不是投诉|不用投诉|不想投诉|不会投诉|不算差")
+# One complaint is enough to open a ticket; below this only a combination of strong terms counts as one.
+COMPLAINT_THRESHOLD: Final = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ToneHit:
+    """One negative term found in a text, with its weight (for the reasons shown to a rep)."""
+
+    term: str
+    weight: float
+
+
+def _lexicon(extra: Iterable[str]) -> dict[str, float]:
+    words = dict(NEGATIVE_TERMS)
+    for word in extra:
+        if word.strip():
+            words[word.strip()] = max(words.get(word.strip(), 0.0), COMPLAINT_THRESHOLD)
+    return words
+
+
+def negative_terms(text: str, extra: Iterable[str] = ()) -> list[ToneHit]:
+    """The negative terms in `text`, longest first and without overlaps ("态度太差" is one hit, not two).
+
+    `extra` words (config `tickets.complaint_words`) count as complaints on their own.
+    """
+    flat = _NEGATED.sub(lambda m: " " * len(m.group()), text)
+    taken = [False] * len(flat)
+    hits: list[ToneHit] = []
+    words = _lexicon(extra)
+    for term in sorted(words, key=len, reverse=True):
+        start = flat.find(term)
+        while start >= 0:
+            span = range(start, start + len(term))
+            if not any(taken[i] for i in span):
+                for i in span:
+                    taken[i] = True
+                hits.append(ToneHit(term, words[term]))
+                break  # a term counts once per text: repeating a word is not more evidence
+            start = flat.find(term, start + 1)
+    return hits
+
+
+def negativity(text: str, extra: Iterable[str] = ()) -> float:
+    """The sum of the weights of the negative terms in `text` (0 when there is none)."""
+    return round(sum(hit.weight for hit in negative_terms(text, extra)), 3)
+
+
+def is_complaint(text: str, extra: Iterable[str] = ()) -> bool:
+    """A complaint: "投诉", "差评" or another weight-1 term, or strong negative words adding up to the same."""
+    return negativity(text, extra) >= COMPLAINT_THRESHOLD

@@ -1,0 +1,131 @@
+"""Tickets and surveys over real HTTP: a kf session ends → the star menu goes out on its end code; a 1-star click →
+alerts to the owner rep and the manager and a ticket; the rep solves it from the app → the customer is asked again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.channels.wecom.client import WeComClient
+from bot.config import ServiceSettings
+from sandbox.app import create_app as create_sandbox
+from sandbox.config import SandboxConfig
+from services.clock import SystemClock
+from storage.db import create_db_engine, make_sessionmaker
+from storage.models_service import Survey, Ticket
+from tests.support.postgres import free_port
+from tests.support.sender_stack import SANDBOX_DEFAULTS, SenderStack, sender_settings
+from tests.support.stack import DEMO, start_site
+
+MANAGER = "zhaoliu"
+OWNER = "lisi"
+SERVICER = "wangwu"
+
+
+@asynccontextmanager
+async def service_stack(database_url: str) -> AsyncIterator[SenderStack]:
+    """The sender stack with a manager and an on-duty rep configured (service.managers / service.on_duty)."""
+    bot_port, sandbox_port = free_port(), free_port()
+    bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
+    config = replace(SandboxConfig(**SANDBOX_DEFAULTS), callback_url=f"{bot_url}/wecom/callback")
+    sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
+    settings = sender_settings(database_url, sandbox_url).model_copy(
+        update={"service": ServiceSettings(managers=(MANAGER,), on_duty=(SERVICER,))}
+    )
+    bot_runner = await start_site(create_app(settings, SystemClock()), bot_port)
+    engine = create_db_engine(database_url)
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield SenderStack(sandbox_url, bot_url, database_url, engine, make_sessionmaker(engine), http)
+    finally:
+        await bot_runner.cleanup()
+        await sandbox_runner.cleanup()
+        await engine.dispose()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not reached within {timeout} s")
+
+
+async def _rows(stack: SenderStack, model: type[Any]) -> list[Any]:
+    async with stack.sessions() as session:
+        return list((await session.execute(select(model).order_by(model.id))).scalars())
+
+
+async def test_kf_end_survey_low_score_escalation_and_solving_from_the_app(database_url: str) -> None:
+    async with service_stack(database_url) as stack:
+        state = await stack.state()
+        customer = next(c["external_userid"] for c in state["customers"] if c["name"] == "糖糖🍬")
+        await stack.act("add-contact", customer=customer, member=OWNER)  # the customer becomes lisi's
+
+        # A kf conversation that a human servicer takes and then ends: the end event carries a msg_code.
+        said = await stack.act("kf-say", customer=customer, text="你好，订单还没发货")
+        async with aiohttp.ClientSession() as http:
+            client = WeComClient(http, stack.sandbox_url, DEMO.corp_id, DEMO.secret, 5)
+            await client.post(
+                "/cgi-bin/kf/service_state/trans",
+                {"open_kfid": said["open_kfid"], "external_userid": customer, "service_state": 2},
+            )
+        await stack.act("kf-take", customer=customer, member=SERVICER)
+        await stack.act("kf-end", customer=customer, member=SERVICER)
+
+        async def menu_sent() -> list[dict[str, Any]]:
+            return [e for e in await stack.log("kf_send") if e["via"] == "send_msg_on_event"]
+
+        [menu] = await eventually(menu_sent)
+        assert menu["msgtype"] == "msgmenu" and menu["touser"] == customer and menu["code"]
+        assert [i["click"]["id"] for i in menu["menu"]["list"]] == ["csat_5", "csat_4", "csat_3", "csat_2", "csat_1"]
+
+        # The customer taps one star.
+        await stack.act("kf-click", customer=customer, menu_id="csat_1")
+
+        async def low_alerts() -> list[dict[str, Any]]:
+            found = [e for e in await stack.log("app_message") if "客户低分：CSAT 1/5" in e["content"]]
+            return found if len(found) == 2 else []
+
+        alerts = await eventually(low_alerts)
+        assert sorted(a["userid"] for a in alerts) == [OWNER, MANAGER]
+        [ticket] = await eventually(lambda: _rows(stack, Ticket))
+        assert (ticket.source, ticket.status, ticket.assignee_userid) == ("low_score", "open", OWNER)
+        [survey] = await _rows(stack, Survey)
+        assert (survey.status, survey.score, survey.trigger) == ("answered", 1, "kf_session_end")
+
+        # lisi solves it from the app; the customer gets the satisfaction question again, now in the kf window.
+        await stack.act("member-app-say", member=OWNER, text=f"解决 T{ticket.id}")
+
+        async def solved_answer() -> list[dict[str, Any]]:
+            return [
+                e
+                for e in await stack.log("app_message")
+                if e["userid"] == OWNER and e["content"].startswith(f"工单 T{ticket.id} 已标记为已解决")
+            ]
+
+        [answer] = await eventually(solved_answer)
+        assert "已向客户发送满意度评价" in answer["content"]
+
+        async def asked_again() -> list[dict[str, Any]]:
+            return [e for e in await stack.log("kf_send") if e["via"] == "send_msg" and e["msgtype"] == "msgmenu"]
+
+        [again] = await eventually(asked_again)
+        assert again["touser"] == customer
+        [solved] = await _rows(stack, Ticket)
+        assert solved.status == "solved"
+        surveys = await _rows(stack, Survey)
+        assert [(s.trigger, s.status, s.ticket_id) for s in surveys] == [
+            ("kf_session_end", "answered", None),
+            ("ticket_solved", "pending", ticket.id),
+        ]
