@@ -19,7 +19,7 @@ from bot.events import ChatKind, ChatMessage, MessageChannel, Person, Speaker
 from handlers.service.rules import service_rules
 from services import sla
 from services.clock import ManualClock
-from services.sla import TickReport
+from services.sla import OverdueHook, TickReport
 from services.sla_policy import ServiceRules
 from storage.db import make_sessionmaker
 from storage.models import Customer, CustomerTag, Group, Outbox, OutboxKind
@@ -117,11 +117,13 @@ class World:
             await session.commit()
         return event.source_key
 
-    async def tick(self, at: datetime) -> TickReport:
+    async def tick(self, at: datetime, on_overdue: OverdueHook | None = None) -> TickReport:
         self.clock.set(at)
 
         async def record_overdue(session: AsyncSession, wait: ChatWait, now: datetime) -> None:
             self.overdue.append(wait.id)
+            if on_overdue is not None:
+                await on_overdue(session, wait, now)
 
         return await sla.tick(self.sessions, self.rules, self.clock.now(), on_overdue=record_overdue)
 
