@@ -32,6 +32,7 @@ class EntryKind(StrEnum):
     KF_ENDED = "kf_ended"
     KF_REENTERED = "kf_reentered"
     KF_SEND_FAILED = "kf_send_failed"
+    PURCHASE = "purchase"  # from the purchases table, not customer_events
 
 
 CHANNEL_NAMES: dict[str, str] = {"kf": "微信客服", "archive": "会话存档", "oa": "公众号"}
@@ -127,3 +128,9 @@ def message_text(msgtype: str, text: str, body: Mapping[str, Any], recalled: boo
         original = str(body.get("original_msgtype") or msgtype)
         shown = f"[暂不支持的消息类型：{original}]" + (f" {text}" if text else "")
     return shown + ("（已撤回）" if recalled else "")
+
+
+def describe_purchase(item: str, amount_cents: int) -> str:
+    """A purchase on the timeline: "购买 商品（¥199.00）"."""
+    amount = f"¥{amount_cents // 100}.{amount_cents % 100:02d}"
+    return f"购买 {item or '（未注明商品）'}（{amount}）"
