@@ -44,6 +44,8 @@ from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
+from services.churn import run_churn
+from services.churn_model import ChurnPolicy
 from services.clock import Clock, SystemClock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.migrate import current_head
@@ -66,6 +68,7 @@ class Runtime:
 
 
 RUNTIME: Final = web.AppKey("runtime", Runtime)
+CHURN_JOB: Final = "churn"
 
 
 def build_dispatcher() -> Dispatcher:
@@ -154,6 +157,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             )
         sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
         scheduler = Scheduler(tasks, settings.timezone)
+        schedule_churn(scheduler, settings, sessions, clock)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
@@ -208,6 +212,21 @@ def _archive_source(
             Path(settings.sdk_library), corp_id, settings.secret or "", settings.sdk_timeout_s, settings.sdk_proxy
         )
     return SandboxArchiveSource(http, api_base, corp_id, settings.secret or "", float(settings.sdk_timeout_s) + 5)
+
+
+def schedule_churn(
+    scheduler: Scheduler, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """The daily churn early warning at `churn.run_at` in the business zone (docs/CHURN.md)."""
+    if not settings.churn.enabled:
+        return
+    policy = ChurnPolicy.from_config(settings.churn.model_dump())
+
+    async def churn_job() -> None:
+        summary = await run_churn(sessions, clock.now(), policy)
+        log.info("churn scoring done: %s", summary.to_dict())
+
+    scheduler.daily(CHURN_JOB, settings.churn.run_time(), churn_job)
 
 
 async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event) -> None:
