@@ -63,7 +63,7 @@ async def merged_roots(session: AsyncSession) -> dict[int, int]:
     rows = await session.execute(
         select(Customer.id, Customer.merged_into_id).where(Customer.merged_into_id.is_not(None))
     )
-    return {cid: parent for cid, parent in rows.tuples() if parent is not None}
+    return {cid: parent for cid, parent in rows if parent is not None}
 
 
 async def customer_chunk(session: AsyncSession, after_id: int, limit: int) -> list[CustomerRow]:
@@ -74,7 +74,7 @@ async def customer_chunk(session: AsyncSession, after_id: int, limit: int) -> li
         .order_by(Customer.id)
         .limit(limit)
     )
-    return [CustomerRow(*row) for row in rows.tuples()]
+    return [CustomerRow(*row) for row in rows]
 
 
 async def message_buckets(
@@ -96,7 +96,7 @@ async def message_buckets(
         .group_by(Message.customer_id)
     )
     out: dict[int, tuple[list[int], datetime | None]] = {}
-    for cid, latest, *counts in rows.tuples():
+    for cid, latest, *counts in rows:
         out[cid] = ([int(c or 0) for c in counts], _utc(latest))
     return out
 
@@ -112,7 +112,7 @@ async def recent_texts(session: AsyncSession, span: Span, since: datetime) -> li
             Message.recalled_at.is_(None),
         )
     )
-    return [(cid, text) for cid, text in rows.tuples() if cid is not None]
+    return [(cid, text) for cid, text in rows if cid is not None]
 
 
 async def purchase_times(session: AsyncSession, span: Span) -> dict[int, list[datetime]]:
@@ -122,7 +122,7 @@ async def purchase_times(session: AsyncSession, span: Span) -> dict[int, list[da
         .order_by(Purchase.customer_id, Purchase.purchased_at)
     )
     out: dict[int, list[datetime]] = defaultdict(list)
-    for cid, at in rows.tuples():
+    for cid, at in rows:
         out[cid].append(at)
     return out
 
@@ -154,7 +154,7 @@ async def survey_scores(session: AsyncSession, span: Span, since: datetime) -> d
         .order_by(ranked.c.customer_id, ranked.c.kind, ranked.c.rn)
     )
     out: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for cid, kind, score in rows.tuples():
+    for cid, kind, score in rows:
         out[(cid, kind)].append(int(score))
     return out
 
@@ -171,7 +171,7 @@ async def profile_scores(session: AsyncSession, span: Span, since: datetime) -> 
         ).where(span.where(CustomerScore.customer_id))
     )
     out: dict[tuple[int, str], int] = {}
-    for cid, csat, csat_at, nps, nps_at in rows.tuples():
+    for cid, csat, csat_at, nps, nps_at in rows:
         if csat is not None and csat_at is not None and csat_at >= since:
             out[(cid, "csat")] = int(csat)
         if nps is not None and nps_at is not None and nps_at >= since:
@@ -186,7 +186,7 @@ async def open_tickets(session: AsyncSession, span: Span) -> dict[int, tuple[int
         .where(span.where(Ticket.customer_id), Ticket.status.in_((TicketStatus.OPEN, TicketStatus.PENDING)))
         .group_by(Ticket.customer_id)
     )
-    return {cid: (int(n), int(reopened or 0)) for cid, n, reopened in rows.tuples()}
+    return {cid: (int(n), int(reopened or 0)) for cid, n, reopened in rows}
 
 
 async def event_counts(session: AsyncSession, span: Span, kinds: Sequence[str], since: datetime) -> dict[int, int]:
@@ -199,7 +199,7 @@ async def event_counts(session: AsyncSession, span: Span, kinds: Sequence[str], 
         )
         .group_by(CustomerEvent.customer_id)
     )
-    return {cid: int(n) for cid, n in rows.tuples()}
+    return {cid: int(n) for cid, n in rows}
 
 
 async def active_follows(session: AsyncSession, span: Span) -> dict[int, int]:
@@ -208,7 +208,7 @@ async def active_follows(session: AsyncSession, span: Span) -> dict[int, int]:
         .where(span.where(CustomerFollow.customer_id), CustomerFollow.status == FollowStatus.ACTIVE)
         .group_by(CustomerFollow.customer_id)
     )
-    return {cid: int(n) for cid, n in rows.tuples()}
+    return {cid: int(n) for cid, n in rows}
 
 
 async def previous_scores(session: AsyncSession, span: Span) -> dict[int, PreviousScore]:
@@ -219,7 +219,7 @@ async def previous_scores(session: AsyncSession, span: Span) -> dict[int, Previo
     )
     return {
         cid: PreviousScore(risk, at_risk, _utc(crossed), _utc(alerted))
-        for cid, risk, at_risk, crossed, alerted in rows.tuples()
+        for cid, risk, at_risk, crossed, alerted in rows
     }
 
 
@@ -264,7 +264,7 @@ async def at_risk_rows(session: AsyncSession, limit: int, include_lost: bool) ->
     )
     if not include_lost:
         stmt = stmt.where(Customer.lost_at.is_(None))
-    return [(score, customer) for score, customer in (await session.execute(stmt)).tuples()]
+    return [(score, customer) for score, customer in (await session.execute(stmt)).all()]
 
 
 def _utc(value: datetime | None) -> datetime | None:
