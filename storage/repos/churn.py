@@ -218,8 +218,7 @@ async def previous_scores(session: AsyncSession, span: Span) -> dict[int, Previo
         ).where(ChurnScore.customer_id.between(span.lo, span.hi))
     )
     return {
-        cid: PreviousScore(risk, at_risk, _utc(crossed), _utc(alerted))
-        for cid, risk, at_risk, crossed, alerted in rows
+        cid: PreviousScore(risk, at_risk, _utc(crossed), _utc(alerted)) for cid, risk, at_risk, crossed, alerted in rows
     }
 
 
