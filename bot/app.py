@@ -53,6 +53,8 @@ from handlers.tickets.settings import survey_policy, ticket_policy
 from services import sla
 from services import surveys as surveys_service
 from services import tickets as tickets_service
+from services.churn import run_churn
+from services.churn_model import ChurnPolicy
 from services.clock import Clock, SystemClock
 from services.overdue import overdue_ticket_hook
 from storage.db import create_db_engine, make_sessionmaker
@@ -76,6 +78,7 @@ class Runtime:
 
 
 RUNTIME: Final = web.AppKey("runtime", Runtime)
+CHURN_JOB: Final = "churn"
 
 
 def build_dispatcher() -> Dispatcher:
@@ -169,6 +172,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
         scheduler = Scheduler(tasks, settings.timezone)
         setup_service_loop(scheduler, sessions, clock, settings)
+        schedule_churn(scheduler, settings, sessions, clock)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
@@ -241,6 +245,21 @@ def _archive_source(
             Path(settings.sdk_library), corp_id, settings.secret or "", settings.sdk_timeout_s, settings.sdk_proxy
         )
     return SandboxArchiveSource(http, api_base, corp_id, settings.secret or "", float(settings.sdk_timeout_s) + 5)
+
+
+def schedule_churn(
+    scheduler: Scheduler, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """The daily churn early warning at `churn.run_at` in the business zone (docs/CHURN.md)."""
+    if not settings.churn.enabled:
+        return
+    policy = ChurnPolicy.from_config(settings.churn.model_dump())
+
+    async def churn_job() -> None:
+        summary = await run_churn(sessions, clock.now(), policy)
+        log.info("churn scoring done: %s", summary.to_dict())
+
+    scheduler.daily(CHURN_JOB, settings.churn.run_time(), churn_job)
 
 
 async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event) -> None:

@@ -391,6 +391,53 @@ class SurveySettings(_Section):
     job_interval_s: float = Field(default=300.0, gt=0)
 
 
+class ChurnWeights(_Section):
+    """How much each signal alone, at full strength, says about the risk (0..1); combined as a noisy-OR."""
+
+    activity: float = Field(default=0.6, ge=0, le=1)
+    purchase: float = Field(default=0.6, ge=0, le=1)
+    score: float = Field(default=0.7, ge=0, le=1)
+    tickets: float = Field(default=0.5, ge=0, le=1)
+    negative: float = Field(default=0.4, ge=0, le=1)
+    groups: float = Field(default=0.5, ge=0, le=1)
+
+
+class ChurnSettings(_Section):
+    """The daily churn early warning (issue 7 §4); docs/CHURN.md explains every knob."""
+
+    enabled: bool = True
+    run_at: str = "03:30"  # HH:MM in `timezone`
+    threshold: float = Field(default=0.5, gt=0, le=1)
+    # A customer over the threshold must fall below (threshold - rearm_margin) before a new crossing alerts again.
+    rearm_margin: float = Field(default=0.1, ge=0, lt=1)
+    recent_days: int = Field(default=30, ge=1)
+    baseline_days: int = Field(default=90, ge=1)
+    # The earlier months that tell a quiet month is this customer's normal rhythm (seasonal customers).
+    history_days: int = Field(default=360, ge=1)
+    activity_min_baseline: float = Field(default=3.0, ge=0)  # messages per recent_days before a drop can count
+    activity_min_drop: float = Field(default=0.5, ge=0, le=1)
+    activity_quiet_share: float = Field(default=0.25, ge=0, le=1)
+    purchase_min_count: int = Field(default=3, ge=2)
+    purchase_cycle_factor: float = Field(default=1.5, ge=1)
+    score_max_age_days: int = Field(default=180, ge=1)
+    csat_low: int = Field(default=2, ge=1, le=5)
+    nps_low: int = Field(default=6, ge=0, le=10)
+    chunk_size: int = Field(default=2000, ge=1, le=20_000)
+    max_reasons: int = Field(default=3, ge=1)
+    weights: ChurnWeights = ChurnWeights()
+
+    @field_validator("run_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM, e.g. 03:30")
+        return value
+
+    def run_time(self) -> time:
+        hour, minute = self.run_at.split(":")
+        return time(int(hour), int(minute))
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -414,6 +461,7 @@ class Settings(_Section):
     service: ServiceSettings = ServiceSettings()
     tickets: TicketSettings = TicketSettings()
     surveys: SurveySettings = SurveySettings()
+    churn: ChurnSettings = ChurnSettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import cluster_ids, root_of
-from services.timeline import CHANNEL_NAMES, describe, message_text, scene_from_join_code
+from services.timeline import CHANNEL_NAMES, EntryKind, describe, describe_purchase, message_text, scene_from_join_code
 from storage.models import Customer, CustomerEvent, Message
-from storage.repos import contacts, groups, messages, timeline
+from storage.models_service import Purchase
+from storage.repos import contacts, groups, messages, purchases, timeline
 
 # The timeline shows the latest messages; older ones stay in the database (and in a PIPL export).
 TIMELINE_MESSAGES = 500
@@ -124,6 +125,7 @@ async def customer_profile(session: AsyncSession, customer_id: int) -> CustomerP
 
     entries = [_event_item(e, member_name, group_names) for e in events]
     entries += [_message_item(m, people, member_name, group_names) for m in said]
+    entries += [_purchase_item(p) for p in await purchases.of_customers(session, ids)]
     entries.sort(key=lambda item: item.at)
     return CustomerProfile(
         id=customer.id,
@@ -182,6 +184,17 @@ def _event_item(e: CustomerEvent, member_name: Any, group_names: dict[str, str])
         member_userid=e.member_userid,
         chat_id=e.chat_id,
         detail=e.detail,
+    )
+
+
+def _purchase_item(p: Purchase) -> TimelineItem:
+    return TimelineItem(
+        at=p.purchased_at,
+        kind=EntryKind.PURCHASE,
+        text=describe_purchase(p.item, p.amount_cents),
+        member_userid=None,
+        chat_id=None,
+        detail={"reference": p.reference, "item": p.item, "amount_cents": p.amount_cents},
     )
 
 

@@ -34,6 +34,7 @@ class EntryKind(StrEnum):
     KF_SEND_FAILED = "kf_send_failed"
     CSAT_ANSWERED = "csat_answered"
     NPS_ANSWERED = "nps_answered"
+    PURCHASE = "purchase"  # from the purchases table, not customer_events
 
 
 CHANNEL_NAMES: dict[str, str] = {"kf": "微信客服", "archive": "会话存档", "oa": "公众号"}
@@ -148,3 +149,9 @@ def _describe_score(kind: str, detail: Mapping[str, Any]) -> str:
         context.append(f"工单 T{detail['ticket_id']}")
     shown = "，".join(c for c in context if c)
     return f"{what}：{detail.get('score')}/{scale} 分" + (f"（{shown}）" if shown else "")
+
+
+def describe_purchase(item: str, amount_cents: int) -> str:
+    """A purchase on the timeline: "购买 商品（¥199.00）"."""
+    amount = f"¥{amount_cents // 100}.{amount_cents % 100:02d}"
+    return f"购买 {item or '（未注明商品）'}（{amount}）"

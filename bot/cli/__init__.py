@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from bot.cli import data, outbox, run, tickets
+from bot.cli import churn, data, outbox, purchases, run, tickets
 from bot.config import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Qunke (群客): community CRM bot for WeCom.")
@@ -19,6 +19,8 @@ app.add_typer(data.customer_app, name="customer")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.task_app, name="task")
 app.add_typer(tickets.ticket_app, name="ticket")
+app.add_typer(purchases.purchase_app, name="purchase")
+app.add_typer(churn.churn_app, name="churn")
 
 
 def _mount_sandbox() -> None:

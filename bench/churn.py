@@ -1,0 +1,212 @@
+"""Churn scoring benchmark: the set-based daily job over 100,000 customers with a year of messages, on SQLite and
+PostgreSQL, beside a per-customer query loop (the same queries, one customer at a time) measured in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `bench.*` and `tests.support` live beside the installed packages
+
+import asyncpg  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
+
+from bench.churn_load import kinds_for, load_postgres, load_sqlite, slice_of  # noqa: E402
+from services.churn import run_churn, score_customers  # noqa: E402
+from services.churn_model import ChurnPolicy  # noqa: E402
+from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models_service import ChurnScore  # noqa: E402
+from storage.repos import churn as repo  # noqa: E402
+from tests.support.churn_histories import AT_RISK, HEALTHY  # noqa: E402
+from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402
+
+NOW: Final = datetime(2026, 11, 23, 19, 30, tzinfo=UTC)
+SLICE: Final = 5000
+
+
+@dataclass
+class Row:
+    backend: str
+    customers: int
+    messages: int
+    rows: int
+    load_s: float
+    first_s: float
+    daily_s: float
+    sample: int
+    loop_sample_s: float
+    flagged_risky: float
+    flagged_healthy: float
+    by_kind: dict[str, str]
+    crossed: int
+    peak_rss_mb: float
+
+    @property
+    def loop_s(self) -> float:
+        return self.loop_sample_s / self.sample * self.customers
+
+
+async def load(backend: str, url: str, kinds: list[str], rate: float) -> tuple[int, int, float]:
+    """Generate and load every customer's year, a slice at a time (bounded memory); (messages, rows, seconds)."""
+    messages = rows = 0
+    start = time.perf_counter()
+    pg = await asyncpg.connect(url.replace("+asyncpg", "")) if backend == "postgresql" else None
+    try:
+        for lo in range(0, len(kinds), SLICE):
+            generated = slice_of(kinds, lo, min(lo + SLICE, len(kinds)), NOW, rate)
+            messages += len(generated.tables["messages"])
+            if pg is not None:
+                async with pg.transaction():
+                    rows += await load_postgres(pg, generated)
+            else:
+                rows += await asyncio.to_thread(load_sqlite, url.split("///", 1)[1], generated)
+        if pg is not None:
+            await pg.execute(
+                "SELECT setval(pg_get_serial_sequence('customers', 'id'), (SELECT max(id) FROM customers))"
+            )
+            await pg.execute("ANALYZE")
+    finally:
+        if pg is not None:
+            await pg.close()
+    return messages, rows, time.perf_counter() - start
+
+
+async def per_customer_loop(sessions: async_sessionmaker[AsyncSession], ids: list[int], policy: ChurnPolicy) -> float:
+    """The same queries and model, one customer at a time; in one transaction rolled back at the end, so the
+    set-based run that follows starts from the same state (and the loop is spared every commit)."""
+    async with sessions() as session:
+        transaction = await session.begin()
+        start = time.perf_counter()
+        for cid in ids:
+            one = await repo.customer_chunk(session, cid - 1, 1)
+            await score_customers(session, one, {}, NOW, policy)
+        elapsed = time.perf_counter() - start
+        await transaction.rollback()
+    return elapsed
+
+
+async def measure(backend: str, url: str, kinds: list[str], args: argparse.Namespace) -> Row:
+    await asyncio.to_thread(upgrade, url)
+    messages, rows, load_s = await load(backend, url, kinds, args.rate)
+    engine = create_db_engine(url)
+    sessions = make_sessionmaker(engine)
+    policy = ChurnPolicy(chunk_size=args.chunk)
+    try:
+        if backend == "sqlite":
+            async with engine.begin() as conn:
+                await conn.execute(text("ANALYZE"))
+        step = max(1, len(kinds) // args.sample)
+        sample = list(range(1, len(kinds) + 1, step))[: args.sample]
+        loop_s = await per_customer_loop(sessions, sample, policy)
+        start = time.perf_counter()
+        first = await run_churn(sessions, NOW, policy)
+        first_s = time.perf_counter() - start
+        start = time.perf_counter()
+        await run_churn(sessions, NOW, policy)
+        daily_s = time.perf_counter() - start
+        async with sessions() as session:
+            flagged = {
+                cid for (cid,) in (await session.execute(select(ChurnScore.customer_id).where(ChurnScore.at_risk)))
+            }
+    finally:
+        await engine.dispose()
+    by_kind = Counter(kinds)
+    hit = Counter(kinds[cid - 1] for cid in flagged)
+    risky = sum(hit[k] for k in AT_RISK) / max(1, sum(by_kind[k] for k in AT_RISK))
+    healthy = sum(hit[k] for k in HEALTHY) / max(1, sum(by_kind[k] for k in HEALTHY))
+    shares = {k: f"{hit[k]}/{by_kind[k]}" for k in (*AT_RISK, *HEALTHY)}
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Row(
+        backend,
+        len(kinds),
+        messages,
+        rows,
+        load_s,
+        first_s,
+        daily_s,
+        len(sample),
+        loop_s,
+        risky,
+        healthy,
+        shares,
+        first.crossed,
+        rss,
+    )
+
+
+def print_table(rows: list[Row]) -> None:
+    print()
+    head = f"{'backend':<11}{'customers':>10}{'messages':>11}{'load s':>8}{'set 1st s':>10}{'set daily s':>12}"
+    head += f"{'cust/s':>9}{'loop n':>8}{'loop s*':>9}{'ratio':>8}{'flag risky':>11}{'flag ok':>9}{'RSS MB':>8}"
+    print(head)
+    for r in rows:
+        print(
+            f"{r.backend:<11}{r.customers:>10,}{r.messages:>11,}{r.load_s:>8.1f}{r.first_s:>10.2f}{r.daily_s:>12.2f}"
+            f"{r.customers / r.first_s:>9,.0f}{r.sample:>8}{r.loop_s:>9.1f}{r.loop_s / r.first_s:>7.1f}x"
+            f"{r.flagged_risky:>10.0%}{r.flagged_healthy:>9.1%}{r.peak_rss_mb:>8.0f}"
+        )
+    for r in rows:
+        print(f"{r.backend} flagged per profile kind: " + ", ".join(f"{k} {v}" for k, v in r.by_kind.items()))
+    print(
+        "\nset 1st = first run (every crossing alerts its owner rep); set daily = the next run (scores only).\n"
+        "loop s* = the per-customer query loop, timed on `loop n` customers spread over the id range and\n"
+        "EXTRAPOLATED linearly to all customers (same queries and model, one customer at a time).\n"
+        "ratio = loop s* / set 1st. flag risky / flag ok = share of known at-risk / healthy customers flagged."
+    )
+
+
+async def run_all(args: argparse.Namespace) -> None:
+    kinds = kinds_for(args.customers, seed=11)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="qunke-churn-bench-") as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/churn.db"
+        print(f"sqlite: WAL, synchronous=FULL while scoring, file in {tmp}", flush=True)
+        rows.append(await measure("sqlite", url, kinds, args))
+    if args.skip_pg:
+        print("postgresql: SKIPPED (--skip-pg)")
+    else:
+        try:
+            cluster = await asyncio.to_thread(start_cluster)
+        except PostgresUnavailable as exc:
+            cluster = None
+            print(f"postgresql: SKIPPED ({exc})")
+        if cluster is not None:
+            try:
+                await asyncio.to_thread(cluster.psql, "CREATE DATABASE bench_churn")
+                print(f"postgresql: throwaway cluster on port {cluster.port} (fsync off)", flush=True)
+                rows.append(await measure("postgresql", cluster.url("bench_churn"), kinds, args))
+            finally:
+                await asyncio.to_thread(cluster.stop)
+    print_table(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=3.0, help="a steady customer's messages per 30 days")
+    parser.add_argument("--sample", type=int, default=500, help="customers timed in the per-customer loop")
+    parser.add_argument("--chunk", type=int, default=2000, help="customers per set-based chunk")
+    parser.add_argument("--skip-pg", action="store_true")
+    args = parser.parse_args()
+    print(
+        f"churn bench: {args.customers:,} customers, a year of history (steady customers write {args.rate:g} "
+        f"messages per 30 days), chunk {args.chunk}, {2} cores shared",
+        flush=True,
+    )
+    asyncio.run(run_all(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""CLI commands for the churn early warning: `qunke churn run|list`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from bot.cli.data import JsonFlag, with_session
+from bot.cli.output import print_json
+from bot.config import load_settings
+from services import churn
+from services.churn_model import ChurnPolicy
+from services.clock import SystemClock
+from storage.db import create_db_engine, make_sessionmaker
+
+churn_app = typer.Typer(no_args_is_help=True, help="The churn early warning: score now, list who is at risk.")
+console = Console()
+
+
+@churn_app.command("run")
+def churn_run(as_json: JsonFlag = False) -> None:
+    """Score every customer now (the daily job does the same at churn.run_at) and alert new crossings."""
+    settings = load_settings()
+    policy = ChurnPolicy.from_config(settings.churn.model_dump())
+
+    async def run() -> churn.ChurnRun:
+        engine = create_db_engine(settings.database.url)
+        try:
+            return await churn.run_churn(make_sessionmaker(engine), SystemClock().now(), policy)
+        finally:
+            await engine.dispose()
+
+    summary = asyncio.run(run())
+    if as_json:
+        print_json(summary.to_dict())
+        return
+    typer.echo(
+        f"已评分 {summary.scored} 位客户，{summary.at_risk} 位有流失风险；新超过阈值 {summary.crossed} 位，"
+        f"已提醒负责人 {summary.alerted} 位"
+        + (f"（{summary.not_alerted} 位已流失或无负责人，未提醒）" if summary.not_alerted else "")
+    )
+
+
+@churn_app.command("list")
+def churn_list(
+    limit: Annotated[int, typer.Option(help="How many, riskiest first.")] = 50,
+    include_lost: Annotated[bool, typer.Option("--include-lost", help="Also customers already lost.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Customers over the threshold as of the last scoring, with their reasons and a suggested action."""
+    settings = load_settings()
+    rows = with_session(settings, lambda s: churn.at_risk(s, limit, include_lost=include_lost))
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+        return
+    table = Table("客户ID", "客户", "负责人", "风险", "原因", "建议")
+    for r in rows:
+        table.add_row(
+            str(r.customer_id),
+            Text(r.name or "-"),
+            r.owner_name or r.owner_userid or "-",
+            f"{round(r.risk * 100)}%",
+            Text("\n".join(r.reasons)),
+            r.action,
+        )
+    console.print(table)

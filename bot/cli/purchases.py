@@ -1,0 +1,118 @@
+"""CLI commands for purchases: `qunke purchase add|import|list`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from bot.cli.data import JsonFlag, with_session
+from bot.cli.output import local, print_json
+from bot.config import load_settings
+from services import purchases
+from services.clock import SystemClock
+
+purchase_app = typer.Typer(no_args_is_help=True, help="Purchases: record, import (CSV), list.")
+console = Console()
+
+
+@purchase_app.command("add")
+def purchase_add(
+    customer: Annotated[str, typer.Argument(help="The customer's ID or external_userid.")],
+    reference: Annotated[str, typer.Argument(help="The order number; recording it again changes nothing.")],
+    amount: Annotated[str, typer.Argument(help="In yuan, e.g. 199 or 199.50.")],
+    item: Annotated[str, typer.Option(help="What was bought.")] = "",
+    at: Annotated[str | None, typer.Option(help="When (ISO 8601, business zone if no offset); default now.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record one purchase."""
+    settings = load_settings()
+    when = at or SystemClock().now().isoformat()
+    try:
+        view, new = with_session(
+            settings,
+            lambda s: purchases.record_purchase(
+                s,
+                customer=customer,
+                reference=reference,
+                item=item,
+                amount=amount,
+                purchased_at=when,
+                zone=settings.timezone,
+            ),
+        )
+    except purchases.PurchaseError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        print_json({**view.to_dict(), "new": new})
+        return
+    state = "已记录" if new else "订单号已存在，未改动"
+    typer.echo(
+        f"{state}：客户 {view.customer_id} 购买 {view.item or '-'} ¥{purchases.format_amount(view.amount_cents)}"
+    )
+
+
+@purchase_app.command("import")
+def purchase_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV with a header: reference,customer,item,amount,purchased_at; - for stdin.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Import purchases; nothing is written when any line is wrong, and a reference already imported is skipped."""
+    settings = load_settings()
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.secho(f"无法读取文件 / cannot read {file}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    result = with_session(settings, lambda s: purchases.import_csv(s, text, settings.timezone))
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        for problem in result.errors:
+            typer.secho(f"第 {problem.line} 行 / line {problem.line}: {problem.message}", fg=typer.colors.RED, err=True)
+        for problem in result.conflicts:
+            typer.secho(
+                f"第 {problem.line} 行 / line {problem.line}: {problem.message}", fg=typer.colors.YELLOW, err=True
+            )
+        if not result.errors:
+            typer.echo(f"共 {result.rows} 行：新增 {result.added}，已存在 {result.already} (added {result.added})")
+        else:
+            typer.echo(f"有 {len(result.errors)} 行出错，未导入任何记录 (nothing imported)", err=True)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@purchase_app.command("list")
+def purchase_list(
+    customer: Annotated[str | None, typer.Option(help="Only this customer (ID or external_userid).")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Purchases, newest first."""
+    settings = load_settings()
+    try:
+        rows = with_session(settings, lambda s: purchases.list_purchases(s, limit, customer))
+    except purchases.PurchaseError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+        return
+    table = Table("订单号", "客户ID", "商品", "金额", "购买时间")
+    for r in rows:
+        table.add_row(
+            Text(r.reference),
+            str(r.customer_id),
+            Text(r.item),
+            purchases.format_amount(r.amount_cents),
+            local(r.purchased_at, settings.timezone),
+        )
+    console.print(table)

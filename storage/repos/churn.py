@@ -1,0 +1,273 @@
+"""Churn scoring reads: one grouped query per signal over a span of customer ids, and batched score upserts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from storage.db import dialect_of
+from storage.models import Customer, CustomerEvent, CustomerFollow, FollowStatus, Message, SenderKind
+from storage.models_service import (
+    ChurnScore,
+    CustomerScore,
+    Purchase,
+    ServiceAlert,
+    Survey,
+    SurveyStatus,
+    Ticket,
+    TicketStatus,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Customers lo..hi (ids), plus merged profiles outside the range whose person is inside it."""
+
+    lo: int
+    hi: int
+    extra: tuple[int, ...] = ()
+
+    def where(self, column: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+        inside = column.between(self.lo, self.hi)
+        return or_(inside, column.in_(self.extra)) if self.extra else inside
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    id: int
+    name: str
+    owner_userid: str | None
+    first_seen_at: datetime
+    lost_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousScore:
+    risk: float
+    at_risk: bool
+    crossed_at: datetime | None
+    alerted_at: datetime | None
+
+
+async def merged_roots(session: AsyncSession) -> dict[int, int]:
+    """Every merged profile and the profile it is merged into (few rows: merges are a manager's act)."""
+    rows = await session.execute(
+        select(Customer.id, Customer.merged_into_id).where(Customer.merged_into_id.is_not(None))
+    )
+    return {cid: parent for cid, parent in rows if parent is not None}
+
+
+async def customer_chunk(session: AsyncSession, after_id: int, limit: int) -> list[CustomerRow]:
+    """The next `limit` profiles that stand on their own (not merged), by id."""
+    rows = await session.execute(
+        select(Customer.id, Customer.name, Customer.owner_userid, Customer.first_seen_at, Customer.lost_at)
+        .where(Customer.id > after_id, Customer.merged_into_id.is_(None))
+        .order_by(Customer.id)
+        .limit(limit)
+    )
+    return [CustomerRow(*row) for row in rows]
+
+
+async def message_buckets(
+    session: AsyncSession, span: Span, bounds: Sequence[datetime]
+) -> dict[int, tuple[list[int], datetime | None]]:
+    """Customer messages per window, newest first: window k is [bounds[k+1], bounds[k]); plus the latest time."""
+    sums = [
+        func.sum(case((and_(Message.sent_at >= bounds[k + 1], Message.sent_at < bounds[k]), 1), else_=0))
+        for k in range(len(bounds) - 1)
+    ]
+    rows = await session.execute(
+        select(Message.customer_id, func.max(Message.sent_at), *sums)
+        .where(
+            span.where(Message.customer_id),
+            Message.sent_at >= bounds[-1],
+            Message.sent_at < bounds[0],
+            Message.sender_kind == SenderKind.CUSTOMER,
+        )
+        .group_by(Message.customer_id)
+    )
+    out: dict[int, tuple[list[int], datetime | None]] = {}
+    for cid, latest, *counts in rows:
+        out[cid] = ([int(c or 0) for c in counts], _utc(latest))
+    return out
+
+
+async def recent_texts(session: AsyncSession, span: Span, since: datetime) -> list[tuple[int, str]]:
+    """What customers wrote since `since` (text messages only), for the negative-word signal."""
+    rows = await session.execute(
+        select(Message.customer_id, Message.text).where(
+            span.where(Message.customer_id),
+            Message.sent_at >= since,
+            Message.sender_kind == SenderKind.CUSTOMER,
+            Message.msgtype == "text",
+            Message.recalled_at.is_(None),
+        )
+    )
+    return [(cid, text) for cid, text in rows if cid is not None]
+
+
+async def purchase_times(session: AsyncSession, span: Span) -> dict[int, list[datetime]]:
+    rows = await session.execute(
+        select(Purchase.customer_id, Purchase.purchased_at)
+        .where(span.where(Purchase.customer_id))
+        .order_by(Purchase.customer_id, Purchase.purchased_at)
+    )
+    out: dict[int, list[datetime]] = defaultdict(list)
+    for cid, at in rows:
+        out[cid].append(at)
+    return out
+
+
+async def survey_scores(session: AsyncSession, span: Span, since: datetime) -> dict[tuple[int, str], list[int]]:
+    """The latest two answered scores per customer and kind (csat, nps) since `since`, newest first."""
+    ranked = (
+        select(
+            Survey.customer_id,
+            Survey.kind,
+            Survey.score,
+            func.row_number()
+            .over(
+                partition_by=(Survey.customer_id, Survey.kind), order_by=(Survey.answered_at.desc(), Survey.id.desc())
+            )
+            .label("rn"),
+        )
+        .where(
+            span.where(Survey.customer_id),
+            Survey.status == SurveyStatus.ANSWERED,
+            Survey.score.is_not(None),
+            Survey.answered_at >= since,
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ranked.c.customer_id, ranked.c.kind, ranked.c.score)
+        .where(ranked.c.rn <= 2)
+        .order_by(ranked.c.customer_id, ranked.c.kind, ranked.c.rn)
+    )
+    out: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for cid, kind, score in rows:
+        out[(cid, kind)].append(int(score))
+    return out
+
+
+async def profile_scores(session: AsyncSession, span: Span, since: datetime) -> dict[tuple[int, str], int]:
+    """The latest CSAT / NPS on the profile (customer_scores), when recent enough."""
+    rows = await session.execute(
+        select(
+            CustomerScore.customer_id,
+            CustomerScore.csat,
+            CustomerScore.csat_at,
+            CustomerScore.nps,
+            CustomerScore.nps_at,
+        ).where(span.where(CustomerScore.customer_id))
+    )
+    out: dict[tuple[int, str], int] = {}
+    for cid, csat, csat_at, nps, nps_at in rows:
+        if csat is not None and csat_at is not None and csat_at >= since:
+            out[(cid, "csat")] = int(csat)
+        if nps is not None and nps_at is not None and nps_at >= since:
+            out[(cid, "nps")] = int(nps)
+    return out
+
+
+async def open_tickets(session: AsyncSession, span: Span) -> dict[int, tuple[int, int]]:
+    """Unresolved tickets (open or pending) per customer, and how many of them were reopened."""
+    rows = await session.execute(
+        select(Ticket.customer_id, func.count(), func.sum(case((Ticket.reopened > 0, 1), else_=0)))
+        .where(span.where(Ticket.customer_id), Ticket.status.in_((TicketStatus.OPEN, TicketStatus.PENDING)))
+        .group_by(Ticket.customer_id)
+    )
+    return {cid: (int(n), int(reopened or 0)) for cid, n, reopened in rows}
+
+
+async def event_counts(session: AsyncSession, span: Span, kinds: Sequence[str], since: datetime) -> dict[int, int]:
+    rows = await session.execute(
+        select(CustomerEvent.customer_id, func.count())
+        .where(
+            span.where(CustomerEvent.customer_id),
+            CustomerEvent.kind.in_(list(kinds)),
+            CustomerEvent.occurred_at >= since,
+        )
+        .group_by(CustomerEvent.customer_id)
+    )
+    return {cid: int(n) for cid, n in rows}
+
+
+async def active_follows(session: AsyncSession, span: Span) -> dict[int, int]:
+    rows = await session.execute(
+        select(CustomerFollow.customer_id, func.count())
+        .where(span.where(CustomerFollow.customer_id), CustomerFollow.status == FollowStatus.ACTIVE)
+        .group_by(CustomerFollow.customer_id)
+    )
+    return {cid: int(n) for cid, n in rows}
+
+
+async def previous_scores(session: AsyncSession, span: Span) -> dict[int, PreviousScore]:
+    rows = await session.execute(
+        select(
+            ChurnScore.customer_id, ChurnScore.risk, ChurnScore.at_risk, ChurnScore.crossed_at, ChurnScore.alerted_at
+        ).where(ChurnScore.customer_id.between(span.lo, span.hi))
+    )
+    return {
+        cid: PreviousScore(risk, at_risk, _utc(crossed), _utc(alerted)) for cid, risk, at_risk, crossed, alerted in rows
+    }
+
+
+async def upsert_scores(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany INSERT ... ON CONFLICT (customer_id) DO UPDATE on either dialect."""
+    if not rows:
+        return
+    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    stmt = insert(ChurnScore)
+    changed = ("risk", "reasons", "features", "at_risk", "scored_at", "crossed_at", "alerted_at")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["customer_id"], set_={name: stmt.excluded[name] for name in changed}
+    )
+    await session.execute(stmt, list(rows))
+
+
+async def claim_alert(
+    session: AsyncSession, *, key: str, kind: str, customer_id: int, member_userid: str, now: datetime
+) -> int | None:
+    """Record that this alert goes out; None when it already did (the key is UNIQUE), so a rerun sends nothing."""
+    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    stmt = (
+        insert(ServiceAlert)
+        .values(alert_key=key[:200], kind=kind, customer_id=customer_id, member_userid=member_userid, created_at=now)
+        .on_conflict_do_nothing(index_elements=["alert_key"])
+        .returning(ServiceAlert.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def set_alert_outbox(session: AsyncSession, alert_id: int, outbox_id: int) -> None:
+    await session.execute(update(ServiceAlert).where(ServiceAlert.id == alert_id).values(outbox_id=outbox_id))
+
+
+async def at_risk_rows(session: AsyncSession, limit: int, include_lost: bool) -> list[tuple[ChurnScore, Customer]]:
+    stmt = (
+        select(ChurnScore, Customer)
+        .join(Customer, Customer.id == ChurnScore.customer_id)
+        .where(ChurnScore.at_risk.is_(True))
+        .order_by(ChurnScore.risk.desc(), ChurnScore.customer_id)
+        .limit(limit)
+    )
+    if not include_lost:
+        stmt = stmt.where(Customer.lost_at.is_(None))
+    return [(score, customer) for score, customer in (await session.execute(stmt)).all()]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aggregates may come back naive on SQLite; every stored time is UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
