@@ -1,0 +1,127 @@
+"""`qunke report service`: response times by rep, SLA breaches, tickets, CSAT/NPS and the at-risk list."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli.data import JsonFlag, with_session
+from bot.cli.output import local, print_json
+from bot.config import load_settings
+from services.clock import SystemClock
+from services.reports import ServiceReport, service_report
+from services.response_times import GroupStats
+
+report_app = typer.Typer(no_args_is_help=True, help="Reports for managers.")
+console = Console()
+DEFAULT_DAYS = 7
+SOURCE_TEXT = {"handoff": "转人工", "low_score": "低分", "complaint": "投诉", "overdue": "超时", "manual": "手动"}
+STATUS_TEXT = {"open": "处理中", "pending": "挂起", "solved": "已解决", "closed": "已关闭"}
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{option} 需要日期 YYYY-MM-DD / expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def period(start: str | None, end: str | None, zone: str, now: datetime) -> tuple[datetime, datetime]:
+    """[start 00:00, end+1 00:00) in the business zone; by default the last 7 days including today."""
+    tz = ZoneInfo(zone)
+    last = _day(end, "--to") if end else now.astimezone(tz).date()
+    first = _day(start, "--from") if start else last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise typer.BadParameter("--from 不能晚于 --to / --from must not be after --to")
+    return datetime.combine(first, time(), tz), datetime.combine(last + timedelta(days=1), time(), tz)
+
+
+@report_app.command("service")
+def report_service(
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (business zone).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD, included.")] = None,
+    at_risk: Annotated[int, typer.Option("--at-risk", help="How many at-risk customers to list.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """The service report: response times by rep, SLA breaches, tickets by status, CSAT, NPS, at-risk customers."""
+    settings = load_settings()
+    now = SystemClock().now()
+    first, after = period(start, end, settings.timezone, now)
+    report = with_session(settings, lambda s: service_report(s, first, after, now, at_risk_limit=at_risk))
+    if as_json:
+        print_json(report.to_dict())
+        return
+    _print(report, settings.timezone)
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.0f} 秒"
+    return f"{seconds / 60:.1f} 分钟" if seconds < 3600 else f"{seconds / 3600:.1f} 小时"
+
+
+def _rep_name(group: GroupStats, names: dict[str, str]) -> str:
+    if group.key == "bot":
+        return "机器人（FAQ）"
+    if not group.key:
+        return "（无负责人）"
+    return f"{names.get(group.key, group.key)}（{group.key}）"
+
+
+def _print(report: ServiceReport, zone: str) -> None:
+    last_day = report.end - timedelta(seconds=1)
+    console.print(f"[bold]服务报告[/bold] {local(report.start, zone)[:10]} 至 {local(last_day, zone)[:10]}")
+    responses = report.responses
+    overall = responses.overall
+    console.print(
+        f"首次响应：共 {overall.answered} 次，工作时间 p50 {_minutes(overall.business_s.p50)}，"
+        f"p90 {_minutes(overall.business_s.p90)}，平均 {_minutes(overall.business_s.average)}；"
+        f"SLA 超时 {overall.breaches} 次"
+    )
+    table = Table("负责人", "回复数", "p50", "p90", "平均", "超时", title="各负责人首次响应（工作时间）")
+    for group in responses.by_rep:
+        s = group.business_s
+        table.add_row(
+            _rep_name(group, report.member_names),
+            str(group.answered),
+            _minutes(s.p50),
+            _minutes(s.p90),
+            _minutes(s.average),
+            str(group.breaches),
+        )
+    console.print(table)
+    t = report.tickets
+    statuses = "，".join(f"{STATUS_TEXT.get(k, k)} {v}" for k, v in t.by_status.items())
+    sources = "，".join(f"{SOURCE_TEXT.get(k, k)} {v}" for k, v in t.by_source.items() if v)
+    console.print(f"工单：新开 {t.opened}（{statuses}）；来源：{sources or '无'}")
+    resolution = f"{t.avg_resolution_h:.1f} 小时" if t.avg_resolution_h is not None else "-"
+    console.print(
+        f"      已解决 {t.solved}，重新打开 {t.reopened}，超期 {t.overdue}，仍超期未结 {t.overdue_open}，"
+        f"平均解决用时 {resolution}"
+    )
+    sc = report.scores
+    csat = f"{sc.csat_average:.2f}" if sc.csat_average is not None else "-"
+    spread = " ".join(f"{k}分×{v}" for k, v in sorted(sc.csat_distribution.items()))
+    rate = f"{sc.response_rate:.0%}" if sc.response_rate is not None else "-"
+    console.print(f"满意度（CSAT）：平均 {csat}（{sc.csat_count} 份；{spread or '无'}）；回复率 {rate}")
+    nps = f"{sc.nps:+.0f}" if sc.nps is not None else "-"
+    console.print(
+        f"NPS：{nps}（推荐者 {sc.promoters}，中立 {sc.passives}，贬损者 {sc.detractors}）；低分 {sc.low_scores} 次"
+    )
+    risky = Table("客户", "负责人", "风险", "原因", "建议", title="流失风险名单")
+    for row in report.at_risk:
+        risky.add_row(
+            f"{row.name or '-'}（{row.customer_id}）",
+            row.owner_name or row.owner_userid or "-",
+            f"{row.risk:.0%}",
+            "；".join(row.reasons),
+            row.action,
+        )
+    console.print(risky if report.at_risk else "流失风险名单：暂无（或尚未运行 `qunke churn run`）")
