@@ -29,9 +29,7 @@ class OpenAIEmbedder:
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         payload = {"model": self._model, "input": list(texts)}
         try:
-            async with self._http.post(
-                self._url, json=payload, headers=self._headers, timeout=self._timeout
-            ) as resp:
+            async with self._http.post(self._url, json=payload, headers=self._headers, timeout=self._timeout) as resp:
                 if resp.status != 200:
                     detail = (await resp.text())[:200]
                     raise EmbedderError(f"embeddings endpoint answered HTTP {resp.status}: {detail}")

@@ -138,7 +138,9 @@ def eval_cases(
 def _print_report(report: EvalReport, show_misses: bool) -> None:
     table = Table("指标 / metric", "值 / value")
     for key, value in report.summary().items():
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) and key != "best_answer_threshold" else str(value))
+        table.add_row(
+            key, f"{value:.4f}" if isinstance(value, float) and key != "best_answer_threshold" else str(value)
+        )
     console.print(table)
     misses = [r for r in report.results if not r.correct]
     if not show_misses or not misses:
