@@ -14,7 +14,7 @@ import bm25s
 import numpy as np
 import numpy.typing as npt
 
-from services.faq import tokens
+from services.faq import frames, tokens
 from services.faq.embedder import EmbedderError, EmbeddingIndex, fuse
 from services.faq.synonyms import SynonymMap, default_synonyms
 from services.faq.types import Action, Candidate, Decision, Embedder, KbItem
@@ -74,6 +74,8 @@ class _Query:
     words: frozenset[str]
     char_mass: float  # the IDF weight of all the query's terms (unknown ones at the rarest weight)
     word_mass: float
+    char_idf: Mapping[str, float]  # each term's weight (frames weighed down, unknown terms at the rarest weight)
+    word_idf: Mapping[str, float]
 
 
 @dataclass(slots=True)
@@ -131,8 +133,9 @@ class Matcher:
                 char_df[t] = char_df.get(t, 0) + 1
             for t in v.words:
                 word_df[t] = word_df.get(t, 0) + 1
-        self._char_idf: Final = {t: _idf(df, n) for t, df in char_df.items()}
-        self._word_idf: Final = {t: _idf(df, n) for t, df in word_df.items()}
+        # Question frames (有没有, 怎么…) weigh a fraction of their IDF: content words decide which entry is meant.
+        self._char_idf: Final = {t: _idf(df, n) * frames.weight(t) for t, df in char_df.items()}
+        self._word_idf: Final = {t: _idf(df, n) * frames.weight(t) for t, df in word_df.items()}
         # A query term no variant has is as informative as the rarest known term: it is what the KB lacks.
         self._unknown_idf: Final = _idf(0, max(n, 1))
         self._char_mass: Final = [sum(self._char_idf[t] for t in v.chars) for v in variants]
@@ -190,9 +193,9 @@ class Matcher:
         chars = frozenset(tokens.chars(normalized))
         words = frozenset(tokens.words(normalized))
         unknown = self._unknown_idf
-        char_mass = sum(self._char_idf.get(t, unknown) for t in chars)
-        word_mass = sum(self._word_idf.get(t, unknown) for t in words)
-        return _Query(normalized, chars, words, char_mass, word_mass)
+        char_idf = {t: self._char_idf.get(t, unknown * frames.weight(t)) for t in chars}
+        word_idf = {t: self._word_idf.get(t, unknown * frames.weight(t)) for t in words}
+        return _Query(normalized, chars, words, sum(char_idf.values()), sum(word_idf.values()), char_idf, word_idf)
 
     @staticmethod
     def _is_topic(text: str) -> bool:
