@@ -13,6 +13,8 @@ from services.text.normalize import normalize
 # A frame token's share of its IDF weight. Not zero: between two entries that cover the same content, the one asked
 # the same way ("多少钱" vs "怎么付") is still the better match; but content decides.
 FRAME_WEIGHT: Final = 0.25
+# Sentence particles: a bigram that ends in one ("全吗" in 安全吗) or starts with one ("吗能") straddles the frame.
+PARTICLES: Final = frozenset("吗呢吧嘛啊呀哦啦了的么")
 
 
 @cache
@@ -39,6 +41,11 @@ def frame_tokens() -> frozenset[str]:
     return frozenset(out)
 
 
+def is_frame(token: str) -> bool:
+    """A frame token: inside a frame word, or a character bigram with a sentence particle in it."""
+    return token in frame_tokens() or (len(token) == 2 and (token[0] in PARTICLES or token[1] in PARTICLES))
+
+
 def weight(token: str) -> float:
     """The factor on a token's IDF: FRAME_WEIGHT for frame tokens, 1 for content."""
-    return FRAME_WEIGHT if token in frame_tokens() else 1.0
+    return FRAME_WEIGHT if is_frame(token) else 1.0

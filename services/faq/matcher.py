@@ -49,6 +49,9 @@ class MatcherSettings:
     word_weight: float = 0.5
     margin_scale: float = 0.12
     tie_penalty: float = 0.3
+    # A confident answer needs this IDF share of the query's content words (frames aside) explained by the entry;
+    # below it the bot may suggest, never answer: an unknown "X" in "有没有X" is what the customer asks about.
+    min_content: float = 0.4
 
     def __post_init__(self) -> None:
         if not 0 <= self.suggest <= self.answer <= 1:
@@ -86,6 +89,7 @@ class _Scored:
     similarity: float
     shared_words: frozenset[str] = frozenset()
     shared_chars: frozenset[str] = frozenset()
+    content: float = 1.0  # the IDF share of the query's content words the entry explains
 
 
 def _idf(df: int, n: int) -> float:
@@ -261,7 +265,11 @@ class Matcher:
         word_sim = _blend(wq, wv) if variant.words and query.words else char_sim
         w = self.settings.word_weight
         similarity = (1 - w) * char_sim + w * word_sim
-        return _Scored(i, similarity, shared_words, shared_chars)
+        if query.words:
+            content = _content_share(query.words, query.word_idf, self._entry_words[entry])
+        else:
+            content = _content_share(query.chars, query.char_idf, self._entry_chars[entry])
+        return _Scored(i, similarity, shared_words, shared_chars, content)
 
     def _matched_terms(self, scored: _Scored) -> tuple[str, ...]:
         """The reasons: shared words, rarest first; shared character bigrams when no whole word matched."""
@@ -288,7 +296,7 @@ class Matcher:
             if lexical is None:
                 out[entry] = _Scored(i, fused)
             else:
-                out[entry] = _Scored(lexical.variant, fused, lexical.shared_words, lexical.shared_chars)
+                out[entry] = _Scored(lexical.variant, fused, lexical.shared_words, lexical.shared_chars, lexical.content)
         return out
 
     def _finish(self, query: _Query, scored: dict[str, _Scored]) -> Decision:
@@ -305,6 +313,9 @@ class Matcher:
             # A near tie with another entry means the KB cannot tell them apart: less confident, not more.
             penalty = s.tie_penalty * max(0.0, 1.0 - max(0.0, margin) / s.margin_scale)
             confidence = max(0.0, min(1.0, calibrate(sc.similarity) * (1.0 - penalty)))
+            if sc.content < s.min_content:
+                # Rounded confidences are compared with the threshold: stay a clear step below it.
+                confidence = min(confidence, max(0.0, s.answer - _CAP_STEP))
             variant = self._variants[sc.variant]
             candidates.append(Candidate(entry, round(confidence, 4), variant.text, self._matched_terms(sc)))
         top = candidates[0].confidence
@@ -315,6 +326,22 @@ class Matcher:
         else:
             action, reason = Action.SILENT, "low_score"
         return Decision(action, top, reason, tuple(candidates), query.normalized)
+
+
+# How far below the answer threshold a capped confidence sits (confidences are rounded to 4 places).
+_CAP_STEP: Final = 0.001
+
+
+def _content_share(terms: frozenset[str], weights: Mapping[str, float], entry_terms: frozenset[str]) -> float:
+    """The IDF share of the query's content (non-frame) terms that the entry's variants contain; 1 with none."""
+    total = explained = 0.0
+    for t in terms:
+        if frames.is_frame(t):
+            continue
+        total += weights[t]
+        if t in entry_terms:
+            explained += weights[t]
+    return explained / total if total else 1.0
 
 
 def _retrieval_terms(chars: frozenset[str]) -> frozenset[str]:
