@@ -310,9 +310,7 @@ class Matcher:
             if rank == 0 and len(ranked) == 1:
                 rival = 0.0
             margin = sc.similarity - rival
-            # A near tie with another entry means the KB cannot tell them apart: less confident, not more.
-            penalty = s.tie_penalty * max(0.0, 1.0 - max(0.0, margin) / s.margin_scale)
-            confidence = max(0.0, min(1.0, calibrate(sc.similarity) * (1.0 - penalty)))
+            confidence = _tie_adjusted(calibrate(sc.similarity), margin, s)
             if sc.content < s.min_content:
                 # Rounded confidences are compared with the threshold: stay a clear step below it.
                 confidence = min(confidence, max(0.0, s.answer - _CAP_STEP))
@@ -326,6 +324,20 @@ class Matcher:
         else:
             action, reason = Action.SILENT, "low_score"
         return Decision(action, top, reason, tuple(candidates), query.normalized)
+
+
+def _tie_adjusted(confidence: float, margin: float, s: MatcherSettings) -> float:
+    """A near tie with another entry means the KB cannot tell them apart: less confident, not more.
+
+    Only the part above the suggest threshold shrinks (all of it at an exact tie, `tie_penalty` of the whole at a
+    margin of `margin_scale`): a strong match that ties is handed to a rep with both candidates, a weak one is
+    not lifted, and a tie can never make the bot answer.
+    """
+    closeness = max(0.0, 1.0 - max(0.0, margin) / s.margin_scale)
+    if confidence <= s.suggest:
+        return max(0.0, confidence * (1.0 - s.tie_penalty * closeness))
+    above = (confidence - s.suggest) * (1.0 - closeness)
+    return min(1.0, s.suggest + above * (1.0 - s.tie_penalty * closeness))
 
 
 # How far below the answer threshold a capped confidence sits (confidences are rounded to 4 places).
