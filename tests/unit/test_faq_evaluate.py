@@ -13,6 +13,7 @@ from services.faq.evaluate import (
     Case,
     CaseResult,
     CasesFileError,
+    EvalReport,
     best_answer_threshold,
     evaluate,
     parse_cases,
@@ -114,31 +115,46 @@ def test_ask_cli_explains_its_decision() -> None:
     assert best["entry_id"] == "class_replay" and "回放" in best["matched_terms"] and best["answer"]
 
 
+SETS = {
+    "edu_ecom": (ROOT / "kb" / "example.yaml", DATA / "edu_ecom_cases.tsv"),
+    "saas": (DATA / "saas_kb.yaml", DATA / "saas_cases.tsv"),
+    "local_services": (DATA / "local_services_kb.yaml", DATA / "local_services_cases.tsv"),
+}
+
+
+def _report(name: str) -> EvalReport:
+    kb, cases = SETS[name]
+    return evaluate(build_matcher(read_kb(kb), MatcherSettings()), read_cases(cases))
+
+
 def test_shipped_eval_sets_are_big_enough_and_consistent() -> None:
     total = nones = 0
-    for kb_name, cases_name in (("../../../kb/example.yaml", "edu_ecom_cases.tsv"), ("saas_kb.yaml", "saas_cases.tsv")):
-        ids = {item.id for item in read_kb(DATA / kb_name)}
-        cases = read_cases(DATA / cases_name)
-        assert all(c.expected in ids or c.expected == "NONE" for c in cases), cases_name
+    for name, (kb, cases_path) in SETS.items():
+        ids = {item.id for item in read_kb(kb)}
+        cases = read_cases(cases_path)
+        assert all(c.expected in ids or c.expected == "NONE" for c in cases), name
         total += len(cases)
         nones += sum(c.expected == "NONE" for c in cases)
     assert total >= 150 and nones >= 40
+    # The held-out domain alone: >= 90 cases, >= 25 of them must stay silent.
+    held_out = read_cases(SETS["local_services"][1])
+    assert len(held_out) >= 90 and sum(c.expected == "NONE" for c in held_out) >= 25
 
 
-def test_tuned_set_meets_the_targets() -> None:
-    """edu_ecom is the set the matcher was tuned on (kb/example.yaml)."""
-    matcher = build_matcher(read_kb(ROOT / "kb" / "example.yaml"), MatcherSettings())
-    report = evaluate(matcher, read_cases(DATA / "edu_ecom_cases.tsv"))
+@pytest.mark.parametrize("name", ["edu_ecom", "saas"])
+def test_tuning_sets_meet_the_targets(name: str) -> None:
+    """edu_ecom (kb/example.yaml) and, since faq-tune, saas are the sets the matcher was tuned on."""
+    report = _report(name)
     assert report.in_scope_top1 >= 0.95
     assert report.silence_recall >= 0.90
     assert report.wrong_confident_answers == 0
 
 
 def test_held_out_set_stays_at_its_measured_level() -> None:
-    """saas was written before tuning and never tuned on. It does NOT meet the issue's targets (see docs/FAQ.md):
-    this guards the measured level so a change that makes it worse is noticed."""
-    matcher = build_matcher(read_kb(DATA / "saas_kb.yaml"), MatcherSettings())
-    report = evaluate(matcher, read_cases(DATA / "saas_cases.tsv"))
-    assert report.in_scope_top1 >= 0.88
-    assert report.silence_recall >= 0.87
-    assert report.wrong_confident_answers <= 1
+    """local_services was written before faq-tune changed the matcher and never tuned on. Its in-scope top-1 does
+    NOT meet the issue's 95 % target (measured 0.871, see docs/FAQ.md): this floor guards the measured level so a
+    change that makes it worse is noticed. Its silence target is met and asserted as the target."""
+    report = _report("local_services")
+    assert report.in_scope_top1 >= 0.87
+    assert report.silence_recall >= 0.90
+    assert report.wrong_confident_answers == 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.faq import frames
 from services.faq.kbfile import KbFileError, parse_kb, read_kb
 from services.faq.matcher import Matcher, MatcherSettings, build_matcher, build_matcher_async, calibrate
 from services.faq.synonyms import SynonymError, SynonymMap, default_synonyms
@@ -112,6 +113,32 @@ def test_near_tie_between_entries_costs_confidence() -> None:
     clear = matcher.decide("发票怎么开")
     assert tie.confidence < clear.confidence
     assert tie.best is not None and tie.best.entry_id in {"a", "b"}
+    # A tie never answers, but a strong tied match is handed to a rep rather than dropped.
+    assert tie.action is Action.SUGGEST and clear.action is Action.ANSWER
+    assert {c.entry_id for c in tie.candidates[:2]} == {"a", "b"}
+
+
+def test_question_frames_weigh_less_than_content() -> None:
+    assert frames.weight("有没有") == frames.weight("怎么") == frames.FRAME_WEIGHT < 1
+    assert frames.weight("全吗") == frames.FRAME_WEIGHT  # a bigram that straddles a particle
+    assert frames.weight("发票") == frames.weight("有效") == 1.0  # 有 alone is a frame, 有效 is content
+    items = [KbItem("free", ("有没有免费版",), "F"), KbItem("app", ("有手机app吗",), "P")]
+    matcher = build_matcher(items, MatcherSettings())
+    # "有没有X" is decided by X: an unknown X cannot ride on 有没有 into another entry.
+    unknown = matcher.decide("有没有投票功能")
+    assert (unknown.action, unknown.reason) == (Action.SILENT, "low_score")
+    app = matcher.decide("有没有app")
+    assert app.action is not Action.SILENT and app.best is not None and app.best.entry_id == "app"
+
+
+def test_a_confident_answer_needs_the_content_words_covered() -> None:
+    items = [KbItem("a", ("会员怎么退款",), "A"), KbItem("c", ("发票怎么开",), "C"), KbItem("s", ("几点上课",), "S")]
+    query = "会员卡怎么退款"  # 会员卡 is a word of its own that no variant has
+    lenient = build_matcher(items, MatcherSettings(min_content=0.0)).decide(query)
+    assert lenient.action is Action.ANSWER and lenient.best is not None and lenient.best.entry_id == "a"
+    capped = build_matcher(items, MatcherSettings()).decide(query)
+    assert capped.action is Action.SUGGEST and capped.confidence < MatcherSettings().answer
+    assert capped.best is not None and capped.best.entry_id == "a"
 
 
 def test_disabled_entries_and_empty_kb_never_answer() -> None:
