@@ -296,7 +296,9 @@ class Matcher:
             if lexical is None:
                 out[entry] = _Scored(i, fused)
             else:
-                out[entry] = _Scored(lexical.variant, fused, lexical.shared_words, lexical.shared_chars, lexical.content)
+                out[entry] = _Scored(
+                    lexical.variant, fused, lexical.shared_words, lexical.shared_chars, lexical.content
+                )
         return out
 
     def _finish(self, query: _Query, scored: dict[str, _Scored]) -> Decision:

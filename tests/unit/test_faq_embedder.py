@@ -77,7 +77,7 @@ async def test_fusion_changes_a_decision(aiohttp_server: Any) -> None:
     server = await start_embeddings_server(aiohttp_server, seen)
     async with aiohttp.ClientSession() as http:
         embedder = OpenAIEmbedder(http, str(server.make_url("/v1/embeddings")), "bge-m3", timeout_s=5)
-        # Frames weigh little since faq-tune, so the lexical score is high: the cosine needs a large share to outvote it.
+        # Frames weigh little since faq-tune, so the lexical score is high: the cosine needs a big share to outvote it.
         matcher = build_matcher(ITEMS, MatcherSettings(embedder_weight=0.6), embedder)
         lexical = matcher.decide("发票开了没")
         fused = await matcher.adecide("发票开了没")
