@@ -36,7 +36,7 @@ _LAUGHTER: Final = re.compile(r"(?:哈|呵|嘿|嘻|h|ha|lol|2333*|hh+)+")
 
 _QUESTION_WORDS: Final = re.compile(
     r"(吗|么|嘛|什么|啥|怎么|怎样|怎么样|如何|为什么|为何|几[点号天个时月年次块岁周节分小门位人]|多少|多久|多长|多大|多远|"
-    r"哪|是否|能否|可否|有无|谁|何时|咋|"
+    r"哪|是否|能否|可否|有无|谁|何时|咋|(?<![很好太更许])多钱|"
     r"([\u4e00-\u9fff])[不没]\2|可以不|行不|好不|对不|能不|要不|会不|"
     r"[了过][没吗]|没有$|没$|不$|呢$|是不是|对吧|吧$)"
 )
@@ -51,8 +51,16 @@ _PROBLEM_WORDS: Final = re.compile(
 )
 _REQUEST_WORDS: Final = re.compile(
     r"(帮我|帮忙|麻烦|请你|请帮|我要|我想要|我想|想要|想把|要把|需要|给我|发我|发一下|求|申请|开个|开一|要开|怎么办|"
-    r"退货|退款|换货|开票|发票|投诉|人工|转人工|客服|售后|催)"
+    r"退货|退款|换货|开票|发票|投诉|人工|转人工|客服|售后|催|"
+    # "想 + a service verb" asks for that service ("想改到后天", "想取消"), unlike "想你了" or "想去玩".
+    r"想(?:改|换|约|预约|取消|退|推|延|暂停|停|冻结|转|办|开|咨询|了解))"
 )
+# A message that ends in an information noun names what the customer wants to know ("洗衣机清洗收费标准",
+# "退货流程", "付款方式"), however long, as long as nothing in it reads as a statement (see _STATEMENT_MARKS).
+_INFO_HEAD: Final = re.compile(
+    r"(价格|价钱|价位|收费|费用|标准|价目表|流程|步骤|规则|政策|方式|方法|办法|时间|地址|电话|条件|要求|范围|说明|规定)$"
+)
+_STATEMENT_MARKS: Final = ("了", "过", "我觉得", "我们", "今天", "昨天")
 
 
 def is_chitchat(text: str) -> bool:
@@ -74,6 +82,8 @@ def is_question(text: str) -> bool:
         return True
     if _CLOSING_STATEMENT.search(compact):
         return False
+    if _INFO_HEAD.search(compact) and not any(mark in compact for mark in _STATEMENT_MARKS):
+        return True
     return bool(_QUESTION_WORDS.search(compact))
 
 
