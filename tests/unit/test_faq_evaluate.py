@@ -119,6 +119,7 @@ SETS = {
     "edu_ecom": (ROOT / "kb" / "example.yaml", DATA / "edu_ecom_cases.tsv"),
     "saas": (DATA / "saas_kb.yaml", DATA / "saas_cases.tsv"),
     "local_services": (DATA / "local_services_kb.yaml", DATA / "local_services_cases.tsv"),
+    "fitness": (DATA / "fitness_kb.yaml", DATA / "fitness_cases.tsv"),
 }
 
 
@@ -137,13 +138,13 @@ def test_shipped_eval_sets_are_big_enough_and_consistent() -> None:
         nones += sum(c.expected == "NONE" for c in cases)
     assert total >= 150 and nones >= 40
     # The held-out domain alone: >= 90 cases, >= 25 of them must stay silent.
-    held_out = read_cases(SETS["local_services"][1])
+    held_out = read_cases(SETS["fitness"][1])
     assert len(held_out) >= 90 and sum(c.expected == "NONE" for c in held_out) >= 25
 
 
-@pytest.mark.parametrize("name", ["edu_ecom", "saas"])
+@pytest.mark.parametrize("name", ["edu_ecom", "saas", "local_services"])
 def test_tuning_sets_meet_the_targets(name: str) -> None:
-    """edu_ecom (kb/example.yaml) and, since faq-tune, saas are the sets the matcher was tuned on."""
+    """edu_ecom (kb/example.yaml), saas (since faq-tune) and local_services (since faq-tune2) are tuning sets."""
     report = _report(name)
     assert report.in_scope_top1 >= 0.95
     assert report.silence_recall >= 0.90
@@ -151,10 +152,10 @@ def test_tuning_sets_meet_the_targets(name: str) -> None:
 
 
 def test_held_out_set_stays_at_its_measured_level() -> None:
-    """local_services was written before faq-tune changed the matcher and never tuned on. Its in-scope top-1 does
-    NOT meet the issue's 95 % target (measured 0.871, see docs/FAQ.md): this floor guards the measured level so a
-    change that makes it worse is noticed. Its silence target is met and asserted as the target."""
-    report = _report("local_services")
-    assert report.in_scope_top1 >= 0.87
+    """fitness was written and committed before faq-tune2 changed the matcher and never tuned on. Its in-scope top-1
+    does NOT meet the issue's 95 % target (measured 0.853, see docs/FAQ.md): this floor guards the measured level so
+    a change that makes it worse is noticed. Its silence target is met and asserted as the target."""
+    report = _report("fitness")
+    assert report.in_scope_top1 >= 0.85
     assert report.silence_recall >= 0.90
     assert report.wrong_confident_answers == 0

@@ -54,6 +54,15 @@ TABLE = [
     ("登不上去了", False, False, True),
     ("课程播放不了", False, False, True),
     ("明天有事上不了课", False, False, True),
+    # faq-tune2: an ending information noun, colloquial 多钱, and 想 + a service verb.
+    ("洗衣机清洗收费标准😅", False, True, True),
+    ("会员积分兑换规则", False, True, True),
+    ("日常保洁多钱一个小时", False, True, True),
+    ("花了好多钱", False, False, False),
+    ("我们昨天聊的时间", False, False, False),
+    ("明天临时有事 想改到后天", False, False, True),
+    ("想取消这单", False, False, True),
+    ("好想去海边玩", False, False, False),
 ]
 
 

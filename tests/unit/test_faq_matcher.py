@@ -168,6 +168,13 @@ def test_synonym_map_rules() -> None:
     assert len(default_synonyms()) > 100  # the four shipped domains load
 
 
+def test_shipped_synonyms_keep_payment_names_whole() -> None:
+    """A longer variant wins: 支付宝 is a way to pay, not 支付 + a stray 宝; holidays share one term."""
+    synonyms = default_synonyms()
+    assert synonyms.apply("能用支付宝付吗") == "能用付款付吗"
+    assert synonyms.apply("国庆节放假吗") == synonyms.apply("春节放假吗") == "节假日节假日吗"
+
+
 async def test_async_build_gives_the_same_decisions() -> None:
     items = read_kb(ROOT / "kb" / "example.yaml")
     matcher = await build_matcher_async(items, MatcherSettings())
