@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from bot.cli import churn, data, outbox, purchases, report, run, tickets
+from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets
 from bot.config import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Qunke (群客): community CRM bot for WeCom.")
@@ -22,6 +22,7 @@ app.add_typer(tickets.ticket_app, name="ticket")
 app.add_typer(purchases.purchase_app, name="purchase")
 app.add_typer(churn.churn_app, name="churn")
 app.add_typer(report.report_app, name="report")
+app.add_typer(faq.faq_app, name="faq")
 
 
 def _mount_sandbox() -> None:
