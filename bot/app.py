@@ -50,9 +50,7 @@ from handlers.service.rules import service_rules
 from handlers.surveys import router as surveys_router
 from handlers.tickets import router as tickets_router
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import sla
-from services import surveys as surveys_service
-from services import tickets as tickets_service
+from services import sla, survey_triggers, ticket_changes
 from services.churn import run_churn
 from services.churn_model import ChurnPolicy
 from services.clock import Clock, SystemClock
@@ -323,10 +321,10 @@ def register_service_jobs(
     policy = survey_policy(settings)
 
     async def close_tickets() -> None:
-        await tickets_service.auto_close_job(sessions, clock, close_after)
+        await ticket_changes.auto_close_job(sessions, clock, close_after)
 
     async def run_surveys() -> None:
-        await surveys_service.survey_job(sessions, clock, policy)
+        await survey_triggers.survey_job(sessions, clock, policy)
 
     scheduler.every("tickets-auto-close", settings.tickets.close_interval_s, close_tickets)
     scheduler.every("surveys", settings.surveys.job_interval_s, run_surveys)

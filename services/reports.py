@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.churn import AtRisk, at_risk
 from services.response_times import ResponseStats, response_stats
-from services.surveys import ScoreStats, score_stats
-from services.tickets import TicketCounts, ticket_counts
+from services.survey_stats import ScoreStats, score_stats
+from services.ticket_views import TicketCounts, ticket_counts
 from storage.repos import contacts
 
 

@@ -15,9 +15,11 @@ from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config import Settings, load_settings
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import surveys, tickets
+from services import survey_triggers, ticket_changes, ticket_text, ticket_views, tickets
 from services.clock import SystemClock
-from services.tickets import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT, TicketError, TicketFilter, TicketSource
+from services.ticket_text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
+from services.ticket_views import TicketFilter
+from services.tickets import TicketError, TicketSource
 from storage.repos import contacts
 
 ticket_app = typer.Typer(no_args_is_help=True, help="Tickets T<id>: open, list, show, claim, solve.")
@@ -29,7 +31,7 @@ By = Annotated[str | None, typer.Option("--by", help="Act as this member (userid
 
 
 def _ticket_id(ref: str) -> int:
-    found = tickets.parse_ref(ref)
+    found = ticket_text.parse_ref(ref)
     if found is None:
         _fail(f"工单号应为 T123 或 123，收到「{ref}」 (expected T123 or 123)")
     assert found is not None
@@ -79,7 +81,7 @@ def ticket_open(
             policy=ticket_policy(settings),
             actor="cli",
         )
-        return {"id": ticket.id, "ref": tickets.label(ticket.id), "assignee": ticket.assignee_userid}
+        return {"id": ticket.id, "ref": ticket_text.label(ticket.id), "assignee": ticket.assignee_userid}
 
     opened = _run(settings, work)
     if as_json:
@@ -99,7 +101,7 @@ def ticket_list(
     """Tickets, newest first, with status, source, assignee and whether they are overdue."""
     settings = load_settings()
     filters = TicketFilter(status=tuple(status or ()), assignee=assignee, source=source, limit=limit)
-    rows = with_session(settings, lambda s: tickets.list_tickets(s, filters, SystemClock().now()))
+    rows = with_session(settings, lambda s: ticket_views.list_tickets(s, filters, SystemClock().now()))
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
@@ -124,7 +126,7 @@ def ticket_show(ref: Ref, as_json: JsonFlag = False) -> None:
     """One ticket with its history and linked messages."""
     settings = load_settings()
     ticket_id = _ticket_id(ref)
-    detail = with_session(settings, lambda s: tickets.show_ticket(s, ticket_id, SystemClock().now()))
+    detail = with_session(settings, lambda s: ticket_views.show_ticket(s, ticket_id, SystemClock().now()))
     if detail is None:
         _fail(f"没有找到工单 T{ticket_id} (no ticket T{ticket_id})")
     assert detail is not None
@@ -155,15 +157,15 @@ def _change(ref: str, by: str | None, verb: str) -> None:
         if verb == "claim":
             if by is None:
                 raise TicketError(tickets.Problem.NOT_YOURS, "认领需要 --by 指定成员")
-            await tickets.claim(session, now, ticket_id, by, policy=tp)
+            await ticket_changes.claim(session, now, ticket_id, by, policy=tp)
             return f"{by} 已认领工单 T{ticket_id}"
         if verb == "pending":
-            await tickets.set_pending(session, now, ticket_id, actor, policy=tp, force=by is None)
+            await ticket_changes.set_pending(session, now, ticket_id, actor, policy=tp, force=by is None)
             return f"工单 T{ticket_id} 已挂起"
         if verb == "close":
-            await tickets.close(session, now, ticket_id, actor)
+            await ticket_changes.close(session, now, ticket_id, actor)
             return f"工单 T{ticket_id} 已关闭"
-        _, survey = await surveys.solve_and_ask(
+        _, survey = await survey_triggers.solve_and_ask(
             session, now, ticket_id, actor, ticket_policy=tp, survey_policy=survey_policy(settings), force=by is None
         )
         return f"工单 T{ticket_id} 已解决" + ("，已向客户发送满意度评价" if survey is not None else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, KfSessionChanged, Speaker
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import conversations, surveys
+from services import conversations, survey_answers, survey_triggers
 from services.conversations import PersonRef
 from storage.repos import messages
 
@@ -23,7 +23,7 @@ async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
     if stored is None:
         return
     settings = ctx.features.settings
-    await surveys.take_answer(
+    await survey_answers.take_answer(
         ctx.session,
         ctx.clock.now(),
         stored,
@@ -40,7 +40,7 @@ async def on_kf_session_ended(event: KfSessionChanged, ctx: Context) -> None:
     person = event.customer
     ref = PersonRef(person.external_userid, person.openid, person.unionid, person.name)
     customer = await conversations.customer_for(ctx.session, ref, now)
-    await surveys.ask_on_kf_end(
+    await survey_triggers.ask_on_kf_end(
         ctx.session,
         now,
         customer=customer,

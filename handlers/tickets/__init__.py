@@ -6,7 +6,7 @@ from bot.dispatch import Context, Router
 from bot.events import ChatMessage, MemberText, Speaker
 from handlers.tickets.commands import is_command, parse_command, run_command
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import surveys, tickets
+from services import survey_answers, tickets
 from services.messages import Text
 from services.outbox import queue_app_message
 from services.text.tone import is_complaint
@@ -41,7 +41,7 @@ async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
     stored = await messages.by_source_key(ctx.session, event.source_key)
     if stored is None or stored.customer_id is None:
         return
-    if await surveys.answered_by(ctx.session, [stored.id]):
+    if await survey_answers.answered_by(ctx.session, [stored.id]):
         return  # "差评" as the answer to a survey: the low score already opened or reopened a ticket
     await tickets.open_or_link(
         ctx.session,

@@ -9,9 +9,11 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import surveys, tickets
+from services import survey_triggers, ticket_changes, ticket_text, ticket_views
 from services.surveys import SurveyPolicy
-from services.tickets import STATUS_TEXT, TicketError, TicketFilter, TicketPolicy, label
+from services.ticket_text import STATUS_TEXT, label
+from services.ticket_views import TicketFilter
+from services.tickets import TicketError, TicketPolicy
 
 VERBS: Final = ("认领", "解决", "挂起")
 _COMMAND: Final = re.compile(r"^\s*(认领|解决|挂起|工单)\s*(.*?)\s*$", re.DOTALL)
@@ -34,7 +36,7 @@ def parse_command(text: str) -> Command | None:
     verb, rest = match.group(1), match.group(2)
     if verb == "工单":
         return Command(verb, None, rest) if not rest else None
-    return Command(verb, tickets.parse_ref(rest) if rest else None, rest)
+    return Command(verb, ticket_text.parse_ref(rest) if rest else None, rest)
 
 
 def is_command(text: str) -> bool:
@@ -57,12 +59,12 @@ async def run_command(
     ref = label(command.ticket_id)
     try:
         if command.verb == "认领":
-            ticket = await tickets.claim(session, now, command.ticket_id, userid, policy=ticket_policy)
+            ticket = await ticket_changes.claim(session, now, command.ticket_id, userid, policy=ticket_policy)
             return f"已认领工单 {ref}：{_short(ticket.subject)}\n处理完成后回复「解决 {ref}」。"
         if command.verb == "挂起":
-            await tickets.set_pending(session, now, command.ticket_id, userid, policy=ticket_policy)
+            await ticket_changes.set_pending(session, now, command.ticket_id, userid, policy=ticket_policy)
             return f"工单 {ref} 已挂起（等待客户或第三方）。处理完成后回复「解决 {ref}」。"
-        _, survey = await surveys.solve_and_ask(
+        _, survey = await survey_triggers.solve_and_ask(
             session, now, command.ticket_id, userid, ticket_policy=ticket_policy, survey_policy=survey_policy
         )
     except TicketError as exc:
@@ -72,7 +74,7 @@ async def run_command(
 
 
 async def _list(session: AsyncSession, now: datetime, userid: str) -> str:
-    mine = await tickets.list_tickets(
+    mine = await ticket_views.list_tickets(
         session, TicketFilter(status=("open", "pending"), assignee=userid, limit=LIST_LIMIT), now
     )
     if not mine:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import ChatKind
 from handlers.tickets.settings import survey_policy
-from services import surveys
+from services import survey_stats, survey_triggers
 from services.profiles import customer_profile
 from storage.models_service import CustomerScore, Purchase, ServiceAlert, Survey, Ticket
 from storage.repos import tickets as repo
@@ -182,10 +182,10 @@ async def test_surveys_expire_after_48_hours_and_a_late_answer_is_a_message(h: H
     await h.feed(h.kf_ended("wmGIL"))
     h.advance(hours=47, minutes=59)
     async with h.sessions() as session:
-        assert await surveys.expire_pending(session, h.now()) == 0
+        assert await survey_triggers.expire_pending(session, h.now()) == 0
     h.advance(minutes=1)
     async with h.sessions() as session:
-        assert await surveys.expire_pending(session, h.now()) == 1
+        assert await survey_triggers.expire_pending(session, h.now()) == 1
         await session.commit()
     await h.feed(h.kf_says("wmGIL", "5"))
     [expired] = await _surveys(h)
@@ -215,15 +215,15 @@ async def test_after_a_purchase_nps_is_asked_once_and_where_the_bot_cannot_post_
     policy = survey_policy(h.settings)
     h.advance(days=2, hours=23)
     async with h.sessions() as session:
-        assert await surveys.ask_after_purchases(session, h.now(), policy) == 0  # not yet 3 days
+        assert await survey_triggers.ask_after_purchases(session, h.now(), policy) == 0  # not yet 3 days
     # wmJOE writes in kf no more: his window closes; wmIVY writes again just before the survey.
     h.advance(hours=1)
     await h.feed(h.kf_says("wmIVY", "收到货了"))
     async with h.sessions() as session:
-        assert await surveys.ask_after_purchases(session, h.now(), policy) == 2  # NPS by default
+        assert await survey_triggers.ask_after_purchases(session, h.now(), policy) == 2  # NPS by default
         await session.commit()
     async with h.sessions() as session:
-        assert await surveys.ask_after_purchases(session, h.now(), policy) == 0  # asked once per purchase
+        assert await survey_triggers.ask_after_purchases(session, h.now(), policy) == 0  # asked once per purchase
     by_customer = {s.customer_id: s for s in await _surveys(h)}
     assert by_customer[kf_customer.id].kind == "nps" and by_customer[kf_customer.id].channel == "kf"
     nps_text = [r for r in await h.outbox("kf_message") if r.recipient == f"{KF}/wmIVY"][-1]
@@ -256,12 +256,12 @@ async def test_score_stats(h: Harness) -> None:
     for external in nps_answers:
         await h.feed(h.kf_says(external, "在吗"))
     async with h.sessions() as session:
-        assert await surveys.ask_after_purchases(session, h.now(), policy) == 4
+        assert await survey_triggers.ask_after_purchases(session, h.now(), policy) == 4
         await session.commit()
     for external, answer in nps_answers.items():
         await h.feed(h.kf_says(external, answer))
     async with h.sessions() as session:
-        stats = (await surveys.score_stats(session, T0, T0 + timedelta(days=4))).to_dict()
+        stats = (await survey_stats.score_stats(session, T0, T0 + timedelta(days=4))).to_dict()
     assert (stats["asked"], stats["answered"]) == (8, 7)
     assert stats["response_rate"] == 0.875
     assert stats["csat"] == {"count": 3, "average": 3.33, "distribution": {"1": 1, "2": 0, "3": 0, "4": 1, "5": 1}}

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.tickets.settings import ticket_policy
-from services import tickets
-from services.tickets import Outcome, Problem, TicketError, TicketFilter, TicketSource
+from services import ticket_changes, ticket_views, tickets
+from services.ticket_views import TicketFilter
+from services.tickets import Outcome, Problem, TicketError, TicketSource
 from storage.repos import tickets as repo
 from tests.handlers.service_support import MANAGER, ON_DUTY, OWNER, T0, Harness
 
@@ -98,28 +99,28 @@ async def test_claim_pending_solve_close_and_who_may_do_what(h: Harness) -> None
     policy = ticket_policy(h.settings)
     async with h.sessions() as session:
         with pytest.raises(TicketError) as refused:
-            await tickets.solve(session, h.now(), ticket_id, "wangwu", policy=policy)
+            await ticket_changes.solve(session, h.now(), ticket_id, "wangwu", policy=policy)
         assert refused.value.problem == Problem.NOT_YOURS and "由 lisi 负责" in refused.value.message
-        claimed = await tickets.claim(session, h.now(), ticket_id, "wangwu", policy=policy)
+        claimed = await ticket_changes.claim(session, h.now(), ticket_id, "wangwu", policy=policy)
         assert claimed.assignee_userid == "wangwu"
         with pytest.raises(TicketError) as again:
-            await tickets.claim(session, h.now(), ticket_id, "wangwu", policy=policy)
+            await ticket_changes.claim(session, h.now(), ticket_id, "wangwu", policy=policy)
         assert again.value.problem == Problem.ALREADY
-        await tickets.set_pending(session, h.now(), ticket_id, "wangwu", policy=policy)
-        solved = await tickets.solve(session, h.now(), ticket_id, MANAGER, policy=policy)  # a manager may
+        await ticket_changes.set_pending(session, h.now(), ticket_id, "wangwu", policy=policy)
+        solved = await ticket_changes.solve(session, h.now(), ticket_id, MANAGER, policy=policy)  # a manager may
         assert (solved.status, solved.solved_at) == ("solved", T0)
         with pytest.raises(TicketError) as done:
-            await tickets.solve(session, h.now(), ticket_id, "wangwu", policy=policy)
+            await ticket_changes.solve(session, h.now(), ticket_id, "wangwu", policy=policy)
         assert done.value.problem == Problem.ALREADY_DONE
         with pytest.raises(TicketError) as missing:
-            await tickets.claim(session, h.now(), 999, "wangwu", policy=policy)
+            await ticket_changes.claim(session, h.now(), 999, "wangwu", policy=policy)
         assert missing.value.message == "没有找到工单 T999"
         await session.commit()
     assert any("已被 wangwu 认领" in t for t in await h.app_texts(OWNER))  # the previous assignee is told
 
     async with h.sessions() as session:
-        assert await tickets.close_solved(session, T0 + timedelta(days=2, hours=23), timedelta(days=3)) == 0
-        assert await tickets.close_solved(session, T0 + timedelta(days=3), timedelta(days=3)) == 1
+        assert await ticket_changes.close_solved(session, T0 + timedelta(days=2, hours=23), timedelta(days=3)) == 0
+        assert await ticket_changes.close_solved(session, T0 + timedelta(days=3), timedelta(days=3)) == 1
         await session.commit()
         closed = await repo.get(session, ticket_id)
         assert closed is not None and closed.status == "closed"
@@ -131,7 +132,7 @@ async def test_a_low_score_soon_after_solving_reopens_and_a_late_one_opens_anew(
     customer = await h.customer("wmFRANK")
     first = await _open(h, customer.id, source=TicketSource.LOW_SCORE, source_key="survey:1")
     async with h.sessions() as session:
-        await tickets.solve(session, h.now(), first.ticket.id, OWNER)
+        await ticket_changes.solve(session, h.now(), first.ticket.id, OWNER)
         await session.commit()
     h.advance(days=6)
     again = await _open(h, customer.id, source=TicketSource.LOW_SCORE, source_key="survey:2")
@@ -139,7 +140,7 @@ async def test_a_low_score_soon_after_solving_reopens_and_a_late_one_opens_anew(
     assert (again.ticket.status, again.ticket.reopened, again.ticket.solved_at) == ("open", 1, None)
     assert any(t.startswith(f"【工单 T{first.ticket.id} 已重新打开】") for t in await h.app_texts(OWNER))
     async with h.sessions() as session:
-        await tickets.solve(session, h.now(), first.ticket.id, OWNER)
+        await ticket_changes.solve(session, h.now(), first.ticket.id, OWNER)
         await session.commit()
     h.advance(days=8)
     late = await _open(h, customer.id, source=TicketSource.LOW_SCORE, source_key="survey:3")
@@ -147,7 +148,7 @@ async def test_a_low_score_soon_after_solving_reopens_and_a_late_one_opens_anew(
     # Handoffs are not in tickets.reopen_sources: a solved one is never reopened by another handoff.
     hand = await _open(h, customer.id, source=TicketSource.HANDOFF, source_key="handoff:1")
     async with h.sessions() as session:
-        await tickets.solve(session, h.now(), hand.ticket.id, OWNER)
+        await ticket_changes.solve(session, h.now(), hand.ticket.id, OWNER)
         await session.commit()
     assert (await _open(h, customer.id, source=TicketSource.HANDOFF, source_key="handoff:2")).outcome == Outcome.OPENED
 
@@ -159,17 +160,17 @@ async def test_counts_by_status_and_source_with_breaches(h: Harness) -> None:
     quick = (await _open(h, other.id)).ticket.id
     h.advance(hours=2)
     async with h.sessions() as session:
-        await tickets.solve(session, h.now(), quick, OWNER)
+        await ticket_changes.solve(session, h.now(), quick, OWNER)
         await session.commit()
     async with h.sessions() as session:
-        counts = await tickets.ticket_counts(session, T0, T0 + timedelta(days=2))
+        counts = await ticket_views.ticket_counts(session, T0, T0 + timedelta(days=2))
     data = counts.to_dict()
     assert data["opened"] == 2 and data["solved"] == 1 and data["reopened"] == 0
     assert data["by_status"] == {"open": 1, "pending": 0, "solved": 1, "closed": 0}
     assert data["by_source"]["manual"] == 1 and data["by_source"]["complaint"] == 1
     assert (data["overdue"], data["overdue_open"], data["avg_resolution_h"]) == (1, 1, 2.0)
     async with h.sessions() as session:
-        early = await tickets.ticket_counts(session, T0, T0 + timedelta(days=2), now=T0 + timedelta(hours=3))
-        listed = await tickets.list_tickets(session, TicketFilter(status=("open",)), T0 + timedelta(days=2))
+        early = await ticket_views.ticket_counts(session, T0, T0 + timedelta(days=2), now=T0 + timedelta(hours=3))
+        listed = await ticket_views.list_tickets(session, TicketFilter(status=("open",)), T0 + timedelta(days=2))
     assert early.overdue == 0 and early.overdue_open == 0  # the deadline has not passed yet at `now`
     assert [v.id for v in listed] == [late] and listed[0].overdue
