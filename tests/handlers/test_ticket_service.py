@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,7 +49,8 @@ async def test_a_new_ticket_goes_to_the_owner_with_deadlines_history_and_a_priva
         "complaint",
     )
     assert ticket.first_response_due_at == T0 + timedelta(minutes=30)
-    assert ticket.resolve_due_at == T0 + timedelta(hours=24)
+    # 24 business hours (09:00-18:00 on workdays): Monday 10:00 → Wednesday 16:00 in Shanghai.
+    assert ticket.resolve_due_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     alerts = await h.app_texts(OWNER)
     assert len(alerts) == 1 and alerts[0].startswith(f"【新工单 T{ticket.id}】")
     assert "来源：投诉 · 优先级：高 · 客户：爱丽丝" in alerts[0] and f"「认领 T{ticket.id}」" in alerts[0]
@@ -156,21 +157,22 @@ async def test_a_low_score_soon_after_solving_reopens_and_a_late_one_opens_anew(
 async def test_counts_by_status_and_source_with_breaches(h: Harness) -> None:
     customer = await h.customer("wmGRACE")
     other = await h.customer("wmHEIDI")
-    late = (await _open(h, customer.id, source=TicketSource.MANUAL)).ticket.id  # due T0 + 24 h, never solved
+    # Due after 24 business hours (Monday 10:00 → Wednesday 16:00), never solved.
+    late = (await _open(h, customer.id, source=TicketSource.MANUAL)).ticket.id
     quick = (await _open(h, other.id)).ticket.id
     h.advance(hours=2)
     async with h.sessions() as session:
         await ticket_changes.solve(session, h.now(), quick, OWNER)
         await session.commit()
     async with h.sessions() as session:
-        counts = await ticket_views.ticket_counts(session, T0, T0 + timedelta(days=2))
+        counts = await ticket_views.ticket_counts(session, T0, T0 + timedelta(days=3))
     data = counts.to_dict()
     assert data["opened"] == 2 and data["solved"] == 1 and data["reopened"] == 0
     assert data["by_status"] == {"open": 1, "pending": 0, "solved": 1, "closed": 0}
     assert data["by_source"]["manual"] == 1 and data["by_source"]["complaint"] == 1
     assert (data["overdue"], data["overdue_open"], data["avg_resolution_h"]) == (1, 1, 2.0)
     async with h.sessions() as session:
-        early = await ticket_views.ticket_counts(session, T0, T0 + timedelta(days=2), now=T0 + timedelta(hours=3))
-        listed = await ticket_views.list_tickets(session, TicketFilter(status=("open",)), T0 + timedelta(days=2))
+        early = await ticket_views.ticket_counts(session, T0, T0 + timedelta(days=3), now=T0 + timedelta(hours=3))
+        listed = await ticket_views.list_tickets(session, TicketFilter(status=("open",)), T0 + timedelta(days=3))
     assert early.overdue == 0 and early.overdue_open == 0  # the deadline has not passed yet at `now`
     assert [v.id for v in listed] == [late] and listed[0].overdue
