@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.models import Message, SenderKind
 from storage.models_faq import (
     FaqDecision,
     FaqReply,
@@ -174,3 +175,13 @@ async def set_group_mode(session: AsyncSession, chat_id: str, mode: str, by: str
     else:
         row.mode, row.updated_by, row.updated_at = mode, by, now
     await session.flush()
+
+
+async def member_spoke_after(session: AsyncSession, chat_id: str, message_id: int) -> bool:
+    """Did a member (a rep) say anything in this chat after the message? Stored order, not clocks, decides."""
+    stmt = (
+        select(Message.id)
+        .where(Message.chat_id == chat_id, Message.id > message_id, Message.sender_kind == SenderKind.MEMBER)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
