@@ -6,12 +6,15 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from services.faq.matcher import MatcherSettings
 
 DEFAULT_CONFIG_PATH: Final = "./config.yaml"
 REAL_WECOM_API_BASE: Final = "https://qyapi.weixin.qq.com"
@@ -200,6 +203,46 @@ class ServiceSettings(_Section):
     on_duty: tuple[str, ...] = ()
 
 
+class FaqEmbedderSettings(_Section):
+    """An OpenAI-compatible /v1/embeddings endpoint fused with the lexical matcher; off unless `url` is set."""
+
+    url: str | None = None  # e.g. http://127.0.0.1:8000/v1/embeddings (a self-hosted bge-m3); the key: env
+    model: str = "bge-m3"
+    weight: float = Field(default=0.35, ge=0, le=1)  # the cosine's share of the fused score
+    timeout_s: float = Field(default=5.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+class FaqSettings(_Section):
+    """FAQ answering (issue 6): the matcher's thresholds, the operator's synonyms and the optional embedder."""
+
+    answer_threshold: float = Field(default=0.72, ge=0, le=1)  # at or above: the bot answers
+    suggest_threshold: float = Field(default=0.5, ge=0, le=1)  # at or above: a rep gets a suggested reply
+    # canonical term -> the ways customers say it, on top of the shipped domains (services/faq/data/*.yaml)
+    synonyms: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    embedder: FaqEmbedderSettings = FaqEmbedderSettings()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FaqSettings:
+        if self.suggest_threshold > self.answer_threshold:
+            raise ValueError("suggest_threshold must not be above answer_threshold")
+        return self
+
+    def matcher_settings(self) -> MatcherSettings:
+        """The matcher's settings from this section (imported lazily: the matcher pulls in numpy and bm25s)."""
+        from services.faq.matcher import MatcherSettings
+
+        return MatcherSettings(
+            answer=self.answer_threshold,
+            suggest=self.suggest_threshold,
+            synonyms=self.synonyms,
+            embedder_weight=self.embedder.weight,
+        )
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -221,6 +264,7 @@ class Settings(_Section):
     ingest: IngestSettings = IngestSettings()
     sender: SenderSettings = SenderSettings()
     service: ServiceSettings = ServiceSettings()
+    faq: FaqSettings = FaqSettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""

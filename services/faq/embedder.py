@@ -1,0 +1,67 @@
+"""The optional semantic scorer: embeddings of the KB variants, cosine against a query, fused with the lexical score."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from services.faq.types import Embedder
+
+# Variants are embedded in batches of this many texts per call (OpenAI-compatible servers cap a request's inputs).
+BATCH: Final = 64
+
+
+def fuse(lexical: float, cosine: float, weight: float) -> float:
+    """A convex blend of the lexical similarity and the cosine (negative cosines count as 0), in 0..1."""
+    return max(0.0, min(1.0, (1.0 - weight) * lexical + weight * max(0.0, cosine)))
+
+
+def _unit_rows(vectors: Sequence[Sequence[float]]) -> npt.NDArray[np.float32]:
+    matrix = np.asarray(vectors, dtype=np.float32)
+    if matrix.ndim != 2:
+        raise ValueError("embedder: expected one vector per text")
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    unit: npt.NDArray[np.float32] = matrix / norms
+    return unit
+
+
+class EmbeddingIndex:
+    """The KB variants' unit vectors, fetched once (lazily, on the first query) and reused for every query."""
+
+    def __init__(self, embedder: Embedder, texts: Sequence[str]) -> None:
+        self._embedder: Final = embedder
+        self._texts: Final = list(texts)
+        self._matrix: npt.NDArray[np.float32] | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def ensure(self) -> npt.NDArray[np.float32]:
+        if self._matrix is not None:
+            return self._matrix
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._matrix is None:
+                rows: list[list[float]] = []
+                for start in range(0, len(self._texts), BATCH):
+                    batch = self._texts[start : start + BATCH]
+                    vectors = await self._embedder.embed(batch)
+                    if len(vectors) != len(batch):
+                        raise ValueError(f"embedder: {len(vectors)} vectors for {len(batch)} texts")
+                    rows.extend(vectors)
+                self._matrix = _unit_rows(rows)
+        return self._matrix
+
+    async def cosines(self, query: str) -> npt.NDArray[np.float32]:
+        """The cosine of `query` with every variant, in variant order."""
+        matrix = await self.ensure()
+        (vector,) = await self._embedder.embed([query])
+        unit = _unit_rows([vector])[0]
+        if unit.shape[0] != matrix.shape[1]:
+            raise ValueError("embedder: the query's vector and the KB's vectors differ in length")
+        result: npt.NDArray[np.float32] = matrix @ unit
+        return result

@@ -1,0 +1,290 @@
+"""The offline FAQ matcher: char and word BM25 retrieval, then a calibrated coverage score with reasons."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import bm25s
+import numpy as np
+import numpy.typing as npt
+
+from services.faq import tokens
+from services.faq.embedder import EmbeddingIndex, fuse
+from services.faq.synonyms import SynonymMap, default_synonyms
+from services.faq.types import Action, Candidate, Decision, Embedder, KbItem
+from services.text.intent import is_chitchat, needs_answer
+from services.text.normalize import analyze
+
+# How many variants the two BM25 indexes hand to the (slower, calibrated) scorer.
+RETRIEVE: Final = 24
+# A short message with no question or request words can still be a topic ("课程回放", "发票"): it is matched, but
+# only a statement marker makes it "not a question".
+TOPIC_MAX_CHARS: Final = 8
+_STATEMENT_MARKS: Final = ("了", "过", "我觉得", "我们", "今天", "昨天")
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherSettings:
+    """Thresholds and knobs; config `faq.*` maps onto these (bot/config.py FaqSettings)."""
+
+    answer: float = 0.72  # at or above: the bot answers
+    suggest: float = 0.5  # at or above (and below `answer`): a rep gets a suggested reply
+    synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)  # canonical -> variants, on top of defaults
+    top_k: int = 3  # candidates returned in a decision
+    embedder_weight: float = 0.35  # share of the embedder's cosine in the fused score, when an embedder is set
+    # The calibrated score: word vs character evidence, and how much a near tie with another entry costs.
+    word_weight: float = 0.5
+    margin_scale: float = 0.12
+    tie_penalty: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.suggest <= self.answer <= 1:
+            raise ValueError("thresholds: expected 0 <= suggest <= answer <= 1")
+        if self.top_k < 1:
+            raise ValueError("top_k: expected at least 1")
+        if not 0 <= self.embedder_weight <= 1:
+            raise ValueError("embedder_weight: expected 0..1")
+
+
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    entry_id: str
+    text: str  # as written in the KB
+    chars: frozenset[str]
+    words: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    normalized: str
+    chars: frozenset[str]
+    words: frozenset[str]
+    char_list: list[str]
+    word_list: list[str]
+
+
+@dataclass(slots=True)
+class _Scored:
+    """The best variant of one entry for a query and its calibrated similarity."""
+
+    variant: int
+    similarity: float
+    matched: tuple[str, ...]
+
+
+def _idf(df: int, n: int) -> float:
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+class Matcher:
+    """Built once per KB revision; `decide` is synchronous and CPU-only, `adecide` adds the optional embedder."""
+
+    def __init__(
+        self,
+        items: Sequence[KbItem],
+        settings: MatcherSettings,
+        synonyms: SynonymMap | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings: Final = settings
+        self.synonyms: Final = synonyms if synonyms is not None else default_synonyms(settings.synonyms)
+        tokens.prepare(self.synonyms.terms)
+        self._items: Final = {item.id: item for item in items if item.enabled}
+        variants: list[_Variant] = []
+        for item in self._items.values():
+            seen: set[str] = set()
+            for question in item.questions:
+                text = self.synonyms.apply(analyze(question).text)
+                if text and text not in seen:
+                    seen.add(text)
+                    variants.append(
+                        _Variant(item.id, question, frozenset(tokens.chars(text)), frozenset(tokens.words(text)))
+                    )
+        self._variants: Final = variants
+        n = len(variants)
+        char_df: dict[str, int] = {}
+        word_df: dict[str, int] = {}
+        for v in variants:
+            for t in v.chars:
+                char_df[t] = char_df.get(t, 0) + 1
+            for t in v.words:
+                word_df[t] = word_df.get(t, 0) + 1
+        self._char_idf: Final = {t: _idf(df, n) for t, df in char_df.items()}
+        self._word_idf: Final = {t: _idf(df, n) for t, df in word_df.items()}
+        # A query term no variant has is as informative as the rarest known term: it is what the KB lacks.
+        self._unknown_idf: Final = _idf(0, max(n, 1))
+        self._char_mass: Final = [sum(self._char_idf[t] for t in v.chars) for v in variants]
+        self._word_mass: Final = [sum(self._word_idf[t] for t in v.words) for v in variants]
+        self._char_bm25: bm25s.BM25 | None = None
+        self._word_bm25: bm25s.BM25 | None = None
+        if n:
+            self._char_bm25 = bm25s.BM25()
+            self._char_bm25.index([sorted(v.chars) for v in variants], show_progress=False)
+            self._word_bm25 = bm25s.BM25()
+            self._word_bm25.index([sorted(v.words) or [""] for v in variants], show_progress=False)
+        self._embeddings: Final = EmbeddingIndex(embedder, [v.text for v in variants]) if embedder is not None else None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def item(self, entry_id: str) -> KbItem | None:
+        """The entry behind a candidate (its answer), or None when it is not in this build."""
+        return self._items.get(entry_id)
+
+    # --- the decision -------------------------------------------------------------------------------------------
+
+    def decide(self, text: str) -> Decision:
+        """Chit-chat and non-questions stay silent; otherwise the thresholds decide on the best entry."""
+        gate = self._gate(text)
+        if isinstance(gate, Decision):
+            return gate
+        return self._finish(gate, self._lexical(gate))
+
+    async def adecide(self, text: str) -> Decision:
+        """`decide`, with the embedder's cosine fused into the lexical score when one is configured."""
+        gate = self._gate(text)
+        if isinstance(gate, Decision):
+            return gate
+        scored = self._lexical(gate)
+        if self._embeddings is not None and self._variants:
+            cosines = await self._embeddings.cosines(text)
+            scored = self._fuse(scored, cosines)
+        return self._finish(gate, scored)
+
+    def _gate(self, text: str) -> _Query | Decision:
+        info = analyze(text)
+        normalized = self.synonyms.apply(info.text)
+        if is_chitchat(text):
+            return Decision(Action.SILENT, 0.0, "chitchat", normalized=normalized)
+        if not needs_answer(text) and not self._is_topic(info.text):
+            return Decision(Action.SILENT, 0.0, "not_question", normalized=normalized)
+        char_list = tokens.chars(normalized)
+        word_list = tokens.words(normalized)
+        return _Query(normalized, frozenset(char_list), frozenset(word_list), char_list, word_list)
+
+    @staticmethod
+    def _is_topic(text: str) -> bool:
+        compact = text.replace(" ", "")
+        return 0 < len(compact) <= TOPIC_MAX_CHARS and not any(mark in compact for mark in _STATEMENT_MARKS)
+
+    def _lexical(self, query: _Query) -> dict[str, _Scored]:
+        """Retrieve with both BM25 indexes, then score the retrieved variants; the best variant per entry."""
+        if self._char_bm25 is None or self._word_bm25 is None:
+            return {}
+        fused = np.zeros(len(self._variants), dtype=np.float32)
+        for index, idf, terms in (
+            (self._char_bm25, self._char_idf, query.chars),
+            (self._word_bm25, self._word_idf, query.words),
+        ):
+            known = [t for t in terms if t in idf]
+            if known:
+                scores = index.get_scores(known)
+                top = float(scores.max())
+                if top > 0:
+                    fused += scores / top
+        if not fused.any():
+            return {}
+        k = min(RETRIEVE, len(fused))
+        picked: npt.NDArray[np.intp] = np.argpartition(-fused, k - 1)[:k]
+        best: dict[str, _Scored] = {}
+        for i in picked:
+            if fused[i] <= 0:
+                continue
+            scored = self._score(query, int(i))
+            current = best.get(self._variants[int(i)].entry_id)
+            if current is None or scored.similarity > current.similarity:
+                best[self._variants[int(i)].entry_id] = scored
+        return best
+
+    def _coverage(
+        self, query_terms: frozenset[str], variant_terms: frozenset[str], idf: Mapping[str, float], variant_mass: float
+    ) -> tuple[float, float, list[str]]:
+        """IDF-weighted share of the query the variant covers, and of the variant the query covers."""
+        shared = query_terms & variant_terms
+        shared_mass = sum(idf[t] for t in shared)
+        query_mass = sum(idf.get(t, self._unknown_idf) for t in query_terms)
+        q_cov = shared_mass / query_mass if query_mass else 0.0
+        v_cov = shared_mass / variant_mass if variant_mass else 0.0
+        return q_cov, v_cov, sorted(shared, key=lambda t: -idf[t])
+
+    def _score(self, query: _Query, i: int) -> _Scored:
+        variant = self._variants[i]
+        cq, cv, _ = self._coverage(query.chars, variant.chars, self._char_idf, self._char_mass[i])
+        wq, wv, matched = self._coverage(query.words, variant.words, self._word_idf, self._word_mass[i])
+        char_sim = _blend(cq, cv)
+        word_sim = _blend(wq, wv) if variant.words and query.words else char_sim
+        w = self.settings.word_weight
+        similarity = (1 - w) * char_sim + w * word_sim
+        if not matched:
+            matched = [t for t in sorted(query.chars & variant.chars, key=len, reverse=True) if len(t) > 1][:5]
+        return _Scored(i, similarity, tuple(matched))
+
+    def _fuse(self, scored: dict[str, _Scored], cosines: npt.NDArray[np.float32]) -> dict[str, _Scored]:
+        """Blend each entry's lexical similarity with its best variant's cosine; the embedder may add entries."""
+        weight = self.settings.embedder_weight
+        best_cos: dict[str, tuple[float, int]] = {}
+        for i, value in enumerate(cosines.tolist()):
+            entry = self._variants[i].entry_id
+            if entry not in best_cos or value > best_cos[entry][0]:
+                best_cos[entry] = (value, i)
+        out: dict[str, _Scored] = {}
+        for entry, (cosine, i) in best_cos.items():
+            lexical = scored.get(entry)
+            base = lexical.similarity if lexical is not None else 0.0
+            fused = fuse(base, cosine, weight)
+            if lexical is None and fused <= 0:
+                continue
+            out[entry] = _Scored(
+                lexical.variant if lexical is not None else i, fused, lexical.matched if lexical is not None else ()
+            )
+        return out
+
+    def _finish(self, query: _Query, scored: dict[str, _Scored]) -> Decision:
+        if not scored:
+            return Decision(Action.SILENT, 0.0, "no_match", normalized=query.normalized)
+        ranked = sorted(scored.items(), key=lambda kv: -kv[1].similarity)
+        s = self.settings
+        candidates = []
+        for rank, (entry, sc) in enumerate(ranked[: s.top_k]):
+            rival = ranked[1][1].similarity if rank == 0 and len(ranked) > 1 else ranked[0][1].similarity
+            if rank == 0 and len(ranked) == 1:
+                rival = 0.0
+            margin = sc.similarity - rival
+            # A near tie with another entry means the KB cannot tell them apart: less confident, not more.
+            penalty = s.tie_penalty * max(0.0, 1.0 - max(0.0, margin) / s.margin_scale)
+            confidence = max(0.0, min(1.0, sc.similarity * (1.0 - penalty)))
+            variant = self._variants[sc.variant]
+            candidates.append(Candidate(entry, round(confidence, 4), variant.text, sc.matched))
+        top = candidates[0].confidence
+        if top >= s.answer:
+            action, reason = Action.ANSWER, "confident"
+        elif top >= s.suggest:
+            action, reason = Action.SUGGEST, "between_thresholds"
+        else:
+            action, reason = Action.SILENT, "low_score"
+        return Decision(action, top, reason, tuple(candidates), query.normalized)
+
+
+def _blend(query_coverage: float, variant_coverage: float) -> float:
+    """Both directions must be covered: a harmonic mean leaning towards the query side."""
+    if query_coverage <= 0 or variant_coverage <= 0:
+        return 0.0
+    beta2 = 0.5  # F-beta with beta^2 = 0.5: the query's coverage counts twice the variant's
+    return (1 + beta2) * query_coverage * variant_coverage / (beta2 * query_coverage + variant_coverage)
+
+
+def build_matcher(items: Sequence[KbItem], settings: MatcherSettings, embedder: Embedder | None = None) -> Matcher:
+    """Build the indexes for one KB revision (CPU-bound: call `build_matcher_async` from the event loop)."""
+    return Matcher(items, settings, embedder=embedder)
+
+
+async def build_matcher_async(
+    items: Sequence[KbItem], settings: MatcherSettings, embedder: Embedder | None = None
+) -> Matcher:
+    """`build_matcher` in the default executor, so loading jieba and indexing 10k entries never stall the loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, build_matcher, list(items), settings, embedder)
