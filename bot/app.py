@@ -34,6 +34,7 @@ from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_we
 from bot.config import ArchiveSettings, ConfigError, Settings
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
+from bot.faq_setup import build_faq_engine, warm_up
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
 from bot.metrics import Metrics
@@ -44,6 +45,7 @@ from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
+from handlers.faq import router as faq_router
 from services.clock import Clock, SystemClock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.migrate import current_head
@@ -74,6 +76,7 @@ def build_dispatcher() -> Dispatcher:
     dispatcher.add_outer_middleware(LogTiming())
     dispatcher.include_router(contacts_router)
     dispatcher.include_router(conversations_router)
+    dispatcher.include_router(faq_router)
     return dispatcher
 
 
@@ -110,7 +113,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
         inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, committed)
         dispatcher = build_dispatcher()
-        features = Features(settings=settings)
+        faq = build_faq_engine(settings)
+        features = Features(settings=settings, faq=faq)
         pullers: dict[type, Puller] = {
             KfPullRequested: KfPuller(sessions, client, dispatcher, directory, clock, metrics, features),
         }
@@ -158,6 +162,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
         sending = tasks.spawn(sender.run(), "outbox-sender")
+        tasks.spawn(warm_up(sessions, faq, settings, clock), "faq-warm-up")
         if settings.ingest.sync_groups_on_start:
             tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
         stop_timer = asyncio.Event()
