@@ -137,6 +137,7 @@ async def _to_rep(
         await _unanswered(session, q, decision, FaqDecision.SILENT, policy, now)
         return await _record(session, q, decision, FaqDecision.SILENT, decision.reason, now)
     unsure = decision.action is Action.SUGGEST  # a confident match is not "unanswered", even if a rep relays it
+    owner = owner or choose_servicer(None, q.customer_id, policy.handoff.on_duty)  # a group not read yet
     if await faq_repo.member_spoke_after(session, q.chat_id, q.message_id):
         outcome = await _record(session, q, decision, FaqDecision.SILENT, "member_answered", now)
     elif await _answered_recently(session, q, best.entry_id, policy, now):
