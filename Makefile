@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/archive.py
 	$(BIN)/python bench/sender.py
+	$(BIN)/python bench/faq.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

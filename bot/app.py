@@ -113,7 +113,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
         inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, committed)
         dispatcher = build_dispatcher()
-        faq = build_faq_engine(settings)
+        faq = build_faq_engine(settings, http)
         features = Features(settings=settings, faq=faq)
         pullers: dict[type, Puller] = {
             KfPullRequested: KfPuller(sessions, client, dispatcher, directory, clock, metrics, features),

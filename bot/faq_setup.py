@@ -7,9 +7,11 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.embeddings import embedder_from_settings
 from services.clock import Clock
 from services.faq import kb
 from services.faq.engine import Deciding, FaqEngine
@@ -19,13 +21,15 @@ from storage.repos import kb as kb_repo
 log = logging.getLogger("qunke.faq")
 
 
-def build_faq_engine(settings: Settings) -> FaqEngine:
+def build_faq_engine(settings: Settings, http: aiohttp.ClientSession) -> FaqEngine:
+    """The engine with the configured thresholds and, when `faq.embedder.url` is set, the semantic scorer."""
     from services.faq.matcher import build_matcher_async  # numpy and bm25s load here, not at import time
 
     matcher_settings = settings.faq.matcher_settings()
+    embedder = embedder_from_settings(http, settings.faq.embedder)
 
     async def build(items: Sequence[KbItem]) -> Deciding:
-        return await build_matcher_async(items, matcher_settings)
+        return await build_matcher_async(items, matcher_settings, embedder)
 
     return FaqEngine(build)
 

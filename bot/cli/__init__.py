@@ -7,8 +7,7 @@ import sys
 
 import typer
 
-from bot.cli import data, outbox, run
-from bot.cli.faq import faq_app
+from bot.cli import data, faq, outbox, run
 from bot.cli.faq_kb import group_app
 from bot.config import ConfigError
 
@@ -20,7 +19,7 @@ app.add_typer(data.events_app, name="events")
 app.add_typer(data.customer_app, name="customer")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.task_app, name="task")
-app.add_typer(faq_app, name="faq")
+app.add_typer(faq.faq_app, name="faq")
 app.add_typer(group_app, name="group")
 
 

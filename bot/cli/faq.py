@@ -1,12 +1,167 @@
-"""`qunke faq ...`: the FAQ sub-app (the KB commands live in bot/cli/faq_kb.py)."""
+"""CLI over the FAQ matcher: `faq ask` (one decision and its reasons) and `faq eval` (metrics on labelled cases)."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import aiohttp
 import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import faq_kb
+from bot.cli.data import JsonFlag, with_session
+from bot.cli.output import print_json
+from bot.config import Settings, load_settings
+from bot.embeddings import embedder_from_settings
+from services.faq.evaluate import NONE, CasesFileError, EvalReport, evaluate, read_cases
+from services.faq.kbfile import KbFileError, read_kb
+from services.faq.matcher import Matcher, build_matcher_async
+from services.faq.types import Action, Decision, KbItem
 
-faq_app = typer.Typer(no_args_is_help=True, help="FAQ: the knowledge base, its answers and what it could not answer.")
+faq_app = typer.Typer(no_args_is_help=True, help="FAQ answering: try the matcher, evaluate it on labelled cases.")
+console = Console()
+
+ACTION_TEXT: Final = {Action.ANSWER: "直接回答", Action.SUGGEST: "建议回复（由成员确认）", Action.SILENT: "不回复"}
+KbOption = Annotated[
+    Path | None,
+    typer.Option("--kb", exists=True, dir_okay=False, help="A KB YAML file instead of the database's KB."),
+]
+
+
+def _read_kb_or_exit(path: Path) -> list[KbItem]:
+    try:
+        return read_kb(path)
+    except KbFileError as exc:
+        typer.secho(f"知识库文件有误 / bad KB file: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+def _items_from_database(settings: Settings) -> list[KbItem]:
+    # faq-wiring provides services/faq/kb.py `async def load_items(session) -> list[KbItem]`; looked up by name so
+    # this command works with --kb before that module is merged.
+    try:
+        kb = importlib.import_module("services.faq.kb")
+    except ModuleNotFoundError:
+        typer.secho("数据库知识库尚不可用，请用 --kb 指定文件 / the database KB is not available: pass --kb", err=True)
+        raise typer.Exit(2) from None
+
+    async def load(session: AsyncSession) -> list[KbItem]:
+        items: list[KbItem] = await kb.load_items(session)
+        return items
+
+    return with_session(settings, load)
+
+
+async def _ask(items: Sequence[KbItem], settings: Settings, question: str) -> tuple[Decision, Matcher]:
+    async with aiohttp.ClientSession() as http:
+        embedder = embedder_from_settings(http, settings.faq.embedder)
+        matcher = await build_matcher_async(items, settings.faq.matcher_settings(), embedder)
+        return await matcher.adecide(question), matcher
+
+
+def decision_json(question: str, decision: Decision, matcher: Matcher) -> dict[str, Any]:
+    """The `faq ask --json` shape."""
+    return {
+        "query": question,
+        "action": decision.action.value,
+        "confidence": decision.confidence,
+        "reason": decision.reason,
+        "normalized": decision.normalized,
+        "candidates": [
+            {
+                "entry_id": c.entry_id,
+                "confidence": c.confidence,
+                "variant": c.variant,
+                "matched_terms": list(c.matched_terms),
+                "answer": item.answer if (item := matcher.item(c.entry_id)) is not None else None,
+            }
+            for c in decision.candidates
+        ],
+    }
+
+
+@faq_app.command("ask")
+def ask(
+    question: Annotated[str, typer.Argument(help="What a customer asks, e.g. 退货流程是啥")],
+    kb: KbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The decision for one question: answer, suggest or stay silent, with the confidence and the reasons."""
+    settings = load_settings()
+    items = _read_kb_or_exit(kb) if kb is not None else _items_from_database(settings)
+    decision, matcher = asyncio.run(_ask(items, settings, question))
+    result = decision_json(question, decision, matcher)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"决定: [bold]{ACTION_TEXT[decision.action]}[/bold]  ({decision.action.value}, {decision.reason})")
+    console.print(f"置信度: {decision.confidence:.2f}    归一化: {decision.normalized}")
+    if not decision.candidates:
+        return
+    table = Table("条目", "置信度", "匹配的问法", "命中词")
+    for c in decision.candidates:
+        table.add_row(c.entry_id, f"{c.confidence:.2f}", c.variant, " ".join(c.matched_terms))
+    console.print(table)
+    best = result["candidates"][0]
+    if decision.action is not Action.SILENT and best["answer"]:
+        console.print(f"回答: {best['answer']}")
+
+
+@faq_app.command("eval")
+def eval_cases(
+    kb: Annotated[Path, typer.Option("--kb", exists=True, dir_okay=False, help="The KB YAML file.")],
+    cases: Annotated[Path, typer.Option("--cases", exists=True, dir_okay=False, help="query<TAB>expected lines.")],
+    as_json: JsonFlag = False,
+    show_misses: Annotated[bool, typer.Option("--misses/--no-misses", help="List the cases it got wrong.")] = True,
+) -> None:
+    """Metrics on labelled cases with the configured thresholds (lexical matcher), and the best answer threshold."""
+    settings = load_settings()
+    items = _read_kb_or_exit(kb)
+    try:
+        labelled = read_cases(cases)
+    except CasesFileError as exc:
+        typer.secho(f"用例文件有误 / bad cases file: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    matcher = asyncio.run(build_matcher_async(items, settings.faq.matcher_settings()))
+    report = evaluate(matcher, labelled)
+    if as_json:
+        print_json(report.summary())
+        return
+    _print_report(report, show_misses)
+
+
+def _print_report(report: EvalReport, show_misses: bool) -> None:
+    table = Table("指标 / metric", "值 / value")
+    for key, value in report.summary().items():
+        table.add_row(
+            key, f"{value:.4f}" if isinstance(value, float) and key != "best_answer_threshold" else str(value)
+        )
+    console.print(table)
+    misses = [r for r in report.results if not r.correct]
+    if not show_misses or not misses:
+        return
+    wrong = Table(title="错误的用例 / misses")
+    for column in ("问题", "期望", "决定", "首选", "置信度", "原因"):
+        wrong.add_column(column, overflow="fold")
+    for r in misses:
+        wrong.add_row(
+            r.case.query,
+            r.case.expected,
+            r.decision.action.value,
+            r.top or NONE,
+            f"{r.decision.confidence:.2f}",
+            r.decision.reason,
+        )
+    console.print(wrong)
+
+
+# The knowledge base as managers run it (bot/cli/faq_kb.py): import, export, unanswered, promote, add-variant.
 faq_app.command("import")(faq_kb.faq_import)
 faq_app.command("export")(faq_kb.faq_export)
 faq_app.command("unanswered")(faq_kb.faq_unanswered)

@@ -15,6 +15,10 @@ from services.faq.types import Embedder
 BATCH: Final = 64
 
 
+class EmbedderError(Exception):
+    """The embedder could not answer (unreachable, HTTP error, malformed reply): the matcher falls back to lexical."""
+
+
 def fuse(lexical: float, cosine: float, weight: float) -> float:
     """A convex blend of the lexical similarity and the cosine (negative cosines count as 0), in 0..1."""
     return max(0.0, min(1.0, (1.0 - weight) * lexical + weight * max(0.0, cosine)))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,18 +15,25 @@ import numpy as np
 import numpy.typing as npt
 
 from services.faq import tokens
-from services.faq.embedder import EmbeddingIndex, fuse
+from services.faq.embedder import EmbedderError, EmbeddingIndex, fuse
 from services.faq.synonyms import SynonymMap, default_synonyms
 from services.faq.types import Action, Candidate, Decision, Embedder, KbItem
 from services.text.intent import is_chitchat, needs_answer
 from services.text.normalize import analyze
 
+log = logging.getLogger(__name__)
+# bm25s logs every index build at DEBUG through its own logger; one build per KB revision needs no log lines.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 # How many variants the two BM25 indexes hand to the (slower, calibrated) scorer.
 RETRIEVE: Final = 24
 # A short message with no question or request words can still be a topic ("课程回放", "发票"): it is matched, but
 # only a statement marker makes it "not a question".
 TOPIC_MAX_CHARS: Final = 8
 _STATEMENT_MARKS: Final = ("了", "过", "我觉得", "我们", "今天", "昨天")
+# Raw similarity -> confidence, piecewise linear through these knots. Set on the tuning set (tests/data/faq
+# edu_ecom): below a raw 0.34 the top entry was almost never right (uncovered questions land there), from 0.50 it was
+# always right; the knots put those points on the default thresholds (suggest 0.5, answer 0.72).
+CALIBRATION: Final = ((0.0, 0.0), (0.34, 0.5), (0.5, 0.72), (1.0, 1.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +72,18 @@ class _Query:
     normalized: str
     chars: frozenset[str]
     words: frozenset[str]
-    char_list: list[str]
-    word_list: list[str]
+    char_mass: float  # the IDF weight of all the query's terms (unknown ones at the rarest weight)
+    word_mass: float
 
 
 @dataclass(slots=True)
 class _Scored:
-    """The best variant of one entry for a query and its calibrated similarity."""
+    """The best variant of one entry for a query and its similarity, with the terms they share."""
 
     variant: int
     similarity: float
-    matched: tuple[str, ...]
+    shared_words: frozenset[str] = frozenset()
+    shared_chars: frozenset[str] = frozenset()
 
 
 def _idf(df: int, n: int) -> float:
@@ -105,6 +115,14 @@ class Matcher:
                         _Variant(item.id, question, frozenset(tokens.chars(text)), frozenset(tokens.words(text)))
                     )
         self._variants: Final = variants
+        # Every term of an entry's variants together: a query may mix the words of two ways of asking one thing.
+        entry_chars: dict[str, set[str]] = {}
+        entry_words: dict[str, set[str]] = {}
+        for v in variants:
+            entry_chars.setdefault(v.entry_id, set()).update(v.chars)
+            entry_words.setdefault(v.entry_id, set()).update(v.words)
+        self._entry_chars: Final = {k: frozenset(v) for k, v in entry_chars.items()}
+        self._entry_words: Final = {k: frozenset(v) for k, v in entry_words.items()}
         n = len(variants)
         char_df: dict[str, int] = {}
         word_df: dict[str, int] = {}
@@ -123,7 +141,9 @@ class Matcher:
         self._word_bm25: bm25s.BM25 | None = None
         if n:
             self._char_bm25 = bm25s.BM25()
-            self._char_bm25.index([sorted(v.chars) for v in variants], show_progress=False)
+            # Retrieval uses bigrams (and latin words) only: single characters such as 课 or 么 sit in thousands of
+            # variants and would make every query walk long posting lists; the scorer still counts them.
+            self._char_bm25.index([sorted(_retrieval_terms(v.chars)) or [""] for v in variants], show_progress=False)
             self._word_bm25 = bm25s.BM25()
             self._word_bm25.index([sorted(v.words) or [""] for v in variants], show_progress=False)
         self._embeddings: Final = EmbeddingIndex(embedder, [v.text for v in variants]) if embedder is not None else None
@@ -151,8 +171,13 @@ class Matcher:
             return gate
         scored = self._lexical(gate)
         if self._embeddings is not None and self._variants:
-            cosines = await self._embeddings.cosines(text)
-            scored = self._fuse(scored, cosines)
+            try:
+                cosines = await self._embeddings.cosines(text)
+            except EmbedderError as exc:
+                # The semantic scorer is an optional extra: without it the lexical decision still stands.
+                log.warning("faq embedder unavailable, deciding on lexical scores only: %s", exc)
+            else:
+                scored = self._fuse(scored, cosines)
         return self._finish(gate, scored)
 
     def _gate(self, text: str) -> _Query | Decision:
@@ -162,9 +187,12 @@ class Matcher:
             return Decision(Action.SILENT, 0.0, "chitchat", normalized=normalized)
         if not needs_answer(text) and not self._is_topic(info.text):
             return Decision(Action.SILENT, 0.0, "not_question", normalized=normalized)
-        char_list = tokens.chars(normalized)
-        word_list = tokens.words(normalized)
-        return _Query(normalized, frozenset(char_list), frozenset(word_list), char_list, word_list)
+        chars = frozenset(tokens.chars(normalized))
+        words = frozenset(tokens.words(normalized))
+        unknown = self._unknown_idf
+        char_mass = sum(self._char_idf.get(t, unknown) for t in chars)
+        word_mass = sum(self._word_idf.get(t, unknown) for t in words)
+        return _Query(normalized, chars, words, char_mass, word_mass)
 
     @staticmethod
     def _is_topic(text: str) -> bool:
@@ -177,7 +205,7 @@ class Matcher:
             return {}
         fused = np.zeros(len(self._variants), dtype=np.float32)
         for index, idf, terms in (
-            (self._char_bm25, self._char_idf, query.chars),
+            (self._char_bm25, self._char_idf, _retrieval_terms(query.chars)),
             (self._word_bm25, self._word_idf, query.words),
         ):
             known = [t for t in terms if t in idf]
@@ -200,28 +228,44 @@ class Matcher:
                 best[self._variants[int(i)].entry_id] = scored
         return best
 
+    @staticmethod
     def _coverage(
-        self, query_terms: frozenset[str], variant_terms: frozenset[str], idf: Mapping[str, float], variant_mass: float
-    ) -> tuple[float, float, list[str]]:
-        """IDF-weighted share of the query the variant covers, and of the variant the query covers."""
+        query_terms: frozenset[str],
+        query_mass: float,
+        variant_terms: frozenset[str],
+        entry_terms: frozenset[str],
+        idf: Mapping[str, float],
+        variant_mass: float,
+    ) -> tuple[float, float, frozenset[str]]:
+        """IDF-weighted share of the query the entry covers, and of the variant the query covers."""
         shared = query_terms & variant_terms
         shared_mass = sum(idf[t] for t in shared)
-        query_mass = sum(idf.get(t, self._unknown_idf) for t in query_terms)
-        q_cov = shared_mass / query_mass if query_mass else 0.0
+        explained = sum(idf[t] for t in query_terms & entry_terms)
+        q_cov = explained / query_mass if query_mass else 0.0
         v_cov = shared_mass / variant_mass if variant_mass else 0.0
-        return q_cov, v_cov, sorted(shared, key=lambda t: -idf[t])
+        return q_cov, v_cov, shared
 
     def _score(self, query: _Query, i: int) -> _Scored:
         variant = self._variants[i]
-        cq, cv, _ = self._coverage(query.chars, variant.chars, self._char_idf, self._char_mass[i])
-        wq, wv, matched = self._coverage(query.words, variant.words, self._word_idf, self._word_mass[i])
+        entry = variant.entry_id
+        cq, cv, shared_chars = self._coverage(
+            query.chars, query.char_mass, variant.chars, self._entry_chars[entry], self._char_idf, self._char_mass[i]
+        )
+        wq, wv, shared_words = self._coverage(
+            query.words, query.word_mass, variant.words, self._entry_words[entry], self._word_idf, self._word_mass[i]
+        )
         char_sim = _blend(cq, cv)
         word_sim = _blend(wq, wv) if variant.words and query.words else char_sim
         w = self.settings.word_weight
         similarity = (1 - w) * char_sim + w * word_sim
-        if not matched:
-            matched = [t for t in sorted(query.chars & variant.chars, key=len, reverse=True) if len(t) > 1][:5]
-        return _Scored(i, similarity, tuple(matched))
+        return _Scored(i, similarity, shared_words, shared_chars)
+
+    def _matched_terms(self, scored: _Scored) -> tuple[str, ...]:
+        """The reasons: shared words, rarest first; shared character bigrams when no whole word matched."""
+        if scored.shared_words:
+            return tuple(sorted(scored.shared_words, key=lambda t: (-self._word_idf[t], t)))
+        bigrams = sorted((t for t in scored.shared_chars if len(t) > 1), key=lambda t: (-self._char_idf[t], t))
+        return tuple(bigrams[:5])
 
     def _fuse(self, scored: dict[str, _Scored], cosines: npt.NDArray[np.float32]) -> dict[str, _Scored]:
         """Blend each entry's lexical similarity with its best variant's cosine; the embedder may add entries."""
@@ -238,9 +282,10 @@ class Matcher:
             fused = fuse(base, cosine, weight)
             if lexical is None and fused <= 0:
                 continue
-            out[entry] = _Scored(
-                lexical.variant if lexical is not None else i, fused, lexical.matched if lexical is not None else ()
-            )
+            if lexical is None:
+                out[entry] = _Scored(i, fused)
+            else:
+                out[entry] = _Scored(lexical.variant, fused, lexical.shared_words, lexical.shared_chars)
         return out
 
     def _finish(self, query: _Query, scored: dict[str, _Scored]) -> Decision:
@@ -256,9 +301,9 @@ class Matcher:
             margin = sc.similarity - rival
             # A near tie with another entry means the KB cannot tell them apart: less confident, not more.
             penalty = s.tie_penalty * max(0.0, 1.0 - max(0.0, margin) / s.margin_scale)
-            confidence = max(0.0, min(1.0, sc.similarity * (1.0 - penalty)))
+            confidence = max(0.0, min(1.0, calibrate(sc.similarity) * (1.0 - penalty)))
             variant = self._variants[sc.variant]
-            candidates.append(Candidate(entry, round(confidence, 4), variant.text, sc.matched))
+            candidates.append(Candidate(entry, round(confidence, 4), variant.text, self._matched_terms(sc)))
         top = candidates[0].confidence
         if top >= s.answer:
             action, reason = Action.ANSWER, "confident"
@@ -269,11 +314,26 @@ class Matcher:
         return Decision(action, top, reason, tuple(candidates), query.normalized)
 
 
+def _retrieval_terms(chars: frozenset[str]) -> frozenset[str]:
+    return frozenset(t for t in chars if len(t) > 1 or t.isascii())
+
+
+def calibrate(similarity: float) -> float:
+    """Map a raw similarity onto the confidence scale the thresholds are set on (see CALIBRATION)."""
+    for (x0, y0), (x1, y1) in itertools.pairwise(CALIBRATION):
+        if similarity <= x1:
+            return y0 + (y1 - y0) * (max(similarity, x0) - x0) / (x1 - x0)
+    return CALIBRATION[-1][1]
+
+
+_BETA2 = 1.0
+
+
 def _blend(query_coverage: float, variant_coverage: float) -> float:
     """Both directions must be covered: a harmonic mean leaning towards the query side."""
     if query_coverage <= 0 or variant_coverage <= 0:
         return 0.0
-    beta2 = 0.5  # F-beta with beta^2 = 0.5: the query's coverage counts twice the variant's
+    beta2 = _BETA2
     return (1 + beta2) * query_coverage * variant_coverage / (beta2 * query_coverage + variant_coverage)
 
 
