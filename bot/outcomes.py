@@ -15,7 +15,7 @@ from bot.channels.apiclient import ApiError, ApiUnavailable, ErrorClass, JsonObj
 from bot.channels.officialaccount.client import OUT_OF_WINDOW, OVER_COUNT
 from bot.claims import NO_RESEND
 from bot.config import SenderSettings
-from bot.kf_handoff import after_kf_trans
+from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
 from bot.masstrack import MassTracker
 from bot.metrics import Metrics
 from bot.outgoing import Claim
@@ -157,6 +157,8 @@ class Recorder:
         reason = self._explain(claim, outcome)
         self._close(claim, now, OutboxStatus.FAILED, reason)
         await self._after_refusal(session, claim, outcome)
+        if claim.kind == OutboxKind.KF_TRANS:
+            await after_kf_trans_refused(session, claim, outcome.errcode, now)
         await self._release(session, claim, now, outcome.errcode)
 
     def _close(

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 from bot.config import Settings
 from bot.dispatch import Context, Router
-from bot.events import ChatMessage, Speaker
-from services.faq.answering import Policy, Question, handle_question, rep_for
+from bot.events import ChatMessage, FaqQuestionQueued, Speaker
+from services.faq.answering import Policy, handle_question, question_from, rep_for
 from services.faq.budget import Budgets
 from services.faq.handoff import Handoff
+from services.faq.jobs import queue_question
 from services.faq.unanswered import Grouping
+from services.text.intent import is_chitchat
 from storage.repos import messages
 
 log = logging.getLogger("qunke.faq")
@@ -54,26 +56,21 @@ def policy_from(settings: Settings) -> Policy:
 
 @router.watch(ChatMessage, _customer_text)
 async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
+    """Queue the question as its own job: the pull's page stays short, the FAQ's work gets its own transaction."""
+    if ctx.features.faq is not None and not is_chitchat(event.text):
+        await queue_question(ctx.session, event.source_key, ctx.clock.now())
+
+
+@router.on(FaqQuestionQueued)
+async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     engine = ctx.features.faq
-    stored = await messages.by_source_key(ctx.session, event.source_key)
-    if engine is None or stored is None or event.customer is None:
+    stored = await messages.by_source_key(ctx.session, event.message_key)
+    if engine is None or stored is None or stored.recalled_at is not None:
         return
-    question = Question(
-        message_id=stored.id,
-        customer_id=stored.customer_id,
-        channel=event.channel.value,
-        chat_type=event.chat_kind.value,
-        chat_id=event.chat_id,
-        text=event.text,
-        asked_at=event.occurred_at,
-        external_userid=event.customer.external_userid,
-        openid=event.customer.openid,
-        member_userid=event.member_userid,
-    )
+    question = question_from(stored)
     owner = await rep_for(ctx.session, question)
-    outcome = await handle_question(
-        ctx.session, engine, question, policy_from(ctx.features.settings), owner, ctx.clock.now()
-    )
+    policy = policy_from(ctx.features.settings)
+    outcome = await handle_question(ctx.session, engine, question, policy, owner, ctx.clock.now())
     if outcome.decision is not None:
         log.info(
             "faq %s in %s: %s (%s, entry %s, %.2f)",

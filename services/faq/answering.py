@@ -25,10 +25,11 @@ from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
 from services.messages import MassContent, Text
 from services.outbox import queue_kf_reply, queue_mass_task, queue_oa_message
-from storage.models import Customer, Group, KfSession, Priority
+from storage.models import Customer, Group, KfSession, Message, Priority
 from storage.models_faq import FaqDecision, GroupFaqMode, KbEntry
 from storage.repos import faq as faq_repo
 from storage.repos.faq import NewReply
+from storage.repos.windows import kf_recipient
 
 log = logging.getLogger("qunke.faq")
 
@@ -75,11 +76,15 @@ async def handle_question(
     """Decide and act on one question; `owner` is the rep who should hear about it (group owner, owner rep)."""
     if await faq_repo.reply_for_message(session, q.message_id) is not None:
         return Outcome(None, "already_handled")
+    in_flight = False
     if q.chat_type == "kf":
         state = await session.get(KfSession, (q.chat_id, q.external_userid))
         if state is not None and state.state in KF_WITH_PERSON:
             return Outcome(None, "with_person")
+        in_flight = await faq_repo.handoff_in_flight(session, kf_recipient(q.chat_id, q.external_userid))
         if is_handoff_request(q.text, policy.handoff.words):
+            if in_flight:
+                return Outcome(None, "handoff_in_flight")
             return await _hand_off(session, q, policy, owner, "客户要求人工服务", now)
     if q.chat_type == "group" and (await faq_repo.group_mode(session, q.chat_id)) == GroupFaqMode.OFF:
         return Outcome(None, "group_off")
@@ -87,7 +92,7 @@ async def handle_question(
     if decision.reason in NOT_QUESTIONS:
         return Outcome(None, decision.reason)
     if q.chat_type in ("kf", "oa"):
-        if q.chat_type == "kf" and await _last_straw(session, q, decision, policy):
+        if q.chat_type == "kf" and not in_flight and await _last_straw(session, q, decision, policy):
             await _unanswered(session, q, decision, FaqDecision.HANDOFF, policy, now)
             why = f"连续 {policy.handoff.after_misses} 个问题未能自动解答"
             return await _hand_off(session, q, policy, owner, why, now, decision)
@@ -277,3 +282,20 @@ async def rep_for(session: AsyncSession, q: Question) -> str | None:
     if customer is not None and customer.merged_into_id is not None:  # the surviving profile holds the owner
         customer = await session.get(Customer, customer.merged_into_id)
     return customer.owner_userid if customer is not None and customer.owner_userid else None
+
+
+def question_from(stored: Message) -> Question:
+    """A stored customer message as a question: the sender is the customer (external_userid, or openid on the OA)."""
+    customer = stored.sender_id
+    return Question(
+        message_id=stored.id,
+        customer_id=stored.customer_id,
+        channel=stored.channel,
+        chat_type=stored.chat_type,
+        chat_id=stored.chat_id,
+        text=stored.text,
+        asked_at=stored.sent_at,
+        external_userid=customer if stored.chat_type != "oa" else "",
+        openid=customer if stored.chat_type == "oa" else "",
+        member_userid=stored.member_userid,
+    )

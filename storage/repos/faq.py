@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Message, SenderKind
+from storage.models import Message, Outbox, OutboxKind, OutboxStatus, SenderKind
 from storage.models_faq import (
     FaqDecision,
     FaqReply,
@@ -182,6 +182,20 @@ async def member_spoke_after(session: AsyncSession, chat_id: str, message_id: in
     stmt = (
         select(Message.id)
         .where(Message.chat_id == chat_id, Message.id > message_id, Message.sender_kind == SenderKind.MEMBER)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def handoff_in_flight(session: AsyncSession, recipient: str) -> bool:
+    """Is a kf hand-off for this customer still waiting to go, or going? (A second one would only be refused.)"""
+    stmt = (
+        select(Outbox.id)
+        .where(
+            Outbox.kind == OutboxKind.KF_TRANS,
+            Outbox.recipient == recipient,
+            Outbox.status.in_((OutboxStatus.QUEUED, OutboxStatus.DEFERRED, OutboxStatus.SENDING)),
+        )
         .limit(1)
     )
     return (await session.execute(stmt)).first() is not None

@@ -183,6 +183,8 @@ async def test_asking_for_a_person_hands_the_session_to_the_owner_with_the_conve
     assert alert.recipient == "lisi" and "客户转人工" in alert.payload["content"]
     assert "客户：「发票怎么开」" in alert.payload["content"] and "客户：「转人工！」" in alert.payload["content"]
     assert not await rows(sessions, UnansweredGroup)  # a request for a person is not a question the KB lacks
+    again = await ask(sessions, faq, kf_said("人工", T0 + timedelta(minutes=2)), clock)
+    assert (again.decision, again.reason) == (None, "handoff_in_flight")  # the first hand-off has not gone yet
 
 
 async def test_repeated_misses_hand_the_customer_to_the_on_duty_rep_when_there_is_no_owner(
