@@ -34,7 +34,7 @@ from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_we
 from bot.config import ArchiveSettings, ConfigError, Settings
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
-from bot.faq_setup import build_faq_engine, warm_up
+from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
 from bot.metrics import Metrics
@@ -159,10 +159,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
         scheduler = Scheduler(tasks, settings.timezone)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
+        await import_example_if_empty(sessions, settings, clock)  # before any worker can decide a question
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
         sending = tasks.spawn(sender.run(), "outbox-sender")
-        tasks.spawn(warm_up(sessions, faq, settings, clock), "faq-warm-up")
+        tasks.spawn(warm_up(sessions, faq), "faq-warm-up")
         if settings.ingest.sync_groups_on_start:
             tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
         stop_timer = asyncio.Event()

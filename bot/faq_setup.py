@@ -34,17 +34,24 @@ def build_faq_engine(settings: Settings, http: aiohttp.ClientSession) -> FaqEngi
     return FaqEngine(build)
 
 
-async def warm_up(
-    sessions: async_sessionmaker[AsyncSession], engine: FaqEngine, settings: Settings, clock: Clock
-) -> None:
-    """Import the example KB into an empty database (when configured), then build the matcher once."""
+async def import_example_if_empty(sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock) -> None:
+    """Before the workers start, so the first question already sees the demo KB; a bad file is logged, not fatal."""
+    if not settings.faq.example_kb:
+        return
     try:
-        if settings.faq.example_kb:
-            await _import_example(sessions, Path(settings.faq.example_kb), clock)
+        await _import_example(sessions, Path(settings.faq.example_kb), clock)
+    except Exception:
+        log.exception(
+            "faq.example_kb: could not import %s; starting with the knowledge base as it is", settings.faq.example_kb
+        )
+
+
+async def warm_up(sessions: async_sessionmaker[AsyncSession], engine: FaqEngine) -> None:
+    """Build the matcher once in the background (jieba's first load takes a moment); a question waits for it."""
+    try:
         async with sessions() as session:
             await engine.refresh(session)
     except Exception:
-        # Not fatal: the first question rebuilds, and a broken example file must not stop the bot.
         log.exception("FAQ warm-up failed; the matcher is built on the first question instead")
 
 
