@@ -8,10 +8,11 @@ from datetime import timedelta
 from bot.config import Settings
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, Speaker
-from services.faq.answering import Policy, handle_question, question_from, rep_for
+from services.faq.answering import Policy, handle_question
 from services.faq.budget import Budgets
 from services.faq.handoff import Handoff
 from services.faq.jobs import queue_question
+from services.faq.questions import question_from, rep_for
 from services.faq.unanswered import Grouping
 from services.text.intent import is_chitchat
 from storage.repos import messages

@@ -25,7 +25,7 @@ from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
 from services.messages import MassContent, Text
 from services.outbox import queue_kf_reply, queue_mass_task, queue_oa_message
-from storage.models import Customer, Group, KfSession, Message, Priority
+from storage.models import KfSession, Priority
 from storage.models_faq import FaqDecision, GroupFaqMode, KbEntry
 from storage.repos import faq as faq_repo
 from storage.repos.faq import NewReply
@@ -269,33 +269,3 @@ async def _room(session: AsyncSession, q: Question, policy: Policy, now: datetim
 async def _answer_of(session: AsyncSession, entry_id: str) -> str:
     entry = await session.get(KbEntry, entry_id)
     return entry.answer if entry is not None else ""
-
-
-async def rep_for(session: AsyncSession, q: Question) -> str | None:
-    """Who should hear about the question: the rep in a 1:1 chat, a group's owner, or the customer's owner rep."""
-    if q.chat_type == "single":
-        return q.member_userid
-    if q.chat_type == "group":
-        group = await session.get(Group, q.chat_id)
-        return group.owner_userid if group is not None and group.owner_userid else None
-    customer = await session.get(Customer, q.customer_id) if q.customer_id is not None else None
-    if customer is not None and customer.merged_into_id is not None:  # the surviving profile holds the owner
-        customer = await session.get(Customer, customer.merged_into_id)
-    return customer.owner_userid if customer is not None and customer.owner_userid else None
-
-
-def question_from(stored: Message) -> Question:
-    """A stored customer message as a question: the sender is the customer (external_userid, or openid on the OA)."""
-    customer = stored.sender_id
-    return Question(
-        message_id=stored.id,
-        customer_id=stored.customer_id,
-        channel=stored.channel,
-        chat_type=stored.chat_type,
-        chat_id=stored.chat_id,
-        text=stored.text,
-        asked_at=stored.sent_at,
-        external_userid=customer if stored.chat_type != "oa" else "",
-        openid=customer if stored.chat_type == "oa" else "",
-        member_userid=stored.member_userid,
-    )

@@ -56,7 +56,6 @@ class GroupView:
     entry_id: str | None
     first_at: datetime
     last_at: datetime
-    questions: tuple[str, ...] = ()
 
 
 def normalize(text: str) -> str:
@@ -126,10 +125,8 @@ async def list_groups(session: AsyncSession, *, include_closed: bool = False) ->
     return [_view(g) for g in rows]
 
 
-def _view(g: UnansweredGroup, questions: tuple[str, ...] = ()) -> GroupView:
-    return GroupView(
-        g.id, g.label, g.count, g.best_entry_id, g.best_score, g.status, g.entry_id, g.first_at, g.last_at, questions
-    )
+def _view(g: UnansweredGroup) -> GroupView:
+    return GroupView(g.id, g.label, g.count, g.best_entry_id, g.best_score, g.status, g.entry_id, g.first_at, g.last_at)
 
 
 async def promote(

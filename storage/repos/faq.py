@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -148,17 +147,6 @@ async def list_groups(session: AsyncSession, *, include_closed: bool, limit: int
 async def questions_of(session: AsyncSession, group_id: int) -> list[UnansweredQuestion]:
     stmt = select(UnansweredQuestion).where(UnansweredQuestion.group_id == group_id).order_by(UnansweredQuestion.id)
     return list((await session.execute(stmt)).scalars())
-
-
-async def question_counts(session: AsyncSession, group_ids: Sequence[int]) -> dict[int, int]:
-    if not group_ids:
-        return {}
-    stmt = (
-        select(UnansweredQuestion.group_id, func.count())
-        .where(UnansweredQuestion.group_id.in_(list(group_ids)))
-        .group_by(UnansweredQuestion.group_id)
-    )
-    return {gid: int(n) for gid, n in (await session.execute(stmt)).all()}
 
 
 # ---- group chats' FAQ mode -----------------------------------------------------------------------------------

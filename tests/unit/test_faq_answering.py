@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.clock import ManualClock
 from services.conversations import PersonRef, Said, record_many
 from services.faq import kb, unanswered
-from services.faq.answering import Outcome, Policy, Question, handle_question, rep_for
+from services.faq.answering import Outcome, Policy, Question, handle_question
 from services.faq.engine import Deciding, FaqEngine
 from services.faq.handoff import Handoff, is_handoff_request
 from services.faq.matcher import MatcherSettings, build_matcher_async
+from services.faq.questions import rep_for
 from services.faq.types import KbItem
 from services.messages import Text
 from services.outbox import queue_kf_reply
