@@ -35,6 +35,7 @@ from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_we
 from bot.config import ArchiveSettings, ConfigError, Settings
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
+from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
 from bot.metrics import Metrics
@@ -45,6 +46,7 @@ from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
+from handlers.faq import router as faq_router
 from handlers.service import router as service_router
 from handlers.service.rules import service_rules
 from handlers.surveys import router as surveys_router
@@ -89,6 +91,7 @@ def build_dispatcher() -> Dispatcher:
     dispatcher.include_router(surveys_router)
     dispatcher.include_router(tickets_router)
     dispatcher.include_router(service_router)
+    dispatcher.include_router(faq_router)
     return dispatcher
 
 
@@ -125,7 +128,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
         inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, committed)
         dispatcher = build_dispatcher()
-        features = Features(settings=settings)
+        faq = build_faq_engine(settings, http)
+        features = Features(settings=settings, faq=faq)
         pullers: dict[type, Puller] = {
             KfPullRequested: KfPuller(sessions, client, dispatcher, directory, clock, metrics, features),
         }
@@ -172,9 +176,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         setup_service_loop(scheduler, sessions, clock, settings)
         schedule_churn(scheduler, settings, sessions, clock)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
+        await import_example_if_empty(sessions, settings, clock)  # before any worker can decide a question
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
         sending = tasks.spawn(sender.run(), "outbox-sender")
+        tasks.spawn(warm_up(sessions, faq), "faq-warm-up")
         if settings.ingest.sync_groups_on_start:
             tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
         stop_timer = asyncio.Event()

@@ -462,6 +462,13 @@ class FaqSettings(_Section):
     # canonical term -> the ways customers say it, on top of the shipped domains (services/faq/data/*.yaml)
     synonyms: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     embedder: FaqEmbedderSettings = FaqEmbedderSettings()
+    # The wiring (handlers/faq, services/faq/answering.py): repeats, hand-off, unanswered grouping, the demo KB.
+    repeat_window_min: int = Field(default=30, ge=0)  # the same entry is not answered again for a customer within it
+    handoff_words: tuple[str, ...] = ("人工", "转人工", "人工客服", "真人", "投诉")  # kf: a short message like these
+    handoff_after_misses: int = Field(default=3, ge=0)  # kf: consecutive unanswered questions; 0 turns it off
+    unanswered_similarity: float = Field(default=80, ge=0, le=100)  # rapidfuzz ratio that groups two questions
+    # With an empty KB at start-up, import this file (the demo answers out of the box); "" turns it off.
+    example_kb: str = "kb/example.yaml"
 
     @model_validator(mode="after")
     def _ordered(self) -> FaqSettings:

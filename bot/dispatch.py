@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.events import Event
 from services.clock import Clock
 from services.directory import ContactDirectory
+from services.faq.engine import FaqEngine
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ class Features:
     """Long-lived, read-mostly state that handlers use beyond one unit of work; one instance per app (bot/app.py)."""
 
     settings: Settings = field(default_factory=Settings)
+    faq: FaqEngine | None = None  # the FAQ matcher, rebuilt when the KB changes (None: FAQ answering off)
 
 
 @dataclass(frozen=True, slots=True)

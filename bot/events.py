@@ -106,6 +106,13 @@ class Unrecognized(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class FaqQuestionQueued(Event):
+    """Qunke's own follow-up: decide and act on one stored customer message (handlers/faq), in its own unit of work."""
+
+    message_key: str  # the stored message's source key, "<channel>:<msgid>"
+
+
+@dataclass(frozen=True, slots=True)
 class GroupResync(Event):
     """Qunke's own follow-up: re-read a group whose snapshot did not yet match the callback's version."""
 

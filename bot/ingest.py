@@ -20,10 +20,11 @@ from bot.channels.wecom.normalize import event_from_payload
 from bot.channels.wecom.parse import CallbackParseError
 from bot.config import IngestSettings
 from bot.dispatch import Context, Dispatcher, Features
-from bot.events import Event, GroupResync, Unrecognized
+from bot.events import Event, FaqQuestionQueued, GroupResync, Unrecognized
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.directory import ContactDirectory
+from services.faq.jobs import FAQ_QUESTION_KIND, message_key_of
 from services.lifecycle import INTERNAL_SOURCE, RESYNC_KIND
 from storage.models import InboundEvent
 from storage.repos import inbound
@@ -57,6 +58,8 @@ def to_event(row: InboundEvent) -> Event:
             raise PermanentFailure(str(exc)) from exc
     if row.source == INTERNAL_SOURCE and row.kind == RESYNC_KIND:
         return GroupResync(row.received_at, row.dedupe_key, str(json.loads(row.payload)["chat_id"]))
+    if row.source == INTERNAL_SOURCE and row.kind == FAQ_QUESTION_KIND:
+        return FaqQuestionQueued(row.received_at, row.dedupe_key, message_key_of(row.payload))
     return Unrecognized(row.received_at, row.dedupe_key, f"{row.source}:{row.kind}")
 
 

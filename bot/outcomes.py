@@ -15,6 +15,7 @@ from bot.channels.apiclient import ApiError, ApiUnavailable, ErrorClass, JsonObj
 from bot.channels.officialaccount.client import OUT_OF_WINDOW, OVER_COUNT
 from bot.claims import NO_RESEND
 from bot.config import SenderSettings
+from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
 from bot.masstrack import MassTracker
 from bot.metrics import Metrics
 from bot.outgoing import Claim
@@ -31,6 +32,7 @@ MASS_DISPATCHING: Final = 41063
 KF_OVER_QUOTA: Final = 95001
 KF_OUT_OF_WINDOW: Final = 95002
 KF_STATE: Final = 95018
+KF_ILLEGAL_TRANSITION: Final = 95016  # service_state/trans from a state that does not allow it: permanent
 # Keep what an operator needs from an answer, not whole pages of results.
 ANSWER_KEYS: Final = (
     "msgid",
@@ -111,6 +113,8 @@ class Recorder:
         if claim.kind == OutboxKind.APP_MESSAGE:
             await quotas.settle_member_stamps(session, claim.row_id, now)
         await self._tracker.on_answer(session, claim, outcome.data, now)
+        if claim.kind == OutboxKind.KF_TRANS:
+            await after_kf_trans(session, claim, outcome.data, now)
         self._metrics.outbox_finished.labels(claim.kind, OutboxStatus.SENT).inc()
 
     async def _rate_limited(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
@@ -153,6 +157,8 @@ class Recorder:
         reason = self._explain(claim, outcome)
         self._close(claim, now, OutboxStatus.FAILED, reason)
         await self._after_refusal(session, claim, outcome)
+        if claim.kind == OutboxKind.KF_TRANS:
+            await after_kf_trans_refused(session, claim, outcome.errcode, now)
         await self._release(session, claim, now, outcome.errcode)
 
     def _close(
@@ -175,6 +181,8 @@ class Recorder:
             return f"kf_window_closed: ({outcome.reason})"
         if kf and code == KF_STATE:
             return f"kf_session_state: ({outcome.reason})"
+        if claim.kind == OutboxKind.KF_TRANS and code == KF_ILLEGAL_TRANSITION:
+            return f"kf_illegal_transition: the session's state does not allow this hand-off ({outcome.reason})"
         if claim.kind == OutboxKind.OA_MESSAGE and code in (OUT_OF_WINDOW, OVER_COUNT):
             return f"oa_window_closed: ({outcome.reason})"
         return outcome.reason

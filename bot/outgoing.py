@@ -77,6 +77,12 @@ def build_request(claim: Claim, agent_id: int, duplicate_check_interval_s: int) 
     if kind == OutboxKind.KF_EVENT_MESSAGE:
         body = {"code": claim.recipient, "msgid": kf_msgid(claim.row_id, claim.idempotency_key), **_kf_content(payload)}
         return Request(Channel.WECOM, claim.api, body)
+    if kind == OutboxKind.KF_TRANS:
+        open_kfid, external_userid = split_kf_recipient(claim.recipient)
+        body = {"open_kfid": open_kfid, "external_userid": external_userid, "service_state": payload["service_state"]}
+        if payload["servicer_userid"]:
+            body["servicer_userid"] = payload["servicer_userid"]
+        return Request(Channel.WECOM, claim.api, body)
     if kind == OutboxKind.OA_MESSAGE:
         return Request(Channel.OA, CUSTOM_SEND_PATH, {"touser": claim.recipient, **_oa_content(payload)})
     if kind == OutboxKind.MASS_TASK:

@@ -212,3 +212,33 @@ async def queue_task_followup(
     payload = {"task_id": task_id, **(extra or {})}
     priority = Priority.HIGH if kind == OutboxKind.MASS_CANCEL else Priority.NORMAL
     return await _queue(session, now, kind, msgid, payload, key=key, priority=priority, not_before=not_before)
+
+
+KF_STATE_POOL: Final = 2  # kf service_state 2: 待接入池, WeCom assigns a receiving servicer
+KF_STATE_HUMAN: Final = 3  # kf service_state 3: 人工接待, with a servicer
+
+
+async def queue_kf_trans(
+    session: AsyncSession,
+    now: datetime,
+    open_kfid: str,
+    external_userid: str,
+    servicer_userid: str,
+    *,
+    notice: CustomerMessage | None = None,
+    key: str | None = None,
+) -> int:
+    """Hand a kf session to `servicer_userid` (service_state 3), or to the pool (2) when it is ""; it is not a
+    customer message and spends no quota.
+
+    `notice` is told to the customer after the hand-off, on the msg_code WeCom returns for it (send_msg_on_event):
+    once a person holds the session, kf/send_msg is refused (95018), so the code is the way to say it.
+    """
+    state = KF_STATE_HUMAN if servicer_userid else KF_STATE_POOL
+    payload: dict[str, Any] = {"service_state": state, "servicer_userid": servicer_userid}
+    if notice is not None:
+        payload["notice"] = notice.to_payload()
+    recipient = kf_recipient(open_kfid, external_userid)
+    return await _queue(
+        session, now, OutboxKind.KF_TRANS, recipient, payload, key=key, priority=Priority.HIGH, not_before=None
+    )

@@ -91,6 +91,7 @@ async def open_ticket(
     policy: TicketPolicy | None = None,
     reopen_ticket_id: int | None = None,
     actor: str = "bot",
+    tell_assignee: bool = True,
 ) -> Ticket:
     """Open a ticket, or reopen or extend one; see `open_or_link` (which also says which happened)."""
     opened = await open_or_link(
@@ -108,6 +109,7 @@ async def open_ticket(
         policy=policy,
         reopen_ticket_id=reopen_ticket_id,
         actor=actor,
+        tell_assignee=tell_assignee,
     )
     return opened.ticket
 
@@ -128,6 +130,7 @@ async def open_or_link(
     policy: TicketPolicy | None = None,
     reopen_ticket_id: int | None = None,
     actor: str = "bot",
+    tell_assignee: bool = True,
 ) -> Opened:
     """The ticket for this cause, in this order:
 
@@ -137,7 +140,7 @@ async def open_or_link(
     3. `reopen_ticket_id` (the ticket a low-scored survey was about), or for a source in `policy.reopen_sources`
        the customer's latest ticket of that source, solved within `policy.reopen_within`: reopened;
     4. otherwise a new ticket, assigned to `assignee`, the customer's owner rep, or the least loaded on-duty rep,
-       who is told privately.
+       who is told privately (unless `tell_assignee` is False: the caller's own alert names the ticket).
     """
     policy = policy or TicketPolicy()
     if priority not in PRIORITY_TEXT:
@@ -162,7 +165,7 @@ async def open_or_link(
         return Opened(done, Outcome.REOPENED)
     owner = assignee or await _default_assignee(session, customer, policy)
     row = _new_row(now, policy, customer_id, subject, source, priority, channel, chat_id, owner, source_key)
-    return await _insert_new(session, now, row, customer, policy, actor, detail, message_ids)
+    return await _insert_new(session, now, row, customer, policy, actor, detail, message_ids, tell_assignee)
 
 
 async def _seen(session: AsyncSession, source_key: str) -> Ticket | None:
@@ -275,6 +278,7 @@ async def _insert_new(
     actor: str,
     detail: dict[str, Any],
     message_ids: Sequence[int],
+    tell_assignee: bool = True,
 ) -> Opened:
     """Insert the new ticket (or find the one a concurrent opener inserted for the same key) and tell its people."""
     new_id = await repo.insert_once(session, row)
@@ -290,7 +294,7 @@ async def _insert_new(
     await repo.add_event(session, new_id, "opened", actor, now, {**detail, "assignee": owner, "priority": priority})
     await repo.link_messages(session, new_id, message_ids)
     alert = opened_alert(ticket, customer)
-    for userid in _recipients(ticket.assignee_userid, policy):
+    for userid in _recipients(ticket.assignee_userid, policy) if tell_assignee or owner is None else []:
         await alert_member(session, now, userid, alert, key=f"ticket:{ticket.id}:opened:{userid}")
     return Opened(ticket, Outcome.OPENED)
 

@@ -314,6 +314,7 @@ class OutboxKind(StrEnum):
     MASS_RESULTS = "mass_results"  # get_groupmsg_send_result: one page of per-target results
     MASS_REMIND = "mass_remind"  # remind_groupmsg_send
     MASS_CANCEL = "mass_cancel"  # cancel_groupmsg_send
+    KF_TRANS = "kf_trans"  # kf/service_state/trans: hand a kf session to a person (no customer message, no quota)
 
 
 class Priority(IntEnum):
@@ -496,4 +497,5 @@ OUTBOX_API: Final[dict[str, str]] = {
     OutboxKind.MASS_RESULTS: "/cgi-bin/externalcontact/get_groupmsg_send_result",
     OutboxKind.MASS_REMIND: "/cgi-bin/externalcontact/remind_groupmsg_send",
     OutboxKind.MASS_CANCEL: "/cgi-bin/externalcontact/cancel_groupmsg_send",
+    OutboxKind.KF_TRANS: "/cgi-bin/kf/service_state/trans",
 }

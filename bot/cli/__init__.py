@@ -8,6 +8,7 @@ import sys
 import typer
 
 from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets
+from bot.cli.faq_kb import group_app
 from bot.config import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Qunke (群客): community CRM bot for WeCom.")
@@ -23,6 +24,7 @@ app.add_typer(purchases.purchase_app, name="purchase")
 app.add_typer(churn.churn_app, name="churn")
 app.add_typer(report.report_app, name="report")
 app.add_typer(faq.faq_app, name="faq")
+app.add_typer(group_app, name="group")
 
 
 def _mount_sandbox() -> None:

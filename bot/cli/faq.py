@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -12,14 +11,15 @@ import aiohttp
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli import faq_kb
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import print_json
 from bot.config import Settings, load_settings
 from bot.embeddings import embedder_from_settings
+from services.faq import kb
 from services.faq.evaluate import NONE, CasesFileError, EvalReport, evaluate, read_cases
-from services.faq.kbfile import KbFileError, read_kb
+from services.faq.kb import KbError, read_file
 from services.faq.matcher import Matcher, build_matcher_async
 from services.faq.types import Action, Decision, KbItem
 
@@ -35,26 +35,14 @@ KbOption = Annotated[
 
 def _read_kb_or_exit(path: Path) -> list[KbItem]:
     try:
-        return read_kb(path)
-    except KbFileError as exc:
+        return read_file(path)
+    except KbError as exc:
         typer.secho(f"知识库文件有误 / bad KB file: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
 
 
 def _items_from_database(settings: Settings) -> list[KbItem]:
-    # faq-wiring provides services/faq/kb.py `async def load_items(session) -> list[KbItem]`; looked up by name so
-    # this command works with --kb before that module is merged.
-    try:
-        kb = importlib.import_module("services.faq.kb")
-    except ModuleNotFoundError:
-        typer.secho("数据库知识库尚不可用，请用 --kb 指定文件 / the database KB is not available: pass --kb", err=True)
-        raise typer.Exit(2) from None
-
-    async def load(session: AsyncSession) -> list[KbItem]:
-        items: list[KbItem] = await kb.load_items(session)
-        return items
-
-    return with_session(settings, load)
+    return with_session(settings, kb.load_items)
 
 
 async def _ask(items: Sequence[KbItem], settings: Settings, question: str) -> tuple[Decision, Matcher]:
@@ -158,3 +146,11 @@ def _print_report(report: EvalReport, show_misses: bool) -> None:
             r.decision.reason,
         )
     console.print(wrong)
+
+
+# The knowledge base as managers run it (bot/cli/faq_kb.py): import, export, unanswered, promote, add-variant.
+faq_app.command("import")(faq_kb.faq_import)
+faq_app.command("export")(faq_kb.faq_export)
+faq_app.command("unanswered")(faq_kb.faq_unanswered)
+faq_app.command("promote")(faq_kb.faq_promote)
+faq_app.command("add-variant")(faq_kb.faq_add_variant)

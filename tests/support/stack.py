@@ -159,13 +159,20 @@ async def start_site(app: web.Application, port: int) -> web.AppRunner:
 
 
 @asynccontextmanager
-async def running_stack(database_url: str, sandbox: SandboxConfig | None = None, **ingest: Any) -> AsyncIterator[Stack]:
+async def running_stack(
+    database_url: str,
+    sandbox: SandboxConfig | None = None,
+    *,
+    settings_update: dict[str, Any] | None = None,
+    **ingest: Any,
+) -> AsyncIterator[Stack]:
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
     config = replace(sandbox or sandbox_config(), callback_url=f"{bot_url}/wecom/callback")
     config = replace(config, oa=replace(config.oa, callback_url=f"{bot_url}/wechat/callback"))
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
-    bot_runner = await start_site(create_app(bot_settings(database_url, sandbox_url, **ingest)), bot_port)
+    settings = bot_settings(database_url, sandbox_url, **ingest).model_copy(update=settings_update or {})
+    bot_runner = await start_site(create_app(settings), bot_port)
     engine = create_db_engine(database_url)
     try:
         async with aiohttp.ClientSession() as http:

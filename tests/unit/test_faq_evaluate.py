@@ -20,7 +20,7 @@ from services.faq.evaluate import (
     read_cases,
     score,
 )
-from services.faq.kbfile import read_kb
+from services.faq.kb import read_file
 from services.faq.matcher import MatcherSettings, build_matcher
 from services.faq.types import Action, Candidate, Decision
 
@@ -125,13 +125,13 @@ SETS = {
 
 def _report(name: str) -> EvalReport:
     kb, cases = SETS[name]
-    return evaluate(build_matcher(read_kb(kb), MatcherSettings()), read_cases(cases))
+    return evaluate(build_matcher(read_file(kb), MatcherSettings()), read_cases(cases))
 
 
 def test_shipped_eval_sets_are_big_enough_and_consistent() -> None:
     total = nones = 0
     for name, (kb, cases_path) in SETS.items():
-        ids = {item.id for item in read_kb(kb)}
+        ids = {item.id for item in read_file(kb)}
         cases = read_cases(cases_path)
         assert all(c.expected in ids or c.expected == "NONE" for c in cases), name
         total += len(cases)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.faq import frames
-from services.faq.kbfile import KbFileError, parse_kb, read_kb
+from services.faq.kb import KbError, parse_yaml, read_file
 from services.faq.matcher import Matcher, MatcherSettings, build_matcher, build_matcher_async, calibrate
 from services.faq.synonyms import SynonymError, SynonymMap, default_synonyms
 from services.faq.types import Action, KbItem
@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def example() -> Matcher:
-    return build_matcher(read_kb(ROOT / "kb" / "example.yaml"), MatcherSettings())
+    return build_matcher(read_file(ROOT / "kb" / "example.yaml"), MatcherSettings())
 
 
 def test_shipped_example_kb_is_large_and_well_formed() -> None:
-    items = read_kb(ROOT / "kb" / "example.yaml")
+    items = read_file(ROOT / "kb" / "example.yaml")
     assert len(items) >= 40
     assert all(len(item.questions) >= 3 and item.answer for item in items)
 
@@ -80,7 +80,7 @@ def test_uncovered_in_domain_questions_stay_silent(example: Matcher) -> None:
 
 
 def test_thresholds_decide_the_action() -> None:
-    items = read_kb(ROOT / "kb" / "example.yaml")
+    items = read_file(ROOT / "kb" / "example.yaml")
     query = "退款三天了还没到"
     confidence = build_matcher(items, MatcherSettings()).decide(query).confidence
     assert 0 < confidence < 1
@@ -95,7 +95,7 @@ def test_thresholds_decide_the_action() -> None:
 
 
 def test_candidates_are_ranked_and_capped_by_top_k() -> None:
-    items = read_kb(ROOT / "kb" / "example.yaml")
+    items = read_file(ROOT / "kb" / "example.yaml")
     decision = build_matcher(items, MatcherSettings(top_k=2)).decide("发票什么时候能收到")
     assert len(decision.candidates) == 2
     assert decision.candidates[0].confidence >= decision.candidates[1].confidence
@@ -176,7 +176,7 @@ def test_shipped_synonyms_keep_payment_names_whole() -> None:
 
 
 async def test_async_build_gives_the_same_decisions() -> None:
-    items = read_kb(ROOT / "kb" / "example.yaml")
+    items = read_file(ROOT / "kb" / "example.yaml")
     matcher = await build_matcher_async(items, MatcherSettings())
     assert matcher.decide("几点上课") == build_matcher(items, MatcherSettings()).decide("几点上课")
     assert await matcher.adecide("几点上课") == matcher.decide("几点上课")  # no embedder: lexical only
@@ -196,9 +196,9 @@ def test_calibration_is_monotone_and_bounded() -> None:
 
 
 def test_kb_file_errors_name_the_entry() -> None:
-    with pytest.raises(KbFileError, match="entry x: questions"):
-        parse_kb("- {id: x, questions: [], answer: a}")
-    with pytest.raises(KbFileError, match="duplicate"):
-        parse_kb("- {id: x, questions: [q], answer: a}\n- {id: x, questions: [q], answer: a}")
-    with pytest.raises(KbFileError, match="missing answer"):
-        parse_kb("- {id: y, questions: [q]}")
+    with pytest.raises(KbError, match="entry x: questions"):
+        parse_yaml("- {id: x, questions: [], answer: a}")
+    with pytest.raises(KbError, match="duplicate"):
+        parse_yaml("- {id: x, questions: [q], answer: a}\n- {id: x, questions: [q], answer: a}")
+    with pytest.raises(KbError, match="entry y: answer: .*expected non-empty text"):
+        parse_yaml("- {id: y, questions: [q]}")

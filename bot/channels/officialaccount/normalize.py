@@ -45,13 +45,16 @@ def event_from_oa_payload(payload: str, source_key: str, received_at: datetime) 
         text = fields.get("Recognition", "") or fields.get("Label", "") or fields.get("Title", "")
     else:
         text, body, msg_type = "", {"original_msgtype": msg_type, "raw": fields}, "unknown"
+    msgid = fields.get("MsgId", "") or source_key
     return ChatMessage(
         occurred_at=at,
-        source_key=source_key,
+        # The stored message's key ("oa:<msgid>", as kf and the archive do): intake dispatches a message only when
+        # this key was new, so the inbox's own dedupe key ("oa:msg:<msgid>") would hide every OA message.
+        source_key=f"{MessageChannel.OA.value}:{msgid}",
         channel=MessageChannel.OA,
         chat_kind=ChatKind.OA,
         chat_id=oa_chat_id(openid),
-        msgid=fields.get("MsgId", "") or source_key,
+        msgid=msgid,
         speaker=Speaker.CUSTOMER,
         speaker_id=openid,
         customer=Person(openid=openid),

@@ -1,0 +1,180 @@
+"""`qunke faq import|export|unanswered|promote|add-variant` and `qunke group faq-mode`: the KB as managers run it.
+
+Each command is one transaction on the same database as `serve`; a change bumps the KB revision, which the
+running bot notices before its next decision (no restart).
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.data import JsonFlag, with_session
+from bot.cli.output import local, print_json
+from bot.config import load_settings
+from services.clock import SystemClock
+from services.faq import kb, unanswered
+from services.faq.kb import ImportReport, KbError
+from services.faq.types import KbItem
+from services.faq.unanswered import GroupView
+from storage.models import Group
+from storage.models_faq import GroupFaqMode
+from storage.repos import faq as faq_repo
+
+console = Console()
+group_app = typer.Typer(no_args_is_help=True, help="Customer groups: how the FAQ helps in each.")
+MODE_TEXT = {
+    GroupFaqMode.SUGGEST: "私下建议回复给群主",
+    GroupFaqMode.GROUP_SEND_TASK: "创建群发任务由群主确认",
+    GroupFaqMode.OFF: "关闭",
+}
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def faq_import(
+    path: Annotated[Path, typer.Argument(help="A YAML list of {id, questions, answer, tags?, enabled?}.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Import a KB file: new ids are added, existing ids updated (variants added and removed to match the file)."""
+    settings = load_settings()
+    try:
+        items = kb.parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        _fail(f"无法读取 {path} / cannot read {path}: {exc.strerror}")
+        return
+    except KbError as exc:
+        _fail(str(exc))
+        return
+
+    async def work(session: AsyncSession) -> ImportReport:
+        return await kb.import_items(session, items, SystemClock().now())
+
+    report = with_session(settings, work)
+    if as_json:
+        print_json(report)
+        return
+    typer.echo(
+        f"已导入 {path}：新增 {len(report.added)} 条，更新 {len(report.updated)} 条，未变 {len(report.unchanged)} 条"
+        f"（知识库版本 {report.revision}）"
+    )
+
+
+def faq_export(
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """The whole KB as a YAML file that `faq import` reads back to the same state."""
+    settings = load_settings()
+    text = kb.to_yaml(with_session(settings, kb.load_items))
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"已导出到 {out}", err=True)
+
+
+def faq_unanswered(
+    as_json: JsonFlag = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Also groups already promoted, taught or dismissed.")] = False,
+) -> None:
+    """Questions the bot could not answer confidently, grouped, most asked first."""
+    settings = load_settings()
+    rows = with_session(settings, lambda s: unanswered.list_groups(s, include_closed=show_all))
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("没有未解答的问题。")
+        return
+    table = Table("组", "问题（代表）", "次数", "最佳猜测", "匹配度", "状态", "最近一次")
+    for g in rows:
+        table.add_row(
+            str(g.id),
+            Text(g.label),  # customer text: never rich markup
+            str(g.count),
+            g.best_entry_id or "-",
+            f"{g.best_score:.2f}",
+            _status(g),
+            local(g.last_at, settings.timezone),
+        )
+    console.print(table)
+    console.print('用 qunke faq promote 组 --answer "答案" 把一组问题变成知识库条目。')
+
+
+def _status(g: GroupView) -> str:
+    names = {"open": "待处理", "promoted": "已加入知识库", "taught": "已作为问法", "dismissed": "已忽略"}
+    text = names.get(g.status, g.status)
+    return f"{text}（{g.entry_id}）" if g.entry_id else text
+
+
+def faq_promote(
+    group_id: Annotated[int, typer.Argument(help="The group number from `faq unanswered`.")],
+    answer: Annotated[str, typer.Option("--answer", help="The answer customers will get.")],
+    entry_id: Annotated[str | None, typer.Option("--id", help="The new entry's id (default unanswered-GROUP).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Make a KB entry from a group of unanswered questions; the running bot answers it from its next question."""
+    settings = load_settings()
+
+    async def work(session: AsyncSession) -> KbItem:
+        return await unanswered.promote(session, group_id, answer, SystemClock().now(), entry_id=entry_id)
+
+    try:
+        item = with_session(settings, work)
+    except KbError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        print_json({"entry_id": item.id, "questions": list(item.questions), "answer": item.answer})
+        return
+    typer.echo(f"已创建知识库条目 {item.id}（{len(item.questions)} 个问法），无需重启即生效。")
+
+
+def faq_add_variant(
+    entry_id: Annotated[str, typer.Argument(help="The KB entry's id.")],
+    question: Annotated[str, typer.Argument(help="One more way customers ask it.")],
+) -> None:
+    """Teach an entry another way customers ask; the running bot uses it from its next question."""
+    settings = load_settings()
+
+    async def work(session: AsyncSession) -> bool:
+        return await kb.add_variant(session, entry_id, question, SystemClock().now())
+
+    try:
+        added = with_session(settings, work)
+    except KbError as exc:
+        _fail(str(exc))
+        return
+    if added:
+        typer.echo(f"已为条目 {entry_id} 添加问法：{question}")
+    else:
+        typer.echo(f"条目 {entry_id} 已有这个问法，未做改动。")
+
+
+@group_app.command("faq-mode")
+def group_faq_mode(
+    chat_id: Annotated[str, typer.Argument(help="The customer group's chat_id.")],
+    mode: Annotated[GroupFaqMode, typer.Argument(help="suggest | group_send_task | off")],
+) -> None:
+    """How the FAQ helps in one customer group: a private suggestion to the owner, a mass task, or nothing."""
+    settings = load_settings()
+
+    async def work(session: AsyncSession) -> bool:
+        if await session.get(Group, chat_id) is None:
+            return False
+        await faq_repo.set_group_mode(session, chat_id, mode, getpass.getuser(), SystemClock().now())
+        return True
+
+    if not with_session(settings, work):
+        _fail(f"没有 chat_id 为 {chat_id} 的客户群 / no customer group {chat_id!r}")
+    typer.echo(f"客户群 {chat_id} 的 FAQ 模式：{mode.value}（{MODE_TEXT[mode]}）")

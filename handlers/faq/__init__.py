@@ -1,0 +1,86 @@
+"""FAQ answering: every customer text message goes to services/faq/answering.py (answer, suggest, hand off, learn)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.config import Settings
+from bot.dispatch import Context, Router
+from bot.events import ChatMessage, FaqQuestionQueued, Speaker
+from handlers.tickets.settings import ticket_policy
+from services.faq.answering import Policy, handle_question
+from services.faq.budget import Budgets
+from services.faq.handoff import Handoff
+from services.faq.jobs import queue_question
+from services.faq.questions import question_from, rep_for
+from services.faq.unanswered import Grouping
+from services.text.intent import is_chitchat
+from storage.repos import messages
+
+log = logging.getLogger("qunke.faq")
+router = Router("faq")
+
+
+def _customer_text(event: ChatMessage) -> bool:
+    # Menu taps are answers to our own menus (CSAT and others), not questions.
+    return (
+        event.speaker is Speaker.CUSTOMER
+        and event.customer is not None
+        and event.msgtype == "text"
+        and not event.menu_id
+        and bool(event.text.strip())
+    )
+
+
+def policy_from(settings: Settings) -> Policy:
+    faq, sender = settings.faq, settings.sender
+    return Policy(
+        repeat_window=timedelta(minutes=faq.repeat_window_min),
+        handoff=Handoff(
+            words=faq.handoff_words,
+            after_misses=faq.handoff_after_misses,
+            on_duty=settings.service.on_duty,
+            timezone=settings.timezone,
+            tickets=ticket_policy(settings),
+        ),
+        budgets=Budgets(
+            kf_quota=sender.kf_quota,
+            kf_window=timedelta(hours=sender.kf_window_h),
+            oa_message_quota=sender.oa_message_quota,
+            oa_message_window=timedelta(hours=sender.oa_message_window_h),
+            oa_action_quota=sender.oa_action_quota,
+            oa_action_window=timedelta(seconds=sender.oa_action_window_s),
+            margin=timedelta(seconds=sender.window_margin_s),
+        ),
+        grouping=Grouping(similarity=faq.unanswered_similarity, suggest_threshold=faq.suggest_threshold),
+    )
+
+
+@router.watch(ChatMessage, _customer_text)
+async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
+    """Queue the question as its own job: the pull's page stays short, the FAQ's work gets its own transaction."""
+    if ctx.features.faq is not None and not is_chitchat(event.text):
+        await queue_question(ctx.session, event.source_key, ctx.clock.now())
+
+
+@router.on(FaqQuestionQueued)
+async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
+    engine = ctx.features.faq
+    stored = await messages.by_source_key(ctx.session, event.message_key)
+    if engine is None or stored is None or stored.recalled_at is not None:
+        return
+    question = question_from(stored)
+    owner = await rep_for(ctx.session, question)
+    policy = policy_from(ctx.features.settings)
+    outcome = await handle_question(ctx.session, engine, question, policy, owner, ctx.clock.now())
+    if outcome.decision is not None:
+        log.info(
+            "faq %s in %s: %s (%s, entry %s, %.2f)",
+            stored.id,
+            question.chat_type,
+            outcome.decision,
+            outcome.reason,
+            outcome.entry_id,
+            outcome.confidence,
+        )

@@ -1,0 +1,271 @@
+"""The FAQ use case: what the bot does with one customer question, per channel, recorded once per message.
+
+kf and the Official Account: a confident answer goes to the customer (if the window has room); between the
+thresholds a rep gets a suggestion; in kf, "人工"/"转人工"/"投诉" or repeated misses hand the session to a person.
+Customer groups and reps' 1:1 chats (read through the archive, where the bot cannot post): a private suggested
+reply to the rep, unless a member already answered; or, in a group switched to `group_send_task`, a one-group
+mass task for the rep to confirm. Every decision lands in `faq_replies`; every question not answered confidently
+in `unanswered_questions`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.faq import notify, unanswered
+from services.faq.budget import Budgets, kf_room, oa_room
+from services.faq.engine import FaqEngine
+from services.faq.handoff import Handoff, choose_servicer, hand_off, is_handoff_request
+from services.faq.types import Action, Decision
+from services.faq.unanswered import Asked, Grouping
+from services.messages import MassContent, Text
+from services.outbox import queue_kf_reply, queue_mass_task, queue_oa_message
+from storage.models import KfSession, Priority
+from storage.models_faq import FaqDecision, GroupFaqMode, KbEntry
+from storage.repos import faq as faq_repo
+from storage.repos.faq import NewReply
+from storage.repos.windows import kf_recipient
+
+log = logging.getLogger("qunke.faq")
+
+NOT_QUESTIONS: Final = frozenset({"chitchat", "not_question", "empty"})
+KF_WITH_PERSON: Final = frozenset({2, 3})  # in the pool or with a servicer: people are on it, the bot keeps out
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    message_id: int
+    customer_id: int | None
+    channel: str  # kf | archive | oa
+    chat_type: str  # kf | group | single | oa
+    chat_id: str
+    text: str
+    asked_at: datetime
+    external_userid: str = ""
+    openid: str = ""
+    member_userid: str | None = None  # the rep in a 1:1 archive chat
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    repeat_window: timedelta = timedelta(minutes=30)
+    handoff: Handoff = field(default_factory=Handoff)
+    budgets: Budgets = field(default_factory=Budgets)
+    grouping: Grouping = field(default_factory=Grouping)
+    contact_line: str = "如需人工服务，请回复“人工”"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    decision: str | None  # a FaqDecision, or None when the message was not a question for the FAQ
+    reason: str
+    entry_id: str | None = None
+    confidence: float = 0.0
+    member_userid: str | None = None
+    outbox_id: int | None = None
+
+
+async def handle_question(
+    session: AsyncSession, engine: FaqEngine, q: Question, policy: Policy, owner: str | None, now: datetime
+) -> Outcome:
+    """Decide and act on one question; `owner` is the rep who should hear about it (group owner, owner rep)."""
+    if await faq_repo.reply_for_message(session, q.message_id) is not None:
+        return Outcome(None, "already_handled")
+    in_flight = False
+    if q.chat_type == "kf":
+        state = await session.get(KfSession, (q.chat_id, q.external_userid))
+        if state is not None and state.state in KF_WITH_PERSON:
+            return Outcome(None, "with_person")
+        in_flight = await faq_repo.handoff_in_flight(session, kf_recipient(q.chat_id, q.external_userid))
+        if is_handoff_request(q.text, policy.handoff.words):
+            if in_flight:
+                return Outcome(None, "handoff_in_flight")
+            return await _hand_off(session, q, policy, owner, "客户要求人工服务", now)
+    if q.chat_type == "group" and (await faq_repo.group_mode(session, q.chat_id)) == GroupFaqMode.OFF:
+        return Outcome(None, "group_off")
+    decision = await engine.decide(session, q.text)
+    if decision.reason in NOT_QUESTIONS:
+        return Outcome(None, decision.reason)
+    if q.chat_type in ("kf", "oa"):
+        if q.chat_type == "kf" and not in_flight and await _last_straw(session, q, decision, policy):
+            await _unanswered(session, q, decision, FaqDecision.HANDOFF, policy, now)
+            why = f"连续 {policy.handoff.after_misses} 个问题未能自动解答"
+            return await _hand_off(session, q, policy, owner, why, now, decision)
+        return await _to_customer(session, q, decision, policy, owner, now)
+    return await _to_rep(session, q, decision, policy, owner, now)
+
+
+async def _last_straw(session: AsyncSession, q: Question, decision: Decision, policy: Policy) -> bool:
+    """This question is another miss, and with it the customer has missed `after_misses` times in a row."""
+    if decision.action is Action.ANSWER or q.customer_id is None or policy.handoff.after_misses <= 0:
+        return False
+    misses = await faq_repo.misses_since_help(session, q.customer_id, q.chat_id)
+    return misses + 1 >= policy.handoff.after_misses
+
+
+async def _to_customer(
+    session: AsyncSession, q: Question, decision: Decision, policy: Policy, owner: str | None, now: datetime
+) -> Outcome:
+    best = decision.best
+    reason = decision.reason
+    if decision.action is Action.ANSWER and best is not None:
+        if await _answered_recently(session, q, best.entry_id, policy, now):
+            return await _record(session, q, decision, FaqDecision.SILENT, "repeat", now)
+        if await _room(session, q, policy, now) > 0:
+            reply = Text(f"{await _answer_of(session, best.entry_id)}\n\n{policy.contact_line}")
+            key = f"faq:{q.message_id}"
+            if q.chat_type == "kf":
+                outbox_id = await queue_kf_reply(session, now, q.chat_id, q.external_userid, reply, key=key)
+            else:
+                outbox_id = await queue_oa_message(session, now, q.openid, reply, key=key)
+            return await _record(session, q, decision, FaqDecision.ANSWERED, "answered", now, outbox_id=outbox_id)
+        reason = "no_window"  # the window has no room left: a person answers instead
+    rep = owner or choose_servicer(None, q.customer_id, policy.handoff.on_duty)
+    if decision.action is not Action.SILENT and best is not None and rep:
+        outbox_id = await _suggest(session, q, decision, rep, now)
+        await _unanswered(session, q, decision, FaqDecision.SUGGESTED, policy, now)
+        return await _record(session, q, decision, FaqDecision.SUGGESTED, reason, now, rep, outbox_id)
+    await _unanswered(session, q, decision, FaqDecision.SILENT, policy, now)
+    return await _record(session, q, decision, FaqDecision.SILENT, reason, now)
+
+
+async def _to_rep(
+    session: AsyncSession, q: Question, decision: Decision, policy: Policy, owner: str | None, now: datetime
+) -> Outcome:
+    best = decision.best
+    if decision.action is Action.SILENT or best is None:
+        await _unanswered(session, q, decision, FaqDecision.SILENT, policy, now)
+        return await _record(session, q, decision, FaqDecision.SILENT, decision.reason, now)
+    unsure = decision.action is Action.SUGGEST  # a confident match is not "unanswered", even if a rep relays it
+    owner = owner or choose_servicer(None, q.customer_id, policy.handoff.on_duty)  # a group not read yet
+    if await faq_repo.member_spoke_after(session, q.chat_id, q.message_id):
+        outcome = await _record(session, q, decision, FaqDecision.SILENT, "member_answered", now)
+    elif await _answered_recently(session, q, best.entry_id, policy, now):
+        outcome = await _record(session, q, decision, FaqDecision.SILENT, "repeat", now)
+    elif not owner:
+        outcome = await _record(session, q, decision, FaqDecision.SILENT, "no_rep", now)
+    elif decision.action is Action.ANSWER and await _task_mode(session, q):
+        answer = await _answer_of(session, best.entry_id)
+        task_id = await queue_mass_task(
+            session,
+            now,
+            sender=owner,
+            chat_type="group",
+            targets=[q.chat_id],
+            content=MassContent(answer),
+            key=f"faq-task:{q.message_id}",
+            priority=Priority.HIGH,
+        )
+        where = await notify.where_asked(session, q.chat_type, q.chat_id)
+        await notify.task_to_confirm(session, now, owner, where, q.text, f"faq-task-alert:{q.message_id}")
+        outcome = await _record(session, q, decision, FaqDecision.TASK, "group_send_task", now, owner, task_id)
+    else:
+        outbox_id = await _suggest(session, q, decision, owner, now)
+        outcome = await _record(session, q, decision, FaqDecision.SUGGESTED, decision.reason, now, owner, outbox_id)
+    if unsure:
+        await _unanswered(session, q, decision, outcome.decision or FaqDecision.SILENT, policy, now)
+    return outcome
+
+
+async def _task_mode(session: AsyncSession, q: Question) -> bool:
+    return q.chat_type == "group" and await faq_repo.group_mode(session, q.chat_id) == GroupFaqMode.GROUP_SEND_TASK
+
+
+async def _suggest(session: AsyncSession, q: Question, decision: Decision, userid: str, now: datetime) -> int:
+    best = decision.best
+    assert best is not None
+    return await notify.suggest_reply(
+        session,
+        now,
+        userid,
+        where=await notify.where_asked(session, q.chat_type, q.chat_id),
+        who=await notify.customer_name(session, q.customer_id),
+        question=q.text,
+        answer=await _answer_of(session, best.entry_id),
+        best=best,
+        key=f"faq-suggest:{q.message_id}",
+    )
+
+
+async def _hand_off(
+    session: AsyncSession,
+    q: Question,
+    policy: Policy,
+    owner: str | None,
+    why: str,
+    now: datetime,
+    decision: Decision | None = None,
+) -> Outcome:
+    done = await hand_off(
+        session, q.message_id, q.chat_id, q.external_userid, q.customer_id, owner, why, policy.handoff, now
+    )
+    if done is None:
+        log.warning("kf hand-off for message %s: no owner rep and no one on duty (service.on_duty)", q.message_id)
+        if decision is not None:
+            return await _record(session, q, decision, FaqDecision.SILENT, "no_servicer", now)
+        return Outcome(None, "no_servicer")
+    servicer, outbox_id = done
+    best = decision.best if decision is not None else None
+    confidence = decision.confidence if decision is not None else 0.0
+    entry_id = best.entry_id if best is not None else None
+    reply = NewReply(
+        q.message_id,
+        q.customer_id,
+        q.channel,
+        q.chat_id,
+        entry_id,
+        FaqDecision.HANDOFF,
+        confidence,
+        servicer,
+        outbox_id,
+    )
+    await faq_repo.add_reply(session, reply, now)
+    return Outcome(FaqDecision.HANDOFF, why, entry_id, confidence, servicer, outbox_id)
+
+
+async def _record(
+    session: AsyncSession,
+    q: Question,
+    decision: Decision,
+    what: str,
+    reason: str,
+    now: datetime,
+    member: str | None = None,
+    outbox_id: int | None = None,
+) -> Outcome:
+    best = decision.best
+    entry_id = best.entry_id if best is not None else None
+    reply = NewReply(
+        q.message_id, q.customer_id, q.channel, q.chat_id, entry_id, what, decision.confidence, member, outbox_id
+    )
+    await faq_repo.add_reply(session, reply, now)
+    return Outcome(what, reason, entry_id, decision.confidence, member, outbox_id)
+
+
+async def _unanswered(
+    session: AsyncSession, q: Question, decision: Decision, what: str, policy: Policy, now: datetime
+) -> None:
+    asked = Asked(q.message_id, q.customer_id, q.channel, q.chat_id, q.text, q.asked_at)
+    await unanswered.record(session, asked, decision, what, policy.grouping, now)
+
+
+async def _answered_recently(session: AsyncSession, q: Question, entry_id: str, policy: Policy, now: datetime) -> bool:
+    if q.customer_id is None:
+        return False
+    return await faq_repo.answered_recently(session, q.customer_id, entry_id, now - policy.repeat_window)
+
+
+async def _room(session: AsyncSession, q: Question, policy: Policy, now: datetime) -> int:
+    if q.chat_type == "kf":
+        return await kf_room(session, policy.budgets, q.chat_id, q.external_userid, now)
+    return await oa_room(session, policy.budgets, q.openid, now)
+
+
+async def _answer_of(session: AsyncSession, entry_id: str) -> str:
+    entry = await session.get(KbEntry, entry_id)
+    return entry.answer if entry is not None else ""

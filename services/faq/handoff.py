@@ -1,0 +1,118 @@
+"""Handing a kf customer to a person: who takes them, the service_state/trans call, a notice and the rep's alert."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.faq import notify
+from services.messages import Text
+from services.outbox import queue_kf_trans
+from services.ticket_text import label
+from services.tickets import TicketPolicy, open_or_link
+from storage.models_service import Ticket, TicketSource
+
+HANDOFF_WORDS: Final = ("人工", "转人工", "人工客服", "真人", "投诉")
+_FILLER: Final = re.compile(r"[\s\W_]|请|帮我|我要|要|找|转|接|一下|服务|呢|啊|吧|呀|谢谢")
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    words: tuple[str, ...] = HANDOFF_WORDS
+    after_misses: int = 2  # consecutive questions not answered confidently; 0 turns it off
+    on_duty: tuple[str, ...] = ()
+    notice: str = "正在为您转接人工客服…"
+    timezone: str = "Asia/Shanghai"
+    # Every hand-off opens (or joins) a ticket, so the request is tracked until someone solves it.
+    tickets: TicketPolicy | None = None
+
+
+def is_handoff_request(text: str, words: Sequence[str] = HANDOFF_WORDS) -> bool:
+    """A short request for a person ("人工", "转人工！", "我要投诉"), not a long message that mentions one.
+
+    What is left after removing the keyword and polite filler must be nothing, so "人工智能课程怎么报名" is a
+    question, not a hand-off.
+    """
+    compact = re.sub(r"\s+", "", text)
+    if len(compact) > 12:
+        return False
+    for word in sorted(words, key=len, reverse=True):
+        if word in compact and not _FILLER.sub("", compact.replace(word, "")):
+            return True
+    return False
+
+
+def choose_servicer(owner: str | None, customer_id: int | None, on_duty: Sequence[str]) -> str | None:
+    """The owner rep when there is one, else an on-duty rep (spread over customers, the same one for a customer)."""
+    if owner:
+        return owner
+    if not on_duty:
+        return None
+    return on_duty[(customer_id or 0) % len(on_duty)]
+
+
+async def hand_off(
+    session: AsyncSession,
+    message_id: int,
+    open_kfid: str,
+    external_userid: str,
+    customer_id: int | None,
+    owner: str | None,
+    why: str,
+    policy: Handoff,
+    now: datetime,
+) -> tuple[str, int] | None:
+    """Queue the trans (with the customer's notice) and the rep's alert; returns (servicer, trans outbox id)."""
+    servicer = choose_servicer(owner, customer_id, policy.on_duty)
+    if servicer is None:
+        return None
+    trans_id = await queue_kf_trans(
+        session, now, open_kfid, external_userid, servicer, notice=Text(policy.notice), key=f"faq-handoff:{message_id}"
+    )
+    ticket = await _handoff_ticket(session, message_id, open_kfid, customer_id, servicer, why, policy, now)
+    await notify.handoff_alert(
+        session,
+        now,
+        servicer,
+        who=await notify.customer_name(session, customer_id),
+        why=why,
+        customer_id=customer_id,
+        zone=policy.timezone,
+        key=f"faq-handoff-alert:{message_id}",
+        ticket=label(ticket.id) if ticket is not None else "",
+    )
+    return servicer, trans_id
+
+
+async def _handoff_ticket(
+    session: AsyncSession,
+    message_id: int,
+    open_kfid: str,
+    customer_id: int | None,
+    servicer: str,
+    why: str,
+    policy: Handoff,
+    now: datetime,
+) -> Ticket | None:
+    if policy.tickets is None or customer_id is None:
+        return None
+    opened = await open_or_link(
+        session,
+        now,
+        customer_id=customer_id,
+        subject=f"转人工：{why}",
+        source=TicketSource.HANDOFF,
+        channel="kf",
+        chat_id=open_kfid,
+        assignee=servicer,
+        source_key=f"handoff:{message_id}",
+        message_ids=[message_id],
+        policy=policy.tickets,
+        tell_assignee=False,
+    )
+    return opened.ticket
