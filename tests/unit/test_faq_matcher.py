@@ -200,5 +200,5 @@ def test_kb_file_errors_name_the_entry() -> None:
         parse_yaml("- {id: x, questions: [], answer: a}")
     with pytest.raises(KbError, match="duplicate"):
         parse_yaml("- {id: x, questions: [q], answer: a}\n- {id: x, questions: [q], answer: a}")
-    with pytest.raises(KbError, match="entry y: answer: .*expected non-empty text"):
+    with pytest.raises(KbError, match=r"entry y: answer: .*expected non-empty text"):
         parse_yaml("- {id: y, questions: [q]}")
