@@ -36,7 +36,10 @@ async def sla_stack(database_url: str, clock: ManualClock) -> AsyncIterator[tupl
     config = replace(config, oa=replace(config.oa, callback_url=f"{bot_url}/wechat/callback"))
     from sandbox.app import create_app as create_sandbox
 
-    settings = bot_settings(database_url, sandbox_url).model_copy(update={"service": SERVICE})
+    base = bot_settings(database_url, sandbox_url)
+    # No KB: the FAQ would answer the shipping question itself and (rightly) close the wait as answered by the bot.
+    faq = base.faq.model_copy(update={"example_kb": ""})
+    settings = base.model_copy(update={"service": SERVICE, "faq": faq})
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     bot_runner = await start_site(create_app(settings, clock), bot_port)
     engine = create_db_engine(database_url)
