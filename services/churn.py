@@ -21,7 +21,7 @@ from services.churn_model import Assessment, ChurnPolicy, History, assess
 from services.churn_words import negative_terms
 from services.timeline import EntryKind
 from storage.repos import churn as repo
-from storage.repos import contacts
+from storage.repos import contacts, service_alerts
 from storage.repos.churn import CustomerRow, PreviousScore, Span
 
 ALERT_KIND: Final = "churn"
@@ -238,13 +238,11 @@ async def _alert(
     if not followed or customer.lost_at is not None or not customer.owner_userid:
         return False
     key = f"churn:{customer.id}:{now.date().isoformat()}"
-    claimed = await repo.claim_alert(
-        session, key=key, kind=ALERT_KIND, customer_id=customer.id, member_userid=customer.owner_userid, now=now
-    )
+    claimed = await service_alerts.claim(session, key, ALERT_KIND, customer.id, customer.owner_userid, now)
     if claimed is None:
         return False
     queued = await alert_member(session, now, customer.owner_userid, churn_alert(customer, result), key=key)
-    await repo.set_alert_outbox(session, claimed, queued.outbox_id)
+    await service_alerts.link_outbox(session, claimed, queued.outbox_id)
     return True
 
 

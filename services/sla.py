@@ -14,6 +14,7 @@ from services import sla_alerts, waits
 from services.alerts import Alert, alert_member
 from services.sla_policy import ServiceRules
 from storage.models_service import ChatWait
+from storage.repos import service_alerts
 from storage.repos import waits as waits_repo
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ async def _run_due_steps(
         steps += 1
         if step.kind == "sla_overdue":
             if (
-                await waits_repo.claim_alert(
+                await service_alerts.claim(
                     session, f"wait:{wait.id}:overdue", step.kind, wait.customer_id, wait.owner_userid or "", now
                 )
                 and on_overdue is not None
@@ -138,10 +139,10 @@ async def _send(session: AsyncSession, wait: ChatWait, step: _Step, alert: Alert
     sent = 0
     for userid in dict.fromkeys(step.recipients):
         key = f"wait:{wait.id}:stage{step.stage}:{userid}"
-        alert_id = await waits_repo.claim_alert(session, key, step.kind, wait.customer_id, userid, now)
+        alert_id = await service_alerts.claim(session, key, step.kind, wait.customer_id, userid, now)
         if alert_id is None:
             continue
         queued = await alert_member(session, now, userid, alert, key=key)
-        await waits_repo.link_alert(session, alert_id, queued.outbox_id)
+        await service_alerts.link_outbox(session, alert_id, queued.outbox_id)
         sent += 1
     return sent

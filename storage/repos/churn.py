@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,6 @@ from storage.models_service import (
     ChurnScore,
     CustomerScore,
     Purchase,
-    ServiceAlert,
     Survey,
     SurveyStatus,
     Ticket,
@@ -233,24 +232,6 @@ async def upsert_scores(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
         index_elements=["customer_id"], set_={name: stmt.excluded[name] for name in changed}
     )
     await session.execute(stmt, list(rows))
-
-
-async def claim_alert(
-    session: AsyncSession, *, key: str, kind: str, customer_id: int, member_userid: str, now: datetime
-) -> int | None:
-    """Record that this alert goes out; None when it already did (the key is UNIQUE), so a rerun sends nothing."""
-    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
-    stmt = (
-        insert(ServiceAlert)
-        .values(alert_key=key[:200], kind=kind, customer_id=customer_id, member_userid=member_userid, created_at=now)
-        .on_conflict_do_nothing(index_elements=["alert_key"])
-        .returning(ServiceAlert.id)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def set_alert_outbox(session: AsyncSession, alert_id: int, outbox_id: int) -> None:
-    await session.execute(update(ServiceAlert).where(ServiceAlert.id == alert_id).values(outbox_id=outbox_id))
 
 
 async def at_risk_rows(session: AsyncSession, limit: int, include_lost: bool) -> list[tuple[ChurnScore, Customer]]:

@@ -145,24 +145,6 @@ async def set_owner(session: AsyncSession, wait_id: int, owner_userid: str | Non
     await session.execute(update(ChatWait).where(ChatWait.id == wait_id).values(owner_userid=owner_userid))
 
 
-async def claim_alert(
-    session: AsyncSession, key: str, kind: str, customer_id: int | None, member_userid: str, now: datetime
-) -> int | None:
-    """Record an alert under its unique key; None when it was already sent (the caller sends nothing)."""
-    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
-    stmt = (
-        insert(ServiceAlert)
-        .values(alert_key=key[:200], kind=kind, customer_id=customer_id, member_userid=member_userid, created_at=now)
-        .on_conflict_do_nothing(index_elements=["alert_key"])
-        .returning(ServiceAlert.id)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def link_alert(session: AsyncSession, alert_id: int, outbox_id: int) -> None:
-    await session.execute(update(ServiceAlert).where(ServiceAlert.id == alert_id).values(outbox_id=outbox_id))
-
-
 async def alerts_for(session: AsyncSession, key_prefix: str) -> list[ServiceAlert]:
     rows = await session.execute(
         select(ServiceAlert).where(ServiceAlert.alert_key.startswith(key_prefix)).order_by(ServiceAlert.id)
