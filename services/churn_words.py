@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 from services.text.tone import negative_terms as tone_terms
@@ -25,12 +24,9 @@ LEAVING_TERMS: Final = (
     "删了",
     "生气",
 )
-# "不失望", "没有不满意", "并不后悔": a negation right before the term turns it around.
-_NEGATED: Final = re.compile(r"(一点也不|没有|并不|毫不|不|没)(失望|不满意|不满|生气|后悔|无语)")
 
 
 def negative_terms(text: str) -> list[str]:
     """The negative phrases in `text` (tone lexicon and leaving signs), in order of appearance."""
-    cleaned = _NEGATED.sub(lambda m: " " * len(m.group()), text)
-    hits = tone_terms(cleaned, extra=LEAVING_TERMS)
-    return sorted((h.term for h in hits), key=lambda term: cleaned.find(term))
+    hits = tone_terms(text, extra=LEAVING_TERMS)
+    return sorted((h.term for h in hits), key=text.find)

@@ -16,12 +16,11 @@ from bot.config import load_settings
 from services.clock import SystemClock
 from services.reports import ServiceReport, service_report
 from services.response_times import GroupStats
+from services.ticket_text import SOURCE_TEXT, STATUS_TEXT
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports for managers.")
 console = Console()
 DEFAULT_DAYS = 7
-SOURCE_TEXT = {"handoff": "转人工", "low_score": "低分", "complaint": "投诉", "overdue": "超时", "manual": "手动"}
-STATUS_TEXT = {"open": "处理中", "pending": "挂起", "solved": "已解决", "closed": "已关闭"}
 
 
 def _day(value: str, option: str) -> date:

@@ -57,8 +57,12 @@ NEGATIVE_TERMS: Final[Mapping[str, float]] = {
     "敷衍": 0.5,
 }
 
-# "不差" ("not bad"), "差不多" ("about right") and "没有投诉" are not negative: such spans are blanked before matching.
-_NEGATED: Final = re.compile(r"不差|差不多|差点|没有投诉|不是投诉|不用投诉|不想投诉|不会投诉|不算差")
+# "不差" ("not bad"), "差不多" ("about right"), "没有投诉" and "一点也不失望" are not negative: such spans are blanked
+# before matching.
+_NEGATED: Final = re.compile(
+    r"不差|差不多|差点|没有投诉|不是投诉|不用投诉|不想投诉|不会投诉|不算差"
+    r"|(?:一点也不|没有|并不|毫不|不|没)(?:失望|不满意|不满|生气|后悔|无语)"
+)
 # One complaint is enough to open a ticket; below this only a combination of strong terms counts as one.
 COMPLAINT_THRESHOLD: Final = 1.0
 
