@@ -172,7 +172,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
                 settings.webhook.max_body_bytes,
             )
         sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
-        scheduler = Scheduler(tasks, settings.timezone)
+        scheduler = Scheduler(tasks, settings.timezone, metrics.job_finished)
         setup_service_loop(scheduler, sessions, clock, settings)
         schedule_churn(scheduler, settings, sessions, clock)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
@@ -311,7 +311,17 @@ async def _healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     async with runtime.sessions() as session:
         await session.execute(text("SELECT 1"))
-    return web.json_response({"status": "ok", "background_tasks": len(runtime.tasks)})
+    scheduler = runtime.scheduler
+    return web.json_response(
+        {
+            "status": "ok",
+            "background_tasks": len(runtime.tasks),
+            "scheduler": {
+                "running": scheduler is not None and scheduler.running,
+                "jobs": scheduler.status() if scheduler is not None else {},
+            },
+        }
+    )
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -75,5 +75,24 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.job_runs = Counter(
+            "qunke_job_runs_total",
+            "Scheduled job runs, by job and result (ok, failed)",
+            ["job", "result"],
+            registry=self.registry,
+        )
+        self.job_seconds = Histogram(
+            "qunke_job_seconds",
+            "Time one scheduled job run took",
+            ["job"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
+
+    def job_finished(self, job: str, seconds: float, ok: bool) -> None:
+        """The scheduler's listener: one run of `job` ended."""
+        self.job_runs.labels(job=job, result="ok" if ok else "failed").inc()
+        self.job_seconds.labels(job=job).observe(seconds)
+
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
