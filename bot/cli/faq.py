@@ -111,7 +111,7 @@ def eval_cases(
     settings = load_settings()
     items = _read_kb_or_exit(kb)
     try:
-        labelled = read_cases(cases)
+        labelled = read_cases(cases, {item.id for item in items})
     except CasesFileError as exc:
         typer.secho(f"用例文件有误 / bad cases file: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

@@ -13,7 +13,7 @@ Definitions (fractions 0..1; a case "speaks" when the decision is ANSWER or SUGG
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -85,21 +85,33 @@ class EvalReport:
         }
 
 
-def parse_cases(text: str, where: str = "cases") -> list[Case]:
-    """`query<TAB>expected` lines; blank lines and lines starting with # are skipped."""
-    cases = []
-    for n, line in enumerate(text.splitlines(), start=1):
+HEADER: Final = ("query", "expected")
+
+
+def parse_cases(text: str, where: str = "cases", known_ids: Collection[str] | None = None) -> list[Case]:
+    """`query<TAB>expected` lines; blank lines, lines starting with # and a `query<TAB>expected` header are skipped.
+
+    With `known_ids`, an expected id that is not in the KB is refused with its line number (every such line)."""
+    cases: list[Case] = []
+    unknown: list[str] = []
+    for n, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         query, sep, expected = line.rpartition("\t")
         if not sep or not query.strip() or not expected.strip():
             raise CasesFileError(f"{where}:{n}: expected query<TAB>expected (an entry id or NONE)")
+        if not cases and (query.strip().lower(), expected.strip().lower()) == HEADER:
+            continue  # people write the column names first
+        if known_ids is not None and expected.strip() not in known_ids and expected.strip() != NONE:
+            unknown.append(f"{where}:{n}: expected id {expected.strip()!r} is not in the KB")
         cases.append(Case(query.strip(), expected.strip()))
+    if unknown:
+        raise CasesFileError("\n".join(unknown))
     return cases
 
 
-def read_cases(path: Path) -> list[Case]:
-    return parse_cases(path.read_text(encoding="utf-8"), str(path))
+def read_cases(path: Path, known_ids: Collection[str] | None = None) -> list[Case]:
+    return parse_cases(path.read_text(encoding="utf-8"), str(path), known_ids)
 
 
 def _share(part: int, whole: int, empty: float) -> float:

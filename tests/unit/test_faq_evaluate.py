@@ -159,3 +159,18 @@ def test_held_out_set_stays_at_its_measured_level() -> None:
     assert report.in_scope_top1 >= 0.85
     assert report.silence_recall >= 0.90
     assert report.wrong_confident_answers == 0
+
+
+def test_cases_header_is_skipped_and_unknown_ids_are_refused_with_their_lines() -> None:
+    text = "query\texpected\n发票怎么开\tinvoice\n在吗\tNONE\n退货\treturns\n换货\texchange\n"
+    assert [c.query for c in parse_cases(text, "c.tsv", {"invoice", "returns", "exchange"})] == [
+        "发票怎么开",
+        "在吗",
+        "退货",
+        "换货",
+    ]
+    with pytest.raises(CasesFileError) as refused:
+        parse_cases(text, "c.tsv", {"invoice"})
+    assert str(refused.value) == (
+        "c.tsv:4: expected id 'returns' is not in the KB\nc.tsv:5: expected id 'exchange' is not in the KB"
+    )
