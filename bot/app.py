@@ -36,6 +36,7 @@ from bot.config import ArchiveSettings, ConfigError, Settings
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
 from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up
+from bot.http_errors import quiet_bad_requests
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
 from bot.metrics import Metrics
@@ -103,6 +104,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     archive_keys = ArchiveKeys.load(settings.archive.key_paths()) if settings.archive.enabled else None
     settings.sender.check_lease(wecom.request_timeout_s)
     clock = clock or SystemClock()
+    quiet_bad_requests()
     app = web.Application()
     metrics = Metrics()
 
