@@ -14,6 +14,7 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from wechatpy.crypto import WeChatCrypto
 
@@ -59,6 +60,7 @@ from services.churn_model import ChurnPolicy
 from services.clock import Clock, SystemClock
 from services.overdue import overdue_ticket_hook
 from storage.db import create_db_engine, make_sessionmaker
+from storage.db_errors import DatabaseUnavailable, explain
 from storage.migrate import current_head
 
 log = logging.getLogger("qunke")
@@ -297,16 +299,20 @@ def _oa_client(settings: Settings, http: aiohttp.ClientSession) -> OfficialAccou
 
 
 async def _require_schema(engine: AsyncEngine) -> None:
+    """Connect first, then read the schema version: "cannot connect" must never pass for "not migrated"."""
     head = current_head()
     try:
         async with engine.connect() as conn:
-            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
-    except Exception:
-        version = None
+            try:
+                version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+            except DBAPIError:  # no alembic_version table: never migrated
+                version = None
+    except Exception as exc:
+        raise DatabaseUnavailable(explain(exc) or f"cannot use the database: {type(exc).__name__}: {exc}") from exc
+    if version is None:
+        raise DatabaseUnavailable("the database has no Qunke schema yet (never migrated): run `qunke db upgrade` first")
     if version != head:
-        raise ConfigError(
-            f"database schema is at {version or 'nothing'}, expected {head}: run `qunke db upgrade` first"
-        )
+        raise DatabaseUnavailable(f"database schema is at {version}, expected {head}: run `qunke db upgrade` first")
 
 
 async def _healthz(request: web.Request) -> web.Response:

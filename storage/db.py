@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.db_errors import check_url
+
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 
 log = logging.getLogger(__name__)
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 
 def create_db_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the engine; for SQLite, create the file's folder and set the pragmas on every connection."""
+    check_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
