@@ -47,6 +47,7 @@ class ServerSettings(_Section):
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///./var/qunke.db"
     echo: bool = False
+    min_free_mb: int = Field(default=64, ge=0)  # SQLite: below this much free space /healthz says not writable
 
 
 class WeComSettings(_Section):
