@@ -192,7 +192,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
         stop_timer = asyncio.Event()
         workers = {
-            "inbox_writer": Worker(writer, inbox.streak),
+            "inbox_writer": Worker(writer, inbox.streak, retries_itself=False),
             "ingest_worker": Worker(worker, ingest.streak),  # it also runs the kf puller
             "outbox_sender": Worker(sending, sender.streak),
         }

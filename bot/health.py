@@ -30,6 +30,10 @@ class Worker:
 
     task: asyncio.Task[Any]
     streak: FailureStreak
+    # A loop that retries by itself (ingest, sender) soon clears its streak once the database is back, so its
+    # streak is a reason for 503. The inbox writer only retries on the next callback: its streak is shown, no more
+    # (a 503 would keep a load balancer from ever sending that callback).
+    retries_itself: bool = True
 
 
 @dataclass(slots=True)
@@ -51,6 +55,10 @@ async def health_report(sources: HealthSources) -> tuple[int, dict[str, object]]
         workers[name] = {"alive": alive, **worker.streak.to_dict()}
         if not alive:
             reasons.append(f"worker {name} is dead")
+        elif worker.retries_itself and worker.streak.failing_since is not None:
+            # Reads may still work (SQLite locked, a read-only replica) while every write fails: say so.
+            since = worker.streak.failing_since.isoformat(timespec="seconds")
+            reasons.append(f"worker {name} failing since {since}: {worker.streak.last_error}")
     scheduler = sources.scheduler
     running = scheduler is not None and scheduler.running
     if scheduler is not None and scheduler.has_jobs and not running:

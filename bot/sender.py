@@ -142,9 +142,10 @@ class Sender:
             async with self._sessions() as session, session.begin():
                 results = list(zip(claims, outcomes, strict=True))
                 await self._recorder.record_all(session, results, self._clock.now())
-        except Exception:
+        except Exception as exc:
             # The rows stay `sending`; when their leases run out the next claim resolves them as unknown outcomes.
-            log.exception("could not record the outcomes of %d sends", len(claims))
+            log.error("could not record the outcomes of %d sends; their leases will resolve them", len(claims))
+            self.streak.failed(exc)
 
     async def _housekeeping(self) -> None:
         self._housekept = time.monotonic()
@@ -158,8 +159,8 @@ class Sender:
                 buckets["d:"] = now.date().toordinal() - 2
                 await quotas.prune(session, keep_from, buckets)
                 counts = await outbox_repo.count_by_status(session)
-        except Exception:
-            log.exception("sender housekeeping failed")
+        except Exception as exc:  # the database: counted with the cycle's other failures
+            self.streak.failed(exc)
             return
         for status in OutboxStatus:
             self._metrics.outbox_rows.labels(status).set(counts.get(status, 0))
