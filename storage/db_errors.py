@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 import sqlite3
+import traceback
 from collections.abc import Iterator
 from typing import Final
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 SUPPORTED_DRIVERS: Final = ("sqlite+aiosqlite", "postgresql+asyncpg")
 URL_HINT: Final = "expected postgresql+asyncpg://user:password@host:5432/dbname or sqlite+aiosqlite:///path/to/qunke.db"
+DRIVER_PATHS: Final = ("/sqlalchemy/", "/asyncpg/", "/aiosqlite/", "/alembic/")
 FIX_URL: Final = "check QUNKE_DATABASE_URL (or database.url in config.yaml)"
 
 
@@ -32,6 +34,8 @@ def check_url(url: str) -> None:
 
 def explain(exc: BaseException) -> str | None:
     """One line for a database failure anywhere in `exc`'s chain, or None when it is not one."""
+    if not _from_database(exc):
+        return None  # a refused connection to WeCom or the sandbox is not a database problem
     for cause in _chain(exc):
         message = _explain_one(cause)
         if message is not None:
@@ -42,6 +46,17 @@ def explain(exc: BaseException) -> str | None:
 def is_connection_failure(exc: BaseException) -> bool:
     """The server could not be reached at all (as opposed to a query failing once connected)."""
     return any(_connect_failure(cause) is not None for cause in _chain(exc))
+
+
+def _from_database(exc: BaseException) -> bool:
+    """Raised by SQLAlchemy or a database driver: its type says so, or its traceback passes through one."""
+    for cause in _chain(exc):
+        if isinstance(cause, DatabaseUnavailable | DBAPIError | NoSuchModuleError | sqlite3.Error):
+            return True
+        for frame, _line in traceback.walk_tb(cause.__traceback__):
+            if any(marker in frame.f_code.co_filename for marker in DRIVER_PATHS):
+                return True
+    return False
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
