@@ -62,7 +62,7 @@ from services.churn_model import ChurnPolicy
 from services.clock import Clock, SystemClock
 from services.overdue import overdue_ticket_hook
 from storage.db import create_db_engine, make_sessionmaker
-from storage.db_errors import DatabaseUnavailable, explain
+from storage.db_errors import DatabaseUnavailable, explain, is_connection_failure
 from storage.migrate import current_head
 
 log = logging.getLogger("qunke")
@@ -317,7 +317,9 @@ async def _require_schema(engine: AsyncEngine) -> None:
         async with engine.connect() as conn:
             try:
                 version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
-            except DBAPIError:  # no alembic_version table: never migrated
+            except DBAPIError as exc:  # no alembic_version table: never migrated (unless the connection broke)
+                if exc.connection_invalidated or is_connection_failure(exc):
+                    raise
                 version = None
     except Exception as exc:
         raise DatabaseUnavailable(explain(exc) or f"cannot use the database: {type(exc).__name__}: {exc}") from exc

@@ -257,3 +257,14 @@ async def test_url_over_8_kb_is_a_400_and_one_quiet_log_line_when_a_client_sends
     assert len(server) == 1, [r.getMessage() for r in server]
     assert server[0].levelno == logging.WARNING and server[0].exc_info is None
     assert "LineTooLong" in server[0].getMessage() and "aaaa" not in server[0].getMessage()
+
+
+async def test_callback_is_stored_when_the_content_type_is_not_xml(database_url: str, engine: object) -> None:
+    crypto = CallbackCrypto.from_settings(DEMO.token, DEMO.aes_key, DEMO.corp_id)
+    query, body = signed(crypto, member_text("9100"))
+    headers = {"Content-Type": "application/json"}  # WeCom's own header varies; the body is what counts
+    async with running_bot(bot_settings(database_url, "http://127.0.0.1:9")) as url, aiohttp.ClientSession() as http:
+        resp = await http.post(f"{url}/wecom/callback", params=query, data=body.encode(), headers=headers)
+        assert resp.status == 200
+        resp.release()
+    assert [r.dedupe_key for r in await _stored(engine)] == ["msg:9100"]
