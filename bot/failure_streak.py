@@ -15,6 +15,9 @@ from typing import Final
 from storage.db_errors import explain
 
 REPORT_EVERY_S: Final = 60.0
+# A database going down often flaps (one success between refusals while it shuts down): a new streak a moment after
+# the last one gets its line, but a traceback at most this often.
+TRACEBACK_EVERY_S: Final = 600.0
 
 
 class FailureStreak:
@@ -36,6 +39,7 @@ class FailureStreak:
         self._counts: dict[str, int] = {}
         self._since = 0.0
         self._reported = 0.0
+        self._traceback_at: float | None = None
         self.failing_since: datetime | None = None
         self.last_error: str | None = None
         self.last_success: datetime | None = None
@@ -50,11 +54,14 @@ class FailureStreak:
         now = self._monotonic()
         if not self._counts:
             self._since, self._reported, self.failing_since = now, now, datetime.now(UTC)
+            with_traceback = self._traceback_at is None or now - self._traceback_at >= TRACEBACK_EVERY_S
+            if with_traceback:
+                self._traceback_at = now
             self._log.error(
                 "%s failed: %s; retrying with back-off, repeats are counted, not logged",
                 self.what,
                 self.last_error,
-                exc_info=exc,
+                exc_info=exc if with_traceback else None,
             )
         elif kind not in self._counts:
             self._log.error("%s failed another way: %s", self.what, self.last_error)

@@ -50,3 +50,16 @@ def test_backoff_doubles_up_to_its_cap_when_failures_repeat() -> None:
     assert delays[:4] == [0.25, 0.5, 1.0, 2.0] and delays[-1] == 15
     streak.succeeded()
     assert streak.backoff_s(0.25, 15) == 0
+
+
+def test_a_flapping_database_gets_one_traceback_when_streaks_restart_within_minutes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = _Clock()
+    streak = FailureStreak(logging.getLogger("t.flap"), "sender cycle", monotonic=clock)
+    with caplog.at_level(logging.INFO, logger="t.flap"):
+        for second in range(5):
+            clock.now = float(second)
+            streak.failed(OSError("down"))
+            streak.succeeded()
+    assert sum(1 for r in caplog.records if r.name == "t.flap" and r.exc_info) == 1
