@@ -14,6 +14,7 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from wechatpy.crypto import WeChatCrypto
 
@@ -35,7 +36,10 @@ from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_we
 from bot.config import ArchiveSettings, ConfigError, Settings
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
+from bot.failure_streak import FailureStreak
 from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up
+from bot.health import HealthSources, Worker, health_report
+from bot.http_errors import quiet_bad_requests
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
 from bot.metrics import Metrics
@@ -58,6 +62,7 @@ from services.churn_model import ChurnPolicy
 from services.clock import Clock, SystemClock
 from services.overdue import overdue_ticket_hook
 from storage.db import create_db_engine, make_sessionmaker
+from storage.db_errors import DatabaseUnavailable, explain, is_connection_failure
 from storage.migrate import current_head
 
 log = logging.getLogger("qunke")
@@ -79,6 +84,7 @@ class Runtime:
 
 RUNTIME: Final = web.AppKey("runtime", Runtime)
 CHURN_JOB: Final = "churn"
+HEALTH: Final = web.AppKey("health", HealthSources)
 
 
 def build_dispatcher() -> Dispatcher:
@@ -103,6 +109,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     archive_keys = ArchiveKeys.load(settings.archive.key_paths()) if settings.archive.enabled else None
     settings.sender.check_lease(wecom.request_timeout_s)
     clock = clock or SystemClock()
+    quiet_bad_requests()
     app = web.Application()
     metrics = Metrics()
 
@@ -184,8 +191,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         if settings.ingest.sync_groups_on_start:
             tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
         stop_timer = asyncio.Event()
+        workers = {
+            "inbox_writer": Worker(writer, inbox.streak, retries_itself=False),
+            "ingest_worker": Worker(worker, ingest.streak),  # it also runs the kf puller
+            "outbox_sender": Worker(sending, sender.streak),
+        }
         if archive is not None:
-            tasks.spawn(_archive_timer(archive, settings.archive.poll_interval_s, stop_timer), "archive-timer")
+            streak = FailureStreak(log, "archive pull", recovered="archive pull working again")
+            timer = _archive_timer(archive, settings.archive.poll_interval_s, stop_timer, streak)
+            workers["archive_puller"] = Worker(tasks.spawn(timer, "archive-timer"), streak)
+        app[HEALTH] = HealthSources(sessions, settings.database.url, settings.database.min_free_mb, scheduler, workers)
         register_service_jobs(scheduler, sessions, clock, settings)
         scheduler.start()
         log.info("qunke started (database: %s)", engine.dialect.name)
@@ -266,15 +281,16 @@ def schedule_churn(
     scheduler.daily(CHURN_JOB, settings.churn.run_time(), churn_job)
 
 
-async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event) -> None:
+async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event, streak: FailureStreak) -> None:
     """Pull now and then even without a notify: a lost msgaudit_notify must not leave messages behind."""
     while not stop.is_set():
         try:
             await archive.pull()
+            streak.succeeded()
         except ArchiveSourceError as exc:
             log.warning("archive pull failed (%s); next try in %.0f s", exc, interval_s)
-        except Exception:
-            log.exception("archive pull failed; next try in %.0f s", interval_s)
+        except Exception as exc:  # the database, most likely: one line per failure kind while it lasts
+            streak.failed(exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)
 
@@ -295,33 +311,29 @@ def _oa_client(settings: Settings, http: aiohttp.ClientSession) -> OfficialAccou
 
 
 async def _require_schema(engine: AsyncEngine) -> None:
+    """Connect first, then read the schema version: "cannot connect" must never pass for "not migrated"."""
     head = current_head()
     try:
         async with engine.connect() as conn:
-            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
-    except Exception:
-        version = None
+            try:
+                version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+            except DBAPIError as exc:  # no alembic_version table: never migrated (unless the connection broke)
+                if exc.connection_invalidated or is_connection_failure(exc):
+                    raise
+                version = None
+    except Exception as exc:
+        raise DatabaseUnavailable(explain(exc) or f"cannot use the database: {type(exc).__name__}: {exc}") from exc
+    if version is None:
+        raise DatabaseUnavailable("the database has no Qunke schema yet (never migrated): run `qunke db upgrade` first")
     if version != head:
-        raise ConfigError(
-            f"database schema is at {version or 'nothing'}, expected {head}: run `qunke db upgrade` first"
-        )
+        raise DatabaseUnavailable(f"database schema is at {version}, expected {head}: run `qunke db upgrade` first")
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    async with runtime.sessions() as session:
-        await session.execute(text("SELECT 1"))
-    scheduler = runtime.scheduler
-    return web.json_response(
-        {
-            "status": "ok",
-            "background_tasks": len(runtime.tasks),
-            "scheduler": {
-                "running": scheduler is not None and scheduler.running,
-                "jobs": scheduler.status() if scheduler is not None else {},
-            },
-        }
-    )
+    """200 or 503 with the reasons (bot/health.py); never a 500, whatever state the database is in."""
+    status, body = await health_report(request.app[HEALTH])
+    body["background_tasks"] = len(request.app[RUNTIME].tasks)
+    return web.json_response(body, status=status)
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -35,7 +35,8 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No inf/nan: `tick_s: .inf` passed `ge=1` and then broke the scheduler's trigger at start.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ServerSettings(_Section):
@@ -46,6 +47,7 @@ class ServerSettings(_Section):
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///./var/qunke.db"
     echo: bool = False
+    min_free_mb: int = Field(default=64, ge=0)  # SQLite: below this much free space /healthz says not writable
 
 
 class WeComSettings(_Section):
@@ -366,7 +368,7 @@ class TicketSettings(_Section):
     # Wall-clock SLA defaults until the service-sla policies (business hours) take over.
     first_response_minutes: int = Field(default=30, ge=1)
     resolution_minutes: int = Field(default=1440, ge=1)
-    close_interval_s: float = Field(default=3600.0, gt=0)
+    close_interval_s: float = Field(default=3600.0, ge=1)  # a job every millisecond would only hammer the DB
 
 
 class SurveyKinds(_Section):
@@ -391,7 +393,7 @@ class SurveySettings(_Section):
     nps_question: str = "您有多大可能把我们推荐给朋友？请回复 0-10 的数字（10 为一定推荐）。"
     thanks: str = "感谢您的评价！"
     low_score_reply: str = "很抱歉没有让您满意，我们已安排专人跟进，会尽快联系您。"
-    job_interval_s: float = Field(default=300.0, gt=0)
+    job_interval_s: float = Field(default=300.0, ge=1)
 
 
 class ChurnWeights(_Section):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.failure_streak import FailureStreak
 from storage.repos.inbound import NewInbound, insert_many_if_new
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class InboxWriter:
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._closed = False
         self._last_write = 0.0
+        self.streak = FailureStreak(log, "inbox write", recovered="database reachable again")
 
     def busy(self, within_s: float = 0.02) -> bool:
         """Callbacks are waiting, or were written a moment ago: a burst is under way."""
@@ -83,7 +85,8 @@ class InboxWriter:
             async with self._sessions() as session, session.begin():
                 inserted = await insert_many_if_new(session, [p.row for p in batch])
         except Exception as exc:
-            log.exception("inbox write of %d callbacks failed", len(batch))
+            # Each waiter answers 503 (the platform retries); the log gets a line per failure kind, not per batch.
+            self.streak.failed(exc)
             for pending in batch:
                 if not pending.done.done():
                     pending.done.set_exception(exc)
@@ -93,6 +96,7 @@ class InboxWriter:
                 pending.done.set_result(pending.row.dedupe_key in inserted)
                 inserted.discard(pending.row.dedupe_key)  # a second copy in the same batch is a replay
         self._last_write = time.monotonic()
+        self.streak.succeeded()
         self._on_commit(len(batch))
 
     def _fail_waiting(self) -> None:

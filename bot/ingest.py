@@ -21,6 +21,7 @@ from bot.channels.wecom.parse import CallbackParseError
 from bot.config import IngestSettings
 from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event, FaqQuestionQueued, GroupResync, Unrecognized
+from bot.failure_streak import FailureStreak
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.directory import ContactDirectory
@@ -35,6 +36,7 @@ log = logging.getLogger("qunke.ingest")
 # for longer than this per batch, so processing cannot starve under sustained load.
 MAX_YIELD_S: Final = 0.5
 YIELD_STEP_S: Final = 0.01
+MAX_FAILURE_BACKOFF_S: Final = 15.0
 
 
 # A puller reads a channel (kf/sync_msg, the archive) in its own page-sized transactions, outside the dispatcher.
@@ -83,6 +85,7 @@ class IngestWorker:
         self._clock, self._settings, self._metrics = clock, settings, metrics
         self._wake = asyncio.Event()
         self._stopping = False
+        self.streak = FailureStreak(log, "ingest cycle", recovered="database reachable again")
 
     def wake(self) -> None:
         """Called after each inbox commit so new events are processed at once, not at the next poll."""
@@ -98,12 +101,16 @@ class IngestWorker:
             self._wake.clear()  # before claiming, so a commit during the claim is not missed
             try:
                 processed = await self.run_once()
-            except Exception:
-                log.exception("ingest cycle failed; retrying after the poll interval")
+                self.streak.succeeded()
+            except Exception as exc:
+                self.streak.failed(exc)
                 processed = 0
             if processed == 0:
+                # Failing (the database is down): back off from the poll interval up to a cap, recovering by itself.
+                poll = self._settings.poll_interval_s
+                delay = max(poll, self.streak.backoff_s(poll, MAX_FAILURE_BACKOFF_S))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_s)
+                    await asyncio.wait_for(self._wake.wait(), delay)
 
     async def run_once(self) -> int:
         """Process due events one at a time, up to a batch; returns how many were processed."""

@@ -130,6 +130,10 @@ class Scheduler:
             self._scheduler.start()
 
     @property
+    def has_jobs(self) -> bool:
+        return bool(self._jobs)
+
+    @property
     def running(self) -> bool:
         return bool(self._scheduler.running)
 

@@ -22,6 +22,7 @@ from bot import failpoints
 from bot.channels.apiclient import ApiError, ApiUnavailable, TokenClient
 from bot.claims import ClaimBatch, Claimer
 from bot.config import Settings
+from bot.failure_streak import FailureStreak
 from bot.masstrack import MassTracker, reconcile
 from bot.metrics import Metrics
 from bot.outcomes import Kind, Outcome, Recorder
@@ -34,6 +35,7 @@ from storage.repos import quotas
 log = logging.getLogger("qunke.sender")
 
 HOUSEKEEPING_EVERY_S: Final = 30.0
+MAX_FAILURE_BACKOFF_S: Final = 15.0
 
 
 class Sender:
@@ -58,6 +60,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._housekept = 0.0
+        self.streak = FailureStreak(log, "sender cycle", recovered="database reachable again")
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll (called after queueing in this process)."""
@@ -73,9 +76,13 @@ class Sender:
             self._wake.clear()  # before claiming, so a row queued during the claim is not missed
             try:
                 batch = await self.run_once()
-            except Exception:
-                log.exception("sender cycle failed; trying again after the poll interval")
-                batch = ClaimBatch([], 0)
+                self.streak.succeeded()
+            except Exception as exc:
+                self.streak.failed(exc)
+                poll = self._settings.poll_interval_s
+                with contextlib.suppress(TimeoutError):  # back off while failing (the database is down)
+                    await asyncio.wait_for(self._wake.wait(), self.streak.backoff_s(poll, MAX_FAILURE_BACKOFF_S))
+                continue
             if batch.claims or (batch.examined >= self._settings.batch_size and batch.rate_wait is None):
                 continue
             await self._idle(batch)
@@ -135,9 +142,10 @@ class Sender:
             async with self._sessions() as session, session.begin():
                 results = list(zip(claims, outcomes, strict=True))
                 await self._recorder.record_all(session, results, self._clock.now())
-        except Exception:
+        except Exception as exc:
             # The rows stay `sending`; when their leases run out the next claim resolves them as unknown outcomes.
-            log.exception("could not record the outcomes of %d sends", len(claims))
+            log.error("could not record the outcomes of %d sends; their leases will resolve them", len(claims))
+            self.streak.failed(exc)
 
     async def _housekeeping(self) -> None:
         self._housekept = time.monotonic()
@@ -151,8 +159,8 @@ class Sender:
                 buckets["d:"] = now.date().toordinal() - 2
                 await quotas.prune(session, keep_from, buckets)
                 counts = await outbox_repo.count_by_status(session)
-        except Exception:
-            log.exception("sender housekeeping failed")
+        except Exception as exc:  # the database: counted with the cycle's other failures
+            self.streak.failed(exc)
             return
         for status in OutboxStatus:
             self._metrics.outbox_rows.labels(status).set(counts.get(status, 0))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 from pathlib import Path
 from typing import Any, Final
 
@@ -9,19 +12,38 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.db_errors import check_url
+
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+
+log = logging.getLogger(__name__)
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the engine; for SQLite, create the file's folder and set the pragmas on every connection."""
+    check_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            prepare_sqlite_file(Path(parsed.database))
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """The file holds personal data: make its folder 0700 and the file 0600 before SQLite would create it 0644
+    (the umask's usual result). SQLite gives the -wal and -shm files the main file's mode, so they follow."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        log.warning(
+            "database file %s is readable by others (mode %o): it holds personal data, chmod 600 it", path, mode
+        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -10,6 +10,9 @@ import typer
 from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets
 from bot.cli.faq_kb import group_app
 from bot.config import ConfigError
+from storage.db_errors import explain as explain_database_error
+
+DATABASE_EXIT_CODE = 3  # 2 is a configuration error; 3 says the database is down, unreachable or not migrated
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Qunke (群客): community CRM bot for WeCom.")
 app.command("serve")(run.serve)
@@ -44,3 +47,10 @@ def main() -> None:
     except ConfigError as exc:
         typer.secho(f"配置错误 / configuration error:\n{exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
+    except Exception as exc:
+        # The one place every command that opens the database gets its failures explained in one line.
+        message = explain_database_error(exc)
+        if message is None:
+            raise
+        typer.secho(f"数据库不可用 / database unavailable: {message}", fg=typer.colors.RED, err=True)
+        sys.exit(DATABASE_EXIT_CODE)

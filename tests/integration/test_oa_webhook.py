@@ -124,9 +124,38 @@ def _corrupt() -> tuple[dict[str, str], str]:
     return {**query, "msg_signature": msg_signature}, f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
 
 
+def _nested_1000_deep() -> tuple[dict[str, str], str]:
+    query, _ = signed_post(text_message("oX", "hi", 6))
+    return query, "<xml><Encrypt>" + "<b>" * 1000 + "</b>" * 1000 + "</Encrypt></xml>"
+
+
+def _nested_1000_deep_inside() -> tuple[dict[str, str], str]:
+    return signed_post("<xml><MsgType>text</MsgType>" + "<b>" * 1000 + "</b>" * 1000 + "</xml>")
+
+
+def _non_ascii_signature() -> tuple[dict[str, str], str]:
+    query, body = signed_post(text_message("oX", "hi", 7))
+    return {**query, "signature": "签名" * 20}, body
+
+
+def _not_utf8() -> tuple[dict[str, str], str]:
+    query, _ = signed_post(text_message("oX", "hi", 8))
+    return query, "<xml><Encrypt>\udcff</Encrypt></xml>"
+
+
+def _empty_body() -> tuple[dict[str, str], str]:
+    query, _ = signed_post(text_message("oX", "hi", 9))
+    return query, ""
+
+
 @pytest.mark.parametrize(
     ("build", "status", "reason"),
     [
+        (_nested_1000_deep, 400, "xml_too_deep"),
+        (_nested_1000_deep_inside, 400, "bad_message"),
+        (_non_ascii_signature, 403, "bad_signature"),
+        (_not_utf8, 400, "bad_encoding"),
+        (_empty_body, 400, "bad_envelope"),
         (_forged, 403, "bad_signature"),
         (_forged_msg_signature, 403, "bad_signature"),
         (_other_app, 403, "wrong_app_id"),
@@ -140,7 +169,8 @@ async def test_bad_oa_callbacks_are_refused_logged_and_not_stored(
     query, body = build()  # type: ignore[operator]
     async with running_bot(oa_settings(database_url)) as url, aiohttp.ClientSession() as http:
         with caplog.at_level(logging.WARNING, logger="qunke.officialaccount"):
-            async with http.post(f"{url}/wechat/callback", params=query, data=body.encode()) as resp:
+            data = body.encode("utf-8", "surrogateescape")
+            async with http.post(f"{url}/wechat/callback", params=query, data=data) as resp:
                 assert (resp.status, await resp.text()) == (status, reason)
     assert len([r for r in caplog.records if r.name == "qunke.officialaccount"]) == 1
     assert await stored(engine) == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.channels.wecom.crypto import CallbackCrypto
+from bot.channels.wecom.crypto import CallbackCrypto, signature
 from bot.config import load_settings
 from storage.models import InboundEvent
 from tests.support.bot_only import envelope, member_text, running_bot, signed
@@ -109,8 +109,6 @@ def _envelope_to_other_corp(crypto: CallbackCrypto) -> tuple[dict[str, str], str
 
 
 def _bad_base64(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
-    from bot.channels.wecom.crypto import signature
-
     bad = "@@@not-base64@@@"
     return {"msg_signature": signature(crypto.token, "1", "n", bad), "timestamp": "1", "nonce": "n"}, envelope(
         bad, crypto.receive_id
@@ -121,8 +119,6 @@ def _bad_padding(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
     import base64
 
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    from bot.channels.wecom.crypto import signature
 
     encryptor = Cipher(algorithms.AES(crypto.key), modes.CBC(crypto.key[:16])).encryptor()
     bad = base64.b64encode(encryptor.update(b"x" * 63 + b"\x00") + encryptor.finalize()).decode()
@@ -155,6 +151,42 @@ def _billion_laughs_inside(crypto: CallbackCrypto) -> tuple[dict[str, str], str]
     return signed(crypto, inner)
 
 
+def _nested_1000_deep_unsigned(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
+    # About 7 KB from a stranger: refused by depth before the signature check, never a RecursionError.
+    body = "<xml><Encrypt>" + "<b>" * 1000 + "</b>" * 1000 + "</Encrypt></xml>"
+    return {"msg_signature": "0" * 40, "timestamp": "1", "nonce": "n"}, body
+
+
+def _nested_1000_deep_inside(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
+    return signed(crypto, "<xml><MsgType>text</MsgType>" + "<b>" * 1000 + "</b>" * 1000 + "</xml>")
+
+
+def _non_ascii_signature(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
+    query, body = signed(crypto, member_text("7"))
+    return {**query, "msg_signature": "签名" * 20}, body
+
+
+def _empty_body(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
+    query, _ = signed(crypto, member_text("8"))
+    return query, ""
+
+
+def _doctype_with_external_entity(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
+    query, body = signed(crypto, member_text("9"))
+    return query, '<!DOCTYPE xml SYSTEM "http://attacker.example/x.dtd">' + body
+
+
+def _declared_unknown_encoding(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
+    return signed(crypto, '<?xml version="1.0" encoding="x-nonsense"?><xml><FromUserName>a</FromUserName></xml>')
+
+
+def _wrong_length_ciphertext(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
+    bad = "QUJDRA=="  # valid base64, 4 bytes: not a whole AES block
+    return {"msg_signature": signature(crypto.token, "1", "n", bad), "timestamp": "1", "nonce": "n"}, envelope(
+        bad, crypto.receive_id
+    )
+
+
 def _missing_query(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
     query, body = signed(crypto, member_text("6"))
     return {"timestamp": query["timestamp"]}, body
@@ -173,6 +205,13 @@ def _missing_query(crypto: CallbackCrypto) -> tuple[dict[str, str], str]:
         (_billion_laughs_envelope, 400, "bad_envelope"),
         (_billion_laughs_inside, 400, "bad_message"),
         (_missing_query, 400, "missing_query"),
+        (_nested_1000_deep_unsigned, 400, "xml_too_deep"),
+        (_nested_1000_deep_inside, 400, "bad_message"),
+        (_non_ascii_signature, 403, "bad_signature"),
+        (_empty_body, 400, "bad_envelope"),
+        (_doctype_with_external_entity, 400, "bad_envelope"),
+        (_declared_unknown_encoding, 400, "bad_message"),
+        (_wrong_length_ciphertext, 400, "bad_ciphertext_length"),
     ],
 )
 async def test_callback_is_refused_logged_once_and_not_stored_when_input_is_bad(
@@ -195,3 +234,37 @@ async def test_get_verification_is_refused_when_signature_is_forged(database_url
         query = {"msg_signature": "0" * 40, "timestamp": "1", "nonce": "2", "echostr": "abcd"}
         async with http.get(f"{url}/wecom/callback", params=query) as resp:
             assert resp.status == 403
+
+
+async def test_refusal_is_counted_by_reason_when_xml_is_nested_too_deep(database_url: str) -> None:
+    query, body = _nested_1000_deep_unsigned(CallbackCrypto.from_settings(DEMO.token, DEMO.aes_key, DEMO.corp_id))
+    async with running_bot(bot_settings(database_url, "http://127.0.0.1:9")) as url, aiohttp.ClientSession() as http:
+        async with http.post(f"{url}/wecom/callback", params=query, data=body.encode()) as resp:
+            assert resp.status == 400
+        async with http.get(f"{url}/metrics") as resp:
+            metrics = await resp.text()
+    assert 'qunke_callbacks_refused_total{reason="xml_too_deep"} 1.0' in metrics
+
+
+async def test_url_over_8_kb_is_a_400_and_one_quiet_log_line_when_a_client_sends_it(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_bot(bot_settings(database_url, "http://127.0.0.1:9")) as url, aiohttp.ClientSession() as http:
+        with caplog.at_level(logging.DEBUG, logger="aiohttp.server"):
+            async with http.get(f"{url}/wecom/callback?x={'a' * 9000}") as resp:
+                assert resp.status == 400
+    server = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert len(server) == 1, [r.getMessage() for r in server]
+    assert server[0].levelno == logging.WARNING and server[0].exc_info is None
+    assert "LineTooLong" in server[0].getMessage() and "aaaa" not in server[0].getMessage()
+
+
+async def test_callback_is_stored_when_the_content_type_is_not_xml(database_url: str, engine: object) -> None:
+    crypto = CallbackCrypto.from_settings(DEMO.token, DEMO.aes_key, DEMO.corp_id)
+    query, body = signed(crypto, member_text("9100"))
+    headers = {"Content-Type": "application/json"}  # WeCom's own header varies; the body is what counts
+    async with running_bot(bot_settings(database_url, "http://127.0.0.1:9")) as url, aiohttp.ClientSession() as http:
+        resp = await http.post(f"{url}/wecom/callback", params=query, data=body.encode(), headers=headers)
+        assert resp.status == 200
+        resp.release()
+    assert [r.dedupe_key for r in await _stored(engine)] == ["msg:9100"]

@@ -65,12 +65,33 @@ class Cluster:
             capture_output=True,
         )
 
+    def pause(self) -> None:
+        """Stop the server but keep its data (a database outage); `resume()` starts it again on the same port."""
+        subprocess.run(
+            [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"],
+            check=True,
+            capture_output=True,
+        )
+
+    def resume(self) -> None:
+        root = self.datadir.parent
+        pg_ctl = [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.datadir)]
+        options = ["-o", _options(self.port, root), "-l", str(root / "log")]
+        subprocess.run([*pg_ctl, *options, "-w", "start"], check=True, capture_output=True)
+
     def stop(self) -> None:
         subprocess.run(
             [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"],
             capture_output=True,
         )
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def _options(port: int, root: Path) -> str:
+    return (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c max_connections=200"
+    )
 
 
 def start_cluster() -> Cluster:
@@ -85,10 +106,7 @@ def start_cluster() -> Cluster:
     run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)  # noqa: E731
     try:
         run(str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        options = (
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=200"
-        )
+        options = _options(port, root)
         run(str(bindir / "pg_ctl"), "-D", str(datadir), "-o", options, "-l", str(root / "log"), "-w", "start")
     except (subprocess.CalledProcessError, OSError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)

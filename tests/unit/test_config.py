@@ -42,6 +42,13 @@ def test_settings_are_frozen_when_code_tries_to_change_them() -> None:
         ("- just\n- a list\n", "expected a mapping at the top level"),
         ("server: [\n", "not valid YAML"),
         ("wecom:\n  secret: hunter2\n", "secrets belong in the environment (WECOM_SECRET)"),
+        ("service:\n  tick_s: 0\n", "service.tick_s: Input should be greater than or equal to 1 (got 0)"),
+        ("service:\n  tick_s: -5\n", "service.tick_s: Input should be greater than or equal to 1 (got -5)"),
+        ("service:\n  tick_s: .inf\n", "service.tick_s: Input should be a finite number"),
+        ("tickets:\n  close_interval_s: -1\n", "tickets.close_interval_s: Input should be greater than or equal to 1"),
+        ('churn:\n  run_at: "25:99"\n', "churn.run_at: Value error, expected HH:MM, e.g. 03:30 (got '25:99')"),
+        ("surveys:\n  job_interval_s: abc\n", "surveys.job_interval_s: Input should be a valid number"),
+        ("archive:\n  poll_interval_s: .nan\n", "archive.poll_interval_s: Input should be a finite number"),
     ],
 )
 def test_bad_config_names_the_key_and_expectation_when_file_is_wrong(

@@ -70,3 +70,20 @@ def test_dedupe_key_uses_sender_and_time_when_member_event_has_no_msgid() -> Non
 def test_parse_refuses_when_xml_is_hostile_or_malformed(body: str) -> None:
     with pytest.raises(CallbackParseError):
         to_callback(parse_xml(body))
+
+
+def test_deep_nesting_is_refused_cheaply_when_a_body_nests_1000_elements() -> None:
+    from bot.channels.wecom.parse import XmlTooDeep
+
+    with pytest.raises(XmlTooDeep):
+        parse_xml("<xml><A>" + "<b>" * 1000 + "x" + "</b>" * 1000 + "</A></xml>")
+
+
+def test_declared_encoding_is_ignored_when_the_body_is_already_text() -> None:
+    fields = parse_xml('<?xml version="1.0" encoding="GBK"?><xml><MsgType>text</MsgType><A>中</A></xml>')
+    assert fields["A"] == "中"
+
+
+def test_any_doctype_is_refused_when_it_declares_no_entity() -> None:
+    with pytest.raises(CallbackParseError, match="DOCTYPE"):
+        parse_xml('<!DOCTYPE xml SYSTEM "http://example.invalid/x.dtd"><xml><MsgType>text</MsgType></xml>')

@@ -14,7 +14,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.channels.callback_http import Refused, read_capped, refuse, required_query, store_then_ack
-from bot.channels.wecom.parse import CallbackParseError, parse_xml
+from bot.channels.wecom.parse import CallbackParseError, XmlTooDeep, parse_xml
 from bot.inbox import InboxWriter
 from bot.metrics import Metrics
 from services.clock import Clock
@@ -46,8 +46,9 @@ def setup_oa_webhook(app: web.Application) -> None:
 
 def signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool:
     """The plain OA signature: sha1 of the sorted token, timestamp and nonce."""
-    expected = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
-    return hmac.compare_digest(expected, signature)
+    expected = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode("utf-8", "replace")).hexdigest()
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str (a 500 for anyone who sends one).
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
 def _refuse(request: web.Request, deps: OaWebhookDeps, refused: Refused) -> web.Response:
@@ -93,6 +94,8 @@ async def _decode(request: web.Request, deps: OaWebhookDeps) -> NewInbound:
         envelope = parse_xml(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise Refused(400, "bad_encoding") from None
+    except XmlTooDeep as exc:
+        raise Refused(400, "xml_too_deep", str(exc)) from None
     except CallbackParseError as exc:
         raise Refused(400, "bad_envelope", str(exc)) from None
     encrypted = envelope.get("Encrypt")

@@ -43,7 +43,7 @@ class CallbackCryptoError(Exception):
 
 
 def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode()).hexdigest()
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode("utf-8", "replace")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,8 @@ class CallbackCrypto:
 
     def verify(self, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
         expected = signature(self.token, timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected, msg_signature.lower()):
+        # Bytes, not str: compare_digest raises TypeError on a non-ASCII str, and the query is the sender's to choose.
+        if not hmac.compare_digest(expected.encode(), msg_signature.lower().encode("utf-8", "replace")):
             raise CallbackCryptoError(CryptoFailure.BAD_SIGNATURE)
 
     def decrypt(self, encrypted: str) -> str:

@@ -6,18 +6,26 @@ import hashlib
 import json
 from dataclasses import dataclass
 from typing import Final
+from xml.parsers import expat
 from xml.parsers.expat import ExpatError
 
 import xmltodict
 
 SYSTEM_SENDER: Final = "sys"
 MAX_DEPTH: Final = 8
+# WeCom's and WeChat's callbacks nest at most four elements deep (<xml><MemChangeList><Item>); anything far deeper is
+# hostile, and left to xmltodict and json.dumps it recursed until RecursionError (a 500 for any stranger).
+MAX_ELEMENT_DEPTH: Final = 16
 
 Fields = dict[str, "str | list[str]"]
 
 
 class CallbackParseError(Exception):
     """The body is not the XML WeCom sends; the message says why, for the log line."""
+
+
+class XmlTooDeep(CallbackParseError):
+    """Elements nested deeper than any callback does: refused before anything recursive looks at it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +49,8 @@ class Callback:
 
 
 def parse_xml(body: str) -> Fields:
-    """Parse `<xml>...</xml>` into flat fields; entity declarations and broken XML are refused."""
+    """Parse `<xml>...</xml>` into flat fields; entity declarations, deep nesting and broken XML are refused."""
+    _check_shape(body)
     try:
         doc = xmltodict.parse(body, disable_entities=True)
     except ExpatError as exc:
@@ -52,6 +61,32 @@ def parse_xml(body: str) -> Fields:
     if not isinstance(root, dict):
         raise CallbackParseError("root element is not <xml>")
     return {key: _flatten(key, value, 1) for key, value in root.items()}
+
+
+def _check_shape(body: str) -> None:
+    """One streaming pass, no tree built: refuse a DOCTYPE (WeCom never sends one) and nesting past the cap."""
+    parser = expat.ParserCreate("utf-8")  # the body is already text: a declared encoding (GBK, junk) is ignored
+    depth = 0
+
+    def start(_name: str, _attrs: object) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_ELEMENT_DEPTH:
+            raise XmlTooDeep(f"elements nested deeper than {MAX_ELEMENT_DEPTH}")
+
+    def end(_name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    def doctype(*_args: object) -> None:
+        raise CallbackParseError("hostile XML: a DOCTYPE declaration")
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        parser.Parse(body.encode("utf-8", "surrogatepass"), True)
+    except (ExpatError, ValueError, LookupError) as exc:
+        raise CallbackParseError(f"malformed XML: {exc}") from None
 
 
 def _flatten(key: str, value: object, depth: int) -> str | list[str]:

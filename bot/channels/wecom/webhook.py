@@ -12,7 +12,7 @@ from aiohttp import web
 from bot import failpoints
 from bot.channels.callback_http import Refused, read_capped, refuse, required_query, store_then_ack
 from bot.channels.wecom.crypto import CallbackCrypto, CallbackCryptoError, CryptoFailure
-from bot.channels.wecom.parse import CallbackParseError, parse_xml, to_callback
+from bot.channels.wecom.parse import CallbackParseError, XmlTooDeep, parse_xml, to_callback
 from bot.inbox import InboxWriter
 from bot.metrics import Metrics
 from services.clock import Clock
@@ -83,6 +83,8 @@ async def _decode(request: web.Request, deps: WebhookDeps) -> NewInbound:
         envelope = parse_xml(text)
     except UnicodeDecodeError:
         raise Refused(400, "bad_encoding") from None
+    except XmlTooDeep as exc:
+        raise Refused(400, "xml_too_deep", str(exc)) from None
     except CallbackParseError as exc:
         raise Refused(400, "bad_envelope", str(exc)) from None
     encrypted, to_user = envelope.get("Encrypt"), envelope.get("ToUserName")
