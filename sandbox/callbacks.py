@@ -72,7 +72,8 @@ class CallbackSender:
         self.chaos = chaos
         self._rng = random.Random(config.seed)
         self._pool = DeliveryPool("callback")
-        self._issued = 0
+        # Delivery ids count up for the corp's lifetime (persisted), so the log never reuses one.
+        self.issued = 0
 
     @property
     def crypto(self) -> CallbackCrypto:
@@ -97,9 +98,9 @@ class CallbackSender:
     def submit(self, event: CallbackEvent) -> str:
         """Queue one event; returns its delivery id at once."""
         self._pool.check_accepting()
-        self._issued += 1
+        self.issued += 1
         delivery = Delivery(
-            delivery_id=f"d{self._issued:06d}",
+            delivery_id=f"d{self.issued:06d}",
             event=event,
             plaintext=event.to_xml(self._config.corp_id),
             delay_s=self._draw_delay(event),

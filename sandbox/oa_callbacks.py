@@ -68,7 +68,8 @@ class OACallbackSender:
         self._chaos = chaos
         self._rng = random.Random(f"qunke-sandbox-oa-callbacks-{config.seed}")
         self._pool = DeliveryPool("OA callback")
-        self._issued = 0
+        # Delivery ids count up for the corp's lifetime (persisted), so the log never reuses one.
+        self.issued = 0
 
     @property
     def pending(self) -> int:
@@ -82,8 +83,8 @@ class OACallbackSender:
 
     def submit(self, push: OAPush) -> str:
         self._pool.check_accepting()
-        self._issued += 1
-        delivery_id = f"o{self._issued:06d}"
+        self.issued += 1
+        delivery_id = f"o{self.issued:06d}"
         duplicate = self._rng.random() < self._chaos().duplicate_rate
         self._pool.spawn(self._deliver(delivery_id, push, duplicate), f"sandbox-oa-{delivery_id}")
         return delivery_id
