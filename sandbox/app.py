@@ -14,6 +14,7 @@ from .chat_app import setup_chat
 from .clock import Clock, OffsetClock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
+from .group_lag import GroupLag
 from .ids import IdFactory
 from .kf_seed import build_kf_store
 from .log import DeliveryLog
@@ -63,6 +64,7 @@ def create_app(config: SandboxConfig, clock: Clock | None = None, fresh: bool = 
     app[appkeys.CORP] = build_demo_corp(config.corp_id, ids, clock.epoch())
     app[appkeys.KF] = build_kf_store(app[appkeys.CORP], ids)
     app[appkeys.TOKENS] = TokenStore(clock, config.token_ttl_s)
+    app[appkeys.GROUP_LAG] = GroupLag(clock, config.groupchat_lag_s)
     app[appkeys.LOG] = log
     app[appkeys.SENDER] = CallbackSender(config, crypto, log, clock, Chaos.from_config(config))
     setup_qyapi_auth(app)

@@ -1,4 +1,4 @@
-"""The sandbox remembers its corp across restarts: a state file written atomically, loaded at start, reset on purpose."""
+"""The sandbox remembers its corp across restarts: an atomic state file, loaded at start, reset on purpose."""
 
 from __future__ import annotations
 
