@@ -21,10 +21,12 @@ from .log import DeliveryLog
 from .page import setup_page
 from .qyapi_auth import qyapi_middleware, setup_qyapi_auth
 from .qyapi_contact import setup_qyapi_contact
+from .qyapi_contact_tags import setup_qyapi_contact_tags
 from .qyapi_faults import faults_middleware
 from .qyapi_groupchat import setup_qyapi_groupchat
 from .qyapi_kf import setup_qyapi_kf
 from .qyapi_limits import limits_middleware
+from .qyapi_welcome import setup_qyapi_welcome
 from .seed import build_demo_corp
 from .send_setup import setup_sandbox_send
 from .state_file import setup_state_file, state_middleware
@@ -69,6 +71,8 @@ def create_app(config: SandboxConfig, clock: Clock | None = None, fresh: bool = 
     app[appkeys.SENDER] = CallbackSender(config, crypto, log, clock, Chaos.from_config(config))
     setup_qyapi_auth(app)
     setup_qyapi_contact(app)
+    setup_qyapi_contact_tags(app)
+    setup_qyapi_welcome(app)
     setup_qyapi_groupchat(app)
     setup_qyapi_kf(app)
     # Before setup_admin: /sandbox/act/confirm-task must be routed ahead of the generic /sandbox/act/{action}.

@@ -17,7 +17,7 @@ async def user_get(request: web.Request) -> web.Response:
     userid = request.query.get("userid", "")
     if not userid:
         raise QyapiError(41009, "missing userid")
-    member = request.app[appkeys.CORP].members.get(userid)
+    member = request.app[appkeys.CORP].find_member(userid)
     if member is None:
         raise QyapiError(60111)
     return api_ok(member_json(member))
