@@ -122,17 +122,20 @@ class StateSaver:
                 await self.save()
 
 
+# The GETs that change something: WeCom's gettoken and the Official Account's token.
+TOKEN_PATHS: Final = ("/cgi-bin/gettoken", "/cgi-bin/token")
 STATE_SAVER: Final = web.AppKey("sandbox_state_saver", StateSaver)
 
 
 @web.middleware
 async def state_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Any request may change the corp (even reads: sync_msg counts calls), so each one schedules a save."""
+    """Every POST may change the corp, and gettoken issues a token; other GETs only read (polling the admin views
+    must not cost a write a second). Changes made without a request show in the log and are caught there."""
     try:
         return await handler(request)
     finally:
         saver = request.app.get(STATE_SAVER)
-        if saver is not None:
+        if saver is not None and (request.method != "GET" or request.path.endswith(TOKEN_PATHS)):
             saver.mark()
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,18 @@ async def test_state_file_is_valid_json_written_atomically_when_the_sandbox_stop
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     assert data["format"] == "qunke-sandbox-state"
     assert [p.name for p in path.parent.iterdir()] == ["state.json"]
+
+
+async def test_state_is_saved_soon_after_a_change_when_the_sandbox_keeps_running(
+    receiver: Receiver, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    path = tmp_path / "state.json"
+    client = await aiohttp_client(create_app(_config(receiver, path)))
+    await act(client, "new-customer", name="即时保存")
+    deadline = time.monotonic() + 10
+    while not path.exists() or "即时保存" not in await asyncio.to_thread(path.read_text, encoding="utf-8"):
+        assert time.monotonic() < deadline, "the change was not saved while the sandbox ran"
+        await asyncio.sleep(0.1)
 
 
 def test_corrupt_state_file_is_one_clear_error_when_loading(tmp_path: Path) -> None:
