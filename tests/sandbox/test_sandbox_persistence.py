@@ -142,9 +142,10 @@ def test_state_file_of_the_wrong_shape_is_refused_when_the_app_starts(tmp_path: 
 def test_serve_exits_non_zero_naming_the_file_when_it_is_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_text("not json", encoding="utf-8")
-    env = {**os.environ, "SANDBOX_STATE_FILE": str(path)}
+    # The flag wins over the environment.
+    env = {**os.environ, "SANDBOX_STATE_FILE": str(tmp_path / "other.json")}
     done = subprocess.run(
-        [sys.executable, "-m", "sandbox", "serve", "--port", "0"],
+        [sys.executable, "-m", "sandbox", "serve", "--port", "0", "--state-file", str(path)],
         env=env,
         capture_output=True,
         text=True,
