@@ -33,6 +33,10 @@ KF_OVER_QUOTA: Final = 95001
 KF_OUT_OF_WINDOW: Final = 95002
 KF_STATE: Final = 95018
 KF_ILLEGAL_TRANSITION: Final = 95016  # service_state/trans from a state that does not allow it: permanent
+# A kf msgid WeCom already accepted: "否则接口返回错误" (WECOM.md §2d; the code is the sandbox's, UNCONFIRMED).
+# Our msgids are stable per row, so this answers a resend of a message that went out: it is sent, not failed.
+KF_MSGID_REPEATED: Final = 95020
+KF_SEND_KINDS: Final = (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE)
 # Keep what an operator needs from an answer, not whole pages of results.
 ANSWER_KEYS: Final = (
     "msgid",
@@ -62,10 +66,12 @@ class Outcome:
     maybe_sent: bool = False
 
     @staticmethod
-    def from_error(exc: ApiError | ApiUnavailable) -> Outcome:
+    def from_error(exc: ApiError | ApiUnavailable, kind: str = "") -> Outcome:
         if isinstance(exc, ApiUnavailable):
             return Outcome(Kind.RETRY, f"unavailable: {exc}", maybe_sent=exc.maybe_sent)
         reason = f"errcode {exc.errcode}: {exc.errmsg[:200]}"
+        if kind in KF_SEND_KINDS and exc.errcode == KF_MSGID_REPEATED:
+            return Outcome(Kind.SENT, f"already accepted ({reason})", errcode=exc.errcode)
         if exc.error_class is ErrorClass.RATE_LIMIT:
             return Outcome(Kind.RATE_LIMITED, reason, errcode=exc.errcode)
         if exc.error_class in (ErrorClass.TRANSIENT, ErrorClass.TOKEN) or exc.errcode == MASS_DISPATCHING:

@@ -115,7 +115,7 @@ class Sender:
             try:
                 return await self._attempt(claim)
             except (ApiError, ApiUnavailable) as exc:
-                return Outcome.from_error(exc)
+                return Outcome.from_error(exc, claim.kind)
             except Exception as exc:  # a bug must not strand the batch; the row is retried as possibly sent
                 log.exception("outbox %s: unexpected error while sending", claim.row_id)
                 return Outcome(Kind.RETRY, f"{type(exc).__name__}: {exc}", maybe_sent=True)

@@ -8,7 +8,7 @@ from typing import Final
 
 from .events import CallbackEvent, FieldValue, contact_event
 from .ids import IdFactory
-from .model import ActionError, Corp, Customer, Follow
+from .model import ActionError, Corp, Customer, Follow, WelcomeCode
 from .wire import Json, customer_state_json
 
 # Limits of externalcontact/remark and of a contact way's state, applied to the client's edits as well.
@@ -78,8 +78,13 @@ def add_contact(
         userid, now, add_way, oper_userid=external_userid, state=_limit(state, STATE_MAX, "state")
     )
     extra: list[tuple[str, FieldValue]] = [("State", state)] if state else []
-    # UNCONFIRMED when WeCom omits WelcomeCode besides a console welcome message; the sandbox always sends one.
-    extra.append(("WelcomeCode", ids.welcome_code()))
+    # UNCONFIRMED when WeCom omits WelcomeCode besides a console welcome message; the sandbox always sends one,
+    # and send_welcome_msg accepts it once within 20 s (WECOM.md §2b).
+    code = WelcomeCode(ids.welcome_code(), userid, external_userid, now)
+    # Codes live 20 s; an hour's worth is kept so the state file stays small.
+    corp.welcome_codes = {k: c for k, c in corp.welcome_codes.items() if now - c.issued_at < 3600}
+    corp.welcome_codes[code.code] = code
+    extra.append(("WelcomeCode", code.code))
     event = contact_event("add_external_contact", now, userid, external_userid, extra)
     return _customer_result(corp, customer, event)
 

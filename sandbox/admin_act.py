@@ -23,6 +23,7 @@ from .admin_body import Body, error_response, json_response, read_object
 from .admin_chat import CHAT_ACTIONS
 from .admin_kf import KF_ACTIONS, act_kf
 from .app_messages import member_app_say
+from .group_lag import GroupLag
 from .ids import IdFactory
 from .model import ActionError, Corp
 
@@ -32,6 +33,7 @@ class World:
     corp: Corp
     ids: IdFactory
     now: int
+    lag: GroupLag
 
 
 def _add_contact(w: World, b: Body) -> ActionResult:
@@ -59,11 +61,15 @@ def _delete_rep(w: World, b: Body) -> ActionResult:
 
 def _join_group(w: World, b: Body) -> ActionResult:
     scene = b.optional_text("scene") or "invite"
-    return join_group(w.corp, w.ids, w.now, b.text("customer"), b.text("group"), scene, b.optional_text("invitor"))
+    chat_id = b.text("group")
+    with w.lag.change(w.corp, chat_id):
+        return join_group(w.corp, w.ids, w.now, b.text("customer"), chat_id, scene, b.optional_text("invitor"))
 
 
 def _leave_group(w: World, b: Body) -> ActionResult:
-    return leave_group(w.corp, w.ids, w.now, b.text("customer"), b.text("group"), b.flag("removed"))
+    chat_id = b.text("group")
+    with w.lag.change(w.corp, chat_id):
+        return leave_group(w.corp, w.ids, w.now, b.text("customer"), chat_id, b.flag("removed"))
 
 
 def _create_group(w: World, b: Body) -> ActionResult:
@@ -113,7 +119,8 @@ async def act(request: web.Request) -> web.Response:
             known = ", ".join([*ACTIONS, *KF_ACTIONS, *CHAT_ACTIONS, "member-app-say"])
             raise ActionError(404, "unknown_action", f"未知操作 {name}（可用：{known}）", f"unknown action {name}")
         body = Body(await read_object(request))
-        world = World(request.app[appkeys.CORP], request.app[appkeys.IDS], request.app[appkeys.CLOCK].epoch())
+        app = request.app
+        world = World(app[appkeys.CORP], app[appkeys.IDS], app[appkeys.CLOCK].epoch(), app[appkeys.GROUP_LAG])
         result = runner(world, body)
     except ActionError as error:
         return error_response(error)

@@ -35,7 +35,7 @@ class AppTextMessage(CallbackEvent):
 
 def app_text(userid: str, text: str, now: int, msgid: str, agent_id: int) -> AppTextMessage:
     fields = (("Content", text), ("MsgId", msgid), ("AgentID", str(agent_id)))
-    return AppTextMessage(APP_MESSAGE, "", now, fields, may_lag=False, from_user=userid)
+    return AppTextMessage(APP_MESSAGE, "", now, fields, may_lag=False, from_user=userid, app_callback=True)
 
 
 def check_app_text(text: object) -> str:

@@ -14,6 +14,7 @@ from .archive_notify import ArchiveNotifier
 from .callbacks import CallbackSender
 from .clock import Clock
 from .config import SandboxConfig
+from .group_lag import GroupLag
 from .ids import IdFactory
 from .kf_model import KfStore
 from .log import DeliveryLog
@@ -30,6 +31,7 @@ TOKENS: Final = web.AppKey("sandbox_tokens", TokenStore)
 LOG: Final = web.AppKey("sandbox_log", DeliveryLog)
 SENDER: Final = web.AppKey("sandbox_sender", CallbackSender)
 KF: Final = web.AppKey("sandbox_kf", KfStore)
+GROUP_LAG: Final = web.AppKey("sandbox_group_lag", GroupLag)
 
 # Chat archive, Official Account and the clock-advance hook (sandbox-archive-oa).
 ARCHIVE: Final = web.AppKey("sandbox_archive", ChatArchive)

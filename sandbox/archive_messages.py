@@ -27,6 +27,10 @@ class MsgIds:
     def __init__(self) -> None:
         self._issued: set[str] = set()
 
+    @property
+    def issued(self) -> set[str]:
+        return self._issued
+
     def next(self, now_s: int, external: bool) -> str:
         while True:
             msgid = f"{10**18 + secrets.randbelow(9 * 10**18)}_{now_s}"

@@ -17,7 +17,7 @@ IDLE_RECHECK_S: Final = 60.0
 
 def notify_event(now: int, agent_id: int) -> CallbackEvent:
     # The sample carries FromUserName "sys" and AgentID inside the plaintext, and no ChangeType.
-    return CallbackEvent(NOTIFY_EVENT, "", now, (("AgentID", agent_id),), may_lag=False)
+    return CallbackEvent(NOTIFY_EVENT, "", now, (("AgentID", agent_id),), may_lag=False, app_callback=True)
 
 
 class ArchiveNotifier:

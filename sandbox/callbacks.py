@@ -15,7 +15,7 @@ from yarl import URL
 from .clock import Clock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
-from .delivery_pool import DeliveryPool
+from .delivery_pool import NO_CLIENT_TIMEOUT, DeliveryPool
 from .events import CallbackEvent, envelope_xml
 from .log import CallbackAttempt, DeliveryLog
 from .wire import Json
@@ -72,7 +72,8 @@ class CallbackSender:
         self.chaos = chaos
         self._rng = random.Random(config.seed)
         self._pool = DeliveryPool("callback")
-        self._issued = 0
+        # Delivery ids count up for the corp's lifetime (persisted), so the log never reuses one.
+        self.issued = 0
 
     @property
     def crypto(self) -> CallbackCrypto:
@@ -97,9 +98,9 @@ class CallbackSender:
     def submit(self, event: CallbackEvent) -> str:
         """Queue one event; returns its delivery id at once."""
         self._pool.check_accepting()
-        self._issued += 1
+        self.issued += 1
         delivery = Delivery(
-            delivery_id=f"d{self._issued:06d}",
+            delivery_id=f"d{self.issued:06d}",
             event=event,
             plaintext=event.to_xml(self._config.corp_id),
             delay_s=self._draw_delay(event),
@@ -152,18 +153,21 @@ class CallbackSender:
         encrypted = self._crypto.encrypt(delivery.plaintext)
         query = self.sign(encrypted)
         url = URL(self._config.callback_url).update_query(asdict(query))
-        body = envelope_xml(self._config.corp_id, encrypted, self._config.agent_id)
-        timeout = aiohttp.ClientTimeout(total=self._config.callback_timeout_s)
+        agent_id = self._config.agent_id if delivery.event.app_callback else None
+        body = envelope_xml(self._config.corp_id, encrypted, agent_id)
+        # WeCom cuts at exactly 5 s. aiohttp rounds a total timeout of 5 s or more up to the next whole second
+        # (its ceil_threshold), so the deadline is asyncio's own and aiohttp's is switched off.
         try:
-            async with self.session.post(
-                url,
-                data=body.encode(),
-                headers={"Content-Type": "text/xml"},
-                timeout=timeout,
-                allow_redirects=False,
-            ) as response:
-                await response.read()
-                status = response.status
+            async with asyncio.timeout(self._config.callback_timeout_s):
+                async with self.session.post(
+                    url,
+                    data=body.encode(),
+                    headers={"Content-Type": "text/xml"},
+                    timeout=NO_CLIENT_TIMEOUT,
+                    allow_redirects=False,
+                ) as response:
+                    await response.read()
+                    status = response.status
         except TimeoutError:
             return "timeout", None
         except aiohttp.ClientError:

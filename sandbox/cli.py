@@ -1,5 +1,7 @@
 """The sandbox CLI (`python -m sandbox`, mounted by the bot as `qunke sandbox`): serve, inspect and act."""
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +17,7 @@ from .cli_render import console, print_json, render_error, render_log, render_st
 from .cli_send import register_send_commands
 from .config import SandboxConfig, SandboxConfigError
 from .serve import run_server
+from .state_file import StateFileError
 from .wire import Json
 
 app = typer.Typer(
@@ -38,6 +41,12 @@ def _call(method: str, path: str, body: Json | None = None, params: dict[str, st
         raise typer.Exit(1) from None
 
 
+StateFile = Annotated[
+    Path | None, typer.Option("--state-file", help="状态文件（默认 $SANDBOX_STATE_FILE 或 var/sandbox/state.json）")
+]
+Fresh = Annotated[bool, typer.Option("--fresh", help="忽略已保存的状态，从演示种子重新开始（覆盖状态文件）")]
+
+
 @app.callback(invoke_without_command=True)
 def main(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8081) -> None:
     """企业微信沙箱（群客 Qunke）。"""
@@ -45,22 +54,46 @@ def main(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8081) -> Non
         serve(host, port)
 
 
-@app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8081) -> None:
-    """启动沙箱服务器；Ctrl-C 或 SIGTERM 时先等待回调投递完成再退出。"""
+def _config(state_file: Path | None) -> SandboxConfig:
     try:
         config = SandboxConfig.from_env()
     except SandboxConfigError as error:
         render_error(str(error))
         raise typer.Exit(2) from None
+    return replace(config, state_file=state_file) if state_file is not None else config
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8081, state_file: StateFile = None, fresh: Fresh = False) -> None:
+    """启动沙箱服务器；状态保存在状态文件里，重启后保留；Ctrl-C 或 SIGTERM 时先等待回调投递完成再退出。"""
+    config = _config(state_file)
     console.print(Text(f"企业微信沙箱：http://{host}:{port}/sandbox/  企业 {config.corp_id}"))
     console.print(Text(f"回调地址：{config.callback_url}（按 Ctrl-C 停止）"))
+    console.print(Text(f"状态文件：{config.state_file}" + ("（从演示种子重新开始）" if fresh else "")))
     try:
-        run_server(config, host, port)
+        run_server(config, host, port, fresh)
+    except StateFileError as error:
+        render_error(str(error))
+        raise typer.Exit(2) from None
     except OSError as error:
         render_error(f"无法监听 {host}:{port}：{error.strerror or error} / cannot listen on {host}:{port}")
         raise typer.Exit(1) from None
     console.print(Text("沙箱已停止"))
+
+
+@app.command()
+def reset(state_file: StateFile = None) -> None:
+    """删除状态文件，下次启动从演示种子开始（请先停止沙箱，否则它退出时会重新写入）。"""
+    path = _config(state_file).state_file
+    if path is None or not path.exists():
+        console.print(Text(f"没有状态文件：{path}，下次启动即从演示种子开始"))
+        return
+    try:
+        path.unlink()
+    except OSError as error:
+        render_error(f"无法删除状态文件 {path}：{error.strerror or error} / cannot delete {path}")
+        raise typer.Exit(1) from None
+    console.print(Text(f"已删除状态文件 {path}，下次启动从演示种子开始"))
 
 
 @app.command()

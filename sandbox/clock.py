@@ -41,6 +41,11 @@ class OffsetClock:
             raise ValueError("the sandbox clock only moves forward")
         self._offset += seconds
 
+    @property
+    def offset(self) -> float:
+        """How far the clock was moved ahead; persisted, so a restart does not move sandbox time backwards."""
+        return self._offset
+
 
 class FixedClock:
     """Time that moves only when told to: for tests that need exact CreateTime values."""

@@ -17,6 +17,8 @@ DEFAULT_AGENT_ID: Final = 1000002
 DEFAULT_TOKEN: Final = "QunkeDemoToken2026"
 DEFAULT_AES_KEY: Final = "yQu5ggX7NX1xmsAPW0EbgYJB67kkb5lfSee7YPbtkyQ"
 DEFAULT_CALLBACK_URL: Final = "http://127.0.0.1:8080/wecom/callback"
+# Relative to the working directory, like the bot's ./var/ (a real corp never forgets).
+DEFAULT_STATE_FILE: Final = "var/sandbox/state.json"
 
 # WeCom's own rules for the two callback settings (WECOM.md §1.1).
 _AES_KEY_RE: Final = re.compile(r"^[A-Za-z0-9]{43}$")
@@ -60,6 +62,10 @@ class SandboxConfig:
     api_limit_per_min: int = 10_000
     api_limit_per_hour: int = 150_000
     read_concurrency: int = 10
+    # Where the corp's state persists across restarts (None: kept in memory only, as the tests' in-process apps).
+    state_file: Path | None = None
+    # How long groupchat/get keeps answering a group's previous snapshot after a membership change (WeCom's ~2 s).
+    groupchat_lag_s: float = 2.0
 
     def __post_init__(self) -> None:
         _check(bool(self.corp_id), "WECOM_CORP_ID", "a non-empty corp id")
@@ -82,6 +88,7 @@ class SandboxConfig:
         _check(self.retry_interval_s >= 0, "SANDBOX_RETRY_INTERVAL_S", "a number of seconds >= 0")
         _check(self.retries >= 0, "SANDBOX_RETRIES", "an integer >= 0")
         _check(self.token_ttl_s > 0, "SANDBOX_TOKEN_TTL_S", "an integer number of seconds > 0")
+        _check(self.groupchat_lag_s >= 0, "SANDBOX_GROUPCHAT_LAG_S", "a number of seconds >= 0")
         self._check_send_settings()
 
     def _check_send_settings(self) -> None:
@@ -125,6 +132,8 @@ class SandboxConfig:
             api_limit_per_min=reader.number("SANDBOX_API_LIMIT_PER_MIN", 10_000, int, "an integer"),
             api_limit_per_hour=reader.number("SANDBOX_API_LIMIT_PER_HOUR", 150_000, int, "an integer"),
             read_concurrency=reader.number("SANDBOX_READ_CONCURRENCY", 10, int, "an integer"),
+            state_file=Path(reader.text("SANDBOX_STATE_FILE", DEFAULT_STATE_FILE)),
+            groupchat_lag_s=reader.number("SANDBOX_GROUPCHAT_LAG_S", 2.0, float, "a number of seconds"),
         )
 
 

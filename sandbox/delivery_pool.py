@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 
 logger = logging.getLogger(__name__)
+
+# Callback deadlines are asyncio.timeout's (exact); aiohttp's own would round 5 s up to the next whole second.
+NO_CLIENT_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=None, sock_read=None)
 
 
 class DeliveryPool:

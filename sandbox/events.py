@@ -46,6 +46,9 @@ class CallbackEvent:
     # Only customer-contact events are held back and reordered (WECOM.md §6.3).
     may_lag: bool = True
     from_user: str = "sys"
+    # The envelope carries AgentID only for app callbacks (app messages, msgaudit_notify), never for
+    # customer-contact or kf events ("仅应用相关的回调", WECOM.md §1.5).
+    app_callback: bool = False
 
     def to_xml(self, corp_id: str) -> str:
         parts = ["<xml>", _element("ToUserName", corp_id)]
@@ -63,12 +66,10 @@ class CallbackEvent:
         return "".join(parts)
 
 
-def envelope_xml(corp_id: str, encrypted: str, agent_id: int) -> str:
-    """The POST body: CorpID, ciphertext and the receiving app's AgentID (WECOM.md §1.5)."""
-    return (
-        f"<xml><ToUserName>{cdata(corp_id)}</ToUserName><Encrypt>{cdata(encrypted)}</Encrypt>"
-        f"<AgentID>{cdata(str(agent_id))}</AgentID></xml>"
-    )
+def envelope_xml(corp_id: str, encrypted: str, agent_id: int | None) -> str:
+    """The POST body: CorpID, ciphertext and, for app callbacks only, the receiving app's AgentID (WECOM.md §1.5)."""
+    agent = f"<AgentID>{cdata(str(agent_id))}</AgentID>" if agent_id is not None else ""
+    return f"<xml><ToUserName>{cdata(corp_id)}</ToUserName><Encrypt>{cdata(encrypted)}</Encrypt>{agent}</xml>"
 
 
 def cdata(text: str) -> str:

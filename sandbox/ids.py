@@ -6,6 +6,8 @@ import random
 import string
 from typing import Final
 
+from .state_codec import rng_restore, rng_snapshot
+
 # Real external ids and chat ids mix letters, digits, '_' and '-'; keep both so parsers meet them.
 _ID_ALPHABET: Final = string.ascii_letters + string.digits + "_-"
 _ALNUM: Final = string.ascii_letters + string.digits
@@ -26,6 +28,12 @@ class IdFactory:
             if value not in self._issued:
                 self._issued.add(value)
                 return value
+
+    def snapshot(self) -> dict[str, object]:
+        return rng_snapshot(self._rng, self._issued)
+
+    def restore(self, data: object) -> None:
+        self._issued = rng_restore(self._rng, data)
 
     def external_userid(self) -> str:
         return self._fresh("wm", 32)

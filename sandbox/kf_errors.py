@@ -21,6 +21,8 @@ KF_ERRMSG: Final = {
     95014: "user is not servicer",
     95016: "invalid service state transition",
     95018: "session status invalid",
+    # UNCONFIRMED code and text for a reused msgid (WECOM.md §2d).
+    95020: "msgid duplicated",
 }
 
 

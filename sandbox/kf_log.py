@@ -51,7 +51,7 @@ class KfSendRejected:
 
 @dataclass(frozen=True, slots=True)
 class KfSendRepeat:
-    """A send whose msgid was already accepted: answered ok with that msgid, not delivered or counted again."""
+    """A send whose msgid was already accepted: answered 95020, not delivered or counted again."""
 
     via: str
     open_kfid: str

@@ -11,16 +11,30 @@ from .kf_model import QUOTA, ApiSend, CodeKind, KfChat, KfStore, ServiceState, S
 from .kf_outgoing import Outgoing, check_message, check_msgid
 from .kf_sessions import CODE_RULES, current_state, window_open
 from .model import Corp
+from .qyapi_reply import QyapiError
 from .wire import Json
 
 SEND_MSG = "send_msg"
+MSGID_REPEATED = 95020
 SEND_ON_EVENT = "send_msg_on_event"
 
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
     msgid: str
-    record: KfSend | KfSendRepeat
+    record: KfSend
+
+
+class RepeatedMsgid(QyapiError):
+    """A msgid already accepted for this account: an error, not ok ("否则接口返回错误", WECOM.md §2d).
+
+    UNCONFIRMED errcode; the sandbox answers 95020. Nothing is delivered or counted again; the log keeps a
+    `kf_send_repeat` record so a test can tell a bot's safe resend from a double send.
+    """
+
+    def __init__(self, record: KfSendRepeat) -> None:
+        super().__init__(MSGID_REPEATED, f"msgid duplicated: {record.msgid}")
+        self.record = record
 
 
 def _string(body: Json, name: str) -> str:
@@ -31,7 +45,7 @@ def _string(body: Json, name: str) -> str:
 
 
 def send_msg(store: KfStore, ids: IdFactory, corp: Corp, body: Json, now: int) -> SendResult:
-    """Checks run cheapest-first; a msgid already accepted answers ok before any quota, so a retry is always safe.
+    """Checks run cheapest-first; a msgid already accepted answers 95020 before any quota, whatever the state.
 
     UNCONFIRMED in which order WeCom applies its rules; the sandbox checks the window (95002), then the state
     (95018), then the allowance (95001).
@@ -47,7 +61,7 @@ def send_msg(store: KfStore, ids: IdFactory, corp: Corp, body: Json, now: int) -
     msgid = check_msgid(body)
     outgoing = check_message(body)
     if msgid is not None and (open_kfid, msgid) in store.sent:
-        return SendResult(msgid, KfSendRepeat(SEND_MSG, open_kfid, msgid))
+        raise RepeatedMsgid(KfSendRepeat(SEND_MSG, open_kfid, msgid))
     chat = store.existing_chat(open_kfid, touser)
     if chat is None or not window_open(chat, now):
         raise kf_error(95002, "no customer message in the last 48 hours")
@@ -74,7 +88,7 @@ def send_msg_on_event(store: KfStore, ids: IdFactory, body: Json, now: int) -> S
     msgid = check_msgid(body)
     outgoing = check_message(body, CODE_RULES[code.kind].msgtypes)
     if msgid is not None and (code.open_kfid, msgid) in store.sent:
-        return SendResult(msgid, KfSendRepeat(SEND_ON_EVENT, code.open_kfid, msgid))
+        raise RepeatedMsgid(KfSendRepeat(SEND_ON_EVENT, code.open_kfid, msgid))
     if code.used:
         raise kf_error(40058, "code already used")
     if now >= code.expires_at:

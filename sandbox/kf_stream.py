@@ -57,10 +57,15 @@ def servicer_message(store: KfStore, ids: IdFactory, chat: KfChat, servicer: str
     return _append(store, chat, chat.open_kfid, item, now)
 
 
+def _event_head(ids: IdFactory, now: int) -> Json:
+    """An event item's head: open_kfid and external_userid live only inside `event` ("msgtype为event，该字段不返回",
+    WECOM.md §2d)."""
+    return {"msgid": ids.kf_msgid(), "send_time": now, "origin": int(Origin.SYSTEM), "msgtype": "event"}
+
+
 def chat_event(store: KfStore, ids: IdFactory, chat: KfChat, event: Json, now: int) -> StreamItem:
-    """A system event about one customer; the event object repeats open_kfid and external_userid, as in the doc."""
-    item = _item(ids, chat, Origin.SYSTEM, now)
-    item["msgtype"] = "event"
+    """A system event about one customer: open_kfid and external_userid are inside the event object only."""
+    item = _event_head(ids, now)
     item["event"] = {
         "event_type": event["event_type"],
         "open_kfid": chat.open_kfid,
@@ -72,14 +77,9 @@ def chat_event(store: KfStore, ids: IdFactory, chat: KfChat, event: Json, now: i
 
 def account_event(store: KfStore, ids: IdFactory, open_kfid: str, event: Json, now: int) -> StreamItem:
     """A system event about the account itself (servicer_status_change): no customer is involved."""
-    item: Json = {
-        "msgid": ids.kf_msgid(),
-        "open_kfid": open_kfid,
-        "send_time": now,
-        "origin": int(Origin.SYSTEM),
-        "msgtype": "event",
-        "event": {"event_type": event["event_type"], "open_kfid": open_kfid}
-        | {k: v for k, v in event.items() if k != "event_type"},
+    item = _event_head(ids, now)
+    item["event"] = {"event_type": event["event_type"], "open_kfid": open_kfid} | {
+        k: v for k, v in event.items() if k != "event_type"
     }
     return _append(store, None, open_kfid, item, now)
 

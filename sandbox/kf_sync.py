@@ -110,7 +110,10 @@ def _str_field(body: Json, name: str) -> str:
 def sync_msg(store: KfStore, body: Json, now: int) -> Json:
     """Messages after the cursor, oldest first, never older than 3 days, never the API's own sends."""
     scope = _str_field(body, "open_kfid")
-    if scope and scope not in store.accounts:
+    if not scope:
+        # Required since the 2024 doc; WeCom's own text for an empty one (WECOM.md §2d).
+        raise kf_error(40058, "field open_kfid unexpected empty string")
+    if scope not in store.accounts:
         raise kf_error(95000, scope)
     token = _str_field(body, "token")
     if len(token.encode()) > TOKEN_MAX_BYTES:
@@ -131,7 +134,7 @@ def sync_msg(store: KfStore, body: Json, now: int) -> Json:
     page: list[StreamItem] = []
     more = False
     for item in store.stream[start:]:
-        if item.send_time < cutoff or (scope and item.open_kfid != scope):
+        if item.send_time < cutoff or item.open_kfid != scope:
             continue
         if len(page) == limit:
             more = True

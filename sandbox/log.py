@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 # Enough for a long demo; older entries fall off the front but keep their seq numbers.
 MAX_ENTRIES: Final = 100_000
+# The newest entries kept in the state file across a restart: `sandbox log` still shows recent history.
+PERSISTED_ENTRIES: Final = 5_000
 
 
 class LogRecord(Protocol):
@@ -51,6 +53,17 @@ class CallbackAttempt:
 
 
 @dataclass(frozen=True, slots=True)
+class RestoredRecord:
+    """A record from before a restart, kept as the JSON it was logged as."""
+
+    kind: str
+    body: Json
+
+    def fields(self) -> Json:
+        return dict(self.body)
+
+
+@dataclass(frozen=True, slots=True)
 class LogEntry:
     seq: int
     at: str
@@ -76,6 +89,25 @@ class DeliveryLog:
         if self._lines is not None:
             self._lines.put_nowait(json.dumps(entry.to_json(), ensure_ascii=False))
         return entry
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def snapshot(self) -> Json:
+        kept = list(self._entries)[-PERSISTED_ENTRIES:]
+        return {"seq": self._seq, "entries": [entry.to_json() for entry in kept]}
+
+    def restore(self, data: Json) -> None:
+        """Earlier entries come back as RestoredRecords; seq numbering continues where it stopped."""
+        seq, entries = data.get("seq"), data.get("entries")
+        if not isinstance(seq, int) or not isinstance(entries, list):
+            raise ValueError("log: expected seq and entries")
+        self._entries.clear()
+        for raw in entries:
+            body = {k: v for k, v in raw.items() if k not in ("seq", "at", "kind")}
+            self._entries.append(LogEntry(int(raw["seq"]), str(raw["at"]), RestoredRecord(str(raw["kind"]), body)))
+        self._seq = seq
 
     def since(self, seq: int = 0) -> list[LogEntry]:
         return [entry for entry in self._entries if entry.seq > seq]

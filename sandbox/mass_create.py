@@ -106,8 +106,12 @@ def parse_mass_request(corp: Corp, body: Json) -> MassRequest:
     sender = body.get("sender", "")
     if not isinstance(sender, str):
         raise _bad("sender")
-    if sender and sender not in corp.members:
-        raise QyapiError(40003)
+    if sender:
+        # Userids match case-insensitively; the member's own spelling keys the parts and follows.
+        member = corp.find_member(sender)
+        if member is None:
+            raise QyapiError(40003)
+        sender = member.userid
     # UNCONFIRMED codes for a missing sender (group) and for neither ids nor sender (single); 40058 is the default.
     if chat_type is ChatType.GROUP and not sender:
         raise _bad("sender", "required for chat_type group")

@@ -14,6 +14,7 @@ from .mass_model import ChatType, MassTask, MemberPart, MonthlyCap, PartStatus, 
 from .model import ActionError, Corp
 from .qyapi_reply import QyapiError
 from .send_log import MassMessage, MassMessageSkipped, MassTaskEvent
+from .state_codec import from_plain, to_plain
 
 REMINDS_PER_DAY: Final = 3
 DAY_S: Final = 86_400
@@ -36,6 +37,14 @@ class MassEngine:
         self._tasks: dict[str, MassTask] = {}
         # Tasks that still have an unconfirmed, uncancelled part: the only ones auto-confirm has to look at.
         self._pending: dict[str, MassTask] = {}
+
+    def snapshot(self) -> dict[str, object]:
+        return {"tasks": to_plain(self._tasks), "received": to_plain(self.cap.received_counts)}
+
+    def restore(self, data: dict[str, object]) -> None:
+        self._tasks = from_plain(dict[str, MassTask], data["tasks"])
+        self._pending = {msgid: task for msgid, task in self._tasks.items() if task.pending}
+        self.cap.received_counts = from_plain(dict[tuple[str, str], int], data["received"])
 
     def tasks(self) -> list[MassTask]:
         return list(self._tasks.values())

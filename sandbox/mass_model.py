@@ -91,21 +91,22 @@ class MonthlyCap:
 
     def __init__(self, fixed: int | None) -> None:
         self.fixed = fixed
-        self._received: dict[tuple[str, str], int] = {}
+        # (target id, month) -> deliveries; public so the state file can carry it.
+        self.received_counts: dict[tuple[str, str], int] = {}
 
     def cap(self, now: int) -> int:
         return self.fixed if self.fixed is not None else days_in_month(now)
 
     def received(self, target_id: str, now: int) -> int:
-        return self._received.get((target_id, month_key(now)), 0)
+        return self.received_counts.get((target_id, month_key(now)), 0)
 
     def take(self, target_id: str, now: int) -> bool:
         """Count one delivery if the target is under this month's cap; False if it is over."""
         key = (target_id, month_key(now))
-        count = self._received.get(key, 0)
+        count = self.received_counts.get(key, 0)
         if count >= self.cap(now):
             return False
-        self._received[key] = count + 1
+        self.received_counts[key] = count + 1
         return True
 
     def snapshot(self, now: int) -> Json:
@@ -113,5 +114,5 @@ class MonthlyCap:
         return {
             "month": month,
             "cap": self.cap(now),
-            "received": {target: n for (target, key), n in sorted(self._received.items()) if key == month},
+            "received": {target: n for (target, key), n in sorted(self.received_counts.items()) if key == month},
         }

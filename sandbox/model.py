@@ -55,6 +55,21 @@ class Tag:
     name: str
     group_id: str
     group_name: str
+    create_time: int = 0
+    # get_corp_tag_list's `order`: "值越大排序越前" (larger first); the seed numbers groups and tags downwards.
+    order: int = 0
+    group_order: int = 0
+
+
+@dataclass(slots=True)
+class WelcomeCode:
+    """The WelcomeCode of an add_external_contact callback: send_welcome_msg may use it once, within 20 s."""
+
+    code: str
+    userid: str
+    external_userid: str
+    issued_at: int
+    used: bool = False
 
 
 @dataclass(slots=True)
@@ -119,9 +134,18 @@ class Corp:
     tags: dict[str, Tag] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     next_group_seq: int = 1
+    welcome_codes: dict[str, WelcomeCode] = field(default_factory=dict)
+
+    def find_member(self, userid: str) -> Member | None:
+        """WeCom userids match case-insensitively (message/send lists them lower-case; user/get finds either)."""
+        found = self.members.get(userid)
+        if found is not None or not userid:
+            return found
+        folded = userid.lower()
+        return next((member for key, member in self.members.items() if key.lower() == folded), None)
 
     def member(self, userid: str) -> Member:
-        found = self.members.get(userid)
+        found = self.find_member(userid)
         if found is None:
             raise ActionError(404, "unknown_member", f"未找到成员 {userid}", f"unknown member {userid}")
         return found

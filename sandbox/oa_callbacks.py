@@ -17,7 +17,7 @@ from .callbacks import Chaos
 from .clock import Clock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
-from .delivery_pool import DeliveryPool
+from .delivery_pool import NO_CLIENT_TIMEOUT, DeliveryPool
 from .log import DeliveryLog
 from .oa_messages import OAPush, envelope_xml, plain_signature
 from .wire import Json
@@ -68,7 +68,8 @@ class OACallbackSender:
         self._chaos = chaos
         self._rng = random.Random(f"qunke-sandbox-oa-callbacks-{config.seed}")
         self._pool = DeliveryPool("OA callback")
-        self._issued = 0
+        # Delivery ids count up for the corp's lifetime (persisted), so the log never reuses one.
+        self.issued = 0
 
     @property
     def pending(self) -> int:
@@ -82,8 +83,8 @@ class OACallbackSender:
 
     def submit(self, push: OAPush) -> str:
         self._pool.check_accepting()
-        self._issued += 1
-        delivery_id = f"o{self._issued:06d}"
+        self.issued += 1
+        delivery_id = f"o{self.issued:06d}"
         duplicate = self._rng.random() < self._chaos().duplicate_rate
         self._pool.spawn(self._deliver(delivery_id, push, duplicate), f"sandbox-oa-{delivery_id}")
         return delivery_id
@@ -123,14 +124,19 @@ class OACallbackSender:
             "msg_signature": self._crypto.sign(timestamp, nonce, encrypted),
         }
         url = URL(self._oa.callback_url).update_query(query)
-        timeout = aiohttp.ClientTimeout(total=self._config.callback_timeout_s)
         body = envelope_xml(self._oa.original_id, encrypted).encode()
         try:
-            async with session.post(
-                url, data=body, headers={"Content-Type": "text/xml"}, timeout=timeout, allow_redirects=False
-            ) as response:
-                answer = await response.read()
-                status = response.status
+            # An exact deadline, as for WeCom callbacks (aiohttp would round 5 s up to 6).
+            async with asyncio.timeout(self._config.callback_timeout_s):
+                async with session.post(
+                    url,
+                    data=body,
+                    headers={"Content-Type": "text/xml"},
+                    timeout=NO_CLIENT_TIMEOUT,
+                    allow_redirects=False,
+                ) as response:
+                    answer = await response.read()
+                    status = response.status
         except TimeoutError:
             return "timeout", None, b""
         except aiohttp.ClientError:

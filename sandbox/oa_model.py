@@ -10,6 +10,7 @@ from enum import IntEnum, StrEnum
 from typing import Final
 
 from .model import ActionError, Corp
+from .state_codec import from_plain, rng_restore, rng_snapshot, to_plain
 from .wire import Json
 
 OPENID_LENGTH: Final = 28
@@ -103,6 +104,12 @@ class OAIds:
                 self._issued.add(value)
                 return value
 
+    def snapshot(self) -> dict[str, object]:
+        return rng_snapshot(self._rng, self._issued)
+
+    def restore(self, data: object) -> None:
+        self._issued = rng_restore(self._rng, data)
+
     def openid(self) -> str:
         return self._fresh(OPENID_LENGTH)
 
@@ -120,6 +127,20 @@ class OAState:
     followers: dict[str, Follower] = field(default_factory=dict)
     transcript: list[OAMessage] = field(default_factory=list)
     _n: int = 0
+
+    def snapshot(self) -> Json:
+        return {
+            "ids": self.ids.snapshot(),
+            "followers": to_plain(self.followers),
+            "transcript": to_plain(self.transcript),
+            "n": self._n,
+        }
+
+    def restore(self, data: Json) -> None:
+        self.ids.restore(data["ids"])
+        self.followers = from_plain(dict[str, Follower], data["followers"])
+        self.transcript = from_plain(list[OAMessage], data["transcript"])
+        self._n = from_plain(int, data["n"])
 
     def follower(self, openid: str) -> Follower:
         found = self.followers.get(openid)

@@ -44,6 +44,14 @@ async def qyapi_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except QyapiError as error:
         return api_error(request, error)
+    except web.HTTPMethodNotAllowed as error:
+        # WeCom's codes for the wrong method, as JSON like every other answer (never aiohttp's plain text).
+        code = 43002 if "POST" in error.allowed_methods else 43001
+        return api_error(request, QyapiError(code))
+    except web.HTTPNotFound:
+        # UNCONFIRMED what WeCom answers for a path it does not serve; 48001 "api unauthorized" is what an app
+        # gets for an API outside its permissions, the closest documented answer.
+        return api_error(request, QyapiError(48001, f"api unauthorized: {request.path} is not served"))
 
 
 def setup_qyapi_auth(app: web.Application) -> None:

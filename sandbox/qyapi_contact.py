@@ -1,4 +1,4 @@
-"""Read APIs for people: user/get (members) and externalcontact/get (customers and their reps)."""
+"""Read APIs for people: user/get (members), externalcontact/get (customers and their reps) and /list."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ async def user_get(request: web.Request) -> web.Response:
     userid = request.query.get("userid", "")
     if not userid:
         raise QyapiError(41009, "missing userid")
-    member = request.app[appkeys.CORP].members.get(userid)
+    member = request.app[appkeys.CORP].find_member(userid)
     if member is None:
         raise QyapiError(60111)
     return api_ok(member_json(member))
@@ -47,6 +47,22 @@ async def external_contact_get(request: web.Request) -> web.Response:
     )
 
 
+async def external_contact_list(request: web.Request) -> web.Response:
+    """externalcontact/list: one rep's customers; 84061 when the rep has none (UNCONFIRMED for an empty list)."""
+    userid = request.query.get("userid", "")
+    if not userid:
+        raise QyapiError(41009)
+    corp = request.app[appkeys.CORP]
+    member = corp.find_member(userid)
+    if member is None:
+        raise QyapiError(40003)
+    ids = [c.external_userid for c in corp.customers.values() if member.userid in c.follows]
+    if not ids:
+        raise QyapiError(84061)
+    return api_ok({"external_userid": ids})
+
+
 def setup_qyapi_contact(app: web.Application) -> None:
     app.router.add_get("/cgi-bin/user/get", user_get)
+    app.router.add_get("/cgi-bin/externalcontact/list", external_contact_list)
     app.router.add_get("/cgi-bin/externalcontact/get", external_contact_get)

@@ -66,7 +66,9 @@ async def groupchat_get(request: web.Request) -> web.Response:
     group = corp.groups.get(chat_id)
     if group is None:
         raise QyapiError(90501)
-    return api_ok({"group_chat": group_chat_json(corp, group, need_name == 1)})
+    # Right after a membership change WeCom may still answer the old list (WECOM.md §2b); so does the sandbox.
+    shown = request.app[appkeys.GROUP_LAG].view(group)
+    return api_ok({"group_chat": group_chat_json(corp, shown, need_name == 1)})
 
 
 def setup_qyapi_groupchat(app: web.Application) -> None:

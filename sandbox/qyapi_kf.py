@@ -10,7 +10,7 @@ from . import appkeys
 from .kf_errors import kf_error
 from .kf_log import KfSendRejected
 from .kf_model import WINDOW_S, KfChat, KfStore, ServiceState
-from .kf_send import SEND_MSG, SEND_ON_EVENT, send_msg, send_msg_on_event
+from .kf_send import SEND_MSG, SEND_ON_EVENT, RepeatedMsgid, send_msg, send_msg_on_event
 from .kf_sessions import current_state, trans
 from .kf_sync import sync_msg
 from .kf_wire import account_json, kf_customer_json
@@ -113,6 +113,9 @@ async def send(request: web.Request) -> web.Response:
     try:
         body = await json_body(request)
         result = send_msg(app[appkeys.KF], app[appkeys.IDS], app[appkeys.CORP], body, _now(app))
+    except RepeatedMsgid as repeat:
+        app[appkeys.LOG].append(repeat.record)
+        raise
     except QyapiError as error:
         _log_rejection(request, SEND_MSG, body, _loose(body, "open_kfid"), _loose(body, "touser"), error)
         raise
@@ -127,6 +130,9 @@ async def send_on_event(request: web.Request) -> web.Response:
     try:
         body = await json_body(request)
         result = send_msg_on_event(store, app[appkeys.IDS], body, _now(app))
+    except RepeatedMsgid as repeat:
+        app[appkeys.LOG].append(repeat.record)
+        raise
     except QyapiError as error:
         code = store.codes.get(_loose(body, "code"))
         open_kfid, touser = (code.open_kfid, code.external_userid) if code is not None else ("", "")

@@ -67,10 +67,12 @@ def build_demo_corp(corp_id: str, ids: IdFactory, now: int) -> Corp:
     corp = Corp(corp_id)
     for userid, name, position, department, gender in MEMBERS:
         corp.members[userid] = Member(userid, name, position, [department], gender)
-    for group_name, tag_names in TAG_GROUPS:
+    created = now - 120 * DAY
+    for group_index, (group_name, tag_names) in enumerate(TAG_GROUPS):
         group_id = ids.tag_id()
-        for tag_name in tag_names:
-            tag = Tag(ids.tag_id(), tag_name, group_id, group_name)
+        for tag_index, tag_name in enumerate(tag_names):
+            order, group_order = len(tag_names) - tag_index, len(TAG_GROUPS) - group_index
+            tag = Tag(ids.tag_id(), tag_name, group_id, group_name, created, order, group_order)
             corp.tags[tag.tag_id] = tag
     keys = _seed_customers(corp, ids, now)
     _seed_groups(corp, ids, now, keys)

@@ -16,11 +16,14 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
         self.logger.info("%s %s -> %s (%.0f ms)", request.method, request.path, response.status, time * 1000)
 
 
-def run_server(config: SandboxConfig, host: str, port: int) -> None:
-    """Blocks until SIGINT/SIGTERM; run_app then runs cleanup_ctx, which drains pending callbacks."""
+def run_server(config: SandboxConfig, host: str, port: int, fresh: bool = False) -> None:
+    """Blocks until SIGINT/SIGTERM; run_app then runs cleanup_ctx, which drains pending callbacks and saves the state.
+
+    Raises StateFileError (before listening) when the saved state cannot be used.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     web.run_app(
-        create_app(config),
+        create_app(config, fresh=fresh),
         host=host,
         port=port,
         print=None,

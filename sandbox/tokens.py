@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from .clock import Clock
+from .state_codec import from_plain
 
 
 class TokenCheck(IntEnum):
@@ -59,6 +60,17 @@ class TokenStore:
             self._current = None
             return TokenCheck.EXPIRED
         return TokenCheck.OK
+
+    def snapshot(self) -> dict[str, object]:
+        # The most recent expired tokens are enough for a restarted client to get 42001 rather than 40014.
+        return {"current": list(self._current) if self._current else None, "expired": sorted(self._expired)[-100:]}
+
+    def restore(self, data: dict[str, object]) -> None:
+        current = data.get("current")
+        if current is not None:
+            token, expires_at = from_plain(tuple[str, int], current)
+            self._current = (token, expires_at)
+        self._expired = set(from_plain(list[str], data.get("expired", [])))
 
     def invalidate(self) -> bool:
         """Revoke the current token early, as WeCom may; it then answers 40014 (UNCONFIRMED: 40014 vs 42001)."""

@@ -179,6 +179,8 @@ async def _record_diff(
     current = {m.member_id: m for m in after}
     for member in after:
         if member.customer_id is not None and member.member_id not in before:
+            if await _already_recorded(session, member.customer_id, chat_id, _JOIN_KINDS, member.join_time, now):
+                continue
             await timeline.add_event_once(
                 session,
                 customer_id=member.customer_id,
@@ -190,6 +192,8 @@ async def _record_diff(
             )
     for member_id, member in before.items():
         if member.customer_id is not None and member_id not in current:
+            if await _already_recorded(session, member.customer_id, chat_id, _LEAVE_KINDS, member.join_time, now):
+                continue
             await timeline.add_event_once(
                 session,
                 customer_id=member.customer_id,
@@ -212,3 +216,29 @@ async def _dismiss(session: AsyncSession, chat_id: str, before: Mapping[str, Gro
                 chat_id=chat_id,
             )
     await groups.replace_members(session, chat_id, [])
+
+
+_JOIN_KINDS = (EntryKind.JOINED_GROUP,)
+_LEAVE_KINDS = (EntryKind.LEFT_GROUP, EntryKind.REMOVED_FROM_GROUP)
+
+
+async def _already_recorded(
+    session: AsyncSession,
+    customer_id: int,
+    chat_id: str,
+    kinds: Sequence[str],
+    join_time: datetime | None,
+    now: datetime,
+) -> bool:
+    """A re-read after a lagging snapshot: the event already put this stay's join (or its end) on the timeline.
+
+    groupchat/get may answer the old member list for a while after a change event (WECOM.md §2b), so the event
+    was recorded under its own key and the re-read that finally sees the change must not record it again. A
+    join counts if recorded near this stay's join_time; a leave if recorded at any time after the stay began.
+    """
+    if join_time is None:
+        return False
+    since = join_time - STINT_TOLERANCE if kinds == _JOIN_KINDS else join_time
+    return await timeline.has_event_since(
+        session, customer_id=customer_id, kinds=kinds, chat_id=chat_id, since=min(since, now)
+    )

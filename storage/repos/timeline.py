@@ -52,3 +52,20 @@ async def events_of(session: AsyncSession, customer_ids: Sequence[int]) -> list[
         .order_by(CustomerEvent.occurred_at, CustomerEvent.id)
     )
     return list(rows.scalars())
+
+
+async def has_event_since(
+    session: AsyncSession, *, customer_id: int, kinds: Sequence[str], chat_id: str, since: datetime
+) -> bool:
+    """Whether the customer has an entry of one of `kinds` in this chat at or after `since`."""
+    rows = await session.execute(
+        select(CustomerEvent.id)
+        .where(
+            CustomerEvent.customer_id == customer_id,
+            CustomerEvent.kind.in_(list(kinds)),
+            CustomerEvent.chat_id == chat_id,
+            CustomerEvent.occurred_at >= since,
+        )
+        .limit(1)
+    )
+    return rows.scalar_one_or_none() is not None

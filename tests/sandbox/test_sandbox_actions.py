@@ -44,7 +44,8 @@ async def test_add_contact_pushes_add_external_contact_when_customer_adds_rep(
     assert int(event["CreateTime"]) > 0
     delivered = receiver.delivered[0]
     assert delivered.envelope["ToUserName"] == DEMO.corp_id
-    assert delivered.envelope["AgentID"] == str(DEMO.agent_id)
+    # Customer-contact callbacks are not app callbacks: no AgentID in the envelope (WECOM.md §1.5).
+    assert "AgentID" not in delivered.envelope
     assert set(delivered.query) == {"msg_signature", "timestamp", "nonce"}
 
 

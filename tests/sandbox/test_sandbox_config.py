@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,10 @@ from sandbox.config import SandboxConfig, SandboxConfigError
 
 def test_defaults_are_the_demo_corp_when_environment_is_empty() -> None:
     config = SandboxConfig.from_env({})
-    assert config == SandboxConfig()
+    # A served sandbox persists under ./var/ by default; a config built in code (the tests') keeps state in memory.
+    assert config.state_file == Path("var/sandbox/state.json")
+    assert replace(config, state_file=None) == SandboxConfig()
+    assert config.groupchat_lag_s == 2.0
     assert config.corp_id == "ww5a1f0c9e2b7d4a31"
     assert config.agent_id == 1000002
     assert config.callback_url == "http://127.0.0.1:8080/wecom/callback"
@@ -51,3 +55,8 @@ def test_values_are_typed_when_environment_sets_them() -> None:
 def test_error_names_the_variable_when_a_value_is_bad(name: str, value: str) -> None:
     with pytest.raises(SandboxConfigError, match=name):
         SandboxConfig.from_env({name: value})
+
+
+def test_state_file_and_groupchat_lag_come_from_the_environment_when_set() -> None:
+    config = SandboxConfig.from_env({"SANDBOX_STATE_FILE": "/tmp/corp.json", "SANDBOX_GROUPCHAT_LAG_S": "0"})
+    assert (config.state_file, config.groupchat_lag_s) == (Path("/tmp/corp.json"), 0.0)

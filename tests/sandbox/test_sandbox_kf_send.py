@@ -58,18 +58,20 @@ async def test_send_answers_95002_when_the_customer_wrote_48_hours_ago_or_never(
     assert [e["errcode"] for e in await entries(sandbox, "kf_send_rejected")] == [95002, 95002]
 
 
-async def test_send_delivers_once_when_the_same_msgid_is_sent_again(sandbox: Client) -> None:
+async def test_send_answers_an_error_and_delivers_once_when_the_same_msgid_is_sent_again(sandbox: Client) -> None:
     open_kfid, deer = await kfid(sandbox), await customer(sandbox, "小鹿乱撞🦌")
     await say(sandbox, deer, "发货了吗？")
     first = await send_text(sandbox, open_kfid, deer, "已发货", msgid="outbox-42")
     again = await send_text(sandbox, open_kfid, deer, "已发货", msgid="outbox-42")
     assert (first["errcode"], first["msgid"]) == (0, "outbox-42")
-    assert (again["errcode"], again["msgid"]) == (0, "outbox-42")
+    # "若指定msgid…否则接口返回错误" (WECOM.md §2d): an error, 95020 here (UNCONFIRMED code).
+    assert again["errcode"] == 95020 and "msgid" not in again
     assert [e["msgid"] for e in await entries(sandbox, "kf_send")] == ["outbox-42"]
     assert [e["msgid"] for e in await entries(sandbox, "kf_send_repeat")] == ["outbox-42"]
-    # The repeat was not counted: four more fit, and a repeat still answers ok once the allowance is spent.
+    assert await entries(sandbox, "kf_send_rejected") == []
+    # The repeat was not counted: four more fit, and a repeat still answers 95020 once the allowance is spent.
     assert await _codes(sandbox, open_kfid, deer, 5) == [0, 0, 0, 0, 95001]
-    assert (await send_text(sandbox, open_kfid, deer, "已发货", msgid="outbox-42"))["errcode"] == 0
+    assert (await send_text(sandbox, open_kfid, deer, "已发货", msgid="outbox-42"))["errcode"] == 95020
     assert len(await entries(sandbox, "kf_send")) == 5
 
 
@@ -162,6 +164,8 @@ async def test_welcome_code_sends_once_when_the_customer_enters(sandbox: Client,
     code, who = entered["welcome_code"], entered["external_userid"]
     [item] = (await sync(sandbox, token=await kf_token(sandbox, receiver), open_kfid=open_kfid))["msg_list"]
     assert item["origin"] == 4 and item["msgtype"] == "event"
+    # "msgtype为event，该字段不返回": the ids are inside the event only (WECOM.md §2d).
+    assert "open_kfid" not in item and "external_userid" not in item
     assert item["event"] == {
         "event_type": "enter_session",
         "open_kfid": open_kfid,
@@ -172,7 +176,7 @@ async def test_welcome_code_sends_once_when_the_customer_enters(sandbox: Client,
     }
     first = await _on_event(sandbox, code, msgid="welcome-1")
     assert (first["errcode"], first["msgid"]) == (0, "welcome-1")
-    assert (await _on_event(sandbox, code, msgid="welcome-1"))["errcode"] == 0  # a retry of the same send
+    assert (await _on_event(sandbox, code, msgid="welcome-1"))["errcode"] == 95020  # a retry of the same send
     assert (await _on_event(sandbox, code))["errcode"] == 40058  # a second message on a used code
     [sent] = await entries(sandbox, "kf_send")
     assert (sent["via"], sent["touser"], sent["code"]) == ("send_msg_on_event", who, code)

@@ -166,12 +166,17 @@ async def test_sync_returns_typed_customer_messages_when_media_and_location_are_
     assert items[2]["location"] == place
 
 
-async def test_sync_covers_every_account_when_open_kfid_is_left_out(sandbox: Client, receiver: Receiver) -> None:
+async def test_sync_is_refused_with_40058_when_open_kfid_is_missing_or_empty(
+    sandbox: Client, receiver: Receiver
+) -> None:
     deer = await customer(sandbox, "小鹿乱撞🦌")
-    first = (await say(sandbox, deer, "问官方客服"))["msgid"]
+    await say(sandbox, deer, "问官方客服")
     second = (await say(sandbox, deer, "问售后", open_kfid=await kfid(sandbox, AFTER_SALES)))["msgid"]
-    page = await sync(sandbox, token=await kf_token(sandbox, receiver))
-    assert msgids(page) == [first, second]
+    token = await kf_token(sandbox, receiver)
+    # Required (WECOM.md §2d): never every account's messages at once.
+    assert (await sync(sandbox, token=token))["errcode"] == 40058
+    assert (await sync(sandbox, token=token, open_kfid=""))["errcode"] == 40058
+    assert msgids(await sync(sandbox, token=token, open_kfid=await kfid(sandbox, AFTER_SALES))) == [second]
     assert (await sync(sandbox, token="", open_kfid="wkNoSuchAccount0000000"))["errcode"] == 95000
 
 
