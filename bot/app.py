@@ -33,6 +33,7 @@ from bot.channels.wecom.directory import WeComDirectory
 from bot.channels.wecom.kf import KfPuller
 from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
 from bot.config import ArchiveSettings, ConfigError, Settings
+from bot.contact_import import ContactImporter
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
 from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up
@@ -184,6 +185,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         if settings.ingest.sync_groups_on_start:
             tasks.spawn(queue_group_sync(sessions, directory, clock, ingest.wake), "startup-group-sync")
         stop_timer = asyncio.Event()
+        if settings.ingest.import_contacts_on_start:
+            importer = ContactImporter(sessions, directory, directory, clock, metrics)
+            retry_s = settings.ingest.contact_import_retry_s
+            tasks.spawn(importer.run_until_done(retry_s, stop_timer), "startup-contact-import")
         if archive is not None:
             tasks.spawn(_archive_timer(archive, settings.archive.poll_interval_s, stop_timer), "archive-timer")
         register_service_jobs(scheduler, sessions, clock, settings)
