@@ -112,7 +112,7 @@ def qunke_app(url: str) -> web.Application:
     wecom = WeComSettings(
         api_base="http://127.0.0.1:9", corp_id=CORP_ID, agent_id=AGENT_ID, secret=SECRET, token=TOKEN, aes_key=AES_KEY
     )  # a dead port: no callback here should reach any API, and none may reach the real one
-    ingest = IngestSettings(sync_groups_on_start=False)
+    ingest = IngestSettings(sync_groups_on_start=False, import_contacts_on_start=False)
     return create_app(Settings(database=DatabaseSettings(url=url), wecom=wecom, ingest=ingest))
 
 

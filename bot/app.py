@@ -34,6 +34,7 @@ from bot.channels.wecom.directory import WeComDirectory
 from bot.channels.wecom.kf import KfPuller
 from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
 from bot.config import ArchiveSettings, ConfigError, Settings
+from bot.contact_import import ContactImporter
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
 from bot.failure_streak import FailureStreak
@@ -196,6 +197,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             "ingest_worker": Worker(worker, ingest.streak),  # it also runs the kf puller
             "outbox_sender": Worker(sending, sender.streak),
         }
+        if settings.ingest.import_contacts_on_start:
+            importer = ContactImporter(sessions, directory, directory, clock, metrics)
+            retry_s = settings.ingest.contact_import_retry_s
+            tasks.spawn(importer.run_until_done(retry_s, stop_timer), "startup-contact-import")
         if archive is not None:
             streak = FailureStreak(log, "archive pull", recovered="archive pull working again")
             timer = _archive_timer(archive, settings.archive.poll_interval_s, stop_timer, streak)

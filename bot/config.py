@@ -138,6 +138,9 @@ class IngestSettings(_Section):
     backoff_max_s: float = Field(default=600.0, gt=0)
     # Re-read every customer group at start-up, so a freshly connected corp has its groups and customers.
     sync_groups_on_start: bool = True
+    # Import every member's contacts at start-up (batch/get_by_user), resuming an unfinished import.
+    import_contacts_on_start: bool = True
+    contact_import_retry_s: float = Field(default=60.0, gt=0)
 
 
 class SenderSettings(_Section):

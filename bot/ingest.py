@@ -86,6 +86,7 @@ class IngestWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self.streak = FailureStreak(log, "ingest cycle", recovered="database reachable again")
+        self._unhandled_seen: set[str] = set()
 
     def wake(self) -> None:
         """Called after each inbox commit so new events are processed at once, not at the next poll."""
@@ -142,6 +143,8 @@ class IngestWorker:
             else:
                 ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
                 handled = await intake.take(self._dispatcher, [event], ctx) > 0
+            if not handled:
+                self._note_unhandled(type(event).__name__, kind)
             await inbound.mark_done(session, event_id, self._clock.now(), "" if handled else "unhandled")
             await session.commit()
             self._metrics.ingested.labels("handled" if handled else "unhandled").inc()
@@ -151,6 +154,14 @@ class IngestWorker:
             await self._fail(session, event_id, kind, exc, retry_at=None)
         except Exception as exc:
             await self._fail(session, event_id, kind, exc, retry_at=self._retry_at(attempts + 1))
+
+    def _note_unhandled(self, event_type: str, kind: str) -> None:
+        """Say once per kind that events are marked done with nothing done (e.g. msgaudit_notify while the archive
+        is not configured), so a missing setup is not a silent drop; the metric counts every one."""
+        if event_type in self._unhandled_seen:
+            return
+        self._unhandled_seen.add(event_type)
+        log.warning("no handler took a %s event (%s); such events are marked done as unhandled", event_type, kind)
 
     def _retry_at(self, attempts: int) -> datetime | None:
         if attempts >= self._settings.max_attempts:

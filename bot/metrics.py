@@ -49,6 +49,22 @@ class Metrics:
             ["channel", "reason"],
             registry=self.registry,
         )
+        self.cursor_resets = Counter(
+            "qunke_cursor_resets_total",
+            "Saved pull cursors the source no longer takes (kf 40058/95xxx, archive seq ahead), reset, by channel",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.contacts_imported = Counter(
+            "qunke_contacts_imported_total",
+            "Contact relationships stored by the start-up import (batch/get_by_user)",
+            registry=self.registry,
+        )
+        self.contact_import_failures = Counter(
+            "qunke_contact_import_failures_total",
+            "Start-up contact imports interrupted by a directory error (resumed later)",
+            registry=self.registry,
+        )
         self.outbox_rows = Gauge(
             "qunke_outbox_rows",
             "Outbox rows by status (queued, deferred, sending, ...)",

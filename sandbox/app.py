@@ -21,6 +21,7 @@ from .log import DeliveryLog
 from .page import setup_page
 from .qyapi_auth import qyapi_middleware, setup_qyapi_auth
 from .qyapi_contact import setup_qyapi_contact
+from .qyapi_contact_batch import setup_qyapi_contact_batch
 from .qyapi_contact_tags import setup_qyapi_contact_tags
 from .qyapi_faults import faults_middleware
 from .qyapi_groupchat import setup_qyapi_groupchat
@@ -73,6 +74,7 @@ def create_app(config: SandboxConfig, clock: Clock | None = None, fresh: bool = 
     setup_qyapi_contact(app)
     setup_qyapi_contact_tags(app)
     setup_qyapi_welcome(app)
+    setup_qyapi_contact_batch(app)
     setup_qyapi_groupchat(app)
     setup_qyapi_kf(app)
     # Before setup_admin: /sandbox/act/confirm-task must be routed ahead of the generic /sandbox/act/{action}.

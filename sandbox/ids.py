@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import string
 from typing import Final
 
@@ -63,12 +64,25 @@ class IdFactory:
         return self._fresh("wk", 22, _ALNUM)
 
     def kf_msgid(self) -> str:
-        """A kf message id that WeCom itself assigns (customer, servicer and system messages, API sends)."""
-        return self._fresh("", 40, _ALNUM)
+        """A kf message id that WeCom itself assigns (customer, servicer and system messages, API sends).
+
+        Not from the seeded generator: WeCom never issues a msgid twice, and a restarted sandbox replaying the same
+        ids would have a bot that keeps its database drop the new messages as already stored."""
+        return self._unrepeatable("", 40)
 
     def kf_token(self) -> str:
-        """The Token of a kf_msg_or_event callback; real ones start with ENC and stay well under 128 bytes."""
-        return self._fresh("ENC", 47, _ALNUM)
+        """The Token of a kf_msg_or_event callback; real ones start with ENC and stay well under 128 bytes.
+
+        Unseeded like kf_msgid: a repeated Token makes a restarted sandbox's callback look like a redelivery."""
+        return self._unrepeatable("ENC", 47)
+
+    def _unrepeatable(self, prefix: str, length: int) -> str:
+        """An id no run of the sandbox has issued before (drawn from `secrets`, not the seeded generator)."""
+        while True:
+            value = prefix + "".join(secrets.choice(_ALNUM) for _ in range(length - len(prefix)))
+            if value not in self._issued:
+                self._issued.add(value)
+                return value
 
     def kf_code(self) -> str:
         """welcome_code and msg_code values for kf/send_msg_on_event."""
@@ -79,4 +93,5 @@ class IdFactory:
 
     def app_msgid(self) -> str:
         """An app message's MsgId: a 64-bit number, written in decimal (WECOM.md §2a, §1.6's 4561255354251345929)."""
-        return str(self._rng.getrandbits(62) | (1 << 62))
+        # Unseeded, like kf_msgid: the bot dedupes callbacks by MsgId, so a restarted sandbox must not repeat one.
+        return str(secrets.randbits(62) | (1 << 62))

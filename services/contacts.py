@@ -37,21 +37,13 @@ async def apply_contact(
     if customer is None:
         customer = await contacts.add_customer(session, external_userid, info.name if info else fallback_name, now)
     if info is not None:
-        customer.name = info.name or customer.name
-        customer.avatar, customer.corp_name = info.avatar, info.corp_name
-        customer.contact_type, customer.gender = info.contact_type, info.gender
-        customer.unionid = info.unionid or customer.unionid
+        _copy_profile(customer, info)
     elif fallback_name and not customer.name:
         customer.name = fallback_name
     follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
     current = {f.userid: f for f in info.follows} if info else {}
-    for userid, follow_info in current.items():
-        follow = follows.get(userid) or await contacts.add_follow(session, customer.id, userid)
-        follows[userid] = follow
-        _copy_follow(follow, follow_info)
-        await contacts.replace_tags(
-            session, customer.id, userid, [(t.tag_id, t.name, t.group_name) for t in follow_info.tags]
-        )
+    for follow_info in current.values():
+        await _store_follow(session, customer, follows, follow_info)
     for userid, follow in follows.items():
         if userid not in current and follow.status == FollowStatus.ACTIVE:
             follow.status, follow.ended_at = FollowStatus.ENDED, now
@@ -60,6 +52,40 @@ async def apply_contact(
     customer.synced_at = now
     await link_by_unionid(session, customer, now)
     return customer
+
+
+async def apply_follows(session: AsyncSession, info: ExternalContactInfo, now: datetime) -> Customer:
+    """Store the customer and the follows `info` lists, leaving their other follows alone: a batch/get_by_user item
+    speaks for one member only. A placeholder (stored from a message) gains its name, owner and tags here."""
+    customer = await contacts.customer_by_external_id(session, info.external_userid)
+    if customer is None:
+        customer = await contacts.add_customer(session, info.external_userid, info.name, now)
+    _copy_profile(customer, info)
+    follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
+    for follow_info in info.follows:
+        await _store_follow(session, customer, follows, follow_info)
+    _update_lifecycle(customer, list(follows.values()), now)
+    customer.synced_at = now
+    await link_by_unionid(session, customer, now)
+    return customer
+
+
+def _copy_profile(customer: Customer, info: ExternalContactInfo) -> None:
+    customer.name = info.name or customer.name
+    customer.avatar, customer.corp_name = info.avatar, info.corp_name
+    customer.contact_type, customer.gender = info.contact_type, info.gender
+    customer.unionid = info.unionid or customer.unionid
+
+
+async def _store_follow(
+    session: AsyncSession, customer: Customer, follows: dict[str, CustomerFollow], info: FollowInfo
+) -> None:
+    follow = follows.get(info.userid) or await contacts.add_follow(session, customer.id, info.userid)
+    follows[info.userid] = follow
+    _copy_follow(follow, info)
+    await contacts.replace_tags(
+        session, customer.id, info.userid, [(t.tag_id, t.name, t.group_name) for t in info.tags]
+    )
 
 
 def _copy_follow(follow: CustomerFollow, info: FollowInfo) -> None:

@@ -71,6 +71,15 @@ class MemberInfo:
     position: str
 
 
+@dataclass(frozen=True, slots=True)
+class ContactPage:
+    """One page of externalcontact/batch/get_by_user: each contact carries exactly one follow, the listed member's,
+    whose tags have ids only (names come from the corp tag list)."""
+
+    contacts: tuple[ExternalContactInfo, ...]
+    next_cursor: str
+
+
 class DirectoryUnavailable(Exception):
     """The directory could not be read now (network, rate limit, server error); the caller retries later."""
 
@@ -87,3 +96,17 @@ class ContactDirectory(Protocol):
     async def get_member(self, userid: str) -> MemberInfo | None: ...
 
     async def list_group_chat_ids(self) -> list[str]: ...
+
+
+class ContactRoster(Protocol):
+    """Bulk reads for the day-one import of every contact (WECOM.md §3.5)."""
+
+    async def list_follow_userids(self) -> list[str]:
+        """The members in the app's visibility who may have customers (get_follow_user_list)."""
+        ...
+
+    async def contacts_of_members(self, userids: list[str], cursor: str, limit: int) -> ContactPage: ...
+
+    async def corp_tags(self) -> dict[str, TagInfo]:
+        """Every corp tag by tag_id, with its name and group name."""
+        ...

@@ -81,7 +81,7 @@ async def _customers_for(
     names = {m.member_id: m.name for m in info.members}
     wanted = external_ids_to_resolve(info, change)
     found = await contacts.customers_by_external_ids(session, wanted)
-    for external_userid in sorted(wanted - set(found)):
+    for external_userid in sorted(i for i in wanted if i not in found or found[i].synced_at is None):
         found[external_userid] = await apply_contact(
             session,
             external_userid,

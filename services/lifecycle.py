@@ -125,7 +125,8 @@ async def sync_group(
     info = await directory.get_group_chat(chat_id)
     wanted = external_ids_to_resolve(info, change)
     known = await contacts.customers_by_external_ids(session, wanted)
-    unknown = sorted(wanted - set(known))
+    # A placeholder (a message stored the sender before any directory read) is read like a customer never seen.
+    unknown = sorted(i for i in wanted if i not in known or known[i].synced_at is None)
     profiles = {external_userid: await directory.get_external_contact(external_userid) for external_userid in unknown}
     userids = {info.owner_userid} if info else set()
     userids |= {f.userid for p in profiles.values() if p for f in p.follows}

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_of
 from storage.models import Customer, CustomerFollow, CustomerTag, FollowStatus, Member
+
+
+def insert_for(session: AsyncSession, model: type[Any]) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT: two writers adding the same row is an upsert, not an error."""
+    return (pg_insert if dialect_of(session) == "postgresql" else sqlite_insert)(model)
 
 
 async def customer_by_external_id(session: AsyncSession, external_userid: str) -> Customer | None:
@@ -30,9 +39,12 @@ async def customer_by_id(session: AsyncSession, customer_id: int) -> Customer | 
 
 
 async def add_customer(session: AsyncSession, external_userid: str, name: str, now: datetime) -> Customer:
-    customer = Customer(external_userid=external_userid, name=name, first_seen_at=now)
-    session.add(customer)
-    await session.flush()
+    """The customer with this external_userid, inserted unless a concurrent writer (a message, a group sync, the
+    contact import) stored them first; then theirs is returned and filled in by the caller."""
+    stmt = insert_for(session, Customer).values(external_userid=external_userid, name=name, first_seen_at=now)
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["external_userid"]))
+    customer = await customer_by_external_id(session, external_userid)
+    assert customer is not None  # inserted now or by a writer that committed before our insert went through
     return customer
 
 
@@ -44,10 +56,14 @@ async def follows_of(session: AsyncSession, customer_id: int) -> list[CustomerFo
 
 
 async def add_follow(session: AsyncSession, customer_id: int, userid: str) -> CustomerFollow:
-    follow = CustomerFollow(customer_id=customer_id, userid=userid, status=FollowStatus.ACTIVE)
-    session.add(follow)
-    await session.flush()
-    return follow
+    stmt = insert_for(session, CustomerFollow).values(
+        customer_id=customer_id, userid=userid, status=FollowStatus.ACTIVE
+    )
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["customer_id", "userid"]))
+    found = await session.execute(
+        select(CustomerFollow).where(CustomerFollow.customer_id == customer_id, CustomerFollow.userid == userid)
+    )
+    return found.scalar_one()
 
 
 async def replace_tags(
@@ -57,8 +73,19 @@ async def replace_tags(
     await session.execute(
         delete(CustomerTag).where(CustomerTag.customer_id == customer_id, CustomerTag.userid == userid)
     )
-    for tag_id, name, group in dict.fromkeys(tags):
-        session.add(CustomerTag(customer_id=customer_id, userid=userid, tag_id=tag_id, tag_name=name, group_name=group))
+    rows = [
+        {"customer_id": customer_id, "userid": userid, "tag_id": tag_id, "tag_name": name, "group_name": group}
+        for tag_id, name, group in dict.fromkeys(tags)
+    ]
+    if rows:
+        # A concurrent writer may have put the same tags back between our delete and insert.
+        stmt = insert_for(session, CustomerTag).values(rows)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["customer_id", "userid", "tag_id"],
+                set_={"tag_name": stmt.excluded.tag_name, "group_name": stmt.excluded.group_name},
+            )
+        )
 
 
 async def tags_of(session: AsyncSession, customer_id: int) -> list[CustomerTag]:
@@ -85,10 +112,12 @@ async def members_by_ids(session: AsyncSession, userids: Iterable[str]) -> dict[
     return {m.userid: m for m in rows.scalars()}
 
 
-async def upsert_member(session: AsyncSession, userid: str, name: str, position: str, now: datetime) -> Member:
-    existing = await session.get(Member, userid)
-    if existing is None:
-        existing = Member(userid=userid)
-        session.add(existing)
-    existing.name, existing.position, existing.synced_at = name, position, now
-    return existing
+async def upsert_member(session: AsyncSession, userid: str, name: str, position: str, now: datetime) -> None:
+    """Insert or refresh a member; two workers meeting the same new member both succeed (ON CONFLICT)."""
+    stmt = insert_for(session, Member).values(userid=userid, name=name, position=position, synced_at=now)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["userid"],
+            set_={"name": stmt.excluded.name, "position": stmt.excluded.position, "synced_at": stmt.excluded.synced_at},
+        )
+    )

@@ -36,16 +36,17 @@ async def add_person(
     unionid: str | None = None,
     name: str = "",
 ) -> Customer:
-    customer = Customer(
-        external_userid=external_userid or None,
-        oa_openid=openid or None,
-        unionid=unionid or None,
-        name=name,
-        first_seen_at=now,
-    )
-    session.add(customer)
-    await session.flush()
-    return customer
+    """A new profile; when a concurrent writer stored the same external_userid or openid first, theirs."""
+    if not external_userid and not openid:
+        customer = Customer(unionid=unionid or None, name=name, first_seen_at=now)
+        session.add(customer)
+        await session.flush()
+        return customer
+    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    values = {"external_userid": external_userid or None, "oa_openid": openid or None, "unionid": unionid or None}
+    await session.execute(insert(Customer).values(**values, name=name, first_seen_at=now).on_conflict_do_nothing())
+    key = Customer.external_userid == external_userid if external_userid else Customer.oa_openid == openid
+    return (await session.execute(select(Customer).where(key))).scalar_one()
 
 
 async def merged_into(session: AsyncSession, customer_id: int) -> list[Customer]:

@@ -150,7 +150,7 @@ async def test_every_send_lands_exactly_once_when_the_bot_is_killed_at_random_mo
     config = write_config(
         tmp_path / "config.yaml",
         wecom={"request_timeout_s": 1.0},
-        ingest={"sync_groups_on_start": False},
+        ingest={"sync_groups_on_start": False, "import_contacts_on_start": False},
         sender={
             "poll_interval_s": 0.05,
             "lease_s": 3.0,

@@ -82,7 +82,10 @@ def bot_settings(database_url: str, api_base: str, **ingest: Any) -> Settings:
             request_timeout_s=5,
         ),
         ingest=IngestSettings(
-            poll_interval_s=0.1, backoff_base_s=0.2, backoff_max_s=2, **{"sync_groups_on_start": False, **ingest}
+            poll_interval_s=0.1,
+            backoff_base_s=0.2,
+            backoff_max_s=2,
+            **{"sync_groups_on_start": False, "import_contacts_on_start": False, **ingest},
         ),
     )
 

@@ -72,9 +72,30 @@ class ArchivePuller:
             for _ in range(MAX_PAGES_PER_PULL):
                 count = await self._page()
                 total += count
+                if count == 0 and await self._reset_if_ahead():
+                    continue
                 if count < self._limit:
                     break
         return total
+
+    async def _reset_if_ahead(self) -> bool:
+        """A saved seq the archive has never reached (the archive was reset, e.g. a fresh sandbox under an old
+        database) would read nothing for ever. The item at our own seq must still be there: if fetching from just
+        before it finds nothing, start again from the beginning; msgids already stored are recognised, so nothing
+        doubles, and the new archive's messages (the ones that sent the notify) are not skipped."""
+        async with self._sessions() as session:
+            seq = int(await cursors.read(session, CURSOR) or 0)
+            if seq <= 0 or await self._source.fetch(seq - 1, 1):
+                return False
+            log.warning(
+                "archive seq %d is ahead of the archive (nothing at or after it): the archive was reset or "
+                "replaced; reading it again from the start (stored messages are recognised by msgid)",
+                seq,
+            )
+            self._metrics.cursor_resets.labels("archive").inc()
+            await cursors.save(session, CURSOR, "0", self._clock.now())
+            await session.commit()
+        return True
 
     async def _page(self) -> int:
         async with self._sessions() as session:
@@ -90,6 +111,14 @@ class ArchivePuller:
             failures = [(o.item, o.failure) for o in opened if o.failure is not None]
             for _, failure in failures:
                 self._metrics.pull_failures.labels("archive", failure.reason).inc()
+            if failures:  # the pull moves past them, so say so: they are kept in archive_failures, not dropped
+                reasons = sorted({f.reason for _, f in failures})
+                log.warning(
+                    "archive: %d of %d items unreadable (%s); kept in archive_failures",
+                    len(failures),
+                    len(items),
+                    ", ".join(reasons),
+                )
             await archive_failures.record(session, failures, now)
             await cursors.save(session, CURSOR, str(max(seq, *(i.seq for i in items))), now)
             failpoints.hit("archive.before_commit")  # crash tests: the page is written but not committed

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from bot.channels.wecom.client import ErrorClass, JsonObject, WeComApiError, WeComClient, WeComUnavailable
 from services.directory import (
+    ContactPage,
     DirectoryUnavailable,
     ExternalContactInfo,
     FollowInfo,
@@ -21,6 +22,7 @@ BAD_EXTERNAL_USERID: Final = 40096
 NOT_A_CUSTOMER_GROUP: Final = 90501
 NO_SUCH_USER: Final = 60111
 GROUP_PAGE: Final = 1000
+BY_USER_LIMIT: Final = 100
 
 
 def _time(value: Any) -> datetime | None:
@@ -49,17 +51,7 @@ class WeComDirectory:
             cursor = str(data.get("next_cursor") or "")
             if not cursor:
                 break
-        contact = data.get("external_contact") or {}
-        return ExternalContactInfo(
-            external_userid=str(contact.get("external_userid", external_userid)),
-            name=str(contact.get("name", "")),
-            avatar=str(contact.get("avatar", "")),
-            corp_name=str(contact.get("corp_name", "")),
-            contact_type=int(contact.get("type", 1)),
-            gender=int(contact.get("gender", 0)),
-            unionid=str(contact.get("unionid", "")),
-            follows=tuple(_follow(f) for f in follows),
-        )
+        return _contact(data.get("external_contact") or {}, external_userid, tuple(_follow(f) for f in follows))
 
     async def get_group_chat(self, chat_id: str) -> GroupChatInfo | None:
         body = {"chat_id": chat_id, "need_name": 1}
@@ -99,6 +91,34 @@ class WeComDirectory:
             if not cursor:
                 return ids
 
+    async def list_follow_userids(self) -> list[str]:
+        data = await self._read(self._client.get("/cgi-bin/externalcontact/get_follow_user_list", {}))
+        assert data is not None
+        return [str(u) for u in data.get("follow_user") or [] if u]
+
+    async def contacts_of_members(self, userids: list[str], cursor: str, limit: int = BY_USER_LIMIT) -> ContactPage:
+        body: JsonObject = {"userid_list": userids, "limit": min(limit, BY_USER_LIMIT), "cursor": cursor}
+        data = await self._read(self._client.post("/cgi-bin/externalcontact/batch/get_by_user", body))
+        assert data is not None
+        contacts = tuple(
+            _contact(item.get("external_contact") or {}, "", (_follow_info(item.get("follow_info") or {}),))
+            for item in data.get("external_contact_list") or []
+            if isinstance(item, dict)
+        )
+        return ContactPage(tuple(c for c in contacts if c.external_userid), str(data.get("next_cursor") or ""))
+
+    async def corp_tags(self) -> dict[str, TagInfo]:
+        data = await self._read(self._client.post("/cgi-bin/externalcontact/get_corp_tag_list", {}))
+        assert data is not None
+        return {
+            str(tag["id"]): TagInfo(
+                tag_id=str(tag["id"]), name=str(tag.get("name", "")), group_name=str(group.get("group_name", ""))
+            )
+            for group in data.get("tag_group") or []
+            for tag in group.get("tag") or []
+            if tag.get("id") and not tag.get("deleted")
+        }
+
     @staticmethod
     async def _read(call: Any, *absent: int) -> JsonObject | None:
         """Await a client call; `absent` errcodes mean "does not exist" (None); outages become retryable."""
@@ -113,6 +133,33 @@ class WeComDirectory:
             raise
         except WeComUnavailable as exc:
             raise DirectoryUnavailable(str(exc)) from exc
+
+
+def _contact(raw: JsonObject, external_userid: str, follows: tuple[FollowInfo, ...]) -> ExternalContactInfo:
+    return ExternalContactInfo(
+        external_userid=str(raw.get("external_userid", external_userid)),
+        name=str(raw.get("name", "")),
+        avatar=str(raw.get("avatar", "")),
+        corp_name=str(raw.get("corp_name", "")),
+        contact_type=int(raw.get("type", 1)),
+        gender=int(raw.get("gender", 0)),
+        unionid=str(raw.get("unionid", "")),
+        follows=follows,
+    )
+
+
+def _follow_info(raw: JsonObject) -> FollowInfo:
+    """batch/get_by_user's follow_info: tag ids only; the importer names them from the corp tag list."""
+    ids = [str(t) for t in raw.get("tag_id") or [] if t]
+    return FollowInfo(
+        userid=str(raw.get("userid", "")),
+        remark=str(raw.get("remark", "")),
+        description=str(raw.get("description", "")),
+        added_at=_time(raw.get("createtime")),
+        tags=tuple(TagInfo(tag_id=t, name="", group_name="") for t in ids),
+        add_way=int(raw.get("add_way", 0) or 0),
+        state=str(raw.get("state", "")),
+    )
 
 
 def _follow(raw: JsonObject) -> FollowInfo:

@@ -26,6 +26,9 @@ PAGE_LIMIT: Final = 1000
 # without a token (WeCom then applies a stricter rate limit, which the client's backoff absorbs).
 TOKEN_INVALID: Final = 95007
 BATCHGET_MAX: Final = 100
+# An unknown or forged cursor: 40058 "invalid Request Parameter" (WECOM.md §3.7; the sandbox's reading) or 50100
+# "invalid cursor" (the code WeCom's other cursor APIs use).
+CURSOR_REJECTED: Final = frozenset({40058, 50100})
 # A runaway has_more (a cursor that never advances) must not spin for ever inside one event.
 MAX_PAGES_PER_PULL: Final = 10_000
 
@@ -59,7 +62,7 @@ class KfPuller:
         for _ in range(MAX_PAGES_PER_PULL):
             async with self._sessions() as session:
                 cursor = await cursors.lock(session, cursor_name(open_kfid), self._clock.now())
-                page, token = await self._sync(open_kfid, cursor, token)
+                page, token, cursor = await self._sync_or_restart(open_kfid, cursor, token)
                 items = [i for i in page.get("msg_list") or [] if isinstance(i, dict)]
                 await self._store(session, items)
                 next_cursor = str(page.get("next_cursor") or cursor)
@@ -71,6 +74,27 @@ class KfPuller:
                 return total
         log.error("kf pull of %s stopped after %d pages; the next callback resumes it", open_kfid, MAX_PAGES_PER_PULL)
         return total
+
+    async def _sync_or_restart(self, open_kfid: str, cursor: str, token: str) -> tuple[JsonObject, str, str]:
+        """One page, and the cursor it was read from: a saved cursor WeCom rejects (it forgot it, e.g. a fresh
+        sandbox under an old database) is dropped once for an empty one, which reads the last 3 days again;
+        stored msgids are recognised, so nothing doubles. A second rejection is not the cursor's fault: raise."""
+        try:
+            page, token = await self._sync(open_kfid, cursor, token)
+            return page, token, cursor
+        except WeComApiError as exc:
+            if not cursor or exc.errcode not in CURSOR_REJECTED:
+                raise
+            log.warning(
+                "kf/sync_msg rejected the saved cursor of %s (errcode %s: %s); reading the last 3 days again "
+                "from an empty cursor (stored messages are recognised by msgid)",
+                open_kfid,
+                exc.errcode,
+                exc.errmsg[:120],
+            )
+        self._metrics.cursor_resets.labels("kf").inc()
+        page, token = await self._sync(open_kfid, "", token)
+        return page, token, ""
 
     async def _sync(self, open_kfid: str, cursor: str, token: str) -> tuple[JsonObject, str]:
         body: JsonObject = {"cursor": cursor, "limit": PAGE_LIMIT, "voice_format": 0, "open_kfid": open_kfid}
