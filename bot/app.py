@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
@@ -38,6 +38,7 @@ from bot.events import ArchivePullRequested, KfPullRequested
 from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
+from bot.kf_handoff import pool_health
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
 from bot.scheduler import Scheduler
@@ -75,6 +76,7 @@ class Runtime:
     ingest: IngestWorker
     sender: Sender | None = None
     scheduler: Scheduler | None = None
+    clock: Clock = field(default_factory=SystemClock)
 
 
 RUNTIME: Final = web.AppKey("runtime", Runtime)
@@ -129,7 +131,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, committed)
         dispatcher = build_dispatcher()
         faq = build_faq_engine(settings, http)
-        features = Features(settings=settings, faq=faq)
+        features = Features(settings=settings, faq=faq, metrics=metrics)
         pullers: dict[type, Puller] = {
             KfPullRequested: KfPuller(sessions, client, dispatcher, directory, clock, metrics, features),
         }
@@ -175,7 +177,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         scheduler = Scheduler(tasks, settings.timezone, metrics.job_finished)
         setup_service_loop(scheduler, sessions, clock, settings)
         schedule_churn(scheduler, settings, sessions, clock)
-        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
+        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler, clock)
         await import_example_if_empty(sessions, settings, clock)  # before any worker can decide a question
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
@@ -311,6 +313,7 @@ async def _healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     async with runtime.sessions() as session:
         await session.execute(text("SELECT 1"))
+        handoffs = await pool_health(session, runtime.settings.service.managers, runtime.clock.now())
     scheduler = runtime.scheduler
     return web.json_response(
         {
@@ -320,6 +323,7 @@ async def _healthz(request: web.Request) -> web.Response:
                 "running": scheduler is not None and scheduler.running,
                 "jobs": scheduler.status() if scheduler is not None else {},
             },
+            "handoffs": handoffs,
         }
     )
 

@@ -157,8 +157,8 @@ class Recorder:
         reason = self._explain(claim, outcome)
         self._close(claim, now, OutboxStatus.FAILED, reason)
         await self._after_refusal(session, claim, outcome)
-        if claim.kind == OutboxKind.KF_TRANS:
-            await after_kf_trans_refused(session, claim, outcome.errcode, now)
+        if claim.kind == OutboxKind.KF_TRANS and await after_kf_trans_refused(session, claim, outcome.errcode, now):
+            self._metrics.kf_handoffs.labels("pool_fallback").inc()
         await self._release(session, claim, now, outcome.errcode)
 
     def _close(
