@@ -362,3 +362,23 @@ async def test_oa_answers_with_a_customer_service_message_when_the_follower_asks
 )
 def test_a_short_request_for_a_person_is_a_hand_off_when_nothing_else_is_asked(text: str, wanted: bool) -> None:
     assert is_handoff_request(text) is wanted
+
+
+async def test_misses_queue_the_customer_in_the_pool_and_tell_the_managers_when_nobody_can_take_them(
+    sessions: async_sessionmaker[AsyncSession], faq: FaqEngine
+) -> None:
+    clock = ManualClock(T0)
+    nobody = Handoff(after_misses=2, managers=("zhaoliu",), queued_notice="已为您排队，工作时间内回复")
+    policy = replace(POLICY, handoff=nobody)
+    await ask(sessions, faq, kf_said("你们卖猫粮吗", T0), clock, policy)
+    second = await ask(sessions, faq, kf_said("宠物可以带进店吗", T0 + timedelta(seconds=30)), clock, policy)
+    assert (second.decision, second.member_userid, second.alerted) == ("handoff", None, ("zhaoliu",))
+    [trans] = await rows(sessions, Outbox, kind=OutboxKind.KF_TRANS)
+    assert (trans.payload["service_state"], trans.payload["servicer_userid"]) == (2, "")
+    assert trans.payload["notice"]["content"] == "已为您排队，工作时间内回复"
+    [reply] = await rows(sessions, FaqReply, decision="handoff")
+    assert reply.member_userid is None and reply.outbox_id == trans.id
+    await answer_trans(sessions, trans.id, T0 + timedelta(minutes=1))
+    [alert] = await rows(sessions, Outbox, kind=OutboxKind.APP_MESSAGE)
+    assert alert.recipient == "zhaoliu" and "待接入池" in alert.payload["content"]
+    assert "宠物可以带进店吗" in alert.payload["content"]
