@@ -61,6 +61,10 @@ async def test_the_bots_kf_answer_and_the_reps_reply_are_on_the_timeline_when_sh
     by_id = await show(stack, str(shown["id"]), "--limit", "2", "--page", "2")
     assert by_id["id"] == shown["id"] and by_id["timeline"] == shown["timeline"][-4:-2]
     assert by_id["timeline_pages"] == -(-shown["timeline_total"] // 2)
+    env = {"QUNKE_DATABASE_URL": stack.database_url, "COLUMNS": "240"}
+    text = await qunke("customer", "show", customer, "--limit", "2", env=env)
+    assert text.returncode == 0 and f"时间线：共 {shown['timeline_total']} 条" in text.stdout
+    assert "满意度 CSAT：-" in text.stdout and "--page 2" in text.stdout
     later = await show(stack, customer, "--since", "2999-01-01")
     assert later["timeline"] == [] and later["timeline_total"] == 0
 
