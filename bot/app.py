@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
@@ -43,6 +43,7 @@ from bot.health import HealthSources, Worker, health_report
 from bot.http_errors import quiet_bad_requests
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
+from bot.kf_handoff import pool_health
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
 from bot.scheduler import Scheduler
@@ -81,6 +82,7 @@ class Runtime:
     ingest: IngestWorker
     sender: Sender | None = None
     scheduler: Scheduler | None = None
+    clock: Clock = field(default_factory=SystemClock)
 
 
 RUNTIME: Final = web.AppKey("runtime", Runtime)
@@ -137,7 +139,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         inbox = InboxWriter(sessions, settings.webhook.batch_max_rows, committed)
         dispatcher = build_dispatcher()
         faq = build_faq_engine(settings, http)
-        features = Features(settings=settings, faq=faq)
+        features = Features(settings=settings, faq=faq, metrics=metrics)
         pullers: dict[type, Puller] = {
             KfPullRequested: KfPuller(sessions, client, dispatcher, directory, clock, metrics, features),
         }
@@ -183,7 +185,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         scheduler = Scheduler(tasks, settings.timezone, metrics.job_finished)
         setup_service_loop(scheduler, sessions, clock, settings)
         schedule_churn(scheduler, settings, sessions, clock)
-        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
+        app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler, clock)
         await import_example_if_empty(sessions, settings, clock)  # before any worker can decide a question
         writer = tasks.spawn(inbox.run(), "inbox-writer")
         worker = tasks.spawn(ingest.run(), "ingest-worker")
@@ -337,7 +339,14 @@ async def _require_schema(engine: AsyncEngine) -> None:
 async def _healthz(request: web.Request) -> web.Response:
     """200 or 503 with the reasons (bot/health.py); never a 500, whatever state the database is in."""
     status, body = await health_report(request.app[HEALTH])
-    body["background_tasks"] = len(request.app[RUNTIME].tasks)
+    runtime = request.app[RUNTIME]
+    body["background_tasks"] = len(runtime.tasks)
+    if status == 200:
+        try:
+            async with runtime.sessions() as session:
+                body["handoffs"] = await pool_health(session, runtime.settings.service.managers, runtime.clock.now())
+        except Exception as exc:  # health must answer even when this detail cannot be read
+            body["handoffs"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
     return web.json_response(body, status=status)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.events import Event
+from bot.metrics import Metrics
 from services.clock import Clock
 from services.directory import ContactDirectory
 from services.faq.engine import FaqEngine
@@ -26,6 +27,7 @@ class Features:
 
     settings: Settings = field(default_factory=Settings)
     faq: FaqEngine | None = None  # the FAQ matcher, rebuilt when the KB changes (None: FAQ answering off)
+    metrics: Metrics | None = None  # the app's Prometheus metrics, for handlers that count what they did
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,20 +1,24 @@
-"""After a kf hand-off: note the session's new state and tell the customer on the code WeCom gave, or fall back to
-the pool when the chosen servicer cannot take it."""
+"""After a kf hand-off: note the session's new state, tell the customer on the code WeCom gave and the reps where the
+session really went, or fall back to the pool when the chosen servicer cannot take it."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.apiclient import JsonObject
 from bot.outgoing import Claim
 from services import conversations
+from services.faq.notify import HandoffAlert, HandoffOutcome, handoff_alert
 from services.messages import Text
 from services.outbox import KF_STATE_HUMAN, queue_kf_event_message, queue_kf_trans
 from storage.repos import windows
 from storage.repos.windows import split_kf_recipient
+
+log = logging.getLogger("qunke.kf")
 
 # A session or pool msg_code lives 48 h (WECOM.md §2d); a margin keeps us off its last seconds.
 SESSION_CODE_TTL: Final = timedelta(hours=48) - timedelta(minutes=5)
@@ -22,8 +26,9 @@ NOT_A_SERVICER: Final = 95014  # the userid is not a servicer of this kf account
 
 
 async def after_kf_trans(session: AsyncSession, claim: Claim, data: JsonObject, now: datetime) -> None:
-    """Record state 3 with its servicer (WeCom pushes no event for a change we made ourselves), then queue the
-    customer's notice on the returned msg_code: kf/send_msg is refused once a person holds the session."""
+    """Record the new state with its servicer (WeCom pushes no event for a change we made ourselves), queue the
+    customer's notice on the returned msg_code (kf/send_msg is refused once a person holds the session), and tell
+    the reps on the hand-off's alert where the session went."""
     open_kfid, external_userid = split_kf_recipient(claim.recipient)
     state, servicer = int(claim.payload["service_state"]), str(claim.payload["servicer_userid"])
     row = await conversations.kf_session(session, open_kfid, external_userid, now)
@@ -41,15 +46,31 @@ async def after_kf_trans(session: AsyncSession, claim: Claim, data: JsonObject, 
             Text(str(notice["content"])),
             key=f"trans-notice:{claim.row_id}",
         )
+    alert = claim.payload.get("alert")
+    if isinstance(alert, dict):
+        await handoff_alert(session, now, HandoffAlert.from_payload(alert), _outcome(state, alert))
 
 
-async def after_kf_trans_refused(session: AsyncSession, claim: Claim, errcode: int | None, now: datetime) -> None:
-    """The owner rep is often not a servicer of the kf account (95014): hand the session to the pool instead, where
-    WeCom assigns one who is receiving; the customer's notice goes with it."""
+def _outcome(state: int, alert: dict[str, Any]) -> HandoffOutcome:
+    if state == KF_STATE_HUMAN:
+        return HandoffOutcome.TAKEN
+    return HandoffOutcome.POOL_FALLBACK if alert.get("fallback_from") else HandoffOutcome.UNATTENDED
+
+
+async def after_kf_trans_refused(session: AsyncSession, claim: Claim, errcode: int | None, now: datetime) -> bool:
+    """The owner rep is often not a servicer of the kf account, or has stopped receiving (95014): hand the session to
+    the pool instead, where a receiving servicer takes it; the customer's notice goes with it, and the rep is told
+    the truth once the pool has it. True when the session was sent to the pool."""
     if errcode != NOT_A_SERVICER or int(claim.payload["service_state"]) != KF_STATE_HUMAN:
-        return
+        return False
     open_kfid, external_userid = split_kf_recipient(claim.recipient)
-    notice = claim.payload.get("notice")
+    servicer = str(claim.payload["servicer_userid"])
+    log.warning(
+        "kf hand-off to %s refused (95014: not a servicer of %s, or not receiving); the session goes to the pool",
+        servicer,
+        open_kfid,
+    )
+    notice, alert = claim.payload.get("notice"), claim.payload.get("alert")
     await queue_kf_trans(
         session,
         now,
@@ -57,5 +78,19 @@ async def after_kf_trans_refused(session: AsyncSession, claim: Claim, errcode: i
         external_userid,
         "",
         notice=Text(str(notice["content"])) if notice else None,
+        alert={**alert, "fallback_from": servicer} if isinstance(alert, dict) else None,
         key=f"trans-pool:{claim.row_id}",
     )
+    return True
+
+
+async def pool_health(session: AsyncSession, managers: tuple[str, ...], now: datetime) -> dict[str, Any]:
+    """/healthz detail: kf customers waiting in the pool, and a warning when no manager hears about them."""
+    waiting = await windows.count_waiting_in_pool(session, now - timedelta(hours=48))
+    detail: dict[str, Any] = {"waiting_in_pool": waiting, "unattended": 0 if managers else waiting}
+    if waiting and not managers:
+        detail["warning"] = (
+            f"{waiting} kf customer(s) asked for a person and wait in the pool; no service.managers to alert "
+            "(set service.managers and service.on_duty)"
+        )
+    return detail

@@ -104,6 +104,13 @@ class Metrics:
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
             registry=self.registry,
         )
+        self.kf_handoffs = Counter(
+            "qunke_kf_handoffs_total",
+            "kf hand-offs to a person, by outcome: servicer (owner or on duty), pool_fallback (95014), "
+            "pool_no_servicer (no owner, nobody on duty: queued, managers alerted), pool_unattended (nobody alerted)",
+            ["outcome"],
+            registry=self.registry,
+        )
 
     def job_finished(self, job: str, seconds: float, ok: bool) -> None:
         """The scheduler's listener: one run of `job` ended."""

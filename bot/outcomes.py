@@ -19,6 +19,7 @@ from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
 from bot.masstrack import MassTracker
 from bot.metrics import Metrics
 from bot.outgoing import Claim
+from bot.sent_replies import CUSTOMER_MESSAGES, record_sent_reply
 from services.masstasks import mark_failed
 from storage.models import OutboxKind, OutboxStatus
 from storage.repos import masstasks, quotas, windows
@@ -121,6 +122,8 @@ class Recorder:
         await self._tracker.on_answer(session, claim, outcome.data, now)
         if claim.kind == OutboxKind.KF_TRANS:
             await after_kf_trans(session, claim, outcome.data, now)
+        if claim.kind in CUSTOMER_MESSAGES:
+            await record_sent_reply(session, claim, now)
         self._metrics.outbox_finished.labels(claim.kind, OutboxStatus.SENT).inc()
 
     async def _rate_limited(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
@@ -163,8 +166,8 @@ class Recorder:
         reason = self._explain(claim, outcome)
         self._close(claim, now, OutboxStatus.FAILED, reason)
         await self._after_refusal(session, claim, outcome)
-        if claim.kind == OutboxKind.KF_TRANS:
-            await after_kf_trans_refused(session, claim, outcome.errcode, now)
+        if claim.kind == OutboxKind.KF_TRANS and await after_kf_trans_refused(session, claim, outcome.errcode, now):
+            self._metrics.kf_handoffs.labels("pool_fallback").inc()
         await self._release(session, claim, now, outcome.errcode)
 
     def _close(

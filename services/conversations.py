@@ -189,3 +189,36 @@ async def note_kf_session_change(
         row.event_code, row.event_code_kind, row.event_code_at = code, code_kind, at
     row.updated_at = at
     return row
+
+
+async def record_bot_reply(
+    session: AsyncSession,
+    channel: str,
+    chat_id: str,
+    person: PersonRef,
+    payload: dict[str, Any],
+    key: str,
+    at: datetime,
+) -> None:
+    """What the bot itself said to a customer (kf and OA API sends are not read back by any pull), stored once as a
+    message from "bot" on the customer's timeline, when WeCom accepted it."""
+    customer = await customer_for(session, person, at)
+    items = payload.get("items") or []
+    if payload.get("type") == "menu":
+        msgtype, text = "msgmenu", " ".join([str(payload.get("head", "")), *(str(i.get("text", "")) for i in items)])
+    else:
+        msgtype, text = "text", str(payload.get("content", ""))
+    row = NewMessage(
+        source_key=message_key("bot", key),
+        channel=channel,
+        chat_type=channel,
+        chat_id=chat_id,
+        sender_kind="bot",
+        sender_id="qunke",
+        customer_id=customer.id,
+        member_userid=None,
+        msgtype=msgtype,
+        text=text.strip(),
+        sent_at=at,
+    )
+    await messages.add_many_once(session, [row])

@@ -226,18 +226,22 @@ async def queue_kf_trans(
     servicer_userid: str,
     *,
     notice: CustomerMessage | None = None,
+    alert: dict[str, Any] | None = None,
     key: str | None = None,
 ) -> int:
     """Hand a kf session to `servicer_userid` (service_state 3), or to the pool (2) when it is ""; it is not a
     customer message and spends no quota.
 
     `notice` is told to the customer after the hand-off, on the msg_code WeCom returns for it (send_msg_on_event):
-    once a person holds the session, kf/send_msg is refused (95018), so the code is the way to say it.
+    once a person holds the session, kf/send_msg is refused (95018), so the code is the way to say it. `alert`
+    (services/faq/notify.py) says who hears about it, once WeCom's answer tells where the session really went.
     """
     state = KF_STATE_HUMAN if servicer_userid else KF_STATE_POOL
     payload: dict[str, Any] = {"service_state": state, "servicer_userid": servicer_userid}
     if notice is not None:
         payload["notice"] = notice.to_payload()
+    if alert is not None:
+        payload["alert"] = alert
     recipient = kf_recipient(open_kfid, external_userid)
     return await _queue(
         session, now, OutboxKind.KF_TRANS, recipient, payload, key=key, priority=Priority.HIGH, not_before=None

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.customer_timeline import TimelineItem, timeline_page
 from services.identity import cluster_ids, root_of
-from services.timeline import CHANNEL_NAMES, EntryKind, describe, describe_purchase, message_text, scene_from_join_code
-from storage.models import Customer, CustomerEvent, Message
-from storage.models_service import Purchase
-from storage.repos import contacts, groups, messages, purchases, timeline
+from services.timeline import scene_from_join_code
+from storage.models_service import ChurnScore, CustomerScore
+from storage.repos import contacts, groups
 
-# The timeline shows the latest messages; older ones stay in the database (and in a PIPL export).
-TIMELINE_MESSAGES = 500
+# NPS categories: 9-10 promoters, 7-8 passives, 0-6 detractors.
+NPS_PROMOTER: Final = 9
+NPS_PASSIVE: Final = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,26 +28,6 @@ class CustomerSummary:
     owner_name: str
     status: str
     first_seen_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineItem:
-    """A lifecycle entry (kind = what happened) or a message (kind = "message", with channel, chat and sender)."""
-
-    at: datetime
-    kind: str
-    text: str
-    member_userid: str | None
-    chat_id: str | None
-    detail: dict[str, Any]
-    channel: str | None = None
-    chat_type: str | None = None
-    chat_name: str | None = None
-    sender_kind: str | None = None
-    sender_id: str | None = None
-    sender_name: str | None = None
-    msgtype: str | None = None
-    recalled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +51,14 @@ class CustomerProfile:
     follows: list[dict[str, Any]] = field(default_factory=list)
     tags: list[dict[str, str]] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)
+    # One page of the whole timeline (services/customer_timeline.py): page 1 is the newest entries.
     timeline: list[TimelineItem] = field(default_factory=list)
+    timeline_total: int = 0
+    timeline_page: int = 1
+    timeline_pages: int = 0
+    timeline_limit: int = 50
+    # Latest CSAT (1-5) and NPS (0-10, with its category), churn risk (0..1) with its reasons.
+    scores: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,7 +87,15 @@ async def list_customers(session: AsyncSession, limit: int = 100, offset: int = 
     ]
 
 
-async def customer_profile(session: AsyncSession, customer_id: int) -> CustomerProfile | None:
+async def customer_profile(
+    session: AsyncSession,
+    customer_id: int,
+    *,
+    page: int = 1,
+    limit: int = 50,
+    since: datetime | None = None,
+) -> CustomerProfile | None:
+    """The profile with one page of its timeline (newest page first; `since` keeps entries at or after it)."""
     asked = await contacts.customer_by_id(session, customer_id)
     if asked is None:
         return None
@@ -107,26 +103,13 @@ async def customer_profile(session: AsyncSession, customer_id: int) -> CustomerP
     ids = await cluster_ids(session, customer.id)
     people = {c.id: c for c in [await contacts.customer_by_id(session, i) for i in ids] if c is not None}
     follows = [f for i in ids for f in await contacts.follows_of(session, i)]
-    events = await timeline.events_of(session, ids)
-    said = await messages.of_customers(session, ids, TIMELINE_MESSAGES)
     memberships = [m for i in ids for m in await groups.groups_of_customer(session, i)]
-    member_ids = (
-        {f.userid for f in follows}
-        | {e.member_userid for e in events if e.member_userid}
-        | {m.member_userid for m in said if m.member_userid}
-    )
-    members = await contacts.members_by_ids(session, member_ids | {customer.owner_userid or ""})
-    group_names = await groups.names_of(
-        session, [e.chat_id for e in events if e.chat_id] + [m.chat_id for m in said if m.chat_type == "group"]
-    )
+    members = await contacts.members_by_ids(session, {f.userid for f in follows} | {customer.owner_userid or ""})
+    timeline = await timeline_page(session, ids, people, page=page, limit=limit, since=since)
 
     def member_name(userid: str | None) -> str:
         return (members[userid].name or userid) if userid and userid in members else (userid or "")
 
-    entries = [_event_item(e, member_name, group_names) for e in events]
-    entries += [_message_item(m, people, member_name, group_names) for m in said]
-    entries += [_purchase_item(p) for p in await purchases.of_customers(session, ids)]
-    entries.sort(key=lambda item: item.at)
     return CustomerProfile(
         id=customer.id,
         external_userid=customer.external_userid,
@@ -172,63 +155,37 @@ async def customer_profile(session: AsyncSession, customer_id: int) -> CustomerP
             }
             for g, m in memberships
         ],
-        timeline=entries,
+        timeline=timeline.items,
+        timeline_total=timeline.total,
+        timeline_page=timeline.page,
+        timeline_pages=timeline.pages,
+        timeline_limit=timeline.limit,
+        scores=await scores_of(session, customer.id, ids),
     )
 
 
-def _event_item(e: CustomerEvent, member_name: Any, group_names: dict[str, str]) -> TimelineItem:
-    return TimelineItem(
-        at=e.occurred_at,
-        kind=e.kind,
-        text=describe(e.kind, member_name(e.member_userid), group_names.get(e.chat_id or "", ""), e.detail),
-        member_userid=e.member_userid,
-        chat_id=e.chat_id,
-        detail=e.detail,
-    )
+async def scores_of(session: AsyncSession, root_id: int, ids: list[int]) -> dict[str, Any]:
+    """The latest CSAT and NPS across the merged profiles, and the churn risk of the profile itself."""
+    rows = [r for r in [await session.get(CustomerScore, i) for i in ids] if r is not None]
+    csat = max((r for r in rows if r.csat_at is not None), key=lambda r: r.csat_at or r.customer_id, default=None)
+    nps = max((r for r in rows if r.nps_at is not None), key=lambda r: r.nps_at or r.customer_id, default=None)
+    churn = await session.get(ChurnScore, root_id)
+    return {
+        "csat": csat.csat if csat else None,
+        "csat_at": csat.csat_at if csat else None,
+        "nps": nps.nps if nps else None,
+        "nps_at": nps.nps_at if nps else None,
+        "nps_category": nps_category(nps.nps if nps else None),
+        "churn_risk": round(churn.risk, 3) if churn else None,
+        "churn_at_risk": churn.at_risk if churn else False,
+        "churn_reasons": list(churn.reasons) if churn else [],
+        "churn_scored_at": churn.scored_at if churn else None,
+    }
 
 
-def _purchase_item(p: Purchase) -> TimelineItem:
-    return TimelineItem(
-        at=p.purchased_at,
-        kind=EntryKind.PURCHASE,
-        text=describe_purchase(p.item, p.amount_cents),
-        member_userid=None,
-        chat_id=None,
-        detail={"reference": p.reference, "item": p.item, "amount_cents": p.amount_cents},
-    )
-
-
-def _message_item(
-    m: Message, people: dict[int, Customer], member_name: Any, group_names: dict[str, str]
-) -> TimelineItem:
-    if m.sender_kind == "customer":
-        person = people.get(m.customer_id or 0)
-        sender_name = person.name if person and person.name else m.sender_id
-    elif m.sender_kind == "member":
-        sender_name = member_name(m.sender_id)
-    elif m.sender_kind == "bot":
-        sender_name = "群客机器人"
-    else:
-        sender_name = m.sender_id
-    if m.chat_type == "group":
-        chat_name = f"群「{group_names.get(m.chat_id) or m.chat_id}」"
-    elif m.chat_type == "single":
-        chat_name = f"与 {member_name(m.member_userid)} 的单聊"
-    else:
-        chat_name = CHANNEL_NAMES.get(m.channel, m.channel)
-    return TimelineItem(
-        at=m.sent_at,
-        kind="message",
-        text=message_text(m.msgtype, m.text, m.body, m.recalled_at is not None),
-        member_userid=m.member_userid,
-        chat_id=m.chat_id,
-        detail=m.body,
-        channel=m.channel,
-        chat_type=m.chat_type,
-        chat_name=chat_name,
-        sender_kind=m.sender_kind,
-        sender_id=m.sender_id,
-        sender_name=sender_name,
-        msgtype=m.msgtype,
-        recalled=m.recalled_at is not None,
-    )
+def nps_category(score: int | None) -> str | None:
+    if score is None:
+        return None
+    if score >= NPS_PROMOTER:
+        return "promoter"
+    return "passive" if score >= NPS_PASSIVE else "detractor"

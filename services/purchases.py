@@ -11,13 +11,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.customer_refs import resolve_many
 from services.identity import root_of
-from storage.models import Customer
 from storage.models_service import Purchase
-from storage.repos import contacts
 from storage.repos import purchases as repo
 from storage.repos.purchases import NewPurchase
 
@@ -102,15 +100,8 @@ def parse_time(raw: str, zone: str) -> datetime:
 
 
 async def resolve_customers(session: AsyncSession, refs: Iterable[str]) -> dict[str, int]:
-    """Customer references (an id, or an external_userid) to the id of the profile each shows under."""
-    wanted = {r.strip() for r in refs if r.strip()}
-    by_id = {int(r) for r in wanted if r.isdigit()}
-    found: dict[str, Customer] = {}
-    if by_id:
-        rows = await session.execute(select(Customer).where(Customer.id.in_(by_id)))
-        found.update({str(c.id): c for c in rows.scalars()})
-    by_external = await contacts.customers_by_external_ids(session, wanted - set(found))
-    found.update(by_external)
+    """Customer references (an id, an external_userid or an OA openid) to the id of the profile each shows under."""
+    found = await resolve_many(session, refs)
     # A purchase of a merged profile belongs to the person: it lands where their timeline lives.
     return {ref: (await root_of(session, c)).id if c.merged_into_id else c.id for ref, c in found.items()}
 
@@ -176,7 +167,8 @@ def _parse_line(cells: list[str], customers: dict[str, int], zone: str) -> NewPu
     if not reference or len(reference) > MAX_REFERENCE:
         raise PurchaseError(f"订单号为空或超过 {MAX_REFERENCE} 字 / reference empty or too long")
     if customer not in customers:
-        raise PurchaseError(f"找不到客户 {customer!r}（客户 ID 或 external_userid）/ unknown customer {customer!r}")
+        known_as = "客户 ID、external_userid 或 openid"
+        raise PurchaseError(f"找不到客户 {customer!r}（{known_as}）/ unknown customer {customer!r}")
     if len(item) > MAX_ITEM:
         raise PurchaseError(f"商品名超过 {MAX_ITEM} 字 / item longer than {MAX_ITEM} characters")
     return NewPurchase(reference, customers[customer], item, parse_amount(amount), parse_time(purchased_at, zone))

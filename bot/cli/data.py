@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +20,7 @@ from bot.cli.output import local, print_json
 from bot.config import Settings, load_settings
 from services import identity
 from services.clock import SystemClock
+from services.customer_refs import UnknownCustomer, resolve_customer, resolve_customer_id
 from services.profiles import CustomerProfile, customer_profile, list_customers
 from storage.db import create_db_engine, make_sessionmaker
 from storage.repos import inbound
@@ -28,6 +32,8 @@ T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 STATUS_TEXT = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
+SIDE_TEXT = {"customer": "客户", "member": "员工", "bot": "机器人", "system": "系统"}
+NPS_TEXT = {"promoter": "推荐者", "passive": "中立者", "detractor": "贬损者"}
 
 
 def with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -121,28 +127,66 @@ def customer_list(
 
 @customer_app.command("show")
 def customer_show(
-    customer_id: Annotated[int, typer.Argument(help="The customer's ID from `customer list`.")],
+    customer: Annotated[
+        str, typer.Argument(help="The customer's ID (from `customer list`), external_userid or openid.")
+    ],
+    page: Annotated[int, typer.Option(min=1, help="Timeline page: 1 is the newest entries, 2 the ones before.")] = 1,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Timeline entries per page.")] = 50,
+    since: Annotated[
+        str | None, typer.Option(help="Only entries at or after YYYY-MM-DD[THH:MM] (business zone).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A customer's profile and timeline, newest last."""
+    """A customer's profile, scores and one page of the whole timeline, newest last."""
     settings = load_settings()
-    profile = with_session(settings, lambda s: customer_profile(s, customer_id))
+    after = _since(since, settings.timezone)
+
+    async def work(session: AsyncSession) -> CustomerProfile | None:
+        found = await resolve_customer(session, customer)
+        return await customer_profile(session, found.id, page=page, limit=limit, since=after)
+
+    profile = _resolving(settings, work)
     if profile is None:
-        typer.secho(f"没有 ID 为 {customer_id} 的客户 (no customer {customer_id})", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
+        _fail(f"找不到客户「{customer}」")
     if as_json:
         print_json(profile.to_dict())
         return
     _print_profile(profile, settings.timezone)
 
 
+def _since(raw: str | None, zone: str) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        _fail(f"--since 格式不对：{raw!r}（应为 2026-11-23 或 2026-11-23T14:05）")
+    return moment.replace(tzinfo=ZoneInfo(zone)) if moment.tzinfo is None else moment
+
+
+def _resolving(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work`, turning an unknown customer reference into one line of Chinese and exit code 1."""
+    try:
+        return with_session(settings, work)
+    except UnknownCustomer as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
 def _print_profile(p: CustomerProfile, zone: str) -> None:
-    console.print(f"[bold]{p.name or '(无昵称)'}[/bold]  ID {p.id}  {p.external_userid or ''}")
+    console.print(f"[bold]{escape(p.name or '(无昵称)')}[/bold]  ID {p.id}  {p.external_userid or ''}")
     console.print(
         f"负责人：{p.owner_name or '-'}   状态：{STATUS_TEXT.get(p.status, p.status)}   "
         f"首次出现：{local(p.first_seen_at, zone)}   成为联系人：{local(p.became_contact_at, zone)}"
         + (f"   流失：{local(p.lost_at, zone)}" if p.lost_at else "")
     )
+    console.print(Text(_scores_line(p.scores)))
+    if p.scores.get("churn_reasons"):
+        console.print(Text("流失原因：" + "；".join(str(r) for r in p.scores["churn_reasons"])))
     if p.tags:
         console.print("标签：" + "、".join(f"{t['group']}/{t['tag']}" if t["group"] else t["tag"] for t in p.tags))
     if p.groups:
@@ -153,25 +197,43 @@ def _print_profile(p: CustomerProfile, zone: str) -> None:
         console.print("已合并的档案：" + "、".join(f"{m['name'] or '(无昵称)'}（ID {m['id']}）" for m in p.merged))
     if p.requested_id is not None:
         console.print(f"[yellow]客户 {p.requested_id} 已合并到本档案（ID {p.id}）[/yellow]")
-    table = Table("时间", "渠道 / 会话", "谁", "内容", title="时间线（最新在最后）")
+    title = (
+        f"时间线：共 {p.timeline_total} 条，第 {p.timeline_page}/{max(p.timeline_pages, 1)} 页"
+        f"（每页 {p.timeline_limit} 条，第 1 页最新，最新在最后）"
+    )
+    table = Table("时间", "方", "渠道 / 会话", "谁", "内容", title=title)
     for item in p.timeline:
+        side = SIDE_TEXT.get(item.side, item.side)
         if item.kind == "message":
             # Customer text is untrusted: never let rich interpret it as markup.
             table.add_row(
                 local(item.at, zone),
+                side,
                 Text(item.chat_name or ""),
                 Text(item.sender_name or ""),
                 Text(item.text, style="dim strike" if item.recalled else ""),
             )
         else:
-            table.add_row(local(item.at, zone), "", "", Text(item.text, style="cyan"))
+            table.add_row(local(item.at, zone), side, "", "", Text(item.text, style="cyan"))
     console.print(table)
+    if p.timeline_page < p.timeline_pages:
+        console.print(f"更早的记录：qunke customer show {p.id} --page {p.timeline_page + 1}")
+
+
+def _scores_line(scores: dict[str, Any]) -> str:
+    csat = f"{scores['csat']}/5" if scores.get("csat") is not None else "-"
+    nps = "-"
+    if scores.get("nps") is not None:
+        nps = f"{scores['nps']}/10（{NPS_TEXT.get(str(scores.get('nps_category')), '')}）"
+    risk = scores.get("churn_risk")
+    churn = "-" if risk is None else f"{risk:.0%}" + ("（预警）" if scores.get("churn_at_risk") else "")
+    return f"满意度 CSAT：{csat}   推荐意愿 NPS：{nps}   流失风险：{churn}"
 
 
 @customer_app.command("merge")
 def customer_merge(
-    survivor_id: Annotated[int, typer.Argument(help="The profile to keep.")],
-    merged_id: Annotated[int, typer.Argument(help="The profile that joins it.")],
+    survivor: Annotated[str, typer.Argument(help="The profile to keep: ID, external_userid or openid.")],
+    merged: Annotated[str, typer.Argument(help="The profile that joins it: ID, external_userid or openid.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Merge two profiles of one person (e.g. a kf visitor and an OA follower without a shared unionid).
@@ -181,15 +243,16 @@ def customer_merge(
     """
     settings = load_settings()
 
-    async def work(session: AsyncSession) -> int:
-        survivor = await identity.merge(session, survivor_id, merged_id, _actor(), SystemClock().now())
-        return survivor.id
+    async def work(session: AsyncSession) -> tuple[int, int]:
+        survivor_id = await resolve_customer_id(session, survivor)
+        merged_id = await resolve_customer_id(session, merged)
+        kept = await identity.merge(session, survivor_id, merged_id, _actor(), SystemClock().now())
+        return kept.id, merged_id
 
     try:
-        kept = with_session(settings, work)
+        kept, merged_id = _resolving(settings, work)
     except identity.MergeError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+        _fail(str(exc))
     if as_json:
         print_json({"survivor_id": kept, "merged_id": merged_id})
         return
@@ -198,20 +261,20 @@ def customer_merge(
 
 @customer_app.command("unmerge")
 def customer_unmerge(
-    merged_id: Annotated[int, typer.Argument(help="The profile to split off again.")],
+    merged: Annotated[str, typer.Argument(help="The profile to split off again: ID, external_userid or openid.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Undo a merge: the profile stands on its own again, with everything it had."""
     settings = load_settings()
 
     async def work(session: AsyncSession) -> int:
+        merged_id = await resolve_customer_id(session, merged)
         return (await identity.unmerge(session, merged_id, _actor(), SystemClock().now())).id
 
     try:
-        split = with_session(settings, work)
+        split = _resolving(settings, work)
     except identity.MergeError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+        _fail(str(exc))
     if as_json:
         print_json({"unmerged_id": split})
         return

@@ -38,6 +38,10 @@ DEMO_OA_ENV: Final = {
     "WECOM_ARCHIVE_SECRET": "qunke-demo-archive-secret-7c41e2",
 }
 SANDBOX_PORT: Final = 8081
+# Who runs the demo corp's service (sandbox/seed.py): 赵六 (社群经理) hears escalations and unattended hand-offs,
+# 王五 (客服, a receiving servicer of both kf accounts) takes hand-offs of customers with no owner. Only `qunke demo`
+# uses them, and only where config.yaml leaves service.managers / service.on_duty empty.
+DEMO_SERVICE: Final = {"managers": ("zhaoliu",), "on_duty": ("wangwu",)}
 DEMO_KEY_DIR: Final = Path("var/archive")
 
 
@@ -92,7 +96,7 @@ def demo() -> None:
     os.environ.setdefault("QUNKE_ARCHIVE_PRIVATE_KEYS", f"1={private}")
     os.environ.setdefault("SANDBOX_ARCHIVE_PUBLIC_KEY", str(public))
     os.environ.setdefault("SANDBOX_ARCHIVE_KEY_VERSION", "1")
-    settings = load_settings()
+    settings = with_demo_service(load_settings())
     bot_url = f"http://{settings.server.host}:{settings.server.port}"
     os.environ.setdefault("SANDBOX_CALLBACK_URL", f"{bot_url}/wecom/callback")
     os.environ.setdefault("SANDBOX_OA_CALLBACK_URL", f"{bot_url}/wechat/callback")
@@ -108,10 +112,22 @@ def demo() -> None:
         _stop(sandbox)
 
 
+def with_demo_service(settings: Settings) -> Settings:
+    """The demo's managers and on-duty rep, where the config names none: a hand-off in the demo reaches a person."""
+    service = settings.service
+    filled = {key: value for key, value in DEMO_SERVICE.items() if not getattr(service, key)}
+    if not filled:
+        return settings
+    return settings.model_copy(update={"service": service.model_copy(update=filled)})
+
+
 async def _demo(settings: Settings, bot_url: str) -> None:
     sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
     await _wait_until_up(f"{sandbox_url}/sandbox/state")
-    banner = DEMO_BANNER.format(bot=bot_url, sandbox=sandbox_url)
+    service = settings.service
+    banner = DEMO_BANNER.format(
+        bot=bot_url, sandbox=sandbox_url, managers=",".join(service.managers), on_duty=",".join(service.on_duty)
+    )
     ready = asyncio.create_task(_verify_callback_url(sandbox_url))
     try:
         await _serve(settings, settings.server.host, settings.server.port, on_ready=banner)
@@ -183,6 +199,7 @@ DEMO_BANNER: Final = """
   机器人 bot:           {bot}   (/healthz, /metrics, /wecom/callback)
   客户模拟器 simulator: {sandbox}/sandbox/
   数据 data:            ./var/qunke.db (SQLite, WAL)
+  主管 managers:        {managers}   值班客服 on duty: {on_duty}
 
 在模拟器页面里以客户或客服身份发言、加群、加好友，或在另一个终端试试 (try, in another terminal):
   .venv/bin/qunke sandbox state

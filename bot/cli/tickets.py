@@ -17,10 +17,10 @@ from bot.config import Settings, load_settings
 from handlers.tickets.settings import survey_policy, ticket_policy
 from services import survey_triggers, ticket_changes, ticket_text, ticket_views, tickets
 from services.clock import SystemClock
+from services.customer_refs import UnknownCustomer, resolve_customer
 from services.ticket_text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
 from services.ticket_views import TicketFilter
 from services.tickets import TicketError, TicketSource
-from storage.repos import contacts
 
 ticket_app = typer.Typer(no_args_is_help=True, help="Tickets T<id>: open, list, show, claim, solve.")
 console = Console()
@@ -54,7 +54,7 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 @ticket_app.command("open")
 def ticket_open(
-    customer: Annotated[str, typer.Argument(help="The customer's ID (from `customer list`) or external_userid.")],
+    customer: Annotated[str, typer.Argument(help="ID (from `customer list`), external_userid or OA openid.")],
     subject: Annotated[str, typer.Argument(help="What the ticket is about.")],
     priority: Annotated[str, typer.Option(help="low, normal, high or urgent.")] = "normal",
     assignee: Annotated[str | None, typer.Option(help="Member userid; default the owner rep or on duty.")] = None,
@@ -65,11 +65,10 @@ def ticket_open(
     now = SystemClock().now()
 
     async def work(session: AsyncSession) -> dict[str, Any]:
-        found = await contacts.customer_by_external_id(session, customer)
-        if found is None and customer.isdigit():
-            found = await contacts.customer_by_id(session, int(customer))
-        if found is None:
-            raise TicketError(tickets.Problem.NO_CUSTOMER, f"没有找到客户 {customer}")
+        try:
+            found = await resolve_customer(session, customer)
+        except UnknownCustomer as exc:
+            raise TicketError(tickets.Problem.NO_CUSTOMER, str(exc)) from None
         ticket = await tickets.open_ticket(
             session,
             now,

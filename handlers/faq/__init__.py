@@ -9,13 +9,14 @@ from bot.config import Settings
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, Speaker
 from handlers.tickets.settings import ticket_policy
-from services.faq.answering import Policy, handle_question
+from services.faq.answering import Outcome, Policy, handle_question
 from services.faq.budget import Budgets
-from services.faq.handoff import Handoff
+from services.faq.handoff import Handoff, queued_notice
 from services.faq.jobs import queue_question
 from services.faq.questions import question_from, rep_for
 from services.faq.unanswered import Grouping
 from services.text.intent import is_chitchat
+from storage.models_faq import FaqDecision
 from storage.repos import messages
 
 log = logging.getLogger("qunke.faq")
@@ -34,7 +35,7 @@ def _customer_text(event: ChatMessage) -> bool:
 
 
 def policy_from(settings: Settings) -> Policy:
-    faq, sender = settings.faq, settings.sender
+    faq, sender, hours = settings.faq, settings.sender, settings.service.business_hours
     return Policy(
         repeat_window=timedelta(minutes=faq.repeat_window_min),
         handoff=Handoff(
@@ -43,6 +44,8 @@ def policy_from(settings: Settings) -> Policy:
             on_duty=settings.service.on_duty,
             timezone=settings.timezone,
             tickets=ticket_policy(settings),
+            managers=settings.service.managers,
+            queued_notice=queued_notice(hours.days, f"{hours.start:%H:%M}", f"{hours.end:%H:%M}"),
         ),
         budgets=Budgets(
             kf_quota=sender.kf_quota,
@@ -74,6 +77,8 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     owner = await rep_for(ctx.session, question)
     policy = policy_from(ctx.features.settings)
     outcome = await handle_question(ctx.session, engine, question, policy, owner, ctx.clock.now())
+    if outcome.decision == FaqDecision.HANDOFF and ctx.features.metrics is not None:
+        ctx.features.metrics.kf_handoffs.labels(_handoff_metric(outcome)).inc()
     if outcome.decision is not None:
         log.info(
             "faq %s in %s: %s (%s, entry %s, %.2f)",
@@ -84,3 +89,9 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
             outcome.entry_id,
             outcome.confidence,
         )
+
+
+def _handoff_metric(outcome: Outcome) -> str:
+    if outcome.member_userid:
+        return "servicer"
+    return "pool_no_servicer" if outcome.alerted else "pool_unattended"

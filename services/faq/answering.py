@@ -68,6 +68,7 @@ class Outcome:
     confidence: float = 0.0
     member_userid: str | None = None
     outbox_id: int | None = None
+    alerted: tuple[str, ...] = ()  # a hand-off: who hears about it
 
 
 async def handle_question(
@@ -204,12 +205,13 @@ async def _hand_off(
     done = await hand_off(
         session, q.message_id, q.chat_id, q.external_userid, q.customer_id, owner, why, policy.handoff, now
     )
-    if done is None:
-        log.warning("kf hand-off for message %s: no owner rep and no one on duty (service.on_duty)", q.message_id)
-        if decision is not None:
-            return await _record(session, q, decision, FaqDecision.SILENT, "no_servicer", now)
-        return Outcome(None, "no_servicer")
-    servicer, outbox_id = done
+    if done.servicer is None:
+        told = f"managers to alert: {', '.join(done.alerted)}" if done.alerted else "no managers (service.managers)"
+        log.warning(
+            "kf hand-off for message %s: no owner rep and no one on duty (service.on_duty); queued in the kf pool, %s",
+            q.message_id,
+            told,
+        )
     best = decision.best if decision is not None else None
     confidence = decision.confidence if decision is not None else 0.0
     entry_id = best.entry_id if best is not None else None
@@ -221,11 +223,11 @@ async def _hand_off(
         entry_id,
         FaqDecision.HANDOFF,
         confidence,
-        servicer,
-        outbox_id,
+        done.servicer,
+        done.trans_id,
     )
     await faq_repo.add_reply(session, reply, now)
-    return Outcome(FaqDecision.HANDOFF, why, entry_id, confidence, servicer, outbox_id)
+    return Outcome(FaqDecision.HANDOFF, why, entry_id, confidence, done.servicer, done.trans_id, done.alerted)
 
 
 async def _record(

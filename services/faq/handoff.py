@@ -18,6 +18,11 @@ from services.tickets import TicketPolicy, open_or_link
 from storage.models_service import Ticket, TicketSource
 
 HANDOFF_WORDS: Final = ("人工", "转人工", "人工客服", "真人", "投诉")
+# What a customer is told when nobody can take the session now: the truth, and when a person will answer.
+QUEUED_NOTICE: Final = (
+    "您的人工服务请求已收到。目前暂时没有客服可以接待，已为您排队，我们会在工作时间内尽快回复您，请留意消息。"
+)
+WEEKDAYS: Final = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 _FILLER: Final = re.compile(r"[\s\W_]|请|帮我|我要|要|找|转|接|一下|服务|呢|啊|吧|呀|谢谢")
 
 
@@ -30,6 +35,28 @@ class Handoff:
     timezone: str = "Asia/Shanghai"
     # Every hand-off opens (or joins) a ticket, so the request is tracked until someone solves it.
     tickets: TicketPolicy | None = None
+    # With no owner and nobody on duty the session waits in the kf pool: the customer hears `queued_notice` and
+    # the managers are alerted (with no managers either, only the log, the metric and /healthz say so).
+    managers: tuple[str, ...] = ()
+    queued_notice: str = QUEUED_NOTICE
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOff:
+    servicer: str | None  # None: queued in the pool with nobody to take it
+    trans_id: int
+    alerted: tuple[str, ...]  # who will hear about it once WeCom has accepted the hand-off
+
+
+def queued_notice(days: Sequence[int], start: str, end: str) -> str:
+    """The customer's notice for a queued hand-off, naming the business hours ("周一至周五 09:00-18:00")."""
+    ordered = sorted(set(days))
+    if not ordered:
+        return QUEUED_NOTICE
+    contiguous = ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2
+    names = [WEEKDAYS[d - 1] for d in ordered]
+    when = f"{names[0]}至{names[-1]}" if contiguous else "、".join(names)
+    return QUEUED_NOTICE.replace("工作时间内", f"工作时间（{when} {start}-{end}）内")
 
 
 def is_handoff_request(text: str, words: Sequence[str] = HANDOFF_WORDS) -> bool:
@@ -66,27 +93,32 @@ async def hand_off(
     why: str,
     policy: Handoff,
     now: datetime,
-) -> tuple[str, int] | None:
-    """Queue the trans (with the customer's notice) and the rep's alert; returns (servicer, trans outbox id)."""
+) -> HandedOff:
+    """Queue the trans (to a person, or to the pool when nobody can take it) with the customer's notice, and a
+    ticket. Who is alerted rides on the trans: they hear what really happened once WeCom answers it."""
     servicer = choose_servicer(owner, customer_id, policy.on_duty)
-    if servicer is None:
-        return None
-    trans_id = await queue_kf_trans(
-        session, now, open_kfid, external_userid, servicer, notice=Text(policy.notice), key=f"faq-handoff:{message_id}"
-    )
     ticket = await _handoff_ticket(session, message_id, open_kfid, customer_id, servicer, why, policy, now)
-    await notify.handoff_alert(
-        session,
-        now,
-        servicer,
-        who=await notify.customer_name(session, customer_id),
+    alerted = (servicer,) if servicer else policy.managers
+    alert = notify.HandoffAlert(
+        to=alerted,
         why=why,
         customer_id=customer_id,
         zone=policy.timezone,
         key=f"faq-handoff-alert:{message_id}",
         ticket=label(ticket.id) if ticket is not None else "",
     )
-    return servicer, trans_id
+    notice = Text(policy.notice if servicer else policy.queued_notice)
+    trans_id = await queue_kf_trans(
+        session,
+        now,
+        open_kfid,
+        external_userid,
+        servicer or "",
+        notice=notice,
+        alert=alert.to_payload(),
+        key=f"faq-handoff:{message_id}",
+    )
+    return HandedOff(servicer, trans_id, alerted)
 
 
 async def _handoff_ticket(
@@ -94,7 +126,7 @@ async def _handoff_ticket(
     message_id: int,
     open_kfid: str,
     customer_id: int | None,
-    servicer: str,
+    servicer: str | None,
     why: str,
     policy: Handoff,
     now: datetime,

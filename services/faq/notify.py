@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from enum import StrEnum
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,28 +66,82 @@ async def task_to_confirm(
     return queued.outbox_id
 
 
+class HandoffOutcome(StrEnum):
+    TAKEN = "taken"  # the rep holds the session (state 3)
+    POOL_FALLBACK = "pool_fallback"  # the rep is not a receiving servicer (95014): the session waits in the pool
+    UNATTENDED = "unattended"  # no owner and nobody on duty: queued in the pool, the managers are told
+
+
+HANDOFF_HEADLINES: Final[dict[HandoffOutcome, str]] = {
+    HandoffOutcome.TAKEN: "微信客服：{who}已转给您接待（{why}），请尽快回复。",
+    HandoffOutcome.POOL_FALLBACK: (
+        "微信客服：{who}请求人工服务（{why}），但您不是该客服账号的接待人员或已停止接待，会话未能转给您，"
+        "已进入待接入池。请在企业微信「微信客服」中把状态设为「接待中」，再从「待接入」列表接入该客户；"
+        "如您还不是该客服账号的接待人员，请管理员在管理后台「微信客服」中添加。"
+    ),
+    HandoffOutcome.UNATTENDED: (
+        "微信客服：{who}请求人工服务（{why}），但该客户没有负责人，也没有值班客服（service.on_duty），"
+        "会话已进入待接入池，客户已被告知会在工作时间内得到回复。请安排接待人员在企业微信「微信客服」的"
+        "「待接入」列表中接入该客户，或配置值班客服。"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffAlert:
+    """Who hears about a kf hand-off and why; it rides on the trans outbox row (ids only, no personal data) and is
+    sent once WeCom's answer says where the session went."""
+
+    to: tuple[str, ...]
+    why: str
+    customer_id: int | None
+    zone: str
+    key: str
+    ticket: str = ""
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "to": list(self.to),
+            "why": self.why,
+            "customer_id": self.customer_id,
+            "zone": self.zone,
+            "key": self.key,
+            "ticket": self.ticket,
+        }
+
+    @staticmethod
+    def from_payload(payload: Mapping[str, Any]) -> HandoffAlert:
+        customer_id = payload.get("customer_id")
+        return HandoffAlert(
+            to=tuple(str(u) for u in payload.get("to") or ()),
+            why=str(payload.get("why", "")),
+            customer_id=int(customer_id) if customer_id is not None else None,
+            zone=str(payload.get("zone") or "Asia/Shanghai"),
+            key=str(payload.get("key", "")),
+            ticket=str(payload.get("ticket", "")),
+        )
+
+
 async def handoff_alert(
-    session: AsyncSession,
-    now: datetime,
-    userid: str,
-    *,
-    who: str,
-    why: str,
-    customer_id: int | None,
-    zone: str,
-    key: str,
-    ticket: str = "",
-) -> int:
-    """Tell the rep who now holds the kf session why, with the last lines of the customer's timeline."""
-    recent = await messages.of_customers(session, [customer_id], CONVERSATION_LINES) if customer_id else []
-    lines = conversation_lines(recent, zone)
-    body = f"微信客服：{who}已转给您接待（{why}），请尽快回复。"
-    if ticket:
-        body += f"\n已建工单 {ticket}，处理完请回复「解决 {ticket}」。"
+    session: AsyncSession, now: datetime, alert: HandoffAlert, outcome: HandoffOutcome
+) -> list[int]:
+    """Tell each recipient where the kf session went and why, with the last lines of the customer's timeline."""
+    if not alert.to:
+        return []
+    who = await customer_name(session, alert.customer_id)
+    recent = await messages.of_customers(session, [alert.customer_id], CONVERSATION_LINES) if alert.customer_id else []
+    lines = conversation_lines(recent, alert.zone)
+    body = HANDOFF_HEADLINES[outcome].format(who=who, why=alert.why)
+    if alert.ticket:
+        body += f"\n已建工单 {alert.ticket}，处理完请回复「解决 {alert.ticket}」。"
     if lines:
         body += "\n最近的对话：\n" + "\n".join(lines)
-    queued = await alert_member(session, now, userid, Alert(title="客户转人工", body=body), key=key)
-    return queued.outbox_id
+    title = "客户转人工" if outcome is HandoffOutcome.TAKEN else "客户转人工（待接入）"
+    queued = []
+    for userid in alert.to:
+        key = f"{alert.key}:{userid}" if len(alert.to) > 1 else alert.key
+        queued.append((await alert_member(session, now, userid, Alert(title=title, body=body), key=key)).outbox_id)
+    return queued
 
 
 def conversation_lines(recent: Sequence[Message], zone: str) -> list[str]:

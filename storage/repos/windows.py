@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import KfWindow, OaWindow, Outbox, OutboxKind, OutboxStatus
+from storage.models import KfSession, KfWindow, OaWindow, Outbox, OutboxKind, OutboxStatus
 
 KfPair = tuple[str, str]
 OA_MESSAGE: Final = "message"
@@ -167,3 +167,9 @@ async def close_kf_window(session: AsyncSession, pair: KfPair) -> None:
         .where(KfWindow.open_kfid == pair[0], KfWindow.external_userid == pair[1])
         .values(last_customer_message_at=None)
     )
+
+
+async def count_waiting_in_pool(session: AsyncSession, since: datetime) -> int:
+    """kf sessions last seen waiting in the pool (state 2) and touched since `since` (older ones have lapsed)."""
+    stmt = select(func.count()).select_from(KfSession).where(KfSession.state == 2, KfSession.updated_at >= since)
+    return int((await session.execute(stmt)).scalar_one())

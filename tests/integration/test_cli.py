@@ -67,7 +67,7 @@ async def test_events_list_json_shows_type_key_time_and_status_when_callbacks_ar
 async def test_customer_show_fails_clearly_when_id_is_unknown(stack: Stack) -> None:
     result = await qunke("customer", "show", "999", env={"QUNKE_DATABASE_URL": stack.database_url})
     assert result.returncode == 1
-    assert "没有 ID 为 999 的客户" in result.stderr
+    assert "找不到客户「999」" in result.stderr and "Traceback" not in result.stderr
 
 
 async def test_config_error_names_the_key_when_config_has_an_unknown_key(tmp_path: Path) -> None:

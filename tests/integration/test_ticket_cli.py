@@ -48,4 +48,4 @@ async def test_open_list_claim_solve_show_and_refusals(sqlite_template: Path, tm
     again = await qunke("ticket", "close", ref, env=env)
     assert again.returncode == 1 and "已关闭" in again.stderr
     nobody = await qunke("ticket", "open", "wmNOBODY", "x", env=env)
-    assert nobody.returncode == 1 and "没有找到客户 wmNOBODY" in nobody.stderr
+    assert nobody.returncode == 1 and "找不到客户「wmNOBODY」" in nobody.stderr

@@ -30,6 +30,7 @@ from storage.models_faq import FaqReply, GroupFaqMode, UnansweredGroup
 from storage.models_service import Ticket
 from storage.repos import faq as faq_repo
 from storage.repos import messages, windows
+from tests.support.kf_trans import answer_trans
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 KFID, ROOM = "wkKF0001", "wrGROUP01"
@@ -182,12 +183,15 @@ async def test_asking_for_a_person_hands_the_session_to_the_owner_with_the_conve
     assert trans.recipient == f"{KFID}/wmCUST1" and trans.api == "/cgi-bin/kf/service_state/trans"
     assert trans.payload["service_state"] == 3 and trans.payload["servicer_userid"] == "lisi"
     assert trans.payload["notice"]["content"] == "正在为您转接人工客服…"
-    [alert] = await rows(sessions, Outbox, kind=OutboxKind.APP_MESSAGE)
-    assert alert.recipient == "lisi" and "客户转人工" in alert.payload["content"]
-    assert "客户：「发票怎么开」" in alert.payload["content"] and "客户：「转人工！」" in alert.payload["content"]
+    assert not await rows(sessions, Outbox, kind=OutboxKind.APP_MESSAGE)  # told once WeCom has accepted the trans
     assert not await rows(sessions, UnansweredGroup)  # a request for a person is not a question the KB lacks
     again = await ask(sessions, faq, kf_said("人工", T0 + timedelta(minutes=2)), clock)
     assert (again.decision, again.reason) == (None, "handoff_in_flight")  # the first hand-off has not gone yet
+    await answer_trans(sessions, trans.id, T0 + timedelta(minutes=3))
+    [alert] = await rows(sessions, Outbox, kind=OutboxKind.APP_MESSAGE)
+    assert alert.recipient == "lisi" and "客户转人工" in alert.payload["content"]
+    assert "已转给您接待" in alert.payload["content"]
+    assert "客户：「发票怎么开」" in alert.payload["content"] and "客户：「转人工！」" in alert.payload["content"]
 
 
 async def test_a_hand_off_opens_one_ticket_named_in_the_reps_alert_when_tickets_are_on(
@@ -203,6 +207,8 @@ async def test_a_hand_off_opens_one_ticket_named_in_the_reps_alert_when_tickets_
     assert (ticket.source, ticket.assignee_userid, ticket.status, ticket.chat_id) == ("handoff", "lisi", "open", KFID)
     assert ticket.subject == "转人工：客户要求人工服务"
     # One alert, not two: the hand-off alert carries the conversation and names the ticket.
+    [trans] = await rows(sessions, Outbox, kind=OutboxKind.KF_TRANS)
+    await answer_trans(sessions, trans.id, T0)
     [alert] = await rows(sessions, Outbox, kind=OutboxKind.APP_MESSAGE)
     assert f"已建工单 T{ticket.id}" in alert.payload["content"] and f"解决 T{ticket.id}" in alert.payload["content"]
 
@@ -356,3 +362,23 @@ async def test_oa_answers_with_a_customer_service_message_when_the_follower_asks
 )
 def test_a_short_request_for_a_person_is_a_hand_off_when_nothing_else_is_asked(text: str, wanted: bool) -> None:
     assert is_handoff_request(text) is wanted
+
+
+async def test_misses_queue_the_customer_in_the_pool_and_tell_the_managers_when_nobody_can_take_them(
+    sessions: async_sessionmaker[AsyncSession], faq: FaqEngine
+) -> None:
+    clock = ManualClock(T0)
+    nobody = Handoff(after_misses=2, managers=("zhaoliu",), queued_notice="已为您排队，工作时间内回复")
+    policy = replace(POLICY, handoff=nobody)
+    await ask(sessions, faq, kf_said("你们卖猫粮吗", T0), clock, policy)
+    second = await ask(sessions, faq, kf_said("宠物可以带进店吗", T0 + timedelta(seconds=30)), clock, policy)
+    assert (second.decision, second.member_userid, second.alerted) == ("handoff", None, ("zhaoliu",))
+    [trans] = await rows(sessions, Outbox, kind=OutboxKind.KF_TRANS)
+    assert (trans.payload["service_state"], trans.payload["servicer_userid"]) == (2, "")
+    assert trans.payload["notice"]["content"] == "已为您排队，工作时间内回复"
+    [reply] = await rows(sessions, FaqReply, decision="handoff")
+    assert reply.member_userid is None and reply.outbox_id == trans.id
+    await answer_trans(sessions, trans.id, T0 + timedelta(minutes=1))
+    [alert] = await rows(sessions, Outbox, kind=OutboxKind.APP_MESSAGE)
+    assert alert.recipient == "zhaoliu" and "待接入池" in alert.payload["content"]
+    assert "宠物可以带进店吗" in alert.payload["content"]

@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
 from bot.outgoing import Claim, build_request
+from services.faq.handoff import queued_notice
+from services.faq.notify import HandoffAlert
 from services.messages import Text
 from services.outbox import queue_kf_trans
 from storage.db import make_sessionmaker
 from storage.models import KfSession, KfWindow, Outbox, OutboxKind
+from tests.support.kf_trans import answer_trans
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 KFID, CUSTOMER = "wkKF0001", "wmCUST1"
@@ -93,3 +96,28 @@ async def test_the_session_goes_to_the_pool_when_wecom_says_the_rep_is_not_a_ser
     rows = await outbox(sessions, OutboxKind.KF_TRANS)
     assert [(r.payload["service_state"], r.payload["servicer_userid"]) for r in rows] == [(3, "zhangsan"), (2, "")]
     assert rows[1].payload["notice"]["content"] == "正在为您转接人工客服…"
+
+
+@pytest.mark.parametrize(
+    ("days", "shown"),
+    [((1, 2, 3, 4, 5), "周一至周五 09:00-18:00"), ((6, 7), "周六、周日 09:00-18:00"), ((1, 3, 5), "周一、周三、周五")],
+)
+def test_the_queued_notice_names_the_business_hours_when_a_hand_off_waits(days: tuple[int, ...], shown: str) -> None:
+    notice = queued_notice(days, "09:00", "18:00")
+    assert shown in notice and "已为您排队" in notice
+
+
+async def test_the_owner_is_told_the_customer_waits_in_the_pool_when_the_hand_off_falls_back(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    alert = HandoffAlert(to=("zhangsan",), why="客户要求人工服务", customer_id=None, zone="Asia/Shanghai", key="k1")
+    async with sessions() as session, session.begin():
+        row_id = await queue_kf_trans(session, T0, KFID, CUSTOMER, "zhangsan", alert=alert.to_payload())
+    await answer_trans(sessions, row_id, T0, errcode=95014)
+    assert not await outbox(sessions, OutboxKind.APP_MESSAGE)  # nothing is said until the pool has the session
+    [_, pool] = await outbox(sessions, OutboxKind.KF_TRANS)
+    assert pool.payload["alert"]["fallback_from"] == "zhangsan"
+    await answer_trans(sessions, pool.id, T0)
+    [told] = await outbox(sessions, OutboxKind.APP_MESSAGE)
+    assert told.recipient == "zhangsan" and "待接入池" in told.payload["content"]
+    assert "已转给您接待" not in told.payload["content"]
