@@ -8,7 +8,7 @@ from rich.text import Text
 from .cli_act import act_app
 from .cli_archive import register_archive_commands
 from .cli_chat import register_chat_commands
-from .cli_client import SandboxCallError, call, sandbox_url
+from .cli_client import DEFAULT_PORT, SandboxCallError, call, sandbox_url, use_sandbox_url
 from .cli_kf import add_kf_commands, render_kf_state
 from .cli_oa import register_oa_commands, render_chat_state
 from .cli_render import console, print_json, render_error, render_log, render_state, render_verify
@@ -38,16 +38,35 @@ def _call(method: str, path: str, body: Json | None = None, params: dict[str, st
         raise typer.Exit(1) from None
 
 
+SandboxAt = Annotated[
+    str | None, typer.Option("--url", help="正在运行的沙箱地址（默认 SANDBOX_URL 或 http://127.0.0.1:8081）")
+]
+MainPort = Annotated[int | None, typer.Option(help="监听端口；子命令则连接 127.0.0.1 上此端口的沙箱（默认 8081）")]
+
+
 @app.callback(invoke_without_command=True)
-def main(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8081) -> None:
+def main(ctx: typer.Context, host: Host = "127.0.0.1", port: MainPort = None, url: SandboxAt = None) -> None:
     """企业微信沙箱（群客 Qunke）。"""
     if ctx.invoked_subcommand is None:
-        serve(host, port)
+        _serve_at(host, port or DEFAULT_PORT)
+        return
+    ctx.obj = port
+    # The subcommands find the sandbox through SANDBOX_URL; --url or --port point them at another one.
+    if url or port:
+        use_sandbox_url(url or f"http://{host}:{port}")
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8081) -> None:
+def serve(
+    ctx: typer.Context,
+    host: Host = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="监听端口（默认 8081）")] = None,
+) -> None:
     """启动沙箱服务器；Ctrl-C 或 SIGTERM 时先等待回调投递完成再退出。"""
+    _serve_at(host, port or (ctx.obj if isinstance(ctx.obj, int) else None) or DEFAULT_PORT)
+
+
+def _serve_at(host: str, port: int) -> None:
     try:
         config = SandboxConfig.from_env()
     except SandboxConfigError as error:

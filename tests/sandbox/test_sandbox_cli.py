@@ -64,7 +64,8 @@ async def test_cli_prints_one_line_error_when_sandbox_is_not_running() -> None:
 
 async def test_server_stops_cleanly_when_it_receives_sigterm() -> None:
     port = _free_port()
-    env = {**os.environ, "SANDBOX_CALLBACK_URL": f"http://127.0.0.1:{_free_port()}/cb"}
+    closed = f"http://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "SANDBOX_CALLBACK_URL": f"{closed}/cb", "SANDBOX_OA_CALLBACK_URL": f"{closed}/oa"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "sandbox", "--port", str(port), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
