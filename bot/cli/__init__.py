@@ -7,11 +7,20 @@ import sys
 
 import typer
 
-from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets
-from bot.cli.faq_kb import group_app
-from bot.config import ConfigError
+from bot.cli.width import widen_output
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Qunke (群客): community CRM bot for WeCom.")
+widen_output()  # before any rich console exists: they read COLUMNS when they are made
+
+from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets  # noqa: E402
+from bot.cli.faq_kb import group_app  # noqa: E402
+from bot.config import ConfigError  # noqa: E402
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="群客 Qunke：企业微信社群 CRM 机器人 (community CRM bot for WeCom)。",
+    context_settings={"max_content_width": 120},
+)
 app.command("serve")(run.serve)
 app.command("demo")(run.demo)
 app.add_typer(run.db_app, name="db")

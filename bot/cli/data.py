@@ -13,12 +13,14 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.choices import INBOX_TEXT, pick, truncation_note
 from bot.cli.output import local, print_json
 from bot.config import Settings, load_settings
 from services import identity
 from services.clock import SystemClock
 from services.profiles import CustomerProfile, customer_profile, list_customers
 from storage.db import create_db_engine, make_sessionmaker
+from storage.models import InboundEvent
 from storage.repos import inbound
 
 events_app = typer.Typer(no_args_is_help=True, help="Inbound callbacks as stored in the inbox.")
@@ -47,12 +49,18 @@ def with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]
 @events_app.command("list")
 def events_list(
     as_json: JsonFlag = False,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
-    status: Annotated[str | None, typer.Option(help="new, done or failed.")] = None,
+    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first).")] = 50,
+    status: Annotated[str | None, typer.Option(help="状态 (status): new/待处理, done/已处理, failed/失败.")] = None,
 ) -> None:
-    """What arrived: type, dedupe key, time and status."""
+    """收到的回调：类型、去重键、时间、状态 (what arrived)."""
     settings = load_settings()
-    rows = with_session(settings, lambda s: inbound.list_recent(s, limit=limit, status=status))
+    wanted = pick(status, INBOX_TEXT, "--status")
+
+    async def listed(session: AsyncSession) -> tuple[list[InboundEvent], int]:
+        rows = await inbound.list_recent(session, limit=limit, status=wanted)
+        return rows, await inbound.count_matching(session, status=wanted)
+
+    rows, total = with_session(settings, listed)
     items = [
         {
             "id": r.id,
@@ -77,11 +85,12 @@ def events_list(
             row.kind,
             row.dedupe_key[:40],
             local(row.received_at, settings.timezone),
-            row.status,
+            INBOX_TEXT.get(row.status, row.status),
             str(row.attempts),
             row.last_error[:40],
         )
     console.print(table)
+    truncation_note(len(rows), total)
 
 
 @events_app.command("retry")

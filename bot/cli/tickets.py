@@ -11,8 +11,10 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.choices import pick, pick_all, truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
+from bot.cli.ticket_timeline import ticket_timeline
 from bot.config import Settings, load_settings
 from handlers.tickets.settings import survey_policy, ticket_policy
 from services import survey_triggers, ticket_changes, ticket_text, ticket_views, tickets
@@ -21,6 +23,7 @@ from services.ticket_text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
 from services.ticket_views import TicketFilter
 from services.tickets import TicketError, TicketSource
 from storage.repos import contacts
+from storage.repos import tickets as tickets_repo
 
 ticket_app = typer.Typer(no_args_is_help=True, help="Tickets T<id>: open, list, show, claim, solve.")
 console = Console()
@@ -56,13 +59,16 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 def ticket_open(
     customer: Annotated[str, typer.Argument(help="The customer's ID (from `customer list`) or external_userid.")],
     subject: Annotated[str, typer.Argument(help="What the ticket is about.")],
-    priority: Annotated[str, typer.Option(help="low, normal, high or urgent.")] = "normal",
+    priority: Annotated[
+        str, typer.Option(help="优先级 (priority): low/低, normal/普通, high/高, urgent/紧急.")
+    ] = "normal",
     assignee: Annotated[str | None, typer.Option(help="Member userid; default the owner rep or on duty.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Open a ticket by hand; the assignee is told privately in WeCom."""
     settings = load_settings()
     now = SystemClock().now()
+    priority = pick(priority, PRIORITY_TEXT, "--priority") or "normal"
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         found = await contacts.customer_by_external_id(session, customer)
@@ -70,6 +76,7 @@ def ticket_open(
             found = await contacts.customer_by_id(session, int(customer))
         if found is None:
             raise TicketError(tickets.Problem.NO_CUSTOMER, f"没有找到客户 {customer}")
+        await _require_member(session, assignee, "--assignee")
         ticket = await tickets.open_ticket(
             session,
             now,
@@ -93,15 +100,32 @@ def ticket_open(
 @ticket_app.command("list")
 def ticket_list(
     as_json: JsonFlag = False,
-    status: Annotated[list[str] | None, typer.Option(help="open, pending, solved, closed (repeatable).")] = None,
-    assignee: Annotated[str | None, typer.Option(help="Only this member's tickets.")] = None,
-    source: Annotated[str | None, typer.Option(help="handoff, low_score, complaint, overdue, manual.")] = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 100,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(help="状态，可重复 (repeatable): open/处理中, pending/挂起, solved/已解决, closed/已关闭."),
+    ] = None,
+    assignee: Annotated[str | None, typer.Option(help="只看此成员的工单 (member userid).")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="来源 (source): handoff/转人工, low_score/低分评价, complaint/投诉, overdue, manual."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first).")] = 100,
 ) -> None:
-    """Tickets, newest first, with status, source, assignee and whether they are overdue."""
+    """工单列表：状态、来源、负责人、是否超时 (tickets, newest first)."""
     settings = load_settings()
-    filters = TicketFilter(status=tuple(status or ()), assignee=assignee, source=source, limit=limit)
-    rows = with_session(settings, lambda s: ticket_views.list_tickets(s, filters, SystemClock().now()))
+    filters = TicketFilter(
+        status=pick_all(status, STATUS_TEXT, "--status"),
+        assignee=assignee,
+        source=pick(source, SOURCE_TEXT, "--source"),
+        limit=limit,
+    )
+
+    async def listed(session: AsyncSession) -> tuple[list[ticket_views.TicketView], int]:
+        return await ticket_views.list_tickets(session, filters, SystemClock().now()), await tickets_repo.count(
+            session, filters
+        )
+
+    rows, total = with_session(settings, listed)
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
@@ -119,6 +143,7 @@ def ticket_list(
             Text(r.subject[:40]),
         )
     console.print(table)
+    truncation_note(len(rows), total)
 
 
 @ticket_app.command("show")
@@ -138,12 +163,16 @@ def ticket_show(ref: Ref, as_json: JsonFlag = False) -> None:
     console.print(
         f"客户：{v.customer_name or v.customer_id}   负责人：{v.assignee or '-'}   "
         f"来源：{SOURCE_TEXT.get(v.source, v.source)}   优先级：{PRIORITY_TEXT.get(v.priority, v.priority)}   "
-        f"重开：{v.reopened} 次   解决期限：{local(v.resolve_due_at, settings.timezone)}"
+        f"重开：{v.reopened} 次   解决期限：{local(v.resolve_due_at, settings.timezone)}   （时区 {settings.timezone}）"
     )
-    for e in detail.events:
-        console.print(Text(f"  {e['at'][:19]}  {e['kind']}  {e['actor']}"))
-    for m in detail.messages:
-        console.print(Text(f"  💬 {m['at'][:19]}  {m['text']}"))
+    for line in ticket_timeline(detail.events, detail.messages, settings.timezone):
+        console.print(Text(line))
+
+
+async def _require_member(session: AsyncSession, userid: str | None, option: str = "--by") -> None:
+    """A userid on the command line must be a member WeCom told us about; a typo must not own a ticket."""
+    if userid is not None and not await contacts.members_by_ids(session, [userid]):
+        raise TicketError(tickets.Problem.NO_MEMBER, f"{option}：没有成员「{userid}」（成员来自企业微信通讯录）")
 
 
 def _change(ref: str, by: str | None, verb: str) -> None:
@@ -154,6 +183,7 @@ def _change(ref: str, by: str | None, verb: str) -> None:
 
     async def work(session: AsyncSession) -> str:
         tp = ticket_policy(settings)
+        await _require_member(session, by)
         if verb == "claim":
             if by is None:
                 raise TicketError(tickets.Problem.NOT_YOURS, "认领需要 --by 指定成员")
