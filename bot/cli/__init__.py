@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from importlib.metadata import version
+from typing import Annotated
 
 import typer
 
@@ -11,7 +13,7 @@ from bot.cli.width import widen_output
 
 widen_output()  # before any rich console exists: they read COLUMNS when they are made
 
-from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets  # noqa: E402
+from bot.cli import churn, data, doctor, faq, outbox, purchases, report, run, tickets  # noqa: E402
 from bot.cli.faq_kb import group_app  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
 
@@ -21,8 +23,26 @@ app = typer.Typer(
     help="群客 Qunke：企业微信社群 CRM 机器人 (community CRM bot for WeCom)。",
     context_settings={"max_content_width": 120},
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"qunke {version('qunke')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="显示版本 (show the version).")
+    ] = False,
+) -> None:
+    """群客 Qunke：企业微信社群 CRM 机器人 (community CRM bot for WeCom)。"""
+
+
 app.command("serve")(run.serve)
 app.command("demo")(run.demo)
+app.command("doctor")(doctor.doctor)
 app.add_typer(run.db_app, name="db")
 app.add_typer(data.events_app, name="events")
 app.add_typer(data.customer_app, name="customer")
