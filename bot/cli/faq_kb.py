@@ -141,24 +141,26 @@ def faq_promote(
 
 
 def faq_add_variant(
-    entry_id: Annotated[str, typer.Argument(help="The KB entry's id.")],
-    question: Annotated[str, typer.Argument(help="One more way customers ask it.")],
+    entry_id: Annotated[str, typer.Argument(help="知识库条目的 id (the KB entry's id).")],
+    question: Annotated[str, typer.Argument(help="客户的另一种问法 (one more way customers ask it).")],
 ) -> None:
-    """Teach an entry another way customers ask; the running bot uses it from its next question."""
+    """为条目添加问法，并关闭与之匹配的未解答问题组 (teach a variant; the running bot uses it at once)."""
     settings = load_settings()
+    similarity = settings.faq.unanswered_similarity
 
-    async def work(session: AsyncSession) -> bool:
-        return await kb.add_variant(session, entry_id, question, SystemClock().now())
+    async def work(session: AsyncSession) -> tuple[bool, list[int]]:
+        return await unanswered.teach(session, entry_id, question, SystemClock().now(), similarity=similarity)
 
     try:
-        added = with_session(settings, work)
+        added, closed = with_session(settings, work)
     except KbError as exc:
         _fail(str(exc))
         return
+    groups = f"；已关闭未解答问题组 {'、'.join(map(str, closed))}" if closed else ""
     if added:
-        typer.echo(f"已为条目 {entry_id} 添加问法：{question}")
+        typer.echo(f"已为条目 {entry_id} 添加问法：{question}{groups}")
     else:
-        typer.echo(f"条目 {entry_id} 已有这个问法，未做改动。")
+        typer.echo(f"条目 {entry_id} 已有这个问法，未做改动{groups}。")
 
 
 @group_app.command("faq-mode")
