@@ -94,9 +94,20 @@ async def wecom_credentials(settings: Settings) -> Finding:
     if code == 0 and body.get("access_token"):
         return Finding(Level.OK, "企业微信凭据", f"gettoken 成功 ({wecom.api_base})")
     message = body.get("errmsg", "") if isinstance(body, dict) else str(body)[:100]
-    return Finding(
-        Level.ERROR, "企业微信凭据", f"gettoken 被拒绝（{code} {message}）：检查 WECOM_CORP_ID 与 WECOM_SECRET"
+    todo = (
+        CREDENTIAL_HINTS.get(code, "检查 WECOM_CORP_ID 与 WECOM_SECRET")
+        if isinstance(code, int)
+        else "检查 WECOM_API_BASE"
     )
+    return Finding(Level.ERROR, "企业微信凭据", f"gettoken 被拒绝（{code} {str(message)[:80]}）：{todo}")
+
+
+# What to do for the errcodes gettoken answers most (WeCom's global error codes).
+CREDENTIAL_HINTS: Final = {
+    40013: "WECOM_CORP_ID 不对：在管理后台「我的企业」复制企业 ID",
+    40001: "WECOM_SECRET 不对：在自建应用详情页查看 Secret（多次错误会让本机 IP 被封 1 小时）",
+    60020: "本机 IP 不在应用的「企业可信IP」里：在自建应用详情页添加",
+}
 
 
 def bot_url(settings: Settings) -> str:
