@@ -34,10 +34,10 @@ def _print_version(wanted: bool) -> None:
 @app.callback()
 def _root(
     show_version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="显示版本 (show the version).")
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="显示版本 (show the version)")
     ] = False,
 ) -> None:
-    """群客 Qunke：企业微信社群 CRM 机器人 (community CRM bot for WeCom)。"""
+    """群客 Qunke：企业微信社群 CRM 机器人 (community CRM bot for WeCom)"""
 
 
 app.command("serve")(run.serve)
@@ -60,7 +60,9 @@ def _mount_sandbox() -> None:
     # The sandbox is an independent peer; the CLI only gives its commands a home under `qunke sandbox`.
     from sandbox.cli import app as sandbox_app
 
-    app.add_typer(sandbox_app, name="sandbox", help="The local WeCom sandbox (see `qunke sandbox --help`).")
+    app.add_typer(
+        sandbox_app, name="sandbox", help="本地企业微信沙箱 (the local WeCom sandbox; `qunke sandbox --help`)。"
+    )
 
 
 _mount_sandbox()

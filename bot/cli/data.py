@@ -23,12 +23,12 @@ from storage.db import create_db_engine, make_sessionmaker
 from storage.models import InboundEvent
 from storage.repos import inbound
 
-events_app = typer.Typer(no_args_is_help=True, help="Inbound callbacks as stored in the inbox.")
-customer_app = typer.Typer(no_args_is_help=True, help="Customers and their timelines.")
+events_app = typer.Typer(no_args_is_help=True, help="收到的回调事件 (inbound callbacks in the inbox)")
+customer_app = typer.Typer(no_args_is_help=True, help="客户与客户时间线 (customers and their timelines)")
 console = Console()
 T = TypeVar("T")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="输出 JSON (machine-readable output)")]
 STATUS_TEXT = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
 
 
@@ -49,10 +49,10 @@ def with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]
 @events_app.command("list")
 def events_list(
     as_json: JsonFlag = False,
-    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first).")] = 50,
-    status: Annotated[str | None, typer.Option(help="状态 (status): new/待处理, done/已处理, failed/失败.")] = None,
+    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first)")] = 50,
+    status: Annotated[str | None, typer.Option(help="状态 (status): new/待处理, done/已处理, failed/失败")] = None,
 ) -> None:
-    """收到的回调：类型、去重键、时间、状态 (what arrived)."""
+    """收到的回调：类型、去重键、时间、状态 (what arrived)"""
     settings = load_settings()
     wanted = pick(status, INBOX_TEXT, "--status")
 
@@ -95,9 +95,11 @@ def events_list(
 
 @events_app.command("retry")
 def events_retry(
-    ids: Annotated[list[int] | None, typer.Argument(help="Event ids; all failed ones if none.")] = None,
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="事件 id；不填则重试全部失败事件 (event ids; all failed if none)")
+    ] = None,
 ) -> None:
-    """Put failed events back in the queue; the running bot picks them up."""
+    """把失败的事件重新排队，运行中的机器人会处理 (requeue failed events)"""
     settings = load_settings()
     count = with_session(settings, lambda s: inbound.retry_failed(s, SystemClock().now(), ids))
     typer.echo(f"已重新排队 {count} 个事件 (requeued {count})")
@@ -109,7 +111,7 @@ def customer_list(
     limit: Annotated[int, typer.Option()] = 100,
     offset: Annotated[int, typer.Option()] = 0,
 ) -> None:
-    """Every customer with their owner rep and lifecycle status."""
+    """全部客户：负责人与生命周期状态 (every customer)"""
     settings = load_settings()
     rows = with_session(settings, lambda s: list_customers(s, limit=limit, offset=offset))
     if as_json:
@@ -179,11 +181,11 @@ def _print_profile(p: CustomerProfile, zone: str) -> None:
 
 @customer_app.command("merge")
 def customer_merge(
-    survivor_id: Annotated[int, typer.Argument(help="The profile to keep.")],
-    merged_id: Annotated[int, typer.Argument(help="The profile that joins it.")],
+    survivor_id: Annotated[int, typer.Argument(help="保留的客户档案 ID (the profile to keep)")],
+    merged_id: Annotated[int, typer.Argument(help="并入的客户档案 ID (the profile that joins it)")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Merge two profiles of one person (e.g. a kf visitor and an OA follower without a shared unionid).
+    """合并同一个人的两份档案 (merge two profiles of one person, e.g. a kf visitor and an OA follower).
 
     Nothing is moved or deleted: the merged profile shows on the survivor's timeline, and `customer unmerge`
     undoes it. Both steps are recorded on the timeline.
@@ -207,10 +209,10 @@ def customer_merge(
 
 @customer_app.command("unmerge")
 def customer_unmerge(
-    merged_id: Annotated[int, typer.Argument(help="The profile to split off again.")],
+    merged_id: Annotated[int, typer.Argument(help="要重新拆分出来的档案 ID (the profile to split off)")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Undo a merge: the profile stands on its own again, with everything it had."""
+    """撤销合并：档案恢复独立，内容不变 (undo a merge)"""
     settings = load_settings()
 
     async def work(session: AsyncSession) -> int:
@@ -228,5 +230,5 @@ def customer_unmerge(
 
 
 def _actor() -> str:
-    """Who ran the command, for the timeline and the merge record (console logins come later)."""
+    """Who ran the command, for the timeline and the merge record (console logins come later)"""
     return f"cli:{getpass.getuser()}"

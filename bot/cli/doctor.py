@@ -12,7 +12,7 @@ from bot.config import ConfigError, config_path_from_env, load_settings
 
 
 def doctor() -> None:
-    """检查部署：配置、数据库、企业微信凭据、回调地址、会话存档密钥、节假日数据、调度器 (check this deployment)."""
+    """检查部署：配置、数据库、企业微信凭据、回调地址、会话存档密钥、节假日数据、调度器 (check this deployment)"""
     findings = asyncio.run(_examine())
     for finding in findings:
         colour = {Level.OK: typer.colors.GREEN, Level.WARNING: typer.colors.YELLOW}.get(finding.level, typer.colors.RED)

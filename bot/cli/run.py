@@ -20,7 +20,7 @@ from bot.cli import ports
 from bot.config import Settings, load_settings
 from storage.migrate import upgrade
 
-db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+db_app = typer.Typer(no_args_is_help=True, help="数据库结构 (database schema)")
 
 # The demo corp's credentials; the sandbox seeds the same corp with the same values (sandbox/config.py).
 DEMO_ENV: Final = {
@@ -44,17 +44,19 @@ DEMO_KEY_DIR: Final = Path("var/archive")
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Migrate the database (SQLite or PostgreSQL) to the latest schema."""
+    """把数据库（SQLite 或 PostgreSQL）迁移到最新结构 (migrate the database)"""
     settings = load_settings()
     upgrade(settings.database.url)
     typer.echo(f"数据库已是最新结构 (database migrated): {_safe_url(settings.database.url)}")
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Default from config.yaml (127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Default from config.yaml (8080).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="监听地址，默认取 config.yaml (listen address; default 127.0.0.1)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="监听端口，默认取 config.yaml (listen port; default 8080)")] = None,
 ) -> None:
-    """Run the bot: the webhook, ingest and every background worker."""
+    """运行机器人：回调、收件与全部后台任务 (run the bot)"""
     settings = load_settings()
     try:
         asyncio.run(_serve(settings, host or settings.server.host, port or settings.server.port))
@@ -91,10 +93,10 @@ async def _until_signalled() -> None:
 
 
 def demo(
-    port: Annotated[int | None, typer.Option(help="机器人端口 (bot port; default from config.yaml, 8080).")] = None,
-    sandbox_port: Annotated[int, typer.Option(help="沙箱端口 (sandbox port).")] = SANDBOX_PORT,
+    port: Annotated[int | None, typer.Option(help="机器人端口 (bot port; default from config.yaml, 8080)")] = None,
+    sandbox_port: Annotated[int, typer.Option(help="沙箱端口 (sandbox port)")] = SANDBOX_PORT,
 ) -> None:
-    """演示：在 SQLite 上同时启动沙箱和机器人 (sandbox + bot with the seeded demo corp); Ctrl-C 停止两者."""
+    """演示：在 SQLite 上同时启动沙箱和机器人，Ctrl-C 停止两者 (sandbox + bot with the seeded demo corp)"""
     for key, value in {**DEMO_ENV, **DEMO_OA_ENV}.items():
         os.environ.setdefault(key, value)
     settings = load_settings()
@@ -167,7 +169,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def demo_archive_keys(folder: Path) -> tuple[Path, Path]:
     """The demo's archive key pair, made once: the bot keeps the private key, the sandbox gets the public one
-    (in a real corp the public key is pasted into WeCom's admin console)."""
+    (in a real corp the public key is pasted into WeCom's admin console)"""
     private, public = folder / "archive_private.pem", folder / "archive_public.pem"
     if private.is_file() and public.is_file():
         return private.resolve(), public.resolve()

@@ -1,4 +1,4 @@
-"""CLI over tickets: `ticket open|list|show|claim|solve|pending|close` (the same services the rep commands use)."""
+"""CLI over tickets: `ticket open|list|show|claim|solve|pending|close` (the same services the rep commands use)"""
 
 from __future__ import annotations
 
@@ -25,12 +25,15 @@ from services.tickets import TicketError, TicketSource
 from storage.repos import contacts
 from storage.repos import tickets as tickets_repo
 
-ticket_app = typer.Typer(no_args_is_help=True, help="Tickets T<id>: open, list, show, claim, solve.")
+ticket_app = typer.Typer(no_args_is_help=True, help="工单 T<id>：开单、列表、查看、认领、解决 (tickets)")
 console = Console()
 T = TypeVar("T")
 
-Ref = Annotated[str, typer.Argument(help="The ticket: T123 or 123.")]
-By = Annotated[str | None, typer.Option("--by", help="Act as this member (userid); without it, as the operator.")]
+Ref = Annotated[str, typer.Argument(help="工单号 T123 或 123 (the ticket)")]
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="以此成员身份操作（userid，须为已知成员）；不填则以管理员身份 (act as this member)"),
+]
 
 
 def _ticket_id(ref: str) -> int:
@@ -57,15 +60,15 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 @ticket_app.command("open")
 def ticket_open(
-    customer: Annotated[str, typer.Argument(help="The customer's ID (from `customer list`) or external_userid.")],
-    subject: Annotated[str, typer.Argument(help="What the ticket is about.")],
+    customer: Annotated[str, typer.Argument(help="客户 ID（见 `customer list`）或 external_userid (the customer)")],
+    subject: Annotated[str, typer.Argument(help="工单内容 (what it is about)")],
     priority: Annotated[
-        str, typer.Option(help="优先级 (priority): low/低, normal/普通, high/高, urgent/紧急.")
+        str, typer.Option(help="优先级 (priority): low/低, normal/普通, high/高, urgent/紧急")
     ] = "normal",
-    assignee: Annotated[str | None, typer.Option(help="Member userid; default the owner rep or on duty.")] = None,
+    assignee: Annotated[str | None, typer.Option(help="负责人 userid，默认客户的负责人或值班客服 (assignee)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Open a ticket by hand; the assignee is told privately in WeCom."""
+    """手动开工单，负责人会在企业微信里收到通知 (open a ticket)"""
     settings = load_settings()
     now = SystemClock().now()
     priority = pick(priority, PRIORITY_TEXT, "--priority") or "normal"
@@ -102,16 +105,16 @@ def ticket_list(
     as_json: JsonFlag = False,
     status: Annotated[
         list[str] | None,
-        typer.Option(help="状态，可重复 (repeatable): open/处理中, pending/挂起, solved/已解决, closed/已关闭."),
+        typer.Option(help="状态，可重复 (repeatable): open/处理中, pending/挂起, solved/已解决, closed/已关闭"),
     ] = None,
-    assignee: Annotated[str | None, typer.Option(help="只看此成员的工单 (member userid).")] = None,
+    assignee: Annotated[str | None, typer.Option(help="只看此成员的工单 (member userid)")] = None,
     source: Annotated[
         str | None,
-        typer.Option(help="来源 (source): handoff/转人工, low_score/低分评价, complaint/投诉, overdue, manual."),
+        typer.Option(help="来源 (source): handoff/转人工, low_score/低分评价, complaint/投诉, overdue, manual"),
     ] = None,
-    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first).")] = 100,
+    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first)")] = 100,
 ) -> None:
-    """工单列表：状态、来源、负责人、是否超时 (tickets, newest first)."""
+    """工单列表：状态、来源、负责人、是否超时 (tickets, newest first)"""
     settings = load_settings()
     filters = TicketFilter(
         status=pick_all(status, STATUS_TEXT, "--status"),
@@ -148,7 +151,7 @@ def ticket_list(
 
 @ticket_app.command("show")
 def ticket_show(ref: Ref, as_json: JsonFlag = False) -> None:
-    """One ticket with its history and linked messages."""
+    """查看一张工单：经过与关联消息，按时间排列 (one ticket)"""
     settings = load_settings()
     ticket_id = _ticket_id(ref)
     detail = with_session(settings, lambda s: ticket_views.show_ticket(s, ticket_id, SystemClock().now()))
@@ -205,23 +208,23 @@ def _change(ref: str, by: str | None, verb: str) -> None:
 
 @ticket_app.command("claim")
 def ticket_claim(ref: Ref, by: By = None) -> None:
-    """A member takes the ticket (--by is required)."""
+    """成员认领工单，须用 --by (a member takes the ticket)"""
     _change(ref, by, "claim")
 
 
 @ticket_app.command("solve")
 def ticket_solve(ref: Ref, by: By = None) -> None:
-    """Mark solved and ask the customer for a score; with --by only the assignee or a manager may."""
+    """标记解决并请客户评分；用 --by 时只有负责人或管理者可以 (solve)"""
     _change(ref, by, "solve")
 
 
 @ticket_app.command("pending")
 def ticket_pending(ref: Ref, by: By = None) -> None:
-    """Waiting on the customer or a third party."""
+    """挂起：等待客户或第三方 (pending)"""
     _change(ref, by, "pending")
 
 
 @ticket_app.command("close")
 def ticket_close(ref: Ref, by: By = None) -> None:
-    """Close now (solved tickets also close by themselves after tickets.auto_close_days)."""
+    """立即关闭；已解决的工单也会在 tickets.auto_close_days 后自动关闭 (close)"""
     _change(ref, by, "close")
