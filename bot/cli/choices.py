@@ -32,7 +32,9 @@ def plain(values: Iterable[str]) -> dict[str, str]:
     return {v: v for v in values}
 
 
-def truncation_note(shown: int, total: int) -> None:
+def truncation_note(shown: int, total: int, offset: int = 0) -> None:
     """Say how many rows exist when --limit cut the list, so a short table never passes for the whole story."""
-    if total > shown:
+    if offset and shown:
+        typer.echo(f"显示第 {offset + 1}–{offset + shown} 条 / 共 {total} 条")
+    elif total > shown:
         typer.echo(f"显示 {shown} / 共 {total} 条（用 --limit 查看更多）")

@@ -18,10 +18,10 @@ from bot.cli.output import local, print_json
 from bot.config import Settings, load_settings
 from services import identity
 from services.clock import SystemClock
-from services.profiles import CustomerProfile, customer_profile, list_customers
+from services.profiles import CustomerProfile, CustomerSummary, customer_profile, list_customers
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models import InboundEvent
-from storage.repos import inbound
+from storage.repos import contacts, inbound
 
 events_app = typer.Typer(no_args_is_help=True, help="收到的回调事件 (inbound callbacks in the inbox)")
 customer_app = typer.Typer(no_args_is_help=True, help="客户与客户时间线 (customers and their timelines)")
@@ -113,7 +113,11 @@ def customer_list(
 ) -> None:
     """全部客户：负责人与生命周期状态 (every customer)"""
     settings = load_settings()
-    rows = with_session(settings, lambda s: list_customers(s, limit=limit, offset=offset))
+
+    async def listed(session: AsyncSession) -> tuple[list[CustomerSummary], int]:
+        return await list_customers(session, limit=limit, offset=offset), await contacts.count_customers(session)
+
+    rows, total = with_session(settings, listed)
     if as_json:
         print_json(rows)
         return
@@ -128,6 +132,7 @@ def customer_list(
             local(c.first_seen_at, settings.timezone),
         )
     console.print(table)
+    truncation_note(len(rows), total, offset)
 
 
 @customer_app.command("show")

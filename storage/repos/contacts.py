@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Customer, CustomerFollow, CustomerTag, FollowStatus, Member
@@ -75,6 +75,12 @@ async def list_customers(
     if owner_userid is not None:
         stmt = stmt.where(Customer.owner_userid == owner_userid)
     return list((await session.execute(stmt)).scalars())
+
+
+async def count_customers(session: AsyncSession) -> int:
+    """How many profiles `list_customers` pages through (merged ones excluded)."""
+    stmt = select(func.count()).select_from(Customer).where(Customer.merged_into_id.is_(None))
+    return int(await session.scalar(stmt) or 0)
 
 
 async def members_by_ids(session: AsyncSession, userids: Iterable[str]) -> dict[str, Member]:
