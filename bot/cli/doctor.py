@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import typer
 
@@ -11,9 +12,13 @@ from bot.cli.doctor_checks import Finding, Level
 from bot.config import ConfigError, config_path_from_env, load_settings
 
 
-def doctor() -> None:
+def doctor(
+    bot: Annotated[
+        str | None, typer.Option("--bot-url", help="运行中的机器人地址，默认 server.host:server.port (the running bot)")
+    ] = None,
+) -> None:
     """检查部署：配置、数据库、企业微信凭据、回调地址、会话存档密钥、节假日数据、调度器 (check this deployment)"""
-    findings = asyncio.run(_examine())
+    findings = asyncio.run(_examine(bot))
     for finding in findings:
         colour = {Level.OK: typer.colors.GREEN, Level.WARNING: typer.colors.YELLOW}.get(finding.level, typer.colors.RED)
         typer.secho(finding.line(), fg=colour)
@@ -21,7 +26,7 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
-async def _examine() -> list[Finding]:
+async def _examine(bot_url: str | None) -> list[Finding]:
     path = config_path_from_env()
     try:
         settings = load_settings()
@@ -34,8 +39,8 @@ async def _examine() -> list[Finding]:
     ]
     findings.append(await checks.database(settings))
     findings.append(await checks.wecom_credentials(settings))
-    bot, health = await checks.running_bot(settings)
-    findings.append(bot)
+    running, health = await checks.running_bot(settings, bot_url)
+    findings.append(running)
     findings.append(checks.archive_keys(settings))
     findings.append(checks.holidays(settings))
     findings.extend(checks.scheduler(health))

@@ -115,9 +115,10 @@ def bot_url(settings: Settings) -> str:
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{settings.server.port}"
 
 
-async def running_bot(settings: Settings) -> tuple[Finding, dict[str, Any] | None]:
-    """The callback URL from this machine: the bot's /healthz at the configured host and port."""
-    url = f"{bot_url(settings)}/healthz"
+async def running_bot(settings: Settings, base: str | None = None) -> tuple[Finding, dict[str, Any] | None]:
+    """The callback URL from this machine: the bot's /healthz at the configured host and port (or `base`)."""
+    base = (base or bot_url(settings)).rstrip("/")
+    url = f"{base}/healthz"
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http, http.get(url) as resp:
             body = await resp.json(content_type=None)
@@ -125,7 +126,7 @@ async def running_bot(settings: Settings) -> tuple[Finding, dict[str, Any] | Non
         return Finding(Level.WARNING, "回调地址", f"{url} 无应答：运行 `qunke serve`（企业微信的回调要有人接）"), None
     if not isinstance(body, dict) or "status" not in body:
         return Finding(Level.ERROR, "回调地址", f"{url} 上不是群客：检查 server.port 或换一个端口"), None
-    where = f"{bot_url(settings)}/wecom/callback"
+    where = f"{base}/wecom/callback"
     return Finding(Level.OK, "回调地址", f"{where} 可访问；企业微信后台的回调 URL 应经反向代理指向它"), body
 
 
