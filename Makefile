@@ -29,6 +29,10 @@ typecheck: install
 test: lint typecheck
 	$(BIN)/pytest -q
 
+# The fast tests only (no sandbox, no subprocesses): seconds, for the edit-test loop.
+unit: install
+	$(BIN)/pytest -q tests/unit
+
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/archive.py

@@ -24,6 +24,8 @@ async def get_state(request: web.Request) -> web.Response:
     )
     body.update(chat_state_json(request.app))
     body["mass_tasks"] = mass_tasks_json(request.app)
+    # Which bot this sandbox calls back: `qunke demo` checks it to be sure the sandbox that answers is its own.
+    body["callback_url"] = config.callback_url
     return json_response(body)
 
 

@@ -10,7 +10,7 @@ from rich.text import Text
 from .cli_act import act_app
 from .cli_archive import register_archive_commands
 from .cli_chat import register_chat_commands
-from .cli_client import SandboxCallError, call, sandbox_url
+from .cli_client import DEFAULT_PORT, SandboxCallError, call, sandbox_url, use_sandbox_url
 from .cli_kf import add_kf_commands, render_kf_state
 from .cli_oa import register_oa_commands, render_chat_state
 from .cli_render import console, print_json, render_error, render_log, render_state, render_verify
@@ -45,13 +45,22 @@ StateFile = Annotated[
     Path | None, typer.Option("--state-file", help="状态文件（默认 $SANDBOX_STATE_FILE 或 var/sandbox/state.json）")
 ]
 Fresh = Annotated[bool, typer.Option("--fresh", help="忽略已保存的状态，从演示种子重新开始（覆盖状态文件）")]
+SandboxAt = Annotated[
+    str | None, typer.Option("--url", help="正在运行的沙箱地址（默认 SANDBOX_URL 或 http://127.0.0.1:8081）")
+]
+MainPort = Annotated[int | None, typer.Option(help="监听端口；子命令则连接 127.0.0.1 上此端口的沙箱（默认 8081）")]
 
 
 @app.callback(invoke_without_command=True)
-def main(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8081) -> None:
+def main(ctx: typer.Context, host: Host = "127.0.0.1", port: MainPort = None, url: SandboxAt = None) -> None:
     """企业微信沙箱（群客 Qunke）。"""
     if ctx.invoked_subcommand is None:
-        serve(host, port)
+        _serve_at(host, port or DEFAULT_PORT)
+        return
+    ctx.obj = port
+    # The subcommands find the sandbox through SANDBOX_URL; --url or --port point them at another one.
+    if url or port:
+        use_sandbox_url(url or f"http://{host}:{port}")
 
 
 def _config(state_file: Path | None) -> SandboxConfig:
@@ -64,8 +73,18 @@ def _config(state_file: Path | None) -> SandboxConfig:
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8081, state_file: StateFile = None, fresh: Fresh = False) -> None:
+def serve(
+    ctx: typer.Context,
+    host: Host = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="监听端口（默认 8081）")] = None,
+    state_file: StateFile = None,
+    fresh: Fresh = False,
+) -> None:
     """启动沙箱服务器；状态保存在状态文件里，重启后保留；Ctrl-C 或 SIGTERM 时先等待回调投递完成再退出。"""
+    _serve_at(host, port or (ctx.obj if isinstance(ctx.obj, int) else None) or DEFAULT_PORT, state_file, fresh)
+
+
+def _serve_at(host: str, port: int, state_file: Path | None = None, fresh: bool = False) -> None:
     config = _config(state_file)
     console.print(Text(f"企业微信沙箱：http://{host}:{port}/sandbox/  企业 {config.corp_id}"))
     console.print(Text(f"回调地址：{config.callback_url}（按 Ctrl-C 停止）"))

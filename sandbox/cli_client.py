@@ -9,7 +9,8 @@ import aiohttp
 
 from .wire import Json
 
-DEFAULT_SANDBOX_URL: Final = "http://127.0.0.1:8081"
+DEFAULT_PORT: Final = 8081
+DEFAULT_SANDBOX_URL: Final = f"http://127.0.0.1:{DEFAULT_PORT}"
 REQUEST_TIMEOUT_S: Final = 15.0
 
 
@@ -19,6 +20,11 @@ class SandboxCallError(Exception):
 
 def sandbox_url() -> str:
     return (os.environ.get("SANDBOX_URL", "").strip() or DEFAULT_SANDBOX_URL).rstrip("/")
+
+
+def use_sandbox_url(url: str) -> None:
+    """Point this process's commands at another sandbox (`--url` / `--port`); the process is one CLI call."""
+    os.environ["SANDBOX_URL"] = url
 
 
 async def _request(method: str, path: str, body: Json | None, params: dict[str, str] | None) -> Json:

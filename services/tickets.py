@@ -51,6 +51,7 @@ class Problem(StrEnum):
     NOT_YOURS = "not_yours"
     ALREADY = "already"
     BAD_PRIORITY = "bad_priority"
+    NO_MEMBER = "no_member"
 
 
 class TicketError(Exception):

@@ -4,19 +4,48 @@ from __future__ import annotations
 
 import logging
 import sys
+from importlib.metadata import version
+from typing import Annotated
 
 import typer
 
-from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets
-from bot.cli.faq_kb import group_app
-from bot.config import ConfigError
-from storage.db_errors import explain as explain_database_error
+from bot.cli.width import widen_output
+
+widen_output()  # before any rich console exists: they read COLUMNS when they are made
+
+from bot.cli import churn, data, doctor, faq, outbox, purchases, report, run, tickets  # noqa: E402
+from bot.cli.faq_kb import group_app  # noqa: E402
+from bot.config import ConfigError  # noqa: E402
+from storage.db_errors import explain as explain_database_error  # noqa: E402
 
 DATABASE_EXIT_CODE = 3  # 2 is a configuration error; 3 says the database is down, unreachable or not migrated
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Qunke (群客): community CRM bot for WeCom.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="群客 Qunke：企业微信社群 CRM 机器人 (community CRM bot for WeCom)。",
+    context_settings={"max_content_width": 120},
+)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"qunke {version('qunke')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="显示版本 (show the version)")
+    ] = False,
+) -> None:
+    """群客 Qunke：企业微信社群 CRM 机器人 (community CRM bot for WeCom)"""
+
+
 app.command("serve")(run.serve)
 app.command("demo")(run.demo)
+app.command("doctor")(doctor.doctor)
 app.add_typer(run.db_app, name="db")
 app.add_typer(data.events_app, name="events")
 app.add_typer(data.customer_app, name="customer")
@@ -34,7 +63,9 @@ def _mount_sandbox() -> None:
     # The sandbox is an independent peer; the CLI only gives its commands a home under `qunke sandbox`.
     from sandbox.cli import app as sandbox_app
 
-    app.add_typer(sandbox_app, name="sandbox", help="The local WeCom sandbox (see `qunke sandbox --help`).")
+    app.add_typer(
+        sandbox_app, name="sandbox", help="本地企业微信沙箱 (the local WeCom sandbox; `qunke sandbox --help`)。"
+    )
 
 
 _mount_sandbox()

@@ -18,13 +18,13 @@ from services.churn_model import ChurnPolicy
 from services.clock import SystemClock
 from storage.db import create_db_engine, make_sessionmaker
 
-churn_app = typer.Typer(no_args_is_help=True, help="The churn early warning: score now, list who is at risk.")
+churn_app = typer.Typer(no_args_is_help=True, help="流失预警：立即评分、列出有流失风险的客户 (churn early warning)")
 console = Console()
 
 
 @churn_app.command("run")
 def churn_run(as_json: JsonFlag = False) -> None:
-    """Score every customer now (the daily job does the same at churn.run_at) and alert new crossings."""
+    """立即为所有客户评分并提醒新越线的客户 (score now; the daily job runs at churn.run_at)"""
     settings = load_settings()
     policy = ChurnPolicy.from_config(settings.churn.model_dump())
 
@@ -48,11 +48,13 @@ def churn_run(as_json: JsonFlag = False) -> None:
 
 @churn_app.command("list")
 def churn_list(
-    limit: Annotated[int, typer.Option(help="How many, riskiest first.")] = 50,
-    include_lost: Annotated[bool, typer.Option("--include-lost", help="Also customers already lost.")] = False,
+    limit: Annotated[int, typer.Option(help="最多显示几条，风险最高在前 (riskiest first)")] = 50,
+    include_lost: Annotated[
+        bool, typer.Option("--include-lost", help="也列出已流失的客户 (include lost customers)")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Customers over the threshold as of the last scoring, with their reasons and a suggested action."""
+    """上次评分中超过阈值的客户，附原因与建议 (customers at risk, with reasons)"""
     settings = load_settings()
     rows = with_session(settings, lambda s: churn.at_risk(s, limit, include_lost=include_lost))
     if as_json:

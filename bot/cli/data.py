@@ -16,21 +16,23 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.choices import INBOX_TEXT, pick, truncation_note
 from bot.cli.output import local, print_json
 from bot.config import Settings, load_settings
 from services import identity
 from services.clock import SystemClock
 from services.customer_refs import UnknownCustomer, resolve_customer, resolve_customer_id
-from services.profiles import CustomerProfile, customer_profile, list_customers
+from services.profiles import CustomerProfile, CustomerSummary, customer_profile, list_customers
 from storage.db import create_db_engine, make_sessionmaker
-from storage.repos import inbound
+from storage.models import InboundEvent
+from storage.repos import contacts, inbound
 
-events_app = typer.Typer(no_args_is_help=True, help="Inbound callbacks as stored in the inbox.")
-customer_app = typer.Typer(no_args_is_help=True, help="Customers and their timelines.")
+events_app = typer.Typer(no_args_is_help=True, help="收到的回调事件 (inbound callbacks in the inbox)")
+customer_app = typer.Typer(no_args_is_help=True, help="客户与客户时间线 (customers and their timelines)")
 console = Console()
 T = TypeVar("T")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="输出 JSON (machine-readable output)")]
 STATUS_TEXT = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
 SIDE_TEXT = {"customer": "客户", "member": "员工", "bot": "机器人", "system": "系统"}
 NPS_TEXT = {"promoter": "推荐者", "passive": "中立者", "detractor": "贬损者"}
@@ -53,12 +55,18 @@ def with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]
 @events_app.command("list")
 def events_list(
     as_json: JsonFlag = False,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
-    status: Annotated[str | None, typer.Option(help="new, done or failed.")] = None,
+    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first)")] = 50,
+    status: Annotated[str | None, typer.Option(help="状态 (status): new/待处理, done/已处理, failed/失败")] = None,
 ) -> None:
-    """What arrived: type, dedupe key, time and status."""
+    """收到的回调：类型、去重键、时间、状态 (what arrived)"""
     settings = load_settings()
-    rows = with_session(settings, lambda s: inbound.list_recent(s, limit=limit, status=status))
+    wanted = pick(status, INBOX_TEXT, "--status")
+
+    async def listed(session: AsyncSession) -> tuple[list[InboundEvent], int]:
+        rows = await inbound.list_recent(session, limit=limit, status=wanted)
+        return rows, await inbound.count_matching(session, status=wanted)
+
+    rows, total = with_session(settings, listed)
     items = [
         {
             "id": r.id,
@@ -83,18 +91,21 @@ def events_list(
             row.kind,
             row.dedupe_key[:40],
             local(row.received_at, settings.timezone),
-            row.status,
+            INBOX_TEXT.get(row.status, row.status),
             str(row.attempts),
             row.last_error[:40],
         )
     console.print(table)
+    truncation_note(len(rows), total)
 
 
 @events_app.command("retry")
 def events_retry(
-    ids: Annotated[list[int] | None, typer.Argument(help="Event ids; all failed ones if none.")] = None,
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="事件 id；不填则重试全部失败事件 (event ids; all failed if none)")
+    ] = None,
 ) -> None:
-    """Put failed events back in the queue; the running bot picks them up."""
+    """把失败的事件重新排队，运行中的机器人会处理 (requeue failed events)"""
     settings = load_settings()
     count = with_session(settings, lambda s: inbound.retry_failed(s, SystemClock().now(), ids))
     typer.echo(f"已重新排队 {count} 个事件 (requeued {count})")
@@ -106,9 +117,13 @@ def customer_list(
     limit: Annotated[int, typer.Option()] = 100,
     offset: Annotated[int, typer.Option()] = 0,
 ) -> None:
-    """Every customer with their owner rep and lifecycle status."""
+    """全部客户：负责人与生命周期状态 (every customer)"""
     settings = load_settings()
-    rows = with_session(settings, lambda s: list_customers(s, limit=limit, offset=offset))
+
+    async def listed(session: AsyncSession) -> tuple[list[CustomerSummary], int]:
+        return await list_customers(session, limit=limit, offset=offset), await contacts.count_customers(session)
+
+    rows, total = with_session(settings, listed)
     if as_json:
         print_json(rows)
         return
@@ -123,6 +138,7 @@ def customer_list(
             local(c.first_seen_at, settings.timezone),
         )
     console.print(table)
+    truncation_note(len(rows), total, offset)
 
 
 @customer_app.command("show")
@@ -232,11 +248,15 @@ def _scores_line(scores: dict[str, Any]) -> str:
 
 @customer_app.command("merge")
 def customer_merge(
-    survivor: Annotated[str, typer.Argument(help="The profile to keep: ID, external_userid or openid.")],
-    merged: Annotated[str, typer.Argument(help="The profile that joins it: ID, external_userid or openid.")],
+    survivor: Annotated[
+        str, typer.Argument(help="保留的客户档案：ID、external_userid 或 openid (the profile to keep)")
+    ],
+    merged: Annotated[
+        str, typer.Argument(help="并入的客户档案：ID、external_userid 或 openid (the profile that joins it)")
+    ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Merge two profiles of one person (e.g. a kf visitor and an OA follower without a shared unionid).
+    """合并同一个人的两份档案 (merge two profiles of one person, e.g. a kf visitor and an OA follower).
 
     Nothing is moved or deleted: the merged profile shows on the survivor's timeline, and `customer unmerge`
     undoes it. Both steps are recorded on the timeline.
@@ -261,10 +281,12 @@ def customer_merge(
 
 @customer_app.command("unmerge")
 def customer_unmerge(
-    merged: Annotated[str, typer.Argument(help="The profile to split off again: ID, external_userid or openid.")],
+    merged: Annotated[
+        str, typer.Argument(help="要重新拆分出来的档案：ID、external_userid 或 openid (the profile to split off)")
+    ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Undo a merge: the profile stands on its own again, with everything it had."""
+    """撤销合并：档案恢复独立，内容不变 (undo a merge)"""
     settings = load_settings()
 
     async def work(session: AsyncSession) -> int:
@@ -282,5 +304,5 @@ def customer_unmerge(
 
 
 def _actor() -> str:
-    """Who ran the command, for the timeline and the merge record (console logins come later)."""
+    """Who ran the command, for the timeline and the merge record (console logins come later)"""
     return f"cli:{getpass.getuser()}"

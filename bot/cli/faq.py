@@ -1,4 +1,4 @@
-"""CLI over the FAQ matcher: `faq ask` (one decision and its reasons) and `faq eval` (metrics on labelled cases)."""
+"""CLI over the FAQ matcher: `faq ask` (one decision and its reasons) and `faq eval` (metrics on labelled cases)"""
 
 from __future__ import annotations
 
@@ -23,13 +23,20 @@ from services.faq.kb import KbError, read_file
 from services.faq.matcher import Matcher, build_matcher_async
 from services.faq.types import Action, Decision, KbItem
 
-faq_app = typer.Typer(no_args_is_help=True, help="FAQ answering: try the matcher, evaluate it on labelled cases.")
+faq_app = typer.Typer(
+    no_args_is_help=True, help="知识库问答：试问、评估、导入导出、未解答问题 (FAQ answering and the KB)。"
+)
 console = Console()
 
 ACTION_TEXT: Final = {Action.ANSWER: "直接回答", Action.SUGGEST: "建议回复（由成员确认）", Action.SILENT: "不回复"}
 KbOption = Annotated[
     Path | None,
-    typer.Option("--kb", exists=True, dir_okay=False, help="A KB YAML file instead of the database's KB."),
+    typer.Option(
+        "--kb",
+        exists=True,
+        dir_okay=False,
+        help="用这个知识库 YAML 文件代替数据库 (a KB file instead of the database)",
+    ),
 ]
 
 
@@ -75,11 +82,11 @@ def decision_json(question: str, decision: Decision, matcher: Matcher) -> dict[s
 
 @faq_app.command("ask")
 def ask(
-    question: Annotated[str, typer.Argument(help="What a customer asks, e.g. 退货流程是啥")],
+    question: Annotated[str, typer.Argument(help="客户的问题，例如 退货流程是啥 (the question)")],
     kb: KbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The decision for one question: answer, suggest or stay silent, with the confidence and the reasons."""
+    """一个问题的判定：回答、建议或不答，附置信度与原因 (the matcher's decision)"""
     settings = load_settings()
     items = _read_kb_or_exit(kb) if kb is not None else _items_from_database(settings)
     decision, matcher = asyncio.run(_ask(items, settings, question))
@@ -102,12 +109,14 @@ def ask(
 
 @faq_app.command("eval")
 def eval_cases(
-    kb: Annotated[Path, typer.Option("--kb", exists=True, dir_okay=False, help="The KB YAML file.")],
-    cases: Annotated[Path, typer.Option("--cases", exists=True, dir_okay=False, help="query<TAB>expected lines.")],
+    kb: Annotated[Path, typer.Option("--kb", exists=True, dir_okay=False, help="知识库 YAML 文件 (the KB file)")],
+    cases: Annotated[
+        Path, typer.Option("--cases", exists=True, dir_okay=False, help="每行 问题<TAB>期望条目 (query<TAB>expected)")
+    ],
     as_json: JsonFlag = False,
-    show_misses: Annotated[bool, typer.Option("--misses/--no-misses", help="List the cases it got wrong.")] = True,
+    show_misses: Annotated[bool, typer.Option("--misses/--no-misses", help="列出判错的用例 (list the misses)")] = True,
 ) -> None:
-    """Metrics on labelled cases with the configured thresholds (lexical matcher), and the best answer threshold."""
+    """在标注用例上评估匹配效果，并给出最佳回答阈值 (evaluate on labelled cases)"""
     settings = load_settings()
     items = _read_kb_or_exit(kb)
     try:

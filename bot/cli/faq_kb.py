@@ -29,7 +29,7 @@ from storage.models_faq import GroupFaqMode
 from storage.repos import faq as faq_repo
 
 console = Console()
-group_app = typer.Typer(no_args_is_help=True, help="Customer groups: how the FAQ helps in each.")
+group_app = typer.Typer(no_args_is_help=True, help="客户群：知识库在每个群里怎样帮忙 (FAQ mode per customer group)")
 MODE_TEXT = {
     GroupFaqMode.SUGGEST: "私下建议回复给群主",
     GroupFaqMode.GROUP_SEND_TASK: "创建群发任务由群主确认",
@@ -43,10 +43,10 @@ def _fail(message: str) -> None:
 
 
 def faq_import(
-    path: Annotated[Path, typer.Argument(help="A YAML list of {id, questions, answer, tags?, enabled?}.")],
+    path: Annotated[Path, typer.Argument(help="YAML 条目列表 {id, questions, answer, tags?, enabled?} (the KB file)")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Import a KB file: new ids are added, existing ids updated (variants added and removed to match the file)."""
+    """导入知识库文件：新 id 新增，已有 id 按文件更新；有任何错误则全部不导入 (import a KB file)"""
     settings = load_settings()
     try:
         items = kb.parse_yaml(path.read_text(encoding="utf-8"), str(path))
@@ -71,9 +71,9 @@ def faq_import(
 
 
 def faq_export(
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="写入此文件而不是标准输出 (write to a file)")] = None,
 ) -> None:
-    """The whole KB as a YAML file that `faq import` reads back to the same state."""
+    """导出整个知识库为 YAML，可再导入 (export the KB)"""
     settings = load_settings()
     text = kb.to_yaml(with_session(settings, kb.load_items))
     if out is None:
@@ -85,9 +85,9 @@ def faq_export(
 
 def faq_unanswered(
     as_json: JsonFlag = False,
-    show_all: Annotated[bool, typer.Option("--all", help="Also groups already promoted, taught or dismissed.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="也显示已处理的问题组 (include closed groups)")] = False,
 ) -> None:
-    """Questions the bot could not answer confidently, grouped, most asked first."""
+    """机器人没把握回答的问题，按相似度分组、问得最多在前 (unanswered questions)"""
     settings = load_settings()
     rows = with_session(settings, lambda s: unanswered.list_groups(s, include_closed=show_all))
     if as_json:
@@ -118,12 +118,14 @@ def _status(g: GroupView) -> str:
 
 
 def faq_promote(
-    group_id: Annotated[int, typer.Argument(help="The group number from `faq unanswered`.")],
-    answer: Annotated[str, typer.Option("--answer", help="The answer customers will get.")],
-    entry_id: Annotated[str | None, typer.Option("--id", help="The new entry's id (default unanswered-GROUP).")] = None,
+    group_id: Annotated[int, typer.Argument(help="`faq unanswered` 中的问题组编号 (the group number)")],
+    answer: Annotated[str, typer.Option("--answer", help="客户将收到的答案 (the answer)")],
+    entry_id: Annotated[
+        str | None, typer.Option("--id", help="新条目的 id，默认 unanswered-组号 (the new entry's id)")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Make a KB entry from a group of unanswered questions; the running bot answers it from its next question."""
+    """把一组未解答问题变成知识库条目，无需重启即生效 (promote a group to a KB entry)"""
     settings = load_settings()
 
     async def work(session: AsyncSession) -> KbItem:
@@ -141,32 +143,34 @@ def faq_promote(
 
 
 def faq_add_variant(
-    entry_id: Annotated[str, typer.Argument(help="The KB entry's id.")],
-    question: Annotated[str, typer.Argument(help="One more way customers ask it.")],
+    entry_id: Annotated[str, typer.Argument(help="知识库条目的 id (the KB entry's id)")],
+    question: Annotated[str, typer.Argument(help="客户的另一种问法 (one more way customers ask it)")],
 ) -> None:
-    """Teach an entry another way customers ask; the running bot uses it from its next question."""
+    """为条目添加问法，并关闭与之匹配的未解答问题组 (teach a variant; the running bot uses it at once)"""
     settings = load_settings()
+    similarity = settings.faq.unanswered_similarity
 
-    async def work(session: AsyncSession) -> bool:
-        return await kb.add_variant(session, entry_id, question, SystemClock().now())
+    async def work(session: AsyncSession) -> tuple[bool, list[int]]:
+        return await unanswered.teach(session, entry_id, question, SystemClock().now(), similarity=similarity)
 
     try:
-        added = with_session(settings, work)
+        added, closed = with_session(settings, work)
     except KbError as exc:
         _fail(str(exc))
         return
+    groups = f"；已关闭未解答问题组 {'、'.join(map(str, closed))}" if closed else ""
     if added:
-        typer.echo(f"已为条目 {entry_id} 添加问法：{question}")
+        typer.echo(f"已为条目 {entry_id} 添加问法：{question}{groups}")
     else:
-        typer.echo(f"条目 {entry_id} 已有这个问法，未做改动。")
+        typer.echo(f"条目 {entry_id} 已有这个问法，未做改动{groups}。")
 
 
 @group_app.command("faq-mode")
 def group_faq_mode(
-    chat_id: Annotated[str, typer.Argument(help="The customer group's chat_id.")],
+    chat_id: Annotated[str, typer.Argument(help="客户群 chat_id (the customer group)")],
     mode: Annotated[GroupFaqMode, typer.Argument(help="suggest | group_send_task | off")],
 ) -> None:
-    """How the FAQ helps in one customer group: a private suggestion to the owner, a mass task, or nothing."""
+    """设置知识库在一个客户群里的模式：私下建议群主、群发任务或关闭 (FAQ mode of one group)"""
     settings = load_settings()
 
     async def work(session: AsyncSession) -> bool:

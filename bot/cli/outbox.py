@@ -1,4 +1,4 @@
-"""CLI over what the bot sends: `outbox list|retry` and `task list|show|remind|cancel` (mass tasks and their funnel)."""
+"""CLI over what the bot sends: `outbox list|retry` and `task list|show|remind|cancel` (mass tasks and their funnel)"""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.choices import pick, plain, truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config import load_settings
 from services.clock import SystemClock
 from services.masstasks import TaskAction, TaskFunnel, list_funnels, request_cancel, request_reminder, show_funnel
-from storage.models import Outbox
+from storage.models import Outbox, OutboxKind
+from storage.repos import masstasks as masstasks_repo
 from storage.repos import outbox as outbox_repo
 
-outbox_app = typer.Typer(no_args_is_help=True, help="Everything the bot sends, queued in the outbox.")
-task_app = typer.Typer(no_args_is_help=True, help="Mass tasks (企业群发): the funnel, reminders and cancelling.")
+outbox_app = typer.Typer(no_args_is_help=True, help="机器人要发和已发的消息 (everything the bot sends)")
+task_app = typer.Typer(no_args_is_help=True, help="企业群发任务：漏斗、提醒与取消 (mass tasks)")
 console = Console()
 
 STATUS_TEXT: Final = {
@@ -72,14 +74,24 @@ def _row_json(row: Outbox) -> dict[str, Any]:
 def outbox_list(
     as_json: JsonFlag = False,
     status: Annotated[
-        str | None, typer.Option(help="queued, deferred, sending, sent, failed, unknown, cancelled.")
+        str | None,
+        typer.Option(help="状态 (status): queued/排队中, deferred/延后, sending, sent, failed, unknown, cancelled"),
     ] = None,
-    kind: Annotated[str | None, typer.Option(help="app_message, kf_message, oa_message, mass_task, ...")] = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    kind: Annotated[
+        str | None, typer.Option(help="类型 (kind): app_message, kf_message, oa_message, mass_task …")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first)")] = 50,
 ) -> None:
-    """Outbox rows, newest first: what, to whom, status and why."""
+    """待发与已发消息：内容类型、接收方、状态与原因 (everything the bot sends)"""
     settings = load_settings()
-    rows = with_session(settings, lambda s: outbox_repo.list_recent(s, limit=limit, status=status, kind=kind))
+    wanted = pick(status, STATUS_TEXT, "--status")
+    of_kind = pick(kind, plain(OutboxKind), "--kind")
+
+    async def listed(session: AsyncSession) -> tuple[list[Outbox], int]:
+        rows = await outbox_repo.list_recent(session, limit=limit, status=wanted, kind=of_kind)
+        return rows, await outbox_repo.count_matching(session, status=wanted, kind=of_kind)
+
+    rows, total = with_session(settings, listed)
     if as_json:
         print_json([_row_json(r) for r in rows])
         return
@@ -96,11 +108,12 @@ def outbox_list(
             r.reason[:60],
         )
     console.print(table)
+    truncation_note(len(rows), total)
 
 
 @outbox_app.command("retry")
-def outbox_retry(row_id: Annotated[int, typer.Argument(help="The row's id from `outbox list`.")]) -> None:
-    """Queue a failed, unknown, deferred or cancelled row again now (an unknown one may then arrive twice)."""
+def outbox_retry(row_id: Annotated[int, typer.Argument(help="`outbox list` 中的 id (the row's id)")]) -> None:
+    """立即重新发送失败、未知、延后或已取消的一条；结果未知的可能重复送达 (retry a row)"""
     settings = load_settings()
     done = with_session(settings, lambda s: outbox_repo.retry(s, row_id, SystemClock().now()))
     if not done:
@@ -114,12 +127,20 @@ def outbox_retry(row_id: Annotated[int, typer.Argument(help="The row's id from `
 @task_app.command("list")
 def task_list(
     as_json: JsonFlag = False,
-    status: Annotated[str | None, typer.Option(help="pending, created, confirmed, cancelled, failed.")] = None,
-    limit: Annotated[int, typer.Option()] = 50,
+    status: Annotated[
+        str | None,
+        typer.Option(help="状态 (status): pending/待创建, created/待成员确认, confirmed, cancelled, failed"),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first)")] = 50,
 ) -> None:
-    """Mass tasks, newest first, with the funnel: targets, delivered, still waiting."""
+    """群发任务及其漏斗：目标、已送达、未发送 (mass tasks, newest first)"""
     settings = load_settings()
-    funnels = with_session(settings, lambda s: list_funnels(s, limit, status))
+    wanted = pick(status, TASK_TEXT, "--status")
+
+    async def listed(session: AsyncSession) -> tuple[list[TaskFunnel], int]:
+        return await list_funnels(session, limit, wanted), await masstasks_repo.count_tasks(session, wanted)
+
+    funnels, total = with_session(settings, listed)
     if as_json:
         print_json([_funnel_json(f) for f in funnels])
         return
@@ -138,11 +159,12 @@ def task_list(
             f.text[:24],
         )
     console.print(table)
+    truncation_note(len(funnels), total)
 
 
 @task_app.command("show")
 def task_show(task_id: Annotated[int, typer.Argument()], as_json: JsonFlag = False) -> None:
-    """One task's funnel: created -> confirmed -> delivered, and every target's status."""
+    """一个群发任务的漏斗：创建 → 成员确认 → 送达，及每个目标的状态 (one task's funnel)"""
     settings = load_settings()
     funnel = with_session(settings, lambda s: show_funnel(s, task_id))
     if funnel is None:
@@ -170,13 +192,13 @@ def task_show(task_id: Annotated[int, typer.Argument()], as_json: JsonFlag = Fal
 
 @task_app.command("remind")
 def task_remind(task_id: Annotated[int, typer.Argument()]) -> None:
-    """Remind the member to confirm the task (remind_groupmsg_send, at most 3 times in 24 h)."""
+    """提醒成员确认群发，24 小时内最多 3 次 (remind the member)"""
     _act(task_id, "提醒", lambda s, now: request_reminder(s, now, task_id, load_settings().sender.mass_remind_per_day))
 
 
 @task_app.command("cancel")
 def task_cancel(task_id: Annotated[int, typer.Argument()]) -> None:
-    """Cancel the task (cancel_groupmsg_send); what was already sent stays sent."""
+    """取消群发任务，已发出的不会撤回 (cancel the task)"""
     _act(task_id, "取消", lambda s, now: request_cancel(s, now, task_id))
 
 

@@ -17,20 +17,20 @@ from bot.config import load_settings
 from services import purchases
 from services.clock import SystemClock
 
-purchase_app = typer.Typer(no_args_is_help=True, help="Purchases: record, import (CSV), list.")
+purchase_app = typer.Typer(no_args_is_help=True, help="购买记录：录入、导入 CSV、列表 (purchases)")
 console = Console()
 
 
 @purchase_app.command("add")
 def purchase_add(
-    customer: Annotated[str, typer.Argument(help="The customer's ID or external_userid.")],
-    reference: Annotated[str, typer.Argument(help="The order number; recording it again changes nothing.")],
-    amount: Annotated[str, typer.Argument(help="In yuan, e.g. 199 or 199.50.")],
-    item: Annotated[str, typer.Option(help="What was bought.")] = "",
-    at: Annotated[str | None, typer.Option(help="When (ISO 8601, business zone if no offset); default now.")] = None,
+    customer: Annotated[str, typer.Argument(help="客户 ID 或 external_userid (the customer)")],
+    reference: Annotated[str, typer.Argument(help="订单号；重复录入不会改变什么 (order reference)")],
+    amount: Annotated[str, typer.Argument(help="金额（元），例如 199 或 199.50 (amount in yuan)")],
+    item: Annotated[str, typer.Option(help="购买的商品 (item)")] = "",
+    at: Annotated[str | None, typer.Option(help="购买时间 ISO 8601，无时区按业务时区；默认现在 (when)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Record one purchase."""
+    """录入一条购买记录 (record one purchase)"""
     settings = load_settings()
     when = at or SystemClock().now().isoformat()
     try:
@@ -61,11 +61,12 @@ def purchase_add(
 @purchase_app.command("import")
 def purchase_import(
     file: Annotated[
-        Path, typer.Argument(help="CSV with a header: reference,customer,item,amount,purchased_at; - for stdin.")
+        Path,
+        typer.Argument(help="带表头的 CSV：reference,customer,item,amount,purchased_at；- 表示标准输入 (the CSV)"),
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Import purchases; nothing is written when any line is wrong, and a reference already imported is skipped."""
+    """导入购买记录：任何一行有错则全部不写入，已导入的订单号跳过 (import purchases)"""
     settings = load_settings()
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8-sig")
@@ -92,11 +93,11 @@ def purchase_import(
 
 @purchase_app.command("list")
 def purchase_list(
-    customer: Annotated[str | None, typer.Option(help="Only this customer (ID or external_userid).")] = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    customer: Annotated[str | None, typer.Option(help="只看这个客户 (only this customer)")] = None,
+    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first)")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
-    """Purchases, newest first."""
+    """购买记录，最新在前 (purchases, newest first)"""
     settings = load_settings()
     try:
         rows = with_session(settings, lambda s: purchases.list_purchases(s, limit, customer))

@@ -18,7 +18,7 @@ from services.reports import ServiceReport, service_report
 from services.response_times import GroupStats
 from services.ticket_text import SOURCE_TEXT, STATUS_TEXT
 
-report_app = typer.Typer(no_args_is_help=True, help="Reports for managers.")
+report_app = typer.Typer(no_args_is_help=True, help="给管理者的报表 (reports for managers)")
 console = Console()
 DEFAULT_DAYS = 7
 
@@ -42,12 +42,14 @@ def period(start: str | None, end: str | None, zone: str, now: datetime) -> tupl
 
 @report_app.command("service")
 def report_service(
-    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (business zone).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD, included.")] = None,
-    at_risk: Annotated[int, typer.Option("--at-risk", help="How many at-risk customers to list.")] = 20,
+    start: Annotated[str | None, typer.Option("--from", help="起始日 YYYY-MM-DD（业务时区）(first day)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="结束日 YYYY-MM-DD，含当天 (last day, included)")] = None,
+    at_risk: Annotated[
+        int, typer.Option("--at-risk", help="列出几位有流失风险的客户 (how many at-risk customers)")
+    ] = 20,
     as_json: JsonFlag = False,
 ) -> None:
-    """The service report: response times by rep, SLA breaches, tickets by status, CSAT, NPS, at-risk customers."""
+    """服务报表：各客服响应时间、SLA 超时、工单、CSAT、NPS、流失风险客户 (the service report)"""
     settings = load_settings()
     now = SystemClock().now()
     first, after = period(start, end, settings.timezone, now)

@@ -16,10 +16,11 @@ import typer
 from aiohttp import web
 
 from bot.app import create_app
+from bot.cli import ports
 from bot.config import Settings, load_settings
 from storage.migrate import upgrade
 
-db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+db_app = typer.Typer(no_args_is_help=True, help="数据库结构 (database schema)")
 
 # The demo corp's credentials; the sandbox seeds the same corp with the same values (sandbox/config.py).
 DEMO_ENV: Final = {
@@ -47,26 +48,36 @@ DEMO_KEY_DIR: Final = Path("var/archive")
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Migrate the database (SQLite or PostgreSQL) to the latest schema."""
+    """把数据库（SQLite 或 PostgreSQL）迁移到最新结构 (migrate the database)"""
     settings = load_settings()
     upgrade(settings.database.url)
     typer.echo(f"数据库已是最新结构 (database migrated): {_safe_url(settings.database.url)}")
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Default from config.yaml (127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Default from config.yaml (8080).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="监听地址，默认取 config.yaml (listen address; default 127.0.0.1)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="监听端口，默认取 config.yaml (listen port; default 8080)")] = None,
 ) -> None:
-    """Run the bot: the webhook, ingest and every background worker."""
+    """运行机器人：回调、收件与全部后台任务 (run the bot)"""
     settings = load_settings()
-    asyncio.run(_serve(settings, host or settings.server.host, port or settings.server.port))
+    try:
+        asyncio.run(_serve(settings, host or settings.server.host, port or settings.server.port))
+    except ports.PortProblem as problem:
+        ports.fail(problem)
 
 
 async def _serve(settings: Settings, host: str, port: int, on_ready: str = "") -> None:
     runner = web.AppRunner(create_app(settings), handle_signals=False)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            raise ports.PortProblem(
+                f"无法监听 {host}:{port}（{exc.strerror or exc}）：请用 --port 换一个端口"
+            ) from None
         typer.echo(on_ready or f"Qunke 已启动 (listening): http://{host}:{port}  (Ctrl-C 停止)")
         await _until_signalled()
     finally:
@@ -85,29 +96,44 @@ async def _until_signalled() -> None:
             loop.remove_signal_handler(sig)
 
 
-def demo() -> None:
-    """Start the sandbox and the bot on SQLite with the seeded demo corp; Ctrl-C stops both."""
+def demo(
+    port: Annotated[int | None, typer.Option(help="机器人端口 (bot port; default from config.yaml, 8080)")] = None,
+    sandbox_port: Annotated[int, typer.Option(help="沙箱端口 (sandbox port)")] = SANDBOX_PORT,
+) -> None:
+    """演示：在 SQLite 上同时启动沙箱和机器人，Ctrl-C 停止两者 (sandbox + bot with the seeded demo corp)"""
     for key, value in {**DEMO_ENV, **DEMO_OA_ENV}.items():
         os.environ.setdefault(key, value)
-    sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
-    os.environ.setdefault("WECOM_API_BASE", sandbox_url)
-    os.environ.setdefault("WECHAT_API_BASE", f"{sandbox_url}/oa")
+    settings = load_settings()
+    host, bot_port = settings.server.host, port or settings.server.port
+    try:
+        ports.require_free(host, bot_port, "--port")
+        ports.require_free("127.0.0.1", sandbox_port, "--sandbox-port")
+    except ports.PortProblem as problem:
+        ports.fail(problem)
+    sandbox_url, bot_url = f"http://127.0.0.1:{sandbox_port}", f"http://{host}:{bot_port}"
+    # The ports decide every URL between the two, so a second demo on other ports never reaches the first one.
+    os.environ.update(
+        WECOM_API_BASE=sandbox_url,
+        WECHAT_API_BASE=f"{sandbox_url}/oa",
+        SANDBOX_URL=sandbox_url,
+        SANDBOX_CALLBACK_URL=f"{bot_url}/wecom/callback",
+        SANDBOX_OA_CALLBACK_URL=f"{bot_url}/wechat/callback",
+    )
     private, public = demo_archive_keys(DEMO_KEY_DIR)
     os.environ.setdefault("QUNKE_ARCHIVE_PRIVATE_KEYS", f"1={private}")
     os.environ.setdefault("SANDBOX_ARCHIVE_PUBLIC_KEY", str(public))
     os.environ.setdefault("SANDBOX_ARCHIVE_KEY_VERSION", "1")
     settings = with_demo_service(load_settings())
-    bot_url = f"http://{settings.server.host}:{settings.server.port}"
-    os.environ.setdefault("SANDBOX_CALLBACK_URL", f"{bot_url}/wecom/callback")
-    os.environ.setdefault("SANDBOX_OA_CALLBACK_URL", f"{bot_url}/wechat/callback")
     upgrade(settings.database.url)
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--port", str(SANDBOX_PORT)],
+        [sys.executable, "-m", "sandbox", "serve", "--port", str(sandbox_port)],
         env=os.environ.copy(),
         start_new_session=True,  # Ctrl-C reaches the demo only; the demo stops the sandbox in order
     )
     try:
-        asyncio.run(_demo(settings, bot_url))
+        asyncio.run(_demo(settings, sandbox, bot_port))
+    except ports.PortProblem as problem:
+        ports.fail(problem)
     finally:
         _stop(sandbox)
 
@@ -121,16 +147,21 @@ def with_demo_service(settings: Settings) -> Settings:
     return settings.model_copy(update={"service": service.model_copy(update=filled)})
 
 
-async def _demo(settings: Settings, bot_url: str) -> None:
-    sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
-    await _wait_until_up(f"{sandbox_url}/sandbox/state")
+async def _demo(settings: Settings, sandbox: subprocess.Popen[bytes], port: int) -> None:
+    sandbox_url, bot_url = os.environ["SANDBOX_URL"], f"http://{settings.server.host}:{port}"
+    await ports.wait_for_own_sandbox(sandbox, sandbox_url, os.environ["SANDBOX_CALLBACK_URL"])
+    cli = ".venv/bin/qunke sandbox" + ("" if sandbox_url.endswith(f":{SANDBOX_PORT}") else f" --url {sandbox_url}")
     service = settings.service
     banner = DEMO_BANNER.format(
-        bot=bot_url, sandbox=sandbox_url, managers=",".join(service.managers), on_duty=",".join(service.on_duty)
+        bot=bot_url,
+        sandbox=sandbox_url,
+        cli=cli,
+        managers=",".join(service.managers),
+        on_duty=",".join(service.on_duty),
     )
     ready = asyncio.create_task(_verify_callback_url(sandbox_url))
     try:
-        await _serve(settings, settings.server.host, settings.server.port, on_ready=banner)
+        await _serve(settings, settings.server.host, port, on_ready=banner)
     finally:
         ready.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -143,17 +174,6 @@ async def _verify_callback_url(sandbox_url: str) -> None:
     async with aiohttp.ClientSession() as http, http.post(f"{sandbox_url}/sandbox/verify-url") as resp:
         result = await resp.json()
     typer.echo(f"回调 URL 验证 (callback URL verification): {'通过 ok' if result.get('ok') else result}")
-
-
-async def _wait_until_up(url: str, seconds: float = 15.0) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(int(seconds * 10)):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"the sandbox did not start at {url}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -169,7 +189,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def demo_archive_keys(folder: Path) -> tuple[Path, Path]:
     """The demo's archive key pair, made once: the bot keeps the private key, the sandbox gets the public one
-    (in a real corp the public key is pasted into WeCom's admin console)."""
+    (in a real corp the public key is pasted into WeCom's admin console)"""
     private, public = folder / "archive_private.pem", folder / "archive_public.pem"
     if private.is_file() and public.is_file():
         return private.resolve(), public.resolve()
@@ -202,15 +222,15 @@ DEMO_BANNER: Final = """
   主管 managers:        {managers}   值班客服 on duty: {on_duty}
 
 在模拟器页面里以客户或客服身份发言、加群、加好友，或在另一个终端试试 (try, in another terminal):
-  .venv/bin/qunke sandbox state
-  .venv/bin/qunke sandbox say --as <external_userid> --in kf "请问怎么退货"
-  .venv/bin/qunke sandbox say --as <external_userid> --in <chat_id> "群里问一下发票"   (会话存档约 15 秒内送达)
-  .venv/bin/qunke sandbox say --as <openid> --in oa "公众号留言"
-  .venv/bin/qunke sandbox act join-group --customer <external_userid> --group <chat_id> --scene qr
+  {cli} state
+  {cli} say --as <external_userid> --in kf "请问怎么退货"
+  {cli} say --as <external_userid> --in <chat_id> "群里问一下发票"   (会话存档约 15 秒内送达)
+  {cli} say --as <openid> --in oa "公众号留言"
+  {cli} act join-group --customer <external_userid> --group <chat_id> --scene qr
   .venv/bin/qunke customer list
   .venv/bin/qunke customer show 1
   .venv/bin/qunke events list
-  .venv/bin/qunke sandbox log
+  {cli} log
 按 Ctrl-C 停止 (press Ctrl-C to stop both).
 ========================================================
 """

@@ -1,4 +1,4 @@
-"""CLI over tickets: `ticket open|list|show|claim|solve|pending|close` (the same services the rep commands use)."""
+"""CLI over tickets: `ticket open|list|show|claim|solve|pending|close` (the same services the rep commands use)"""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.choices import pick, pick_all, truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
+from bot.cli.ticket_timeline import ticket_timeline
 from bot.config import Settings, load_settings
 from handlers.tickets.settings import survey_policy, ticket_policy
 from services import survey_triggers, ticket_changes, ticket_text, ticket_views, tickets
@@ -21,13 +23,18 @@ from services.customer_refs import UnknownCustomer, resolve_customer
 from services.ticket_text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
 from services.ticket_views import TicketFilter
 from services.tickets import TicketError, TicketSource
+from storage.repos import contacts
+from storage.repos import tickets as tickets_repo
 
-ticket_app = typer.Typer(no_args_is_help=True, help="Tickets T<id>: open, list, show, claim, solve.")
+ticket_app = typer.Typer(no_args_is_help=True, help="工单 T<id>：开单、列表、查看、认领、解决 (tickets)")
 console = Console()
 T = TypeVar("T")
 
-Ref = Annotated[str, typer.Argument(help="The ticket: T123 or 123.")]
-By = Annotated[str | None, typer.Option("--by", help="Act as this member (userid); without it, as the operator.")]
+Ref = Annotated[str, typer.Argument(help="工单号 T123 或 123 (the ticket)")]
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="以此成员身份操作（userid，须为已知成员）；不填则以管理员身份 (act as this member)"),
+]
 
 
 def _ticket_id(ref: str) -> int:
@@ -54,21 +61,27 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 @ticket_app.command("open")
 def ticket_open(
-    customer: Annotated[str, typer.Argument(help="ID (from `customer list`), external_userid or OA openid.")],
-    subject: Annotated[str, typer.Argument(help="What the ticket is about.")],
-    priority: Annotated[str, typer.Option(help="low, normal, high or urgent.")] = "normal",
-    assignee: Annotated[str | None, typer.Option(help="Member userid; default the owner rep or on duty.")] = None,
+    customer: Annotated[
+        str, typer.Argument(help="客户：ID（见 `customer list`）、external_userid 或 openid (the customer)")
+    ],
+    subject: Annotated[str, typer.Argument(help="工单内容 (what it is about)")],
+    priority: Annotated[
+        str, typer.Option(help="优先级 (priority): low/低, normal/普通, high/高, urgent/紧急")
+    ] = "normal",
+    assignee: Annotated[str | None, typer.Option(help="负责人 userid，默认客户的负责人或值班客服 (assignee)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Open a ticket by hand; the assignee is told privately in WeCom."""
+    """手动开工单，负责人会在企业微信里收到通知 (open a ticket)"""
     settings = load_settings()
     now = SystemClock().now()
+    priority = pick(priority, PRIORITY_TEXT, "--priority") or "normal"
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         try:
             found = await resolve_customer(session, customer)
         except UnknownCustomer as exc:
             raise TicketError(tickets.Problem.NO_CUSTOMER, str(exc)) from None
+        await _require_member(session, assignee, "--assignee")
         ticket = await tickets.open_ticket(
             session,
             now,
@@ -92,15 +105,32 @@ def ticket_open(
 @ticket_app.command("list")
 def ticket_list(
     as_json: JsonFlag = False,
-    status: Annotated[list[str] | None, typer.Option(help="open, pending, solved, closed (repeatable).")] = None,
-    assignee: Annotated[str | None, typer.Option(help="Only this member's tickets.")] = None,
-    source: Annotated[str | None, typer.Option(help="handoff, low_score, complaint, overdue, manual.")] = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 100,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(help="状态，可重复 (repeatable): open/处理中, pending/挂起, solved/已解决, closed/已关闭"),
+    ] = None,
+    assignee: Annotated[str | None, typer.Option(help="只看此成员的工单 (member userid)")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="来源 (source): handoff/转人工, low_score/低分评价, complaint/投诉, overdue, manual"),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first)")] = 100,
 ) -> None:
-    """Tickets, newest first, with status, source, assignee and whether they are overdue."""
+    """工单列表：状态、来源、负责人、是否超时 (tickets, newest first)"""
     settings = load_settings()
-    filters = TicketFilter(status=tuple(status or ()), assignee=assignee, source=source, limit=limit)
-    rows = with_session(settings, lambda s: ticket_views.list_tickets(s, filters, SystemClock().now()))
+    filters = TicketFilter(
+        status=pick_all(status, STATUS_TEXT, "--status"),
+        assignee=assignee,
+        source=pick(source, SOURCE_TEXT, "--source"),
+        limit=limit,
+    )
+
+    async def listed(session: AsyncSession) -> tuple[list[ticket_views.TicketView], int]:
+        return await ticket_views.list_tickets(session, filters, SystemClock().now()), await tickets_repo.count(
+            session, filters
+        )
+
+    rows, total = with_session(settings, listed)
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
@@ -118,11 +148,12 @@ def ticket_list(
             Text(r.subject[:40]),
         )
     console.print(table)
+    truncation_note(len(rows), total)
 
 
 @ticket_app.command("show")
 def ticket_show(ref: Ref, as_json: JsonFlag = False) -> None:
-    """One ticket with its history and linked messages."""
+    """查看一张工单：经过与关联消息，按时间排列 (one ticket)"""
     settings = load_settings()
     ticket_id = _ticket_id(ref)
     detail = with_session(settings, lambda s: ticket_views.show_ticket(s, ticket_id, SystemClock().now()))
@@ -137,12 +168,16 @@ def ticket_show(ref: Ref, as_json: JsonFlag = False) -> None:
     console.print(
         f"客户：{v.customer_name or v.customer_id}   负责人：{v.assignee or '-'}   "
         f"来源：{SOURCE_TEXT.get(v.source, v.source)}   优先级：{PRIORITY_TEXT.get(v.priority, v.priority)}   "
-        f"重开：{v.reopened} 次   解决期限：{local(v.resolve_due_at, settings.timezone)}"
+        f"重开：{v.reopened} 次   解决期限：{local(v.resolve_due_at, settings.timezone)}   （时区 {settings.timezone}）"
     )
-    for e in detail.events:
-        console.print(Text(f"  {e['at'][:19]}  {e['kind']}  {e['actor']}"))
-    for m in detail.messages:
-        console.print(Text(f"  💬 {m['at'][:19]}  {m['text']}"))
+    for line in ticket_timeline(detail.events, detail.messages, settings.timezone):
+        console.print(Text(line))
+
+
+async def _require_member(session: AsyncSession, userid: str | None, option: str = "--by") -> None:
+    """A userid on the command line must be a member WeCom told us about; a typo must not own a ticket."""
+    if userid is not None and not await contacts.members_by_ids(session, [userid]):
+        raise TicketError(tickets.Problem.NO_MEMBER, f"{option}：没有成员「{userid}」（成员来自企业微信通讯录）")
 
 
 def _change(ref: str, by: str | None, verb: str) -> None:
@@ -153,6 +188,7 @@ def _change(ref: str, by: str | None, verb: str) -> None:
 
     async def work(session: AsyncSession) -> str:
         tp = ticket_policy(settings)
+        await _require_member(session, by)
         if verb == "claim":
             if by is None:
                 raise TicketError(tickets.Problem.NOT_YOURS, "认领需要 --by 指定成员")
@@ -174,23 +210,23 @@ def _change(ref: str, by: str | None, verb: str) -> None:
 
 @ticket_app.command("claim")
 def ticket_claim(ref: Ref, by: By = None) -> None:
-    """A member takes the ticket (--by is required)."""
+    """成员认领工单，须用 --by (a member takes the ticket)"""
     _change(ref, by, "claim")
 
 
 @ticket_app.command("solve")
 def ticket_solve(ref: Ref, by: By = None) -> None:
-    """Mark solved and ask the customer for a score; with --by only the assignee or a manager may."""
+    """标记解决并请客户评分；用 --by 时只有负责人或管理者可以 (solve)"""
     _change(ref, by, "solve")
 
 
 @ticket_app.command("pending")
 def ticket_pending(ref: Ref, by: By = None) -> None:
-    """Waiting on the customer or a third party."""
+    """挂起：等待客户或第三方 (pending)"""
     _change(ref, by, "pending")
 
 
 @ticket_app.command("close")
 def ticket_close(ref: Ref, by: By = None) -> None:
-    """Close now (solved tickets also close by themselves after tickets.auto_close_days)."""
+    """立即关闭；已解决的工单也会在 tickets.auto_close_days 后自动关闭 (close)"""
     _change(ref, by, "close")

@@ -46,49 +46,104 @@ async def load_items(session: AsyncSession) -> list[KbItem]:
 
 
 def parse_yaml(text: str, source: str = "KB") -> list[KbItem]:
-    """Read and validate a KB file: a YAML list of {id, questions, answer, tags?, enabled?}."""
+    """Read and validate a KB file: a YAML list of {id, questions, answer, tags?, enabled?}.
+
+    Every problem in the file is reported at once (one line each, with its line number, entry and field), so a
+    manager fixes the file in one pass; nothing is imported while any remains.
+    """
     try:
         data = yaml.safe_load(text)
+        lines = _field_lines(text)
     except yaml.YAMLError as exc:
         raise KbError(f"{source}: 不是有效的 YAML / not valid YAML: {exc}") from None
     if not isinstance(data, list):
         raise KbError(f"{source}: 顶层应为条目列表 / expected a list of entries at the top level")
-    items = [_item(raw, f"{source}: 第 {n} 条 / entry #{n}") for n, raw in enumerate(data, start=1)]
+    problems: list[str] = []
+    items: list[KbItem] = []
     seen: set[str] = set()
-    for item in items:
-        if item.id in seen:
-            raise KbError(f"{source}: 条目 {item.id}: id 重复 / duplicate id")
-        seen.add(item.id)
+    for n, raw in enumerate(data, start=1):
+        entry_lines = lines[n - 1] if n - 1 < len(lines) else {}
+        found: list[tuple[str, str]] = []
+        item = _item(raw, found)
+        entry_id = str(raw.get("id")) if isinstance(raw, dict) else ""
+        label = f"条目 {entry_id} / entry {entry_id}" if ENTRY_ID.match(entry_id) else f"第 {n} 条 / entry #{n}"
+        for field_name, problem in found:
+            line = entry_lines.get(field_name, entry_lines.get("", 0))
+            problems.append(f"{source}:{line}: {label}: {field_name + ': ' if field_name else ''}{problem}")
+        if item is not None:
+            if item.id in seen:
+                problems.append(f"{source}:{entry_lines.get('id', 0)}: 条目 {item.id}: id 重复 / duplicate id")
+            seen.add(item.id)
+            items.append(item)
+    if problems:
+        raise KbError("\n".join(problems))
     return items
 
 
-def _item(raw: Any, where: str) -> KbItem:
+def _field_lines(text: str) -> list[dict[str, int]]:
+    """For each top-level entry, the 1-based line of the entry ("") and of each of its fields."""
+    root = yaml.compose(text)
+    if not isinstance(root, yaml.SequenceNode):
+        return []
+    found = []
+    for node in root.value:
+        lines = {"": node.start_mark.line + 1}
+        if isinstance(node, yaml.MappingNode):
+            lines.update({str(key.value): key.start_mark.line + 1 for key, _ in node.value})
+        found.append(lines)
+    return found
+
+
+def _item(raw: Any, problems: list[tuple[str, str]]) -> KbItem | None:
+    """The entry, or None with every problem in it appended as (field, what is wrong)."""
     if not isinstance(raw, dict):
-        raise KbError(f"{where}: 应为映射 / expected a mapping with id, questions, answer")
+        problems.append(("", "应为映射 / expected a mapping with id, questions, answer"))
+        return None
     entry_id = raw.get("id")
     if isinstance(entry_id, int) and not isinstance(entry_id, bool):
         entry_id = str(entry_id)
     if not isinstance(entry_id, str) or not ENTRY_ID.match(entry_id):
-        raise KbError(f"{where}: id: 应为 1-64 个字母、数字、_.- / expected 1-64 of [A-Za-z0-9_.-], got {entry_id!r}")
-    where = f"{where.split(':')[0]}: 条目 {entry_id} / entry {entry_id}"
+        problems.append(("id", f"应为 1-64 个字母、数字、_.- / expected 1-64 of [A-Za-z0-9_.-], got {entry_id!r}"))
     unknown = sorted(set(raw) - _KNOWN_FIELDS)
     if unknown:
-        raise KbError(f"{where}: 未知字段 / unknown field(s): {', '.join(map(str, unknown))}")
-    questions = raw.get("questions")
-    if not isinstance(questions, list) or not questions:
-        raise KbError(f"{where}: questions: 应为非空的问题列表 / expected a non-empty list of questions")
-    texts = tuple(dict.fromkeys(check_question(q, f"{where}: questions") for q in questions))
+        problems.append(("", f"未知字段 / unknown field(s): {', '.join(map(str, unknown))}"))
+    texts = _questions(raw.get("questions"), problems)
     answer = raw.get("answer")
     if not isinstance(answer, str) or not answer.strip():
-        raise KbError(f"{where}: answer: 应为非空文本 / expected non-empty text")
-    check_answer(answer, f"{where}: answer")
+        problems.append(("answer", "应为非空文本 / expected non-empty text"))
+    else:
+        try:
+            check_answer(answer, "")
+        except KbError as exc:
+            problems.append(("answer", _bare(exc)))
     tags = raw.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
-        raise KbError(f"{where}: tags: 应为文本列表 / expected a list of strings")
+        problems.append(("tags", "应为文本列表 / expected a list of strings"))
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise KbError(f"{where}: enabled: 应为 true 或 false / expected true or false, got {enabled!r}")
+        problems.append(("enabled", f"应为 true 或 false / expected true or false, got {enabled!r}"))
+    if problems:
+        return None
+    assert isinstance(entry_id, str) and isinstance(answer, str)
     return KbItem(entry_id, texts, answer.strip(), tuple(t.strip() for t in tags), enabled)
+
+
+def _questions(questions: Any, problems: list[tuple[str, str]]) -> tuple[str, ...]:
+    if not isinstance(questions, list) or not questions:
+        problems.append(("questions", "应为非空的问题列表 / expected a non-empty list of questions"))
+        return ()
+    texts: list[str] = []
+    for n, q in enumerate(questions, start=1):
+        try:
+            texts.append(check_question(q, ""))
+        except KbError as exc:
+            problems.append(("questions", f"{_bare(exc)}（第 {n} 个问题 / question #{n}）"))
+    return tuple(dict.fromkeys(texts))
+
+
+def _bare(exc: KbError) -> str:
+    """A field check's message without its (empty) location prefix: the caller adds the location."""
+    return str(exc).removeprefix(": ")
 
 
 def check_question(value: Any, where: str) -> str:

@@ -143,3 +143,18 @@ async def promote(
     item = await kb.create_entry(session, entry_id or f"unanswered-{group_id}", unique, answer, now)
     group.status, group.entry_id = UnansweredStatus.PROMOTED, item.id
     return item
+
+
+async def teach(
+    session: AsyncSession, entry_id: str, question: str, now: datetime, *, similarity: float = 80.0
+) -> tuple[bool, list[int]]:
+    """Add `question` as a variant of an entry and close the open groups it answers (status taught), as promoting
+    does: whether the variant was new, and the groups closed."""
+    added = await kb.add_variant(session, entry_id, question, now)
+    wanted = normalize(question) or question.strip()
+    closed = []
+    for group in await faq_repo.open_groups(session):
+        if fuzz.ratio(wanted, group.normalized) >= similarity:
+            group.status, group.entry_id = UnansweredStatus.TAUGHT, entry_id
+            closed.append(group.id)
+    return added, closed

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,6 +102,12 @@ async def list_customers(
     if owner_userid is not None:
         stmt = stmt.where(Customer.owner_userid == owner_userid)
     return list((await session.execute(stmt)).scalars())
+
+
+async def count_customers(session: AsyncSession) -> int:
+    """How many profiles `list_customers` pages through (merged ones excluded)."""
+    stmt = select(func.count()).select_from(Customer).where(Customer.merged_into_id.is_(None))
+    return int(await session.scalar(stmt) or 0)
 
 
 async def members_by_ids(session: AsyncSession, userids: Iterable[str]) -> dict[str, Member]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,6 +102,16 @@ async def retry_failed(session: AsyncSession, now: datetime, event_ids: Sequence
         stmt = stmt.where(InboundEvent.id.in_(event_ids))
     result = await session.execute(stmt.values(status=InboxStatus.NEW, next_attempt_at=now, attempts=0))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def count_matching(session: AsyncSession, status: str | None = None, kind: str | None = None) -> int:
+    """How many rows `list_recent` would show without its limit."""
+    stmt = select(func.count()).select_from(InboundEvent)
+    if status:
+        stmt = stmt.where(InboundEvent.status == status)
+    if kind:
+        stmt = stmt.where(InboundEvent.kind == kind)
+    return int(await session.scalar(stmt) or 0)
 
 
 async def list_recent(

@@ -149,6 +149,14 @@ async def list_tasks(session: AsyncSession, limit: int = 50, status: str | None 
     return list((await session.execute(stmt)).scalars())
 
 
+async def count_tasks(session: AsyncSession, status: str | None = None) -> int:
+    """How many tasks `list_tasks` would show without its limit."""
+    stmt = select(func.count()).select_from(MassTask)
+    if status:
+        stmt = stmt.where(MassTask.status == status)
+    return int(await session.scalar(stmt) or 0)
+
+
 async def target_counts(session: AsyncSession, task_ids: Collection[int]) -> dict[int, dict[str, int]]:
     """Per task, how many targets sit in each status: the delivered end of the funnel."""
     counts: dict[int, dict[str, int]] = {t: {} for t in task_ids}

@@ -179,6 +179,16 @@ async def list_recent(
     return list((await session.execute(stmt)).scalars())
 
 
+async def count_matching(session: AsyncSession, status: str | None = None, kind: str | None = None) -> int:
+    """How many rows `list_recent` would show without its limit."""
+    stmt = select(func.count()).select_from(Outbox)
+    if status:
+        stmt = stmt.where(Outbox.status == status)
+    if kind:
+        stmt = stmt.where(Outbox.kind == kind)
+    return int(await session.scalar(stmt) or 0)
+
+
 async def count_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))
     return {str(status): int(count) for status, count in rows.all()}

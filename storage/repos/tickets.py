@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -127,7 +127,16 @@ class TicketFilter:
 
 async def find(session: AsyncSession, f: TicketFilter) -> list[Ticket]:
     """Tickets matching the filter, newest first."""
-    stmt = select(Ticket)
+    stmt = _matching(select(Ticket), f).order_by(Ticket.id.desc()).limit(f.limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def count(session: AsyncSession, f: TicketFilter) -> int:
+    """How many tickets match the filter, ignoring its limit."""
+    return int(await session.scalar(_matching(select(func.count()).select_from(Ticket), f)) or 0)
+
+
+def _matching(stmt: Select[Any], f: TicketFilter) -> Select[Any]:
     if f.status:
         stmt = stmt.where(Ticket.status.in_(list(f.status)))
     if f.assignee is not None:
@@ -136,8 +145,7 @@ async def find(session: AsyncSession, f: TicketFilter) -> list[Ticket]:
         stmt = stmt.where(Ticket.customer_id == f.customer_id)
     if f.source is not None:
         stmt = stmt.where(Ticket.source == f.source)
-    stmt = stmt.order_by(Ticket.id.desc()).limit(f.limit)
-    return list((await session.execute(stmt)).scalars())
+    return stmt
 
 
 async def solved_before(session: AsyncSession, cutoff: datetime, limit: int) -> list[int]:

@@ -17,7 +17,7 @@ from sandbox.config import SandboxConfig
 from storage.db import create_db_engine
 from tests.support.bot_process import start_bot, stop, wait_healthy
 from tests.support.postgres import free_port
-from tests.support.stack import Stack, running_stack, start_site
+from tests.support.stack import Stack, calling_back, running_stack, start_site
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,12 +71,8 @@ async def test_one_row_is_stored_when_wecom_retries_after_a_slow_first_answer(da
 async def test_replay_after_crash_between_commit_and_ack_is_not_duplicated(database_url: str) -> None:
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
-    config = SandboxConfig(
-        callback_url=f"{bot_url}/wecom/callback",
-        duplicate_rate=0,
-        late_rate=0,
-        callback_timeout_s=2,
-        retry_interval_s=1.5,
+    config = calling_back(
+        SandboxConfig(duplicate_rate=0, late_rate=0, callback_timeout_s=2, retry_interval_s=1.5), bot_url
     )
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     engine = create_db_engine(database_url)

@@ -14,7 +14,7 @@ from storage.db import create_db_engine, make_sessionmaker
 from storage.models import Message
 from tests.support.bot_process import start_bot, stop, wait_healthy
 from tests.support.postgres import free_port
-from tests.support.stack import sandbox_config, start_site
+from tests.support.stack import calling_back, sandbox_config, start_site
 
 KF_MESSAGES = 2300  # three sync_msg pages of at most 1000
 ARCHIVE_MESSAGES = 2300  # three archive pages of at most 1000
@@ -57,7 +57,7 @@ async def test_a_crash_mid_pull_loses_and_repeats_nothing(database_url: str) -> 
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
     # No retries while the bot is down: the messages wait in kf and in the archive, as they would at WeCom.
-    config = replace(sandbox_config(), callback_url=f"{bot_url}/wecom/callback", retries=0, callback_timeout_s=1)
+    config = replace(calling_back(sandbox_config(), bot_url), retries=0, callback_timeout_s=1)
     sandbox = await start_site(create_sandbox(config), sandbox_port)
     crashing = restarted = None
     try:

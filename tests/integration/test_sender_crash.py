@@ -32,7 +32,7 @@ from storage.repos.windows import note_kf_customer_message
 from tests.support.bot_process import BotProcess, write_config
 from tests.support.postgres import free_port
 from tests.support.sender_stack import LIVE, SANDBOX_DEFAULTS
-from tests.support.stack import start_site
+from tests.support.stack import calling_back, start_site
 
 CLOCK = SystemClock()
 ALERTS_PER_MEMBER = 25  # under the 30 a minute, with room for the resends a crash may cost
@@ -143,9 +143,7 @@ async def test_every_send_lands_exactly_once_when_the_bot_is_killed_at_random_mo
     rng = random.Random(seed)
     bot_port, sandbox_port = free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    sandbox_config = SandboxConfig(
-        **{**SANDBOX_DEFAULTS, "callback_url": f"http://127.0.0.1:{bot_port}/wecom/callback"}
-    )
+    sandbox_config = calling_back(SandboxConfig(**SANDBOX_DEFAULTS), f"http://127.0.0.1:{bot_port}")
     sandbox = await start_site(create_sandbox(sandbox_config), sandbox_port)
     config = write_config(
         tmp_path / "config.yaml",

@@ -7,7 +7,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -23,7 +22,7 @@ from storage.db import create_db_engine, make_sessionmaker
 from storage.models_service import Survey, Ticket
 from tests.support.postgres import free_port
 from tests.support.sender_stack import SANDBOX_DEFAULTS, SenderStack, sender_settings
-from tests.support.stack import DEMO, start_site
+from tests.support.stack import DEMO, calling_back, start_site
 
 MANAGER = "zhaoliu"
 OWNER = "lisi"
@@ -35,7 +34,7 @@ async def service_stack(database_url: str) -> AsyncIterator[SenderStack]:
     """The sender stack with a manager and an on-duty rep configured (service.managers / service.on_duty)."""
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
-    config = replace(SandboxConfig(**SANDBOX_DEFAULTS), callback_url=f"{bot_url}/wecom/callback")
+    config = calling_back(SandboxConfig(**SANDBOX_DEFAULTS), bot_url)
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     settings = sender_settings(database_url, sandbox_url).model_copy(
         update={"service": ServiceSettings(managers=(MANAGER,), on_duty=(SERVICER,))}

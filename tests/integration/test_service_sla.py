@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from storage.db import create_db_engine, make_sessionmaker
 from storage.models import Outbox, OutboxKind, OutboxStatus
 from storage.models_service import ChatWait
 from tests.support.postgres import free_port
-from tests.support.stack import Stack, bot_settings, sandbox_config, start_site
+from tests.support.stack import Stack, bot_settings, calling_back, sandbox_config, start_site
 
 SERVICE = ServiceSettings(managers=("lisi",), on_duty=("wangwu",))
 
@@ -32,8 +31,7 @@ async def sla_stack(database_url: str, clock: ManualClock) -> AsyncIterator[tupl
     """Sandbox + bot as in tests/support/stack.py, but the bot runs on a manual clock with a service section."""
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
-    config = replace(sandbox_config(), callback_url=f"{bot_url}/wecom/callback")
-    config = replace(config, oa=replace(config.oa, callback_url=f"{bot_url}/wechat/callback"))
+    config = calling_back(sandbox_config(), bot_url)
     from sandbox.app import create_app as create_sandbox
 
     base = bot_settings(database_url, sandbox_url)

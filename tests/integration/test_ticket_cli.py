@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from storage.db import create_db_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import create_db_engine, make_sessionmaker
+from storage.models import Member
 from tests.handlers.service_support import Harness
 from tests.integration.test_cli import qunke
+
+
+async def _members(engine: AsyncEngine, *userids: str) -> None:
+    """The directory as WeCom's sync leaves it: `--by` names must be members."""
+    async with make_sessionmaker(engine)() as session, session.begin():
+        session.add_all(Member(userid=u, name=u) for u in userids)
 
 
 async def test_open_list_claim_solve_show_and_refusals(sqlite_template: Path, tmp_path: Path) -> None:
@@ -18,6 +29,7 @@ async def test_open_list_claim_solve_show_and_refusals(sqlite_template: Path, tm
     engine = create_db_engine(database_url)
     try:
         await Harness(engine).customer("wmCLI", owner="lisi", name="命令行客户")
+        await _members(engine, "lisi", "wangwu")
     finally:
         await engine.dispose()
     env = {"QUNKE_DATABASE_URL": database_url}
@@ -49,3 +61,70 @@ async def test_open_list_claim_solve_show_and_refusals(sqlite_template: Path, tm
     assert again.returncode == 1 and "已关闭" in again.stderr
     nobody = await qunke("ticket", "open", "wmNOBODY", "x", env=env)
     assert nobody.returncode == 1 and "找不到客户「wmNOBODY」" in nobody.stderr
+
+
+async def test_ticket_commands_refuse_unknown_values_in_one_line_when_given_a_bad_status_or_member(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    shutil.copy(sqlite_template, tmp_path / "qunke.db")
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'qunke.db'}"
+    engine = create_db_engine(database_url)
+    try:
+        harness = Harness(engine)
+        for n in range(3):
+            await harness.customer(f"wmCLI{n}", owner="lisi", name=f"客户{n}")
+        await _members(engine, "lisi")
+    finally:
+        await engine.dispose()
+    env = {"QUNKE_DATABASE_URL": database_url, "COLUMNS": "200"}
+    for n in range(3):
+        assert (await qunke("ticket", "open", f"wmCLI{n}", f"问题{n}", env=env)).returncode == 0
+
+    chinese = await qunke("ticket", "list", "--status", "处理中", "--json", env=env)
+    assert chinese.returncode == 0 and len(json.loads(chinese.stdout)) == 3
+    limited = await qunke("ticket", "list", "--status", "open", "--limit", "2", env=env)
+    assert "显示 2 / 共 3 条" in limited.stdout
+
+    bogus = await qunke("ticket", "list", "--status", "bogus", env=env)
+    assert bogus.returncode == 2 and len(bogus.stderr.strip().splitlines()) == 1
+    assert "bogus" in bogus.stderr and "open（处理中）" in bogus.stderr and "Traceback" not in bogus.stderr
+    for args in (
+        ("events", "list", "--status", "nope"),
+        ("outbox", "list", "--kind", "nope"),
+        ("task", "list", "--status", "nope"),
+    ):
+        refused = await qunke(*args, env=env)
+        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+
+    nobody = await qunke("ticket", "claim", "T1", "--by", "nobody", env=env)
+    assert nobody.returncode == 1 and len(nobody.stderr.strip().splitlines()) == 1
+    assert "没有成员「nobody」" in nobody.stderr
+    unknown_assignee = await qunke("ticket", "open", "wmCLI0", "x", "--assignee", "nobody", env=env)
+    assert unknown_assignee.returncode == 1 and "nobody" in unknown_assignee.stderr
+
+    version = await qunke("--version", env=env)
+    assert version.returncode == 0 and version.stdout.startswith("qunke ")
+
+
+async def test_ticket_show_prints_one_timeline_in_the_configured_zone_when_a_ticket_has_history(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    shutil.copy(sqlite_template, tmp_path / "qunke.db")
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'qunke.db'}"
+    engine = create_db_engine(database_url)
+    try:
+        await Harness(engine).customer("wmCLI", owner="lisi", name="命令行客户")
+        await _members(engine, "lisi", "wangwu")
+    finally:
+        await engine.dispose()
+    env = {"QUNKE_DATABASE_URL": database_url, "COLUMNS": "200"}
+    opened = json.loads((await qunke("ticket", "open", "wmCLI", "发票", "--json", env=env)).stdout)
+    assert (await qunke("ticket", "claim", opened["ref"], "--by", "wangwu", env=env)).returncode == 0
+    shown = json.loads((await qunke("ticket", "show", opened["ref"], "--json", env=env)).stdout)
+
+    readable = (await qunke("ticket", "show", opened["ref"], env=env)).stdout
+    timeline = [line.strip() for line in readable.splitlines()[2:]]
+    assert [line.split("  ")[1] for line in timeline] == ["开单", "认领"]
+    at = datetime.fromisoformat(shown["events"][0]["at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert timeline[0].startswith(at.strftime("%Y-%m-%d %H:%M:%S"))
+    assert "opened" not in readable and "T" not in timeline[0][:19]

@@ -13,7 +13,7 @@ from sandbox.app import create_app
 from sandbox.clock import FixedClock
 from sandbox.config import SandboxConfig
 from tests.sandbox.receiver import Receiver
-from tests.sandbox.sandbox_api import FAST, Client
+from tests.sandbox.sandbox_api import FAST, Client, to_receiver
 
 SandboxFactory = Callable[..., Awaitable[Client]]
 
@@ -31,7 +31,7 @@ def make_sandbox(receiver: Receiver, aiohttp_client: AiohttpClient) -> SandboxFa
     """Depends on the receiver first, so the sandbox (and its draining sender) stops before the receiver does."""
 
     async def make(**overrides: Any) -> Client:
-        config = SandboxConfig(**{**FAST, "callback_url": receiver.url, **overrides})
+        config = SandboxConfig(**{**FAST, **to_receiver(receiver.url), **overrides})
         return await aiohttp_client(create_app(config))
 
     return make
@@ -45,5 +45,5 @@ async def sandbox(make_sandbox: SandboxFactory) -> Client:
 @pytest.fixture
 async def fixed_sandbox(receiver: Receiver, aiohttp_client: AiohttpClient) -> Client:
     """A sandbox whose clock moves only through /sandbox/clock/advance, for rules with exact time boundaries."""
-    config = SandboxConfig(**{**FAST, "callback_url": receiver.url})
+    config = SandboxConfig(**{**FAST, **to_receiver(receiver.url)})
     return await aiohttp_client(create_app(config, FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))))

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from sandbox.config import SandboxConfig
+from sandbox.config import OAConfig, SandboxConfig
 
 # Chaos off and tiny timeouts: tests that want chaos ask for it.
 FAST: dict[str, Any] = {
@@ -21,6 +21,13 @@ FAST: dict[str, Any] = {
     "groupchat_lag_s": 0.0,
 }
 DEMO = SandboxConfig()
+
+
+def to_receiver(receiver_url: str) -> dict[str, Any]:
+    """Both callback URLs on the test's receiver: the OA default would post into a demo running on port 8080."""
+    oa_url = receiver_url.replace("/wecom/callback", "/wechat/callback")
+    return {"callback_url": receiver_url, "oa": OAConfig(callback_url=oa_url)}
+
 
 Client = TestClient[Any, Any]
 

@@ -11,7 +11,7 @@ from sandbox.app import create_app
 from sandbox.clock import FixedClock
 from sandbox.config import SandboxConfig
 from tests.sandbox.receiver import Receiver
-from tests.sandbox.sandbox_api import DEMO, FAST, Client, get_json, log, post_json
+from tests.sandbox.sandbox_api import DEMO, FAST, Client, get_json, log, post_json, to_receiver
 
 BEIJING = timezone(timedelta(hours=8))
 # 09:00 Beijing time on the first day of April, a 30-day month.
@@ -23,7 +23,7 @@ async def fixed_sandbox(
     aiohttp_client: AiohttpClient, receiver: Receiver, start: datetime = APRIL_1, **overrides: Any
 ) -> Client:
     """A sandbox whose clock moves only when told to; new mass tasks are readable at once unless overridden."""
-    config = SandboxConfig(**{**FAST, "callback_url": receiver.url, "task_dispatch_s": 0.0, **overrides})
+    config = SandboxConfig(**{**FAST, **to_receiver(receiver.url), "task_dispatch_s": 0.0, **overrides})
     return await aiohttp_client(create_app(config, FixedClock(start)))
 
 

@@ -35,6 +35,17 @@ async def test_state_prints_machine_readable_json_when_json_flag_is_given(sandbo
     assert json.loads(result.output)["corp_id"] == "ww5a1f0c9e2b7d4a31"
 
 
+async def test_port_and_url_options_reach_that_sandbox_when_sandbox_url_points_elsewhere(sandbox: Client) -> None:
+    nowhere = f"http://127.0.0.1:{_free_port()}"
+    by_port = await _run(nowhere, "--port", str(sandbox.make_url("").port), "state", "--json")
+    assert by_port.exit_code == 0, by_port.output
+    assert json.loads(by_port.output)["corp_id"] == "ww5a1f0c9e2b7d4a31"
+    by_url = await _run(nowhere, "--url", str(sandbox.make_url("")), "state", "--json")
+    assert by_url.exit_code == 0, by_url.output
+    unreachable = await _run(str(sandbox.make_url("")), "--url", nowhere, "state")
+    assert unreachable.exit_code == 1 and nowhere in unreachable.output
+
+
 async def test_act_add_contact_fires_callback_when_run_from_cli(sandbox: Client, receiver: Receiver) -> None:
     candy = customer_named(await state(sandbox), "糖糖🍬")["external_userid"]
     url = str(sandbox.make_url(""))
@@ -64,7 +75,8 @@ async def test_cli_prints_one_line_error_when_sandbox_is_not_running() -> None:
 
 async def test_server_stops_cleanly_when_it_receives_sigterm() -> None:
     port = _free_port()
-    env = {**os.environ, "SANDBOX_CALLBACK_URL": f"http://127.0.0.1:{_free_port()}/cb"}
+    closed = f"http://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "SANDBOX_CALLBACK_URL": f"{closed}/cb", "SANDBOX_OA_CALLBACK_URL": f"{closed}/oa"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "sandbox", "--port", str(port), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

@@ -10,7 +10,17 @@ from pytest_aiohttp import AiohttpClient
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from tests.sandbox.receiver import Receiver
-from tests.sandbox.sandbox_api import FAST, Client, act, customer_named, get_json, group_named, post_json, state
+from tests.sandbox.sandbox_api import (
+    FAST,
+    Client,
+    act,
+    customer_named,
+    get_json,
+    group_named,
+    post_json,
+    state,
+    to_receiver,
+)
 
 
 async def _refused(sandbox: Client, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -76,7 +86,7 @@ async def test_say_in_kf_is_posted_to_the_kf_engine_when_a_customer_or_servicer_
         received.append((request.path, await request.json()))
         return web.json_response({"ok": True, "action": request.path.rsplit("/", 1)[1], "msgid": "kf1"}, status=201)
 
-    app = create_app(SandboxConfig(**{**FAST, "callback_url": receiver.url}))
+    app = create_app(SandboxConfig(**{**FAST, **to_receiver(receiver.url)}))
     app.router.add_post("/sandbox/act/kf-say", stand_in)
     app.router.add_post("/sandbox/act/kf-servicer-say", stand_in)
     sandbox = await aiohttp_client(app)

@@ -11,11 +11,11 @@ from sandbox import appkeys
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from tests.sandbox.receiver import Receiver
-from tests.sandbox.sandbox_api import FAST
+from tests.sandbox.sandbox_api import FAST, to_receiver
 
 
 async def _add_contact_then_stop(receiver: Receiver, **overrides: Any) -> list[dict[str, Any]]:
-    app = create_app(SandboxConfig(**{**FAST, "callback_url": receiver.url, **overrides}))
+    app = create_app(SandboxConfig(**{**FAST, **to_receiver(receiver.url), **overrides}))
     server = TestServer(app)
     await server.start_server()
     try:

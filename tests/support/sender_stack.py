@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
@@ -22,7 +22,7 @@ from services.clock import SystemClock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models import Outbox, OutboxStatus
 from tests.support.postgres import free_port
-from tests.support.stack import bot_settings, start_site
+from tests.support.stack import bot_settings, calling_back, start_site
 
 T = TypeVar("T")
 LIVE = (OutboxStatus.QUEUED, OutboxStatus.DEFERRED, OutboxStatus.SENDING)
@@ -129,7 +129,7 @@ async def sender_stack(
 ) -> AsyncIterator[SenderStack]:
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
-    config = replace(sandbox or SandboxConfig(**SANDBOX_DEFAULTS), callback_url=f"{bot_url}/wecom/callback")
+    config = calling_back(sandbox or SandboxConfig(**SANDBOX_DEFAULTS), bot_url)
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     settings = sender_settings(database_url, sandbox_url, **sender)
     bot_runner: web.AppRunner = await start_site(create_app(settings, SystemClock()), bot_port)

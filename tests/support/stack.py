@@ -60,6 +60,12 @@ def sandbox_config(**overrides: Any) -> SandboxConfig:
     return replace(base, **overrides)
 
 
+def calling_back(config: SandboxConfig, bot_url: str) -> SandboxConfig:
+    """The sandbox calling back this test's bot on both channels: a default URL would reach a demo on port 8080."""
+    config = replace(config, callback_url=f"{bot_url}/wecom/callback")
+    return replace(config, oa=replace(config.oa, callback_url=f"{bot_url}/wechat/callback"))
+
+
 def bot_settings(database_url: str, api_base: str, **ingest: Any) -> Settings:
     private, _ = archive_key_files()
     return Settings(
@@ -171,8 +177,7 @@ async def running_stack(
 ) -> AsyncIterator[Stack]:
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
-    config = replace(sandbox or sandbox_config(), callback_url=f"{bot_url}/wecom/callback")
-    config = replace(config, oa=replace(config.oa, callback_url=f"{bot_url}/wechat/callback"))
+    config = calling_back(sandbox or sandbox_config(), bot_url)
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     settings = bot_settings(database_url, sandbox_url, **ingest).model_copy(update=settings_update or {})
     bot_runner = await start_site(create_app(settings), bot_port)

@@ -129,3 +129,49 @@ async def test_kb_changes_are_refused_with_the_reason_when_the_entry_is_unknown_
             await kb.create_entry(session, "invoice", ["问"], "答", T0)
         with pytest.raises(KbError, match="answer"):
             await kb.create_entry(session, "fresh", ["问"], "  ", T0)
+
+
+def test_every_problem_in_a_kb_file_is_reported_with_its_line_when_several_entries_are_wrong() -> None:
+    text = """\
+- id: fine
+  questions: [怎么退货]
+  answer: 七天内可退
+- id: bad id
+  questions: []
+  answer: ""
+- id: two
+  questions: ["", 发票]
+  answer: 可以开
+  enabled: maybe
+"""
+    with pytest.raises(KbError) as caught:
+        kb.parse_yaml(text, "kb.yaml")
+    lines = str(caught.value).splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        "kb.yaml:4",
+        "kb.yaml:5",
+        "kb.yaml:6",
+        "kb.yaml:8",
+        "kb.yaml:10",
+    ]
+    assert "questions: 问题应为非空文本" in lines[3] and "第 1 个问题" in lines[3]
+    assert "条目 two / entry two: enabled" in lines[4]
+
+
+async def test_teaching_a_variant_closes_the_unanswered_group_it_matches_when_one_is_open(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from services.faq import unanswered
+    from storage.repos import faq as faq_repo
+
+    await _import(sessions, KB_V1)
+    async with sessions() as session, session.begin():
+        asked = await faq_repo.add_group(session, "能开专票吗？", unanswered.normalize("能开专票吗？"), None, 0.2, T0)
+        other = await faq_repo.add_group(session, "你们卖猫粮吗", unanswered.normalize("你们卖猫粮吗"), None, 0.1, T0)
+    async with sessions() as session, session.begin():
+        added, closed = await unanswered.teach(session, "invoice", "能开专票吗", T0)
+    assert added and closed == [asked.id]
+    async with sessions() as session:
+        groups = {g.id: g for g in await unanswered.list_groups(session, include_closed=True)}
+    assert (groups[asked.id].status, groups[asked.id].entry_id) == ("taught", "invoice")
+    assert groups[other.id].status == "open"
