@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from pytest_aiohttp import AiohttpClient
 
 from sandbox.app import create_app
@@ -20,6 +22,7 @@ from tests.sandbox.archive_support import archive_config, pull
 from tests.sandbox.kf_api import customer, kfid, say, sync
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.sandbox_api import FAST, Client, act, customer_named, group_named, log, settle, state
+from tests.support.postgres import free_port
 
 
 def _config(receiver: Receiver, path: Path) -> SandboxConfig:
@@ -155,6 +158,47 @@ def test_serve_exits_non_zero_naming_the_file_when_it_is_corrupt(tmp_path: Path)
     output = " ".join((done.stdout + done.stderr).split())
     assert "state.json" in output and "Traceback" not in output
     assert path.read_text(encoding="utf-8") == "not json"
+
+
+def _start(port: int, path: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--state-file", str(path)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def _served(port: int, path: Path) -> subprocess.Popen[bytes]:
+    process = _start(port, path)
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/sandbox/pending") as response:
+                    if response.status == 200:
+                        return process
+            except aiohttp.ClientConnectionError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, "the sandbox did not start"
+            await asyncio.sleep(0.1)
+
+
+async def test_served_sandbox_keeps_its_corp_when_stopped_with_sigterm_and_started_again(tmp_path: Path) -> None:
+    port, path = free_port(), tmp_path / "state.json"
+    base = f"http://127.0.0.1:{port}"
+    process = await _served(port, path)
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{base}/sandbox/act/new-customer", json={"name": "进程重启"}) as response,
+        ):
+            assert response.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 30) == 0
+        process = await _served(port, path)
+        async with aiohttp.ClientSession() as http, http.get(f"{base}/sandbox/state") as response:
+            names = {c["name"] for c in (await response.json())["customers"]}
+        assert "进程重启" in names
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 30)
 
 
 def test_reset_removes_the_state_file_when_asked(tmp_path: Path) -> None:
