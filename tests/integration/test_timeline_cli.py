@@ -71,14 +71,18 @@ async def test_the_bots_kf_answer_and_the_reps_reply_are_on_the_timeline_when_sh
 
 async def test_a_follower_is_shown_by_openid_and_unknown_names_and_bad_dates_fail_in_one_line(stack: Stack) -> None:
     follower = (await stack.sandbox_state())["oa_followers"][0]["openid"]
-    await stack.act("oa-say", openid=follower, text="公众号里问一下")
+    await stack.act("oa-say", openid=follower, text="退货流程是什么")
 
-    async def stored() -> dict[str, Any] | None:
+    async def answered() -> dict[str, Any] | None:
         result = await qunke("customer", "show", follower, "--json", env={"QUNKE_DATABASE_URL": stack.database_url})
-        return json.loads(result.stdout) if result.returncode == 0 else None
+        shown = json.loads(result.stdout) if result.returncode == 0 else None
+        return shown if shown and any(e["side"] == "bot" for e in shown["timeline"]) else None
 
-    shown = await eventually(stored)
-    assert shown["oa_openid"] == follower and any(e["text"] == "公众号里问一下" for e in shown["timeline"])
+    shown = await eventually(answered, timeout=30)
+    question, answer = [e for e in shown["timeline"] if e["kind"] == "message"]
+    assert shown["oa_openid"] == follower and (question["side"], question["text"]) == ("customer", "退货流程是什么")
+    assert (answer["side"], answer["channel"], answer["chat_type"]) == ("bot", "oa", "oa")
+    assert ANSWERS["return_policy"] in answer["text"]
     env = {"QUNKE_DATABASE_URL": stack.database_url}
     for args in (("show", "wmNOBODY"), ("show", "424242"), ("merge", "1", "wmNOBODY"), ("unmerge", "oNOBODY")):
         result = await qunke("customer", *args, env=env)
