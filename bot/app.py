@@ -44,6 +44,7 @@ from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
+from campaigns.rfm import run_rfm
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
 from handlers.faq import router as faq_router
@@ -79,6 +80,7 @@ class Runtime:
 
 RUNTIME: Final = web.AppKey("runtime", Runtime)
 CHURN_JOB: Final = "churn"
+RFM_JOB: Final = "rfm"
 
 
 def build_dispatcher() -> Dispatcher:
@@ -175,6 +177,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         scheduler = Scheduler(tasks, settings.timezone, metrics.job_finished)
         setup_service_loop(scheduler, sessions, clock, settings)
         schedule_churn(scheduler, settings, sessions, clock)
+        schedule_rfm(scheduler, settings, sessions, clock)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
         await import_example_if_empty(sessions, settings, clock)  # before any worker can decide a question
         writer = tasks.spawn(inbox.run(), "inbox-writer")
@@ -264,6 +267,20 @@ def schedule_churn(
         log.info("churn scoring done: %s", summary.to_dict())
 
     scheduler.daily(CHURN_JOB, settings.churn.run_time(), churn_job)
+
+
+def schedule_rfm(
+    scheduler: Scheduler, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """The daily RFM scoring at `rfm.run_at` in the business zone (campaigns/rfm.py)."""
+    if not settings.rfm.enabled:
+        return
+
+    async def rfm_job() -> None:
+        summary = await run_rfm(sessions, clock.now(), settings.rfm.window_days)
+        log.info("rfm scoring done: %s", summary.to_dict())
+
+    scheduler.daily(RFM_JOB, settings.rfm.run_time(), rfm_job)
 
 
 async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event) -> None:

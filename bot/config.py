@@ -488,6 +488,25 @@ class FaqSettings(_Section):
         )
 
 
+class RfmSettings(_Section):
+    """The daily RFM scoring (campaigns/rfm.py): tiers for segments, the profile and reports."""
+
+    enabled: bool = True
+    run_at: str = "04:00"  # HH:MM in `timezone`
+    window_days: int = Field(default=365, ge=1, le=3650)  # F and M count purchases in this window
+
+    @field_validator("run_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM, e.g. 04:00")
+        return value
+
+    def run_time(self) -> time:
+        hour, minute = self.run_at.split(":")
+        return time(int(hour), int(minute))
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -513,6 +532,7 @@ class Settings(_Section):
     surveys: SurveySettings = SurveySettings()
     churn: ChurnSettings = ChurnSettings()
     faq: FaqSettings = FaqSettings()
+    rfm: RfmSettings = RfmSettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""
