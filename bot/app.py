@@ -40,10 +40,12 @@ from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
+from bot.policies import campaign_policy
 from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
+from campaigns import runs as campaign_runs
 from campaigns.rfm import run_rfm
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
@@ -81,6 +83,7 @@ class Runtime:
 RUNTIME: Final = web.AppKey("runtime", Runtime)
 CHURN_JOB: Final = "churn"
 RFM_JOB: Final = "rfm"
+CAMPAIGNS_JOB: Final = "campaigns"
 
 
 def build_dispatcher() -> Dispatcher:
@@ -178,6 +181,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         setup_service_loop(scheduler, sessions, clock, settings)
         schedule_churn(scheduler, settings, sessions, clock)
         schedule_rfm(scheduler, settings, sessions, clock)
+        schedule_campaigns(scheduler, settings, sessions, clock)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
         await import_example_if_empty(sessions, settings, clock)  # before any worker can decide a question
         writer = tasks.spawn(inbox.run(), "inbox-writer")
@@ -281,6 +285,20 @@ def schedule_rfm(
         log.info("rfm scoring done: %s", summary.to_dict())
 
     scheduler.daily(RFM_JOB, settings.rfm.run_time(), rfm_job)
+
+
+def schedule_campaigns(
+    scheduler: Scheduler, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """Every campaigns.tick_s: due firings become runs, live runs move on (campaigns/runs.py)."""
+    policy = campaign_policy(settings)
+
+    async def campaigns_job() -> None:
+        summary = await campaign_runs.tick(sessions, clock.now(), policy)
+        if summary.fired or summary.advanced:
+            log.info("campaigns tick: %s", summary.to_dict())
+
+    scheduler.every(CAMPAIGNS_JOB, settings.campaigns.tick_s, campaigns_job)
 
 
 async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event) -> None:

@@ -507,6 +507,34 @@ class RfmSettings(_Section):
         return time(int(hour), int(minute))
 
 
+class QuietHours(_Section):
+    start: str = "21:00"
+    end: str = "09:00"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM, e.g. 21:00")
+        return value
+
+    def times(self) -> tuple[time, time]:
+        (sh, sm), (eh, em) = (self.start.split(":"), self.end.split(":"))
+        return time(int(sh), int(sm)), time(int(eh), int(em))
+
+
+class CampaignSettings(_Section):
+    """Campaign runs (campaigns/, docs/CAMPAIGNS.md): guards that hold across every campaign and path."""
+
+    tick_s: float = Field(default=30, gt=0, le=3600)  # how often due firings start and live runs move on
+    quiet_hours: QuietHours = QuietHours()
+    frequency_cap: int = Field(default=2, ge=1, le=100)  # marketing messages per customer ...
+    frequency_days: int = Field(default=7, ge=1, le=90)  # ... in this many days, across campaigns and paths
+    batch_size: int = Field(default=1000, ge=10, le=20_000)  # customers per committed batch of a run
+    optout_words: list[str] = ["退订", "TD", "取消订阅"]
+    optin_words: list[str] = ["订阅"]
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -533,6 +561,7 @@ class Settings(_Section):
     churn: ChurnSettings = ChurnSettings()
     faq: FaqSettings = FaqSettings()
     rfm: RfmSettings = RfmSettings()
+    campaigns: CampaignSettings = CampaignSettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""

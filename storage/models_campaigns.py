@@ -1,11 +1,12 @@
-"""Campaign-side tables: RFM scores, saved segments, customer attributes and contact preferences (opt-out)."""
+"""Campaign-side tables: RFM, segments, attributes, contact preferences, campaigns, their runs and sends."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, BigId
@@ -64,3 +65,84 @@ class ContactPref(Base):
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     opted_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     source: Mapped[str] = mapped_column(String(32), default="")
+
+
+class CampaignStatus(StrEnum):
+    ACTIVE = "active"  # fires at its times
+    PAUSED = "paused"  # fires nothing until resumed; a run in progress stops at its next batch
+    CANCELLED = "cancelled"
+    FINISHED = "finished"  # a one-off broadcast after its run
+
+
+class Campaign(Base):
+    """A campaign as the manager defined it (validated document) and where it stands."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # broadcast | recurring | automation
+    path: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.ACTIVE, index=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RunStatus(StrEnum):
+    SELECTING = "selecting"  # the audience is being walked in batches
+    DISPATCHING = "dispatching"  # sends are being turned into outbox rows and mass tasks
+    DONE = "done"
+    STOPPED = "stopped"  # the campaign was paused or cancelled mid-run
+
+
+class CampaignRun(Base):
+    """One firing of a campaign: UNIQUE per scheduled time, so a double firing or a restart never runs it twice."""
+
+    __tablename__ = "campaign_runs"
+    __table_args__ = (UniqueConstraint("campaign_id", "scheduled_for", name="uq_campaign_runs_firing"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    scheduled_for: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.SELECTING, index=True)
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)  # the last customer id walked (keyset)
+    # Quiet hours and holidays defer the dispatch, never drop it; opt-outs are checked again at dispatch.
+    dispatch_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class SendOutcome(StrEnum):
+    SELECTED = "selected"  # passed every guard; waiting to be dispatched
+    HELD_OUT = "held_out"  # deliberately not sent, to measure lift
+    SKIPPED = "skipped"  # `reason` says which guard
+    QUEUED = "queued"  # an outbox row (kf, OA, member reminder)
+    TASK = "task"  # in a mass task the owner rep must confirm
+
+
+class CampaignSend(Base):
+    """One customer in one run: what happened to them (UNIQUE run + customer) and what they did after."""
+
+    __tablename__ = "campaign_sends"
+    __table_args__ = (
+        UniqueConstraint("run_id", "customer_id", name="uq_campaign_sends_run_customer"),
+        Index("ix_campaign_sends_customer_time", "customer_id", "created_at"),
+        Index("ix_campaign_sends_run_outcome", "run_id", "outcome", "owner_userid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    owner_userid: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    mass_task_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    converted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

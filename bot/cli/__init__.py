@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from bot.cli import churn, data, faq, outbox, purchases, report, run, segments, tickets
+from bot.cli import campaigns, churn, data, faq, outbox, purchases, report, run, segments, tickets
 from bot.cli.faq_kb import group_app
 from bot.config import ConfigError
 
@@ -26,6 +26,7 @@ app.add_typer(report.report_app, name="report")
 app.add_typer(faq.faq_app, name="faq")
 app.add_typer(segments.segment_app, name="segment")
 app.add_typer(segments.rfm_app, name="rfm")
+app.add_typer(campaigns.campaign_app, name="campaign")
 app.add_typer(group_app, name="group")
 
 
