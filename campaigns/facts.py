@@ -37,11 +37,10 @@ async def recipients(session: AsyncSession, ids: Collection[int], now: datetime)
             .order_by(Customer.id)
         )
     ).all()
-    tiers = dict(
-        (await session.execute(select(RfmScore.customer_id, RfmScore.tier).where(RfmScore.customer_id.in_(id_list))))
-        .tuples()
-        .all()
+    tier_rows = await session.execute(
+        select(RfmScore.customer_id, RfmScore.tier).where(RfmScore.customer_id.in_(id_list))
     )
+    tiers = {int(cid): str(tier) for cid, tier in tier_rows}
     last = await _last_purchases(session, id_list)
     attributes: dict[int, dict[str, str]] = defaultdict(dict)
     for cid, name, value in await session.execute(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Customer, MassTarget, MassTargetStatus, MassTask, MassTaskStatus, Message, SenderKind
@@ -87,11 +87,11 @@ async def funnel(
             )
         )
     )
-    replied = await _count(session, scope, sent, _replied())
+    replied = await _within(session, scope, sent, MESSAGE_EVENT, REPLY_WINDOW)
     window = timedelta(days=attribution_days)
-    converted = await _count(session, scope, sent, _bought(window))
+    converted = await _within(session, scope, sent, PURCHASE_EVENT, window)
     holdout = CampaignSend.outcome == SendOutcome.HELD_OUT
-    holdout_converted = await _count(session, scope, holdout, _bought(window))
+    holdout_converted = await _within(session, scope, holdout, PURCHASE_EVENT, window)
     in_tasks = counts.get(SendOutcome.TASK, 0)
     queued = counts.get(SendOutcome.QUEUED, 0)
     held = counts.get(SendOutcome.HELD_OUT, 0)
@@ -112,26 +112,31 @@ async def funnel(
     )
 
 
-def _replied() -> Any:
-    return exists().where(
-        Message.customer_id == CampaignSend.customer_id,
-        Message.sender_kind == SenderKind.CUSTOMER,
-        Message.sent_at > CampaignSend.created_at,
-        Message.sent_at <= CampaignSend.created_at + REPLY_WINDOW,
+async def _within(session: AsyncSession, scope: list[Any], group: Any, event: Any, window: timedelta) -> int:
+    """Sends in `group` followed by the customer's event (a message, a purchase) within `window`.
+
+    The first event after each send comes from SQL; the window is compared here, since interval arithmetic on
+    timestamps differs between SQLite and PostgreSQL."""
+    time_column, customer_column, *extra = event
+    first = (
+        select(func.min(time_column))
+        .where(customer_column == CampaignSend.customer_id, time_column > CampaignSend.created_at, *extra)
+        .correlate(CampaignSend)
+        .scalar_subquery()
     )
+    found = 0
+    for created, at in await session.execute(select(CampaignSend.created_at, first).where(*scope, group)):
+        if at is not None and _utc(at) - _utc(created) <= window:
+            found += 1
+    return found
 
 
-def _bought(window: timedelta) -> Any:
-    return exists().where(
-        Purchase.customer_id == CampaignSend.customer_id,
-        Purchase.purchased_at > CampaignSend.created_at,
-        Purchase.purchased_at <= CampaignSend.created_at + window,
-    )
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-async def _count(session: AsyncSession, scope: list[Any], group: Any, event: Any) -> int:
-    found = await session.scalar(select(func.count()).select_from(CampaignSend).where(*scope, group, and_(event)))
-    return int(found or 0)
+MESSAGE_EVENT: Final = (Message.sent_at, Message.customer_id, Message.sender_kind == SenderKind.CUSTOMER)
+PURCHASE_EVENT: Final = (Purchase.purchased_at, Purchase.customer_id)
 
 
 def measured_lift(sent_events: int, sent_n: int, held_events: int, held_n: int) -> Lift | None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-06 12:32:27.889285
+Create Date: 2026-12-06 12:37:34.926512
 """
 
 from collections.abc import Sequence
@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("cursor", sa.BigInteger(), nullable=False),
+        sa.Column("dispatch_after", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=False),
@@ -131,7 +132,6 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("not_before", sa.DateTime(timezone=True), nullable=True),
         sa.Column("outbox_id", sa.BigInteger(), nullable=True),
         sa.Column("mass_task_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
