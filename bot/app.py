@@ -50,6 +50,7 @@ from campaigns.rfm import run_rfm
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
 from handlers.faq import router as faq_router
+from handlers.optout import router as optout_router
 from handlers.service import router as service_router
 from handlers.service.rules import service_rules
 from handlers.surveys import router as surveys_router
@@ -93,6 +94,7 @@ def build_dispatcher() -> Dispatcher:
     dispatcher.include_router(contacts_router)
     dispatcher.include_router(conversations_router)
     # Surveys before tickets: a "差评" that answers a pending survey is a score, not a new complaint.
+    dispatcher.include_router(optout_router)
     dispatcher.include_router(surveys_router)
     dispatcher.include_router(tickets_router)
     dispatcher.include_router(service_router)
