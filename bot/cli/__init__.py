@@ -26,6 +26,7 @@ app.add_typer(report.report_app, name="report")
 app.add_typer(faq.faq_app, name="faq")
 app.add_typer(segments.segment_app, name="segment")
 app.add_typer(segments.rfm_app, name="rfm")
+app.add_typer(segments.attribute_app, name="attribute")
 app.add_typer(campaigns.campaign_app, name="campaign")
 app.add_typer(group_app, name="group")
 

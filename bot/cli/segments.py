@@ -1,8 +1,9 @@
-"""CLI commands for segments and RFM: `qunke segment create|list|show|preview|delete` and `qunke rfm run|list`."""
+"""CLI commands for audiences: `qunke segment create|list|show|preview|delete`, `rfm run|list`, `attribute import`."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from bot.config import load_settings
 from campaigns import rfm, segments
 from campaigns.segment_filter import RFM_TIERS
 from campaigns.segment_sql import Moment
+from services import attributes
 from services.clock import SystemClock
 from storage.db import create_db_engine, make_sessionmaker
 
@@ -215,3 +217,29 @@ def _rfm_row(row: Any) -> dict[str, Any]:
         "monetary_cents": score.monetary_cents,
         "computed_at": score.computed_at,
     }
+
+
+attribute_app = typer.Typer(no_args_is_help=True, help="客户属性 Attributes: birthday, renewal date, your own fields.")
+
+
+@attribute_app.command("import")
+def attribute_import(
+    file: Annotated[Path, typer.Argument(help="CSV with a header customer,<attribute>,...; - for stdin.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Import attributes (birthday and renewal_date as YYYY-MM-DD); nothing is written when any line is wrong."""
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"无法读取文件 / cannot read {file}: {exc}") from None
+    settings = load_settings()
+    result = with_session(settings, lambda s: attributes.import_attributes(s, text, SystemClock().now()))
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        for problem in result.errors:
+            typer.secho(f"第 {problem.line} 行 / line {problem.line}: {problem.message}", fg=typer.colors.RED, err=True)
+        if not result.errors:
+            typer.echo(f"已导入 {result.rows} 行：写入 {result.written} 个值，{result.unchanged} 个未变")
+    if result.errors:
+        raise typer.Exit(1)
