@@ -50,13 +50,14 @@ from campaigns.rfm import run_rfm
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
 from handlers.faq import router as faq_router
+from handlers.followups import router as followups_router
 from handlers.optout import router as optout_router
 from handlers.service import router as service_router
 from handlers.service.rules import service_rules
 from handlers.surveys import router as surveys_router
 from handlers.tickets import router as tickets_router
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import sla, survey_triggers, ticket_changes
+from services import followups, sla, survey_triggers, ticket_changes
 from services.churn import run_churn
 from services.churn_model import ChurnPolicy
 from services.clock import Clock, SystemClock
@@ -85,6 +86,8 @@ RUNTIME: Final = web.AppKey("runtime", Runtime)
 CHURN_JOB: Final = "churn"
 RFM_JOB: Final = "rfm"
 CAMPAIGNS_JOB: Final = "campaigns"
+FOLLOWUPS_JOB: Final = "followups"
+DIGEST_JOB: Final = "followup-digest"
 
 
 def build_dispatcher() -> Dispatcher:
@@ -97,6 +100,7 @@ def build_dispatcher() -> Dispatcher:
     dispatcher.include_router(optout_router)
     dispatcher.include_router(surveys_router)
     dispatcher.include_router(tickets_router)
+    dispatcher.include_router(followups_router)
     dispatcher.include_router(service_router)
     dispatcher.include_router(faq_router)
     return dispatcher
@@ -184,6 +188,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         schedule_churn(scheduler, settings, sessions, clock)
         schedule_rfm(scheduler, settings, sessions, clock)
         schedule_campaigns(scheduler, settings, sessions, clock)
+        schedule_followups(scheduler, settings, sessions, clock)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler)
         await import_example_if_empty(sessions, settings, clock)  # before any worker can decide a question
         writer = tasks.spawn(inbox.run(), "inbox-writer")
@@ -301,6 +306,28 @@ def schedule_campaigns(
             log.info("campaigns tick: %s", summary.to_dict())
 
     scheduler.every(CAMPAIGNS_JOB, settings.campaigns.tick_s, campaigns_job)
+
+
+def schedule_followups(
+    scheduler: Scheduler, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """Due follow-ups remind their rep; on workdays at followups.digest_at each rep gets the day's digest."""
+    calendar = service_rules(settings).calendar
+
+    async def remind() -> None:
+        async with sessions() as session, session.begin():
+            await followups.remind_due(session, clock.now())
+
+    async def digest() -> None:
+        now = clock.now()
+        if not calendar.is_working_day(calendar.local_date(now)):
+            return
+        async with sessions() as session, session.begin():
+            reps = await followups.send_digest(session, now, settings.timezone, settings.churn.threshold)
+        log.info("follow-up digest sent to %d reps", reps)
+
+    scheduler.every(FOLLOWUPS_JOB, settings.followups.tick_s, remind)
+    scheduler.daily(DIGEST_JOB, settings.followups.digest_time(), digest)
 
 
 async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event) -> None:

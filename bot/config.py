@@ -535,6 +535,24 @@ class CampaignSettings(_Section):
     optin_words: list[str] = ["订阅"]
 
 
+class FollowupSettings(_Section):
+    """Rep follow-up reminders (services/followups.py): a reminder when one falls due, a workday morning digest."""
+
+    tick_s: float = Field(default=60, gt=0, le=3600)  # how often due follow-ups are looked for
+    digest_at: str = "09:00"  # HH:MM in `timezone`, on workdays (service.business_hours and holidays)
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM, e.g. 09:00")
+        return value
+
+    def digest_time(self) -> time:
+        hour, minute = self.digest_at.split(":")
+        return time(int(hour), int(minute))
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -562,6 +580,7 @@ class Settings(_Section):
     faq: FaqSettings = FaqSettings()
     rfm: RfmSettings = RfmSettings()
     campaigns: CampaignSettings = CampaignSettings()
+    followups: FollowupSettings = FollowupSettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""

@@ -11,7 +11,8 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 TRIGGER_EVENTS = ("purchase", "birthday", "first_purchase_anniversary", "silent", "renewal_due", "joined_group")
-PATHS = ("mass_single", "kf", "member_reminder")
+PATHS = ("mass_single", "kf", "member_reminder", "followup")
+REP_PATHS = ("member_reminder", "followup")  # to reps, not customers: no opt-out, caps or quiet hours
 
 
 class DocumentError(ValueError):
@@ -60,7 +61,7 @@ class CampaignDocument(_Strict):
     kind: Literal["broadcast", "recurring", "automation"]
     segment: str | None = None
     filter: dict[str, Any] | None = None
-    path: Literal["mass_single", "kf", "member_reminder"]
+    path: Literal["mass_single", "kf", "member_reminder", "followup"]
     message: str = Field(min_length=1, max_length=2000)
     at: datetime | Literal["now"] | None = None
     cron: str | None = None

@@ -19,13 +19,14 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns import facts as facts_of
-from campaigns.document import CampaignDocument
+from campaigns.document import REP_PATHS, CampaignDocument
 from campaigns.policy import CampaignPolicy
 from campaigns.schedule import due_firing
 from campaigns.segment_filter import Node, parse_filter
 from campaigns.segment_sql import Moment, compile_node
 from campaigns.templates import TemplateProblem, render
 from campaigns.triggers import trigger_condition
+from services.followups import FollowupError, add_followup
 from services.messages import MassContent, Text
 from services.outbox import queue_app_message, queue_kf_reply, queue_mass_task
 from storage.models import Customer, Priority
@@ -84,7 +85,7 @@ async def fire_if_due(
     guards = document.guards
     dispatch_after = policy.dispatch_time(
         max(now, scheduled),
-        quiet_hours=guards.quiet_hours and document.path != "member_reminder",
+        quiet_hours=guards.quiet_hours and document.path not in REP_PATHS,
         skip_holidays=guards.skip_holidays,
     )
     run_id = await rows.insert_run_if_new(session, campaign.id, scheduled, now, dispatch_after)
@@ -194,7 +195,7 @@ async def _guard_batch(
 ) -> list[dict[str, Any]]:
     """Guards in order: opt-out, same-day dedupe, frequency cap, WeCom's monthly cap, holdout; then the text."""
     people = await facts_of.recipients(session, ids, now)
-    marketing = document.path != "member_reminder"
+    marketing = document.path not in REP_PATHS
     blocked = await facts_of.opted_out(session, ids) if marketing else set()
     day_start = datetime.combine(
         now.astimezone(ZoneInfo(policy.zone)).date(), datetime.min.time(), ZoneInfo(policy.zone)
@@ -212,9 +213,9 @@ async def _guard_batch(
         outcome, reason, text = SendOutcome.SELECTED, "", ""
         if person.customer_id in blocked:
             outcome, reason = SendOutcome.SKIPPED, "opted_out"
-        elif document.path in ("mass_single", "member_reminder") and not person.owner_userid:
+        elif document.path in ("mass_single", *REP_PATHS) and not person.owner_userid:
             outcome, reason = SendOutcome.SKIPPED, "no_owner"
-        elif document.path != "member_reminder" and not person.external_userid:
+        elif marketing and not person.external_userid:
             outcome, reason = SendOutcome.SKIPPED, "no_external_userid"
         elif person.customer_id in others_today:
             outcome, reason = SendOutcome.SKIPPED, "dedupe"
@@ -290,7 +291,7 @@ async def _dispatch_chunk(
         if not chunk:
             return False
         # Checked again at dispatch: a customer who said 退订 after the audience was drawn is not sent.
-        if document.path != "member_reminder":
+        if document.path not in REP_PATHS:
             late = await facts_of.opted_out(session, [s.customer_id for s, _ in chunk])
             if late:
                 await rows.mark_sends(
@@ -306,6 +307,8 @@ async def _dispatch_chunk(
             await _as_task(session, run, owner, chunk, now)
         elif document.path == "kf":
             await _as_kf(session, run, chunk, now)
+        elif document.path == "followup":
+            await _as_followups(session, run, campaign, owner, chunk, now)
         else:
             await _as_reminder(session, run, campaign, owner, chunk, now)
     return True
@@ -364,3 +367,31 @@ async def _as_reminder(
         session, now, [owner], Text(body), key=f"campaign:{run.id}:{owner}:{chunk[0][0].id}", priority=Priority.LOW
     )
     await rows.mark_sends(session, [s.id for s, _ in chunk], outcome=SendOutcome.QUEUED, outbox_id=outbox_id)
+
+
+async def _as_followups(
+    session: AsyncSession,
+    run: CampaignRun,
+    campaign: Campaign,
+    owner: str,
+    chunk: list[tuple[CampaignSend, str]],
+    now: datetime,
+) -> None:
+    # One follow-up per customer, due now; the follow-up job reminds the rep and the digest lists it.
+    for send, _ in chunk:
+        try:
+            await add_followup(
+                session,
+                now,
+                customer_id=send.customer_id,
+                member_userid=owner,
+                due_at=now,
+                note=send.text,
+                source="campaign",
+                created_by=f"campaign:{campaign.id}",
+                source_key=f"campaign:{run.id}:{send.customer_id}",
+            )
+        except FollowupError:  # the owner is no longer a member Qunke knows
+            await rows.mark_sends(session, [send.id], outcome=SendOutcome.SKIPPED, reason="no_owner")
+            continue
+        await rows.mark_sends(session, [send.id], outcome=SendOutcome.QUEUED)

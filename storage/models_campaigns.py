@@ -146,3 +146,30 @@ class CampaignSend(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     converted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class FollowupStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Followup(Base):
+    """A rep's reminder to follow up a customer (F<id>): by hand, from an automation, a ticket or a churn warning."""
+
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_member_status_due", "member_userid", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    member_userid: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), default="manual")  # manual | campaign | ticket | churn
+    status: Mapped[str] = mapped_column(String(16), default=FollowupStatus.OPEN)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    done_by: Mapped[str] = mapped_column(String(64), default="")
+    source_key: Mapped[str | None] = mapped_column(String(200), unique=True)  # an automation creates it once

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from bot.cli import campaigns, churn, data, faq, outbox, purchases, report, run, segments, tickets
+from bot.cli import campaigns, churn, data, faq, followups, outbox, purchases, report, run, segments, tickets
 from bot.cli.faq_kb import group_app
 from bot.config import ConfigError
 
@@ -28,6 +28,7 @@ app.add_typer(segments.segment_app, name="segment")
 app.add_typer(segments.rfm_app, name="rfm")
 app.add_typer(segments.attribute_app, name="attribute")
 app.add_typer(campaigns.campaign_app, name="campaign")
+app.add_typer(followups.followup_app, name="followup")
 app.add_typer(group_app, name="group")
 
 

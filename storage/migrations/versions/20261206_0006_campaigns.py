@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-06 12:37:34.926512
+Create Date: 2026-12-06 12:42:07.262636
 """
 
 from collections.abc import Sequence
@@ -104,6 +104,31 @@ def upgrade() -> None:
         batch_op.create_index("ix_customer_attributes_name_value", ["name", "value"], unique=False)
 
     op.create_table(
+        "followups",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("member_userid", sa.String(length=64), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("done_by", sa.String(length=64), nullable=False),
+        sa.Column("source_key", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_followups_customer_id_customers"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_followups")),
+        sa.UniqueConstraint("source_key", name=op.f("uq_followups_source_key")),
+    )
+    with op.batch_alter_table("followups", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_followups_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index("ix_followups_member_status_due", ["member_userid", "status", "due_at"], unique=False)
+
+    op.create_table(
         "rfm_scores",
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("recency_days", sa.Integer(), nullable=True),
@@ -171,6 +196,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_rfm_scores_tier")
 
     op.drop_table("rfm_scores")
+    with op.batch_alter_table("followups", schema=None) as batch_op:
+        batch_op.drop_index("ix_followups_member_status_due")
+        batch_op.drop_index(batch_op.f("ix_followups_customer_id"))
+
+    op.drop_table("followups")
     with op.batch_alter_table("customer_attributes", schema=None) as batch_op:
         batch_op.drop_index("ix_customer_attributes_name_value")
 
