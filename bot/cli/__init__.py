@@ -7,7 +7,20 @@ import sys
 
 import typer
 
-from bot.cli import campaigns, churn, data, faq, followups, outbox, purchases, report, run, segments, tickets
+from bot.cli import (
+    campaigns,
+    churn,
+    customer_tags,  # noqa: F401  registers `customer tag` on customer_app
+    data,
+    faq,
+    followups,
+    outbox,
+    purchases,
+    report,
+    run,
+    segments,
+    tickets,
+)
 from bot.cli.faq_kb import group_app
 from bot.config import ConfigError
 
@@ -16,7 +29,7 @@ app.command("serve")(run.serve)
 app.command("demo")(run.demo)
 app.add_typer(run.db_app, name="db")
 app.add_typer(data.events_app, name="events")
-app.add_typer(data.customer_app, name="customer")
+app.add_typer(data.customer_app, name="customer")  # with `customer tag` from customer_tags
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.task_app, name="task")
 app.add_typer(tickets.ticket_app, name="ticket")
