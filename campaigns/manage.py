@@ -218,3 +218,61 @@ def _next_firing(
     local = now.astimezone(zone)
     today = datetime.combine(local.date(), document.trigger.local_time(), tzinfo=zone)
     return today if today > now else today + timedelta(days=1)
+
+
+REPORT_COLUMNS: Final = (
+    "id",
+    "name",
+    "kind",
+    "path",
+    "status",
+    "runs",
+    "audience",
+    "held_out",
+    "skipped",
+    "in_tasks",
+    "queued",
+    "tasks_created",
+    "tasks_confirmed",
+    "delivered",
+    "replied",
+    "converted",
+    "holdout_converted",
+    "lift",
+    "lift_low",
+    "lift_high",
+)
+
+
+async def campaigns_report(session: AsyncSession) -> list[dict[str, Any]]:
+    """One row per campaign: the whole funnel and the lift (empty when there is not enough data)."""
+    report: list[dict[str, Any]] = []
+    for campaign in await rows.list_campaigns(session):
+        document = CampaignDocument.model_validate(campaign.definition)
+        whole = await funnel(session, campaign_id=campaign.id, attribution_days=document.attribution_days)
+        lift = whole.lift
+        report.append(
+            {
+                "id": campaign.id,
+                "name": campaign.name,
+                "kind": campaign.kind,
+                "path": campaign.path,
+                "status": campaign.status,
+                "runs": len(await rows.runs_of(session, campaign.id)),
+                "audience": whole.audience,
+                "held_out": whole.held_out,
+                "skipped": sum(whole.skipped.values()),
+                "in_tasks": whole.in_tasks,
+                "queued": whole.queued,
+                "tasks_created": whole.tasks_created,
+                "tasks_confirmed": whole.tasks_confirmed,
+                "delivered": whole.delivered,
+                "replied": whole.replied,
+                "converted": whole.converted,
+                "holdout_converted": whole.holdout_converted,
+                "lift": round(lift.lift, 4) if lift else None,
+                "lift_low": round(lift.low, 4) if lift else None,
+                "lift_high": round(lift.high, 4) if lift else None,
+            }
+        )
+    return report
