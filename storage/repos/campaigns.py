@@ -128,7 +128,9 @@ async def selected_of_owner(
 
 async def mark_sends(session: AsyncSession, send_ids: Collection[int], **values: Any) -> None:
     if send_ids:
-        await session.execute(update(CampaignSend).where(CampaignSend.id.in_(list(send_ids))).values(**values))
+        statement = update(CampaignSend).where(CampaignSend.id.in_(list(send_ids))).values(**values)
+        # No ORM bookkeeping: sends are never held in the session while they are marked in bulk.
+        await session.execute(statement.execution_options(synchronize_session=False))
 
 
 async def recent_marketing(session: AsyncSession, customer_ids: Collection[int], since: datetime) -> dict[int, int]:
