@@ -283,8 +283,8 @@ def print_table(rows: list[Figures]) -> None:
         )
     print(
         "\npreview s = median of the segment preview (count, per owner, sample) over every customer; target: < 1 s\n"
-        "on PostgreSQL at 1,000,000 customers. enqueue s = one campaign run from firing to one mass task per owner rep\n"
-        "(target < 10 s for 100,000 recipients); peak MB = peak Python allocation during the run (tracemalloc).\n"
+        "on PostgreSQL at 1,000,000 customers. enqueue s = one campaign run from firing to one mass task per owner\n"
+        "rep (target < 10 s for 100,000 recipients); peak MB = peak Python allocation during the run (tracemalloc).\n"
         "naive s* = the per-customer baseline timed on a sample and EXTRAPOLATED linearly to every customer."
     )
 
