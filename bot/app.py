@@ -38,6 +38,7 @@ from bot.events import ArchivePullRequested, KfPullRequested
 from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
+from bot.leader import Leadership
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
 from bot.policies import campaign_policy
@@ -183,7 +184,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
                 settings.webhook.max_body_bytes,
             )
         sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
-        scheduler = Scheduler(tasks, settings.timezone, metrics.job_finished)
+        leadership = Leadership(engine)
+        scheduler = Scheduler(tasks, settings.timezone, metrics.job_finished, leads=lambda: leadership.is_leader)
         setup_service_loop(scheduler, sessions, clock, settings)
         schedule_churn(scheduler, settings, sessions, clock)
         schedule_rfm(scheduler, settings, sessions, clock)
@@ -201,6 +203,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         if archive is not None:
             tasks.spawn(_archive_timer(archive, settings.archive.poll_interval_s, stop_timer), "archive-timer")
         register_service_jobs(scheduler, sessions, clock, settings)
+        tasks.spawn(leadership.run(), "scheduler-leadership")
         scheduler.start()
         log.info("qunke started (database: %s)", engine.dialect.name)
         try:
@@ -209,6 +212,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             # Order matters: stop taking callbacks, let the writer commit what it holds, let the worker finish its
             # current event, and only then cancel whatever else is left.
             scheduler.shutdown()
+            leadership.stop()
             inbox.close()
             await _drain(writer, "inbox writer")
             ingest.stop()
@@ -382,6 +386,7 @@ async def _healthz(request: web.Request) -> web.Response:
             "background_tasks": len(runtime.tasks),
             "scheduler": {
                 "running": scheduler is not None and scheduler.running,
+                "leads": scheduler is not None and scheduler.leads,
                 "jobs": scheduler.status() if scheduler is not None else {},
             },
         }
