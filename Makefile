@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/sender.py
 	$(BIN)/python bench/churn.py
 	$(BIN)/python bench/faq.py
+	$(BIN)/python bench/campaigns.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

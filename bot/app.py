@@ -44,21 +44,27 @@ from bot.http_errors import quiet_bad_requests
 from bot.inbox import InboxWriter
 from bot.ingest import IngestWorker, Puller
 from bot.kf_handoff import pool_health
+from bot.leader import Leadership
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
+from bot.policies import campaign_policy
 from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
+from campaigns import runs as campaign_runs
+from campaigns.rfm import run_rfm
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
 from handlers.faq import router as faq_router
+from handlers.followups import router as followups_router
+from handlers.optout import router as optout_router
 from handlers.service import router as service_router
 from handlers.service.rules import service_rules
 from handlers.surveys import router as surveys_router
 from handlers.tickets import router as tickets_router
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import sla, survey_triggers, ticket_changes
+from services import followups, sla, survey_triggers, ticket_changes
 from services.churn import run_churn
 from services.churn_model import ChurnPolicy
 from services.clock import Clock, SystemClock
@@ -88,6 +94,10 @@ class Runtime:
 RUNTIME: Final = web.AppKey("runtime", Runtime)
 CHURN_JOB: Final = "churn"
 HEALTH: Final = web.AppKey("health", HealthSources)
+RFM_JOB: Final = "rfm"
+CAMPAIGNS_JOB: Final = "campaigns"
+FOLLOWUPS_JOB: Final = "followups"
+DIGEST_JOB: Final = "followup-digest"
 
 
 def build_dispatcher() -> Dispatcher:
@@ -97,8 +107,10 @@ def build_dispatcher() -> Dispatcher:
     dispatcher.include_router(contacts_router)
     dispatcher.include_router(conversations_router)
     # Surveys before tickets: a "差评" that answers a pending survey is a score, not a new complaint.
+    dispatcher.include_router(optout_router)
     dispatcher.include_router(surveys_router)
     dispatcher.include_router(tickets_router)
+    dispatcher.include_router(followups_router)
     dispatcher.include_router(service_router)
     dispatcher.include_router(faq_router)
     return dispatcher
@@ -182,9 +194,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
                 settings.webhook.max_body_bytes,
             )
         sender = Sender(sessions, client, _oa_client(settings, http), clock, settings, metrics)
-        scheduler = Scheduler(tasks, settings.timezone, metrics.job_finished)
+        leadership = Leadership(engine)
+        scheduler = Scheduler(tasks, settings.timezone, metrics.job_finished, leads=lambda: leadership.is_leader)
         setup_service_loop(scheduler, sessions, clock, settings)
         schedule_churn(scheduler, settings, sessions, clock)
+        schedule_rfm(scheduler, settings, sessions, clock)
+        schedule_campaigns(scheduler, settings, sessions, clock)
+        schedule_followups(scheduler, settings, sessions, clock)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler, clock)
         await import_example_if_empty(sessions, settings, clock)  # before any worker can decide a question
         writer = tasks.spawn(inbox.run(), "inbox-writer")
@@ -209,6 +225,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             workers["archive_puller"] = Worker(tasks.spawn(timer, "archive-timer"), streak)
         app[HEALTH] = HealthSources(sessions, settings.database.url, settings.database.min_free_mb, scheduler, workers)
         register_service_jobs(scheduler, sessions, clock, settings)
+        tasks.spawn(leadership.run(), "scheduler-leadership")
         scheduler.start()
         log.info("qunke started (database: %s)", engine.dialect.name)
         try:
@@ -217,6 +234,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             # Order matters: stop taking callbacks, let the writer commit what it holds, let the worker finish its
             # current event, and only then cancel whatever else is left.
             scheduler.shutdown()
+            leadership.stop()
             inbox.close()
             await _drain(writer, "inbox writer")
             ingest.stop()
@@ -286,6 +304,56 @@ def schedule_churn(
         log.info("churn scoring done: %s", summary.to_dict())
 
     scheduler.daily(CHURN_JOB, settings.churn.run_time(), churn_job)
+
+
+def schedule_rfm(
+    scheduler: Scheduler, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """The daily RFM scoring at `rfm.run_at` in the business zone (campaigns/rfm.py)."""
+    if not settings.rfm.enabled:
+        return
+
+    async def rfm_job() -> None:
+        summary = await run_rfm(sessions, clock.now(), settings.rfm.window_days)
+        log.info("rfm scoring done: %s", summary.to_dict())
+
+    scheduler.daily(RFM_JOB, settings.rfm.run_time(), rfm_job)
+
+
+def schedule_campaigns(
+    scheduler: Scheduler, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """Every campaigns.tick_s: due firings become runs, live runs move on (campaigns/runs.py)."""
+    policy = campaign_policy(settings)
+
+    async def campaigns_job() -> None:
+        summary = await campaign_runs.tick(sessions, clock.now(), policy)
+        if summary.fired or summary.advanced:
+            log.info("campaigns tick: %s", summary.to_dict())
+
+    scheduler.every(CAMPAIGNS_JOB, settings.campaigns.tick_s, campaigns_job)
+
+
+def schedule_followups(
+    scheduler: Scheduler, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """Due follow-ups remind their rep; on workdays at followups.digest_at each rep gets the day's digest."""
+    calendar = service_rules(settings).calendar
+
+    async def remind() -> None:
+        async with sessions() as session, session.begin():
+            await followups.remind_due(session, clock.now())
+
+    async def digest() -> None:
+        now = clock.now()
+        if not calendar.is_working_day(calendar.local_date(now)):
+            return
+        async with sessions() as session, session.begin():
+            reps = await followups.send_digest(session, now, settings.timezone, settings.churn.threshold)
+        log.info("follow-up digest sent to %d reps", reps)
+
+    scheduler.every(FOLLOWUPS_JOB, settings.followups.tick_s, remind)
+    scheduler.daily(DIGEST_JOB, settings.followups.digest_time(), digest)
 
 
 async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event, streak: FailureStreak) -> None:

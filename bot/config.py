@@ -493,6 +493,71 @@ class FaqSettings(_Section):
         )
 
 
+class RfmSettings(_Section):
+    """The daily RFM scoring (campaigns/rfm.py): tiers for segments, the profile and reports."""
+
+    enabled: bool = True
+    run_at: str = "04:00"  # HH:MM in `timezone`
+    window_days: int = Field(default=365, ge=1, le=3650)  # F and M count purchases in this window
+
+    @field_validator("run_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM, e.g. 04:00")
+        return value
+
+    def run_time(self) -> time:
+        hour, minute = self.run_at.split(":")
+        return time(int(hour), int(minute))
+
+
+class QuietHours(_Section):
+    start: str = "21:00"
+    end: str = "09:00"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM, e.g. 21:00")
+        return value
+
+    def times(self) -> tuple[time, time]:
+        (sh, sm), (eh, em) = (self.start.split(":"), self.end.split(":"))
+        return time(int(sh), int(sm)), time(int(eh), int(em))
+
+
+class CampaignSettings(_Section):
+    """Campaign runs (campaigns/, docs/CAMPAIGNS.md): guards that hold across every campaign and path."""
+
+    tick_s: float = Field(default=30, gt=0, le=3600)  # how often due firings start and live runs move on
+    quiet_hours: QuietHours = QuietHours()
+    frequency_cap: int = Field(default=2, ge=1, le=100)  # marketing messages per customer ...
+    frequency_days: int = Field(default=7, ge=1, le=90)  # ... in this many days, across campaigns and paths
+    batch_size: int = Field(default=1000, ge=10, le=20_000)  # customers per committed batch of a run
+    optout_words: list[str] = ["退订", "TD", "取消订阅"]
+    optin_words: list[str] = ["订阅"]
+
+
+class FollowupSettings(_Section):
+    """Rep follow-up reminders (services/followups.py): a reminder when one falls due, a workday morning digest."""
+
+    tick_s: float = Field(default=60, gt=0, le=3600)  # how often due follow-ups are looked for
+    digest_at: str = "09:00"  # HH:MM in `timezone`, on workdays (service.business_hours and holidays)
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM, e.g. 09:00")
+        return value
+
+    def digest_time(self) -> time:
+        hour, minute = self.digest_at.split(":")
+        return time(int(hour), int(minute))
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -518,6 +583,9 @@ class Settings(_Section):
     surveys: SurveySettings = SurveySettings()
     churn: ChurnSettings = ChurnSettings()
     faq: FaqSettings = FaqSettings()
+    rfm: RfmSettings = RfmSettings()
+    campaigns: CampaignSettings = CampaignSettings()
+    followups: FollowupSettings = FollowupSettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""

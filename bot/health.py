@@ -68,7 +68,11 @@ async def health_report(sources: HealthSources) -> tuple[int, dict[str, object]]
         "reasons": reasons,
         "database": database,
         "workers": workers,
-        "scheduler": {"running": running, "jobs": scheduler.status() if scheduler is not None else {}},
+        "scheduler": {
+            "running": running,
+            "leads": scheduler is not None and scheduler.leads,
+            "jobs": scheduler.status() if scheduler is not None else {},
+        },
     }
     return (200 if not reasons else 503), body
 

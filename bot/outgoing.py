@@ -83,6 +83,10 @@ def build_request(claim: Claim, agent_id: int, duplicate_check_interval_s: int) 
         if payload["servicer_userid"]:
             body["servicer_userid"] = payload["servicer_userid"]
         return Request(Channel.WECOM, claim.api, body)
+    if kind == OutboxKind.MARK_TAG:
+        body = {"userid": payload["userid"], "external_userid": claim.recipient}
+        body |= {k: payload[k] for k in ("add_tag", "remove_tag") if payload.get(k)}
+        return Request(Channel.WECOM, claim.api, body)
     if kind == OutboxKind.OA_MESSAGE:
         return Request(Channel.OA, CUSTOM_SEND_PATH, {"touser": claim.recipient, **_oa_content(payload)})
     if kind == OutboxKind.MASS_TASK:

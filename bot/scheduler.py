@@ -51,8 +51,16 @@ class Scheduler:
     """Jobs are plain coroutines; APScheduler fires on the event loop, our BackgroundTasks runs them (so shutdown
     drains them)."""
 
-    def __init__(self, tasks: BackgroundTasks, zone: str, on_finished: JobListener | None = None) -> None:
+    def __init__(
+        self,
+        tasks: BackgroundTasks,
+        zone: str,
+        on_finished: JobListener | None = None,
+        leads: Callable[[], bool] | None = None,
+    ) -> None:
         self._tasks = tasks
+        # On PostgreSQL only the leading process fires (bot/leader.py), so each firing runs once across processes.
+        self._leads = leads or (lambda: True)
         self._zone = ZoneInfo(zone)
         self._scheduler = AsyncIOScheduler(timezone=self._zone)
         self._jobs: dict[str, Job] = {}
@@ -87,6 +95,8 @@ class Scheduler:
         )
 
     async def _fire(self, name: str) -> None:
+        if not self._leads():
+            return  # another process leads; it fires this one
         # A run still in progress makes the next firing a no-op rather than a second concurrent run.
         if self._status[name].running:
             log.info("job %s is still running; skipping this firing", name)
@@ -136,6 +146,11 @@ class Scheduler:
     @property
     def running(self) -> bool:
         return bool(self._scheduler.running)
+
+    @property
+    def leads(self) -> bool:
+        """Whether this process fires the jobs (always on SQLite; the advisory-lock holder on PostgreSQL)."""
+        return self._leads()
 
     def status(self) -> dict[str, dict[str, object]]:
         """Per job: runs, failures, last start/finish/error and the next firing time."""

@@ -246,3 +246,21 @@ async def queue_kf_trans(
     return await _queue(
         session, now, OutboxKind.KF_TRANS, recipient, payload, key=key, priority=Priority.HIGH, not_before=None
     )
+
+
+async def queue_mark_tag(
+    session: AsyncSession,
+    now: datetime,
+    userid: str,
+    external_userid: str,
+    add: Sequence[str],
+    remove: Sequence[str],
+    *,
+    key: str | None = None,
+) -> int:
+    """Add and remove corp tags (by tag id) on a customer, as the rep `userid` who has them as a contact; WeCom then
+    sends the edit_external_contact callback and the customer's tags are re-read from it."""
+    payload = {"userid": userid, "add_tag": list(add), "remove_tag": list(remove)}
+    return await _queue(
+        session, now, OutboxKind.MARK_TAG, external_userid, payload, key=key, priority=Priority.NORMAL, not_before=None
+    )

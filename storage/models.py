@@ -315,6 +315,7 @@ class OutboxKind(StrEnum):
     MASS_REMIND = "mass_remind"  # remind_groupmsg_send
     MASS_CANCEL = "mass_cancel"  # cancel_groupmsg_send
     KF_TRANS = "kf_trans"  # kf/service_state/trans: hand a kf session to a person (no customer message, no quota)
+    MARK_TAG = "mark_tag"  # externalcontact/mark_tag: add or remove a customer's corp tags (as their owner rep)
 
 
 class Priority(IntEnum):
@@ -498,4 +499,5 @@ OUTBOX_API: Final[dict[str, str]] = {
     OutboxKind.MASS_REMIND: "/cgi-bin/externalcontact/remind_groupmsg_send",
     OutboxKind.MASS_CANCEL: "/cgi-bin/externalcontact/cancel_groupmsg_send",
     OutboxKind.KF_TRANS: "/cgi-bin/kf/service_state/trans",
+    OutboxKind.MARK_TAG: "/cgi-bin/externalcontact/mark_tag",
 }

@@ -13,7 +13,21 @@ from bot.cli.width import widen_output
 
 widen_output()  # before any rich console exists: they read COLUMNS when they are made
 
-from bot.cli import churn, data, doctor, faq, outbox, purchases, report, run, tickets  # noqa: E402
+from bot.cli import (  # noqa: E402
+    campaigns,
+    churn,
+    customer_tags,  # noqa: F401  registers `customer tag` on customer_app
+    data,
+    doctor,
+    faq,
+    followups,
+    outbox,
+    purchases,
+    report,
+    run,
+    segments,
+    tickets,
+)
 from bot.cli.faq_kb import group_app  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
 from storage.db_errors import explain as explain_database_error  # noqa: E402
@@ -48,7 +62,7 @@ app.command("demo")(run.demo)
 app.command("doctor")(doctor.doctor)
 app.add_typer(run.db_app, name="db")
 app.add_typer(data.events_app, name="events")
-app.add_typer(data.customer_app, name="customer")
+app.add_typer(data.customer_app, name="customer")  # with `customer tag` from customer_tags
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.task_app, name="task")
 app.add_typer(tickets.ticket_app, name="ticket")
@@ -56,6 +70,11 @@ app.add_typer(purchases.purchase_app, name="purchase")
 app.add_typer(churn.churn_app, name="churn")
 app.add_typer(report.report_app, name="report")
 app.add_typer(faq.faq_app, name="faq")
+app.add_typer(segments.segment_app, name="segment")
+app.add_typer(segments.rfm_app, name="rfm")
+app.add_typer(segments.attribute_app, name="attribute")
+app.add_typer(campaigns.campaign_app, name="campaign")
+app.add_typer(followups.followup_app, name="followup")
 app.add_typer(group_app, name="group")
 
 

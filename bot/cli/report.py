@@ -1,7 +1,10 @@
-"""`qunke report service`: response times by rep, SLA breaches, tickets, CSAT/NPS and the at-risk list."""
+"""`qunke report service|campaigns`: the service report (response times, SLA, tickets, CSAT/NPS, at risk) and
+the campaign funnel with lift."""
 
 from __future__ import annotations
 
+import csv
+import sys
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -13,6 +16,7 @@ from rich.table import Table
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config import load_settings
+from campaigns import manage
 from services.clock import SystemClock
 from services.reports import ServiceReport, service_report
 from services.response_times import GroupStats
@@ -126,3 +130,38 @@ def _print(report: ServiceReport, zone: str) -> None:
             row.action,
         )
     console.print(risky if report.at_risk else "流失风险名单：暂无（或尚未运行 `qunke churn run`）")
+
+
+@report_app.command("campaigns")
+def report_campaigns(
+    as_json: JsonFlag = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header, for a spreadsheet.")] = False,
+) -> None:
+    """Every campaign's funnel: audience, held out, skipped, tasks created and confirmed, delivered, replied,
+    converted, and the lift against the holdout with its 95 % interval."""
+    settings = load_settings()
+    rows = with_session(settings, manage.campaigns_report)
+    if as_json:
+        print_json(rows)
+        return
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(manage.REPORT_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    table = Table("活动", "受众", "对照组", "跳过", "任务/排队", "已确认", "送达", "回复", "转化", "提升")
+    for row in rows:
+        lift = "样本不足" if row["lift"] is None else f"{row['lift'] * 100:+.1f}pp"
+        table.add_row(
+            row["name"],
+            str(row["audience"]),
+            str(row["held_out"]),
+            str(row["skipped"]),
+            f"{row['in_tasks']}/{row['queued']}",
+            str(row["tasks_confirmed"]),
+            str(row["delivered"]),
+            str(row["replied"]),
+            str(row["converted"]),
+            lift,
+        )
+    console.print(table)

@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, Speaker
 from handlers.tickets.settings import ticket_policy
+from services.contact_prefs import preference_word
 from services.faq.answering import Outcome, Policy, handle_question
 from services.faq.budget import Budgets
 from services.faq.handoff import Handoff, queued_notice
@@ -63,6 +64,9 @@ def policy_from(settings: Settings) -> Policy:
 @router.watch(ChatMessage, _customer_text)
 async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
     """Queue the question as its own job: the pull's page stays short, the FAQ's work gets its own transaction."""
+    words = ctx.features.settings.campaigns
+    if preference_word(event.text, words.optout_words, words.optin_words) is not None:
+        return  # "退订" is a request handlers/optout answers, not a question
     if ctx.features.faq is not None and not is_chitchat(event.text):
         await queue_question(ctx.session, event.source_key, ctx.clock.now())
 

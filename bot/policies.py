@@ -1,0 +1,23 @@
+"""Settings turned into the frozen policies features use, built once at start-up (and by the CLI)."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from campaigns.policy import CampaignPolicy
+from handlers.service.rules import service_rules
+
+
+def campaign_policy(settings: Settings) -> CampaignPolicy:
+    """Quiet hours, the frequency cap and batches from `campaigns:`; holidays and workdays from the service calendar."""
+    section = settings.campaigns
+    quiet_start, quiet_end = section.quiet_hours.times()
+    return CampaignPolicy(
+        zone=settings.timezone,
+        calendar=service_rules(settings).calendar,
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        frequency_cap=section.frequency_cap,
+        frequency_days=section.frequency_days,
+        batch_size=section.batch_size,
+        monthly_cap=settings.sender.mass_cap_period == "month" and settings.sender.mass_cap is None,
+    )
