@@ -21,6 +21,7 @@ from bot.metrics import Metrics
 from bot.outgoing import Claim
 from bot.sent_replies import CUSTOMER_MESSAGES, record_sent_reply
 from services.masstasks import mark_failed
+from services.tagging import apply_marked
 from storage.models import OutboxKind, OutboxStatus
 from storage.repos import masstasks, quotas, windows
 from storage.repos import outbox as outbox_repo
@@ -122,6 +123,8 @@ class Recorder:
         await self._tracker.on_answer(session, claim, outcome.data, now)
         if claim.kind == OutboxKind.KF_TRANS:
             await after_kf_trans(session, claim, outcome.data, now)
+        if claim.kind == OutboxKind.MARK_TAG:
+            await apply_marked(session, claim.recipient, claim.payload)
         if claim.kind in CUSTOMER_MESSAGES:
             await record_sent_reply(session, claim, now)
         self._metrics.outbox_finished.labels(claim.kind, OutboxStatus.SENT).inc()

@@ -7,7 +7,6 @@ from typing import Final
 from aiohttp import web
 
 from . import appkeys
-from .events import contact_event
 from .model import Corp, Tag
 from .qyapi_reply import QyapiError, api_ok, body_str, json_body
 from .wire import Json
@@ -64,11 +63,11 @@ def _known_tags(corp: Corp, tag_ids: list[str]) -> list[str]:
 
 
 async def mark_tag(request: web.Request) -> web.Response:
-    """Add and remove corp tags on one rep's relationship with one customer, then push edit_external_contact.
+    """Add and remove corp tags on one rep's relationship with one customer; no callback follows.
 
-    WECOM.md §2b quotes "通过API进行的操作不会产生回调" for customer-contact callbacks; whether that covers mark_tag is
-    UNCONFIRMED. The sandbox pushes edit_external_contact for a change that took effect (as for a rep's edit in the
-    client), so a bot meets the echo of its own change and must handle it idempotently.
+    WECOM.md §2b quotes "通过API进行的操作不会产生回调" (operations made through the API produce no callback) for the
+    customer-contact events: the sandbox takes it as written, so a bot must record its own change when the call
+    succeeds (a rep's edit in the client still pushes edit_external_contact: /sandbox/act).
     """
     body = await json_body(request)
     corp = request.app[appkeys.CORP]
@@ -94,11 +93,7 @@ async def mark_tag(request: web.Request) -> web.Response:
     tag_ids += [tag_id for tag_id in add if tag_id not in tag_ids]
     if len(tag_ids) > TAGS_MAX:
         raise QyapiError(40058, f"invalid Request Parameter: more than {TAGS_MAX} tags")
-    if tag_ids != follow.tag_ids:
-        follow.tag_ids = tag_ids
-        now = request.app[appkeys.CLOCK].epoch()
-        event = contact_event("edit_external_contact", now, member.userid, external_userid)
-        request.app[appkeys.SENDER].submit(event)
+    follow.tag_ids = tag_ids
     return api_ok()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.outbox import queue_mark_tag
 from services.purchases import resolve_customers
 from storage.models import Customer, CustomerTag
+from storage.repos import contacts
 
 
 class TagError(ValueError):
@@ -59,3 +60,32 @@ async def change_tags(
         [library[name] for name in remove],
     )
     return TagChange(customer.id, customer.owner_userid, list(add), list(remove), outbox_id)
+
+
+async def apply_marked(session: AsyncSession, external_userid: str, payload: dict[str, object]) -> None:
+    """WeCom accepted a mark_tag: record the change on the rep's tags here, since API changes push no callback
+    (WECOM.md §2b). Tag names come from the tags Qunke has seen; an id it has never seen keeps the id as name."""
+    customer = await session.scalar(select(Customer).where(Customer.external_userid == external_userid))
+    if customer is None:
+        return
+    userid = str(payload.get("userid", ""))
+    added = _ids(payload.get("add_tag"))
+    removed = set(_ids(payload.get("remove_tag")))
+    current = await session.execute(
+        select(CustomerTag.tag_id, CustomerTag.tag_name, CustomerTag.group_name).where(
+            CustomerTag.customer_id == customer.id, CustomerTag.userid == userid
+        )
+    )
+    kept = [(tag_id, name, group) for tag_id, name, group in current if tag_id not in removed]
+    names = {tag_id: name for name, tag_id in (await known_tags(session)).items()}
+    groups = dict(
+        (tag_id, group)
+        for tag_id, group in await session.execute(select(CustomerTag.tag_id, CustomerTag.group_name).distinct())
+    )
+    have = {tag_id for tag_id, _, _ in kept}
+    kept += [(tag_id, names.get(tag_id, tag_id), groups.get(tag_id, "")) for tag_id in added if tag_id not in have]
+    await contacts.replace_tags(session, customer.id, userid, kept)
+
+
+def _ids(value: object) -> list[str]:
+    return [str(t) for t in value if isinstance(t, str)] if isinstance(value, list) else []

@@ -117,7 +117,7 @@ async def test_corp_tag_list_filters_by_tag_or_group_when_asked(sandbox: Client)
     assert [g["group_name"] for g in by_group] == ["客户来源"]
 
 
-async def test_mark_tag_changes_the_tags_and_pushes_edit_external_contact_when_they_change(
+async def test_mark_tag_changes_the_tags_and_pushes_no_callback_when_called_through_the_api(
     sandbox: Client, receiver: Receiver
 ) -> None:
     data = await state(sandbox)
@@ -127,13 +127,10 @@ async def test_mark_tag_changes_the_tags_and_pushes_edit_external_contact_when_t
     assert (await _api(sandbox, "externalcontact/mark_tag", body))["errcode"] == 0
     follow = customer_named(await state(sandbox), "Lemon柠檬")["follows"][0]
     assert [t["tag_name"] for t in follow["tags"]] == ["VIP"]
-    await settle(sandbox)
-    [event] = receiver.events("edit_external_contact")
-    assert (event["UserID"], event["ExternalUserID"]) == ("zhangsan", lemon)
-    # The same change again changes nothing and pushes nothing.
+    # WECOM.md §2b: "通过API进行的操作不会产生回调" — the caller records its own change.
     assert (await _api(sandbox, "externalcontact/mark_tag", body))["errcode"] == 0
     await settle(sandbox)
-    assert len(receiver.events("edit_external_contact")) == 1
+    assert receiver.events("edit_external_contact") == []
 
 
 async def test_mark_tag_is_refused_when_the_request_is_wrong(sandbox: Client) -> None:

@@ -79,6 +79,13 @@ def _act(base: str, action: str, **body: Any) -> dict[str, Any]:
     return data
 
 
+def _state(base: str) -> dict[str, Any]:
+    response = requests.get(f"{base}/sandbox/state", timeout=10)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
 def _errcode(call: Callable[[], object]) -> int:
     with pytest.raises(WeChatClientException) as caught:
         call()
@@ -112,7 +119,10 @@ def _tags_and_welcome(client: SandboxClient, base: str, receiver: WechatpyReceiv
     welcome = {"welcome_code": added["WelcomeCode"], "text": {"content": "欢迎加入"}}
     assert client.external_contact.send_welcome_msg(welcome)["errcode"] == 0
     assert client.external_contact.mark_tag(userid="lisi", external_userid=candy, add_tag=[vip])["errcode"] == 0
-    receiver.wait_for(lambda e: e.get("ChangeType") == "edit_external_contact")
+    state = _state(base)
+    customer = next(c for c in state["customers"] if c["external_userid"] == candy)
+    follow = next(f for f in customer["follows"] if f["userid"] == "lisi")
+    assert "VIP" in [t["tag_name"] for t in follow["tags"]]  # applied, with no callback (WECOM.md §2b)
 
 
 def _kf(client: SandboxClient, base: str, receiver: WechatpyReceiver, candy: str) -> None:
