@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.profiles import attributes_of as attributes_of
 from services.purchases import LineError, resolve_customers
 from storage.db import dialect_of
 from storage.models_campaigns import CustomerAttribute
@@ -135,12 +136,3 @@ async def _upsert(session: AsyncSession, values: dict[tuple[int, str], tuple[int
             changed,
         )
     return len(changed)
-
-
-async def attributes_of(session: AsyncSession, customer_id: int) -> dict[str, str]:
-    rows = await session.execute(
-        select(CustomerAttribute.name, CustomerAttribute.value)
-        .where(CustomerAttribute.customer_id == customer_id)
-        .order_by(CustomerAttribute.name)
-    )
-    return {name: value for name, value in rows}

@@ -6,11 +6,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customer_timeline import TimelineItem, timeline_page
 from services.identity import cluster_ids, root_of
 from services.timeline import scene_from_join_code
+from storage.models_campaigns import ContactPref, CustomerAttribute, RfmScore
 from storage.models_service import ChurnScore, CustomerScore
 from storage.repos import contacts, groups
 
@@ -57,8 +59,12 @@ class CustomerProfile:
     timeline_page: int = 1
     timeline_pages: int = 0
     timeline_limit: int = 50
-    # Latest CSAT (1-5) and NPS (0-10, with its category), churn risk (0..1) with its reasons.
+    # Latest CSAT (1-5) and NPS (0-10, with its category), churn risk (0..1) with its reasons, RFM tier and scores.
     scores: dict[str, Any] = field(default_factory=dict)
+    # Operator-defined facts (birthday, renewal_date, ...) from `qunke attribute import`.
+    attributes: dict[str, str] = field(default_factory=dict)
+    # Said 退订 and not 订阅 since: no campaign reaches them.
+    opted_out: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,7 +167,23 @@ async def customer_profile(
         timeline_pages=timeline.pages,
         timeline_limit=timeline.limit,
         scores=await scores_of(session, customer.id, ids),
+        attributes=await attributes_of(session, customer.id),
+        opted_out=await _opted_out(session, customer.id),
     )
+
+
+async def attributes_of(session: AsyncSession, customer_id: int) -> dict[str, str]:
+    rows = await session.execute(
+        select(CustomerAttribute.name, CustomerAttribute.value)
+        .where(CustomerAttribute.customer_id == customer_id)
+        .order_by(CustomerAttribute.name)
+    )
+    return {name: value for name, value in rows}
+
+
+async def _opted_out(session: AsyncSession, customer_id: int) -> bool:
+    pref = await session.get(ContactPref, customer_id)
+    return pref is not None and pref.opted_out_at is not None
 
 
 async def scores_of(session: AsyncSession, root_id: int, ids: list[int]) -> dict[str, Any]:
@@ -170,7 +192,10 @@ async def scores_of(session: AsyncSession, root_id: int, ids: list[int]) -> dict
     csat = max((r for r in rows if r.csat_at is not None), key=lambda r: r.csat_at or r.customer_id, default=None)
     nps = max((r for r in rows if r.nps_at is not None), key=lambda r: r.nps_at or r.customer_id, default=None)
     churn = await session.get(ChurnScore, root_id)
+    rfm = await session.get(RfmScore, root_id)
     return {
+        "rfm_tier": rfm.tier if rfm else None,
+        "rfm": {"r": rfm.r_score, "f": rfm.f_score, "m": rfm.m_score, "computed_at": rfm.computed_at} if rfm else None,
         "csat": csat.csat if csat else None,
         "csat_at": csat.csat_at if csat else None,
         "nps": nps.nps if nps else None,

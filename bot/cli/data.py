@@ -203,6 +203,10 @@ def _print_profile(p: CustomerProfile, zone: str) -> None:
     console.print(Text(_scores_line(p.scores)))
     if p.scores.get("churn_reasons"):
         console.print(Text("流失原因：" + "；".join(str(r) for r in p.scores["churn_reasons"])))
+    if p.attributes:
+        console.print(Text("属性：" + "，".join(f"{k}={v}" for k, v in p.attributes.items())))
+    if p.opted_out:
+        console.print("已退订营销消息")
     if p.tags:
         console.print("标签：" + "、".join(f"{t['group']}/{t['tag']}" if t["group"] else t["tag"] for t in p.tags))
     if p.groups:
@@ -243,7 +247,8 @@ def _scores_line(scores: dict[str, Any]) -> str:
         nps = f"{scores['nps']}/10（{NPS_TEXT.get(str(scores.get('nps_category')), '')}）"
     risk = scores.get("churn_risk")
     churn = "-" if risk is None else f"{risk:.0%}" + ("（预警）" if scores.get("churn_at_risk") else "")
-    return f"满意度 CSAT：{csat}   推荐意愿 NPS：{nps}   流失风险：{churn}"
+    tier = scores.get("rfm_tier") or "-"
+    return f"满意度 CSAT：{csat}   推荐意愿 NPS：{nps}   流失风险：{churn}   RFM：{tier}"
 
 
 @customer_app.command("merge")

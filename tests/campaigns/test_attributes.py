@@ -41,3 +41,25 @@ async def test_header_must_start_with_customer_when_importing(engine: AsyncEngin
     async with make_sessionmaker(engine)() as s:
         result = await import_attributes(s, "id,birthday\n1,1990-01-01\n", NOW)
     assert result.errors[0].line == 1 and "customer" in result.errors[0].message
+
+
+async def test_profile_shows_attributes_rfm_tier_and_opt_out_when_they_exist(engine: AsyncEngine) -> None:
+    from campaigns.rfm import run_rfm
+    from services.profiles import customer_profile
+    from storage.models_campaigns import ContactPref
+    from storage.models_service import Purchase
+
+    sessions = make_sessionmaker(engine)
+    async with sessions() as s, s.begin():
+        s.add(Customer(id=1, external_userid="wm1", name="客户1", first_seen_at=NOW))
+        await s.flush()
+        s.add(Purchase(customer_id=1, reference="p", amount_cents=100, purchased_at=NOW))
+        s.add(ContactPref(customer_id=1, opted_out_at=NOW, source="kf"))
+    async with sessions() as s, s.begin():
+        await import_attributes(s, "customer,birthday\nwm1,1990-12-10\n", NOW)
+    await run_rfm(sessions, NOW)
+    async with sessions() as s:
+        profile = await customer_profile(s, 1)
+    assert profile is not None
+    assert profile.attributes == {"birthday": "1990-12-10"} and profile.opted_out
+    assert profile.scores["rfm_tier"] == "一般挽留客户" and profile.scores["rfm"]["r"] == 1
