@@ -40,6 +40,7 @@ class FailureStreak:
         self._since = 0.0
         self._reported = 0.0
         self._traceback_at: float | None = None
+        self._last_failure: float | None = None
         self.failing_since: datetime | None = None
         self.last_error: str | None = None
         self.last_success: datetime | None = None
@@ -50,6 +51,7 @@ class FailureStreak:
 
     def failed(self, exc: BaseException) -> None:
         kind = _kind_of(exc)
+        self._last_failure = self._monotonic()
         self.last_error = (explain(exc) or f"{type(exc).__name__}: {exc}")[:300]
         now = self._monotonic()
         if not self._counts:
@@ -78,6 +80,11 @@ class FailureStreak:
         self._log.warning("%s: %s after %d failures over %.0f s", self.what, self._recovered, self.failures, elapsed)
         self._counts.clear()
         self.failing_since, self.last_error = None, None
+
+    def failed_within(self, seconds: float) -> bool:
+        """The streak is on and its latest failure is at most `seconds` old."""
+        last = self._last_failure
+        return bool(self._counts) and last is not None and self._monotonic() - last <= seconds
 
     def backoff_s(self, base_s: float, max_s: float) -> float:
         """How long to wait before the next attempt: doubling from `base_s` per failure in the streak, capped."""

@@ -22,6 +22,7 @@ from storage.db_errors import explain
 
 PROBE_TIMEOUT_S: Final = 3.0
 MIB: Final = 1024 * 1024
+RECENT_FAILURE_S: Final = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +32,8 @@ class Worker:
     task: asyncio.Task[Any]
     streak: FailureStreak
     # A loop that retries by itself (ingest, sender) soon clears its streak once the database is back, so its
-    # streak is a reason for 503. The inbox writer only retries on the next callback: its streak is shown, no more
-    # (a 503 would keep a load balancer from ever sending that callback).
+    # streak is a reason for 503. The inbox writer only tries again on the next callback: its streak is a reason only
+    # while its last failure is recent, or a load balancer acting on the 503 would never send it that callback.
     retries_itself: bool = True
 
 
@@ -55,7 +56,9 @@ async def health_report(sources: HealthSources) -> tuple[int, dict[str, object]]
         workers[name] = {"alive": alive, **worker.streak.to_dict()}
         if not alive:
             reasons.append(f"worker {name} is dead")
-        elif worker.retries_itself and worker.streak.failing_since is not None:
+        elif worker.streak.failing_since is not None and (
+            worker.retries_itself or worker.streak.failed_within(RECENT_FAILURE_S)
+        ):
             # Reads may still work (SQLite locked, a read-only replica) while every write fails: say so.
             since = worker.streak.failing_since.isoformat(timespec="seconds")
             reasons.append(f"worker {name} failing since {since}: {worker.streak.last_error}")

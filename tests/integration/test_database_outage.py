@@ -79,6 +79,7 @@ async def _outage_then_recovery(
         assert set(statuses) == {503}, statuses
         status, body = await _health(http, bot)
         assert status == 503 and any(reason in r for r in body["reasons"]), body  # type: ignore[attr-defined]
+        # (SQLite: reads still work; the workers' and the inbox writer's failing writes are the reason.)
         during = _outage_log(bot.log, start)
         await asyncio.to_thread(restore)
 
@@ -136,7 +137,7 @@ async def test_callbacks_get_503_and_everything_recovers_when_sqlite_is_locked_b
     bot.start()
     try:
         await bot.wait_healthy()
-        await _outage_then_recovery(bot, lock, locker.rollback, 3, "failing since")
+        await _outage_then_recovery(bot, lock, locker.rollback, 3, "inbox_writer failing since")
     finally:
         locker.close()
         await bot.stop()
