@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from typing import Final
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import failpoints
@@ -83,7 +84,7 @@ class ContactImporter:
             try:
                 await self.run()
                 return
-            except (DirectoryUnavailable, ApiError) as exc:
+            except (DirectoryUnavailable, ApiError, SQLAlchemyError) as exc:
                 self._metrics.contact_import_failures.inc()
                 log.warning("contact import interrupted (%s); resuming in %.0f s", exc, retry_s)
             try:
@@ -97,7 +98,8 @@ class ContactImporter:
             page = await self._page(chunk, cursor)
             now = self._clock.now()
             async with self._sessions() as session:
-                for info in page.contacts:
+                # In external_userid order, as a group sync applies its customers: writers lock rows in one order.
+                for info in sorted(page.contacts, key=lambda c: c.external_userid):
                     await apply_follows(session, _named(info, tags), now)
                 if page.next_cursor:
                     await _save(session, chunk[0], page.next_cursor, now)

@@ -19,8 +19,9 @@ async def fetch_unknown_members(
     """Store name and position of members we have not seen yet (reads happen before any write)."""
     wanted = {u for u in userids if u}
     known = await contacts.members_by_ids(session, wanted)
-    for userid in sorted(wanted - set(known)):
-        info = await directory.get_member(userid)
+    # Every read before the first write: on SQLite a write holds the database's one write lock until commit.
+    found = {userid: await directory.get_member(userid) for userid in sorted(wanted - set(known))}
+    for userid, info in found.items():
         await contacts.upsert_member(session, userid, info.name if info else "", info.position if info else "", now)
 
 
@@ -36,6 +37,7 @@ async def apply_contact(
     customer = await contacts.customer_by_external_id(session, external_userid)
     if customer is None:
         customer = await contacts.add_customer(session, external_userid, info.name if info else fallback_name, now)
+    await contacts.lock_customer(session, customer)
     if info is not None:
         _copy_profile(customer, info)
     elif fallback_name and not customer.name:
@@ -60,6 +62,7 @@ async def apply_follows(session: AsyncSession, info: ExternalContactInfo, now: d
     customer = await contacts.customer_by_external_id(session, info.external_userid)
     if customer is None:
         customer = await contacts.add_customer(session, info.external_userid, info.name, now)
+    await contacts.lock_customer(session, customer)
     _copy_profile(customer, info)
     follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
     for follow_info in info.follows:

@@ -26,6 +26,14 @@ async def customer_by_external_id(session: AsyncSession, external_userid: str) -
     ).scalar_one_or_none()
 
 
+async def lock_customer(session: AsyncSession, customer: Customer) -> None:
+    """On PostgreSQL, hold the customer's row until commit, so two writers refreshing the same customer's follows
+    and tags take turns instead of deadlocking on them (FOR NO KEY UPDATE: rows that merely reference the customer
+    can still be inserted). SQLite has one writer at a time already."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update(key_share=True))
+
+
 async def customers_by_external_ids(session: AsyncSession, ids: Iterable[str]) -> dict[str, Customer]:
     wanted = list(set(ids))
     if not wanted:
