@@ -14,6 +14,7 @@ from .chat_app import setup_chat
 from .clock import Clock, OffsetClock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
+from .feed import setup_feed
 from .ids import IdFactory
 from .kf_seed import build_kf_store
 from .log import DeliveryLog
@@ -73,4 +74,5 @@ def create_app(config: SandboxConfig, clock: Clock | None = None) -> web.Applica
     setup_page(app)
     app.cleanup_ctx.append(_delivery_ctx)
     setup_chat(app)
+    setup_feed(app)
     return app
