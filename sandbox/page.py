@@ -13,6 +13,7 @@ ASSET_TYPES: Final = {
     "simulator.js": "application/javascript",
     "simulator.css": "text/css",
     "chats.js": "application/javascript",
+    "render.js": "application/javascript",
 }
 # Nothing inline and nothing remote: user text that slipped into markup still could not run.
 SECURITY_HEADERS: Final = {

@@ -109,9 +109,12 @@ def start_live_demo(folder: Path) -> LiveDemo:
 
 
 if __name__ == "__main__":
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
     live = start_live_demo(Path(sys.argv[1]))
+    # Held for sigwait, so the children are stopped too; blocked only now, as children inherit the mask.
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     print(f"sandbox {live.sandbox_url}/sandbox/  bot {live.bot_url}", flush=True)
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        signal.sigwait(stop_signals)
     finally:
         live.stop()
