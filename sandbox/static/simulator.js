@@ -100,16 +100,20 @@ function outcomeText(entry) {
 
 // What one non-callback log record says, in the words a person would use.
 function describeRecord(entry) {
-  const who = (id) => (currentState ? nameOf(currentState, id) : id);
+  const who = (id) => {
+    const group = currentState && currentState.groups.find((g) => g.chat_id === id);
+    return group ? group.name : currentState ? nameOf(currentState, id) : id;
+  };
+  const TASK_ACTIONS = { created: "创建", confirmed: "成员确认发送", reminded: "提醒成员", cancelled: "停止" };
   switch (entry.kind) {
     case "app_message": return `应用消息 → ${who(entry.userid)}：${entry.content || ""}`;
     case "app_message_dropped": return `应用消息 → ${who(entry.userid)}（未送达：${entry.reason}）：${entry.content || ""}`;
     case "app_message_duplicate": return `应用消息 → ${who(entry.userid)}（重复请求，未再次送达）`;
     case "member_app_text": return `成员 ${who(entry.userid)} → 应用：${entry.text}`;
-    case "mass_message": return `群发 ${who(entry.sender)} → ${entry.chat_id || entry.external_userid}：${entry.text || ""}`;
-    case "mass_message_skipped": return `群发跳过 ${entry.chat_id || entry.external_userid}：${entry.reason}`;
-    case "mass_task": return `群发任务 ${entry.action}${entry.userid ? `（${entry.userid}）` : ""}`;
-    case "kf_send": return `微信客服下发（${entry.via}）→ ${entry.touser}：${entry.content || `[${entry.msgtype}]`}`;
+    case "mass_message": return `群发 ${who(entry.sender)} → ${who(entry.chat_id || entry.external_userid)}：${entry.text || ""}`;
+    case "mass_message_skipped": return `群发跳过 ${who(entry.chat_id || entry.external_userid)}：${entry.reason}`;
+    case "mass_task": return `群发任务${TASK_ACTIONS[entry.action] || entry.action}${entry.userid ? `（${who(entry.userid)}）` : ""}`;
+    case "kf_send": return `微信客服下发（${entry.via}）→ ${who(entry.touser)}：${entry.content || `[${entry.msgtype}]`}`;
     default: {
       const detail = entry.content || entry.text || entry.outcome || entry.reason || "";
       const ok = entry.ok === undefined ? "" : entry.ok ? "（成功）" : "（失败）";
