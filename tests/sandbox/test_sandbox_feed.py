@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from bot.access_log import QuietAccessLogger
 from sandbox.cli import app as sandbox_cli
 from sandbox.serve import is_quiet
-from tests.sandbox.sandbox_api import Client, act, customer_named, get_json, log, state
+from tests.sandbox.sandbox_api import Client, act, customer_named, get_json, log, settle, state
 
 
 async def test_the_feed_has_state_pending_and_only_new_lines_when_given_cursors(sandbox: Client) -> None:
@@ -47,6 +47,7 @@ async def test_say_in_app_sends_the_members_text_to_the_app_when_run_from_cli(sa
     result = await asyncio.to_thread(CliRunner().invoke, sandbox_cli, args, env={"SANDBOX_URL": url})
     assert result.exit_code == 0, result.output
     assert "成员 lisi → 应用" in result.output
+    await settle(sandbox)
     entries = await log(sandbox)
     assert [(e["userid"], e["text"]) for e in entries if e["kind"] == "member_app_text"] == [("lisi", "认领 T2")]
     assert any(e["kind"] == "callback" and "<Content><![CDATA[认领 T2]]>" in e["plaintext"] for e in entries)
