@@ -12,7 +12,8 @@ window.SimRender = (() => {
     user_recall_msg: "客户撤回了一条消息",
     servicer_recall_msg: "接待人员撤回了一条消息",
   };
-  const FONT_COLORS = { info: "#1a7f37", comment: "#8a8f99", warning: "#d4380d" };
+  // <font color="..."> as classes: the page's CSP allows no inline style.
+  const FONT_COLORS = new Set(["info", "comment", "warning"]);
 
   function node(tag, attrs, ...children) {
     const element = document.createElement(tag);
@@ -21,7 +22,7 @@ window.SimRender = (() => {
       if (key === "class") element.className = value;
       else element.setAttribute(key, value === true ? "" : value);
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === "") continue;
       element.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -82,7 +83,7 @@ window.SimRender = (() => {
 
   // WeCom's markdown subset for app messages: headings, **bold**, [text](url), `code`, > quotes, <font color>.
   function markdown(text) {
-    const inline = /(\*\*[^*]+\*\*|\[[^\]]+\]\([^)\s]+\)|`[^`]+`|<font color="?(\w+)"?>([\s\S]*?)<\/font>)/g;
+    const inline = /(\\[\\`*_[\]()#>!<~|-]|\*\*[^*]+\*\*|\[[^\]]+\]\([^)\s]+\)|`[^`]+`|<font color="?(\w+)"?>([\s\S]*?)<\/font>)/g;
     return node("div", { class: "markdown" }, String(text || "").split("\n").map((line) => {
       let tag = "div";
       let rest = line;
@@ -95,12 +96,13 @@ window.SimRender = (() => {
       for (const match of rest.matchAll(inline)) {
         parts.push(rest.slice(last, match.index));
         const token = match[0];
-        if (token.startsWith("**")) parts.push(node("strong", {}, token.slice(2, -2)));
+        if (token.startsWith("\\")) parts.push(token.slice(1)); // an escaped character stands for itself
+        else if (token.startsWith("**")) parts.push(node("strong", {}, token.slice(2, -2)));
         else if (token.startsWith("[")) {
           const [, label, url] = /^\[([^\]]+)\]\(([^)\s]+)\)$/.exec(token);
           parts.push(link(url, label));
         } else if (token.startsWith("`")) parts.push(node("code", {}, token.slice(1, -1)));
-        else parts.push(node("span", { style: `color:${FONT_COLORS[match[2]] || "inherit"}` }, match[3]));
+        else parts.push(node("span", { class: FONT_COLORS.has(match[2]) ? `font-${match[2]}` : "" }, match[3]));
         last = match.index + token.length;
       }
       parts.push(rest.slice(last));
