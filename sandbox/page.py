@@ -14,6 +14,7 @@ ASSET_TYPES: Final = {
     "simulator.css": "text/css",
     "chats.js": "application/javascript",
     "render.js": "application/javascript",
+    "chat_rows.js": "application/javascript",
 }
 # Nothing inline and nothing remote: user text that slipped into markup still could not run.
 SECURITY_HEADERS: Final = {

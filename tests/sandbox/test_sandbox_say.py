@@ -104,7 +104,7 @@ async def test_page_ships_the_chat_simulator_without_markup_injection_when_opene
         html = await response.text()
     assert "会话模拟" in html and "/sandbox/static/chats.js" in html and 'id="chat-speaker"' in html
     scripts = []
-    for name in ("chats.js", "render.js", "simulator.js"):
+    for name in ("chats.js", "render.js", "simulator.js", "chat_rows.js"):
         async with sandbox.get(f"/sandbox/static/{name}") as response:
             assert response.status == 200 and response.content_type == "application/javascript"
             scripts.append(await response.text())
