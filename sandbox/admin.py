@@ -13,19 +13,22 @@ from .chat_state import chat_state_json
 from .kf_wire import kf_state_json
 from .model import ActionError
 from .verify import verify_url
-from .wire import state_json
+from .wire import Json, state_json
+
+
+def state_body(app: web.Application) -> Json:
+    """GET /sandbox/state's body, also the `state` part of the page's /sandbox/feed."""
+    body = state_json(app[appkeys.CORP], app[appkeys.CONFIG].agent_id, app[appkeys.CLOCK].now())
+    body["kf_accounts"] = kf_state_json(app[appkeys.KF], app[appkeys.CORP], app[appkeys.CLOCK].epoch())
+    body.update(chat_state_json(app))
+    body["mass_tasks"] = mass_tasks_json(app)
+    return body
 
 
 async def get_state(request: web.Request) -> web.Response:
-    config = request.app[appkeys.CONFIG]
-    body = state_json(request.app[appkeys.CORP], config.agent_id, request.app[appkeys.CLOCK].now())
-    body["kf_accounts"] = kf_state_json(
-        request.app[appkeys.KF], request.app[appkeys.CORP], request.app[appkeys.CLOCK].epoch()
-    )
-    body.update(chat_state_json(request.app))
-    body["mass_tasks"] = mass_tasks_json(request.app)
+    body = state_body(request.app)
     # Which bot this sandbox calls back: `qunke demo` checks it to be sure the sandbox that answers is its own.
-    body["callback_url"] = config.callback_url
+    body["callback_url"] = request.app[appkeys.CONFIG].callback_url
     return json_response(body)
 
 

@@ -14,6 +14,7 @@ from .chat_app import setup_chat
 from .clock import Clock, OffsetClock
 from .config import SandboxConfig
 from .crypto import CallbackCrypto
+from .feed import setup_feed
 from .group_lag import GroupLag
 from .ids import IdFactory
 from .kf_seed import build_kf_store
@@ -86,4 +87,5 @@ def create_app(config: SandboxConfig, clock: Clock | None = None, fresh: bool = 
     setup_chat(app)
     if config.state_file is not None:
         setup_state_file(app, config.state_file, fresh)
+    setup_feed(app)
     return app

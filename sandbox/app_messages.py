@@ -33,6 +33,23 @@ class AppTextMessage(CallbackEvent):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class MemberAppText:
+    """Delivery-log record of what a member typed to the app, so the page shows the member's side of the chat."""
+
+    msgid: str
+    userid: str
+    text: str
+    delivery_id: str
+
+    @property
+    def kind(self) -> str:
+        return "member_app_text"
+
+    def fields(self) -> dict[str, object]:
+        return {"msgid": self.msgid, "userid": self.userid, "text": self.text, "delivery_id": self.delivery_id}
+
+
 def app_text(userid: str, text: str, now: int, msgid: str, agent_id: int) -> AppTextMessage:
     fields = (("Content", text), ("MsgId", msgid), ("AgentID", str(agent_id)))
     return AppTextMessage(APP_MESSAGE, "", now, fields, may_lag=False, from_user=userid, app_callback=True)
@@ -69,5 +86,6 @@ async def member_app_say(request: web.Request) -> web.Response:
     except ActionError as error:
         return error_response(error)
     delivery_id = app[appkeys.SENDER].submit(event)
+    app[appkeys.LOG].append(MemberAppText(msgid, member.userid, text, delivery_id))
     fragment = {"member": member.userid, "msgid": msgid, "text": text, "create_time": now}
     return json_response({"ok": True, "action": "member-app-say", "message": fragment, "delivery_ids": [delivery_id]})

@@ -16,7 +16,10 @@ Speaker = Annotated[
 Member = Annotated[str | None, typer.Option("--member", help="发言的成员 userid")]
 Target = Annotated[
     str,
-    typer.Option("--in", help="客户群 chat_id | kf | oa | 成员 userid（客户单聊）| 客户 external_userid（成员单聊）"),
+    typer.Option(
+        "--in",
+        help="客户群 chat_id | kf | oa | app（成员→应用）| 成员 userid（客户单聊）| 客户 external_userid（成员单聊）",
+    ),
 ]
 CHANNEL_NAMES = {"archive": "会话存档", "oa": "公众号"}
 
@@ -36,6 +39,9 @@ def show_result(result: Json, as_json: bool) -> None:
     message = result.get("message")
     ids = result.get("delivery_ids")
     queued = "、".join(str(i) for i in ids) if isinstance(ids, list) and ids else "（无回调）"
+    if result.get("action") == "member-app-say" and isinstance(message, dict):
+        console.print(Text(f"已推送应用消息回调：成员 {message.get('member')} → 应用（回调 {queued}）"))
+        return
     if not isinstance(message, dict):
         # kf answers in the kf engine's own shape.
         console.print(Text(f"已发送：{result.get('action', '')}，回调 {queued}"))
@@ -77,6 +83,12 @@ def say(
         if open_kfid:
             body["open_kfid"] = open_kfid
         show_result(_post("kf-say", body), as_json)
+        return
+    if target == "app":
+        if not member or speaker:
+            render_error("给应用发消息需要 --member 成员 userid（不用 --as）/ --in app needs --member and no --as")
+            raise typer.Exit(2)
+        show_result(_post("member-app-say", {"member": member, "text": text}), as_json)
         return
     show_result(_post("say", {"in": target, "text": text, **_speaker_body(speaker, member)}), as_json)
 

@@ -95,7 +95,12 @@ def _api_limited(entry: Json) -> Row:
     return "", f"接口限流 {entry.get('api')}", f"{entry.get('errcode')}：{_reason(entry)}"
 
 
+def _member_app_text(entry: Json) -> Row:
+    return _short(entry.get("delivery_id")), f"成员 {entry.get('userid')} → 应用：{_short(entry.get('text'))}", "已推送"
+
+
 DESCRIBE: Final[dict[str, Callable[[Json], Row]]] = {
+    "member_app_text": _member_app_text,
     "app_message": _app_message,
     "app_message_dropped": _app_dropped,
     "app_message_duplicate": _app_duplicate,

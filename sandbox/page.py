@@ -13,6 +13,8 @@ ASSET_TYPES: Final = {
     "simulator.js": "application/javascript",
     "simulator.css": "text/css",
     "chats.js": "application/javascript",
+    "render.js": "application/javascript",
+    "chat_rows.js": "application/javascript",
 }
 # Nothing inline and nothing remote: user text that slipped into markup still could not run.
 SECURITY_HEADERS: Final = {
@@ -54,6 +56,11 @@ async def asset(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type=ASSET_TYPES[name], charset="utf-8", headers=SECURITY_HEADERS)
 
 
+async def no_favicon(request: web.Request) -> web.Response:
+    """Browsers ask for it on every load; an empty answer keeps a 404 out of the page's console."""
+    return web.Response(status=204, headers=SECURITY_HEADERS)
+
+
 async def to_index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/sandbox/")
 
@@ -63,4 +70,5 @@ def setup_page(app: web.Application) -> None:
     app.router.add_get("/sandbox/", index)
     app.router.add_get("/sandbox", to_index)
     app.router.add_get("/", to_index)
+    app.router.add_get("/favicon.ico", no_favicon)
     app.router.add_get("/sandbox/static/{name}", asset)

@@ -8,11 +8,40 @@ from aiohttp.abc import AbstractAccessLogger
 from .app import create_app
 from .config import SandboxConfig
 
+# The simulator page and its polling: a line per poll every two seconds would bury the bot's calls and the actions.
+QUIET_PATHS = frozenset(
+    {
+        "/",
+        "/sandbox",
+        "/sandbox/",
+        "/sandbox/feed",
+        "/sandbox/state",
+        "/sandbox/log",
+        "/sandbox/pending",
+        "/sandbox/tasks",
+        "/sandbox/tasks.html",
+        "/sandbox/tasks.js",
+        "/sandbox/kf/chats",
+        "/sandbox/archive/messages",
+        "/sandbox/oa/messages",
+        "/favicon.ico",
+    }
+)
+
+
+def is_quiet(method: str, path: str, status: int) -> bool:
+    """A successful read of the page, its files or its polling endpoints: not worth a console line."""
+    if method != "GET" or (status >= 400 and path != "/favicon.ico"):
+        return False
+    return path in QUIET_PATHS or path.startswith("/sandbox/static/")
+
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
     """gettoken carries the app secret and every qyapi call its access_token in the query, so log paths only."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if is_quiet(request.method, request.path, response.status):
+            return
         self.logger.info("%s %s -> %s (%.0f ms)", request.method, request.path, response.status, time * 1000)
 
 

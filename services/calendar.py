@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 log = logging.getLogger(__name__)
+# Years already warned about in this process: the service rules build a calendar per use, and each one meeting
+# next year's dates at run time repeated the start-up warning.
+_WARNED_YEARS: set[int] = set()
 
 # A deadline further than this is a configuration with (almost) no working time; refuse rather than loop.
 MAX_SEARCH_DAYS: Final = 800
@@ -72,7 +75,6 @@ class BusinessCalendar:
         self._override_years = {day.year for day in self._overrides}
         self._segments = hours.segments()
         self._days: dict[date, tuple[Interval, ...]] = {}
-        self._warned: set[int] = set()
 
     # ---- days ------------------------------------------------------------------------------------------------
 
@@ -83,8 +85,8 @@ class BusinessCalendar:
         try:
             is_holiday, name = chinese_calendar.get_holiday_detail(day)
         except NotImplementedError:
-            if day.year not in self._override_years and day.year not in self._warned:
-                self._warned.add(day.year)
+            if day.year not in self._override_years and day.year not in _WARNED_YEARS:
+                _WARNED_YEARS.add(day.year)
                 log.warning(_missing_year_message(day.year))
             return day.isoweekday() in self.hours.days
         if name is not None:  # a declared public holiday (off) or a make-up workday (on), whatever the weekday
@@ -104,12 +106,13 @@ class BusinessCalendar:
         return missing
 
     def warn_uncovered_years(self, years: Iterable[int]) -> list[int]:
-        """Log the loud warning for each uncovered year (every start-up calls this for this year and the next);
-        meeting those years later at run time does not repeat it."""
+        """Log the warning for each uncovered year not yet warned about in this process (start-up calls this for
+        this year and the next); meeting those years later at run time, in any calendar, does not repeat it."""
         missing = self.uncovered_years(years)
         for year in missing:
-            self._warned.add(year)
-            log.warning(_missing_year_message(year))
+            if year not in _WARNED_YEARS:
+                _WARNED_YEARS.add(year)
+                log.warning(_missing_year_message(year))
         return missing
 
     def intervals(self, day: date) -> tuple[Interval, ...]:
@@ -183,9 +186,14 @@ def _aware(moment: datetime) -> datetime:
 
 def _missing_year_message(year: int) -> str:
     return (
-        f"BUSINESS CALENDAR HAS NO HOLIDAY DATA FOR {year}: chinese_calendar does not cover it and "
+        f"Business calendar has no holiday data for {year}: chinese_calendar does not cover it and "
         f"{HOLIDAYS_CONFIG_KEY} has no entry in {year}. SLA deadlines in {year} count plain weekdays, "
         "ignoring public holidays and make-up workdays. Add that year's official schedule to "
         f"{HOLIDAYS_CONFIG_KEY} in config.yaml (e.g. {{date: {year}-01-01, kind: holiday, name: 元旦}}), "
         "or upgrade chinese-calendar."
     )
+
+
+def forget_warnings() -> None:
+    """Tests start each case as a fresh process would: every uncovered year warns again once."""
+    _WARNED_YEARS.clear()

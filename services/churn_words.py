@@ -26,7 +26,11 @@ LEAVING_TERMS: Final = (
 )
 
 
+# Policies a customer may simply ask about ("请问支持七天无理由退货吗"): only wanting them out loud is a sign.
+POLICY_TERMS: Final = ("退款", "退货", "取消订单", "退钱")
+
+
 def negative_terms(text: str) -> list[str]:
     """The negative phrases in `text` (tone lexicon and leaving signs), in order of appearance."""
-    hits = tone_terms(text, extra=LEAVING_TERMS)
+    hits = tone_terms(text, extra=LEAVING_TERMS, asked=POLICY_TERMS)
     return sorted((h.term for h in hits), key=text.find)

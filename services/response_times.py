@@ -49,6 +49,9 @@ class GroupStats:
     business_s: Summary
     wall_s: Summary
     breaches: int
+    # Answered with no business time elapsed (asked and answered outside working hours): left out of business_s,
+    # whose percentiles would otherwise read "0 秒" on an evening or a weekend.
+    off_hours: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +106,13 @@ def _chat_type(waits: Sequence[ChatWait]) -> str:
 
 
 def _group(key: str, chat_type: str, answered: Sequence[ChatWait], still_open: Sequence[ChatWait]) -> GroupStats:
+    business = [w.business_response_s or 0.0 for w in answered]
     return GroupStats(
         key=key,
         chat_type=chat_type,
         answered=len(answered),
-        business_s=Summary.of([w.business_response_s or 0.0 for w in answered]),
+        business_s=Summary.of([s for s in business if s > 0]),
         wall_s=Summary.of([w.response_s or 0.0 for w in answered]),
         breaches=sum(1 for w in answered if w.breached) + len(still_open),
+        off_hours=sum(1 for s in business if s <= 0),
     )

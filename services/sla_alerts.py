@@ -27,7 +27,7 @@ async def wait_context(session: AsyncSession, wait: ChatWait) -> WaitContext:
     """Names for the alert: the customer, the chat (group name, 1:1 with whom, kf, OA) and the owner rep."""
     customer = (await session.execute(select(Customer.name).where(Customer.id == wait.customer_id))).scalar()
     single_member = wait.chat_id.split(":")[1] if wait.chat_type == "single" and wait.chat_id.count(":") >= 2 else ""
-    names = await _member_names(session, [u for u in (wait.owner_userid, single_member) if u])
+    names = await member_names(session, [u for u in (wait.owner_userid, single_member) if u])
     if wait.chat_type == "group":
         group = (await session.execute(select(Group.name).where(Group.chat_id == wait.chat_id))).scalar()
         where = f"群「{group or wait.chat_id}」"
@@ -39,7 +39,8 @@ async def wait_context(session: AsyncSession, wait: ChatWait) -> WaitContext:
     return WaitContext(customer=customer or "客户", where=where, owner=owner)
 
 
-async def _member_names(session: AsyncSession, userids: list[str]) -> dict[str, str]:
+async def member_names(session: AsyncSession, userids: list[str]) -> dict[str, str]:
+    """Display names of members, for alerts a person reads; a member not synced yet keeps the userid."""
     if not userids:
         return {}
     rows = await session.execute(select(Member.userid, Member.name).where(Member.userid.in_(userids)))

@@ -13,6 +13,7 @@ from services import tickets
 from services.alerts import Alert, alert_member, quote_customer_text
 from services.messages import Text
 from services.outbox import queue_kf_reply, queue_oa_message
+from services.sla_alerts import member_names
 from services.surveys import TRIGGER_TEXT, SurveyPolicy, is_low, owner_rep
 from services.surveys_parse import Kind, parse_answer
 from services.ticket_text import label
@@ -161,16 +162,20 @@ async def _escalate(
         message_ids=[message.id],
         policy=ticket_policy,
         reopen_ticket_id=survey.ticket_id,
+        tell_assignee=False,  # the low-score alert below names the ticket: one alert per person, not two
     )
-    alert = _low_score_alert(survey, customer, f"{score}/{scale}", trigger, opened, message)
+    assignee = opened.ticket.assignee_userid
     owner = await owner_rep(session, customer)
-    recipients = list(dict.fromkeys(u for u in (owner, *policy.managers, *ticket_policy.managers) if u))
+    people = (assignee, owner, *policy.managers, *ticket_policy.managers)
+    recipients = list(dict.fromkeys(u for u in people if u))
+    assignee_name = (await member_names(session, [assignee])).get(assignee, assignee) if assignee else ""
+    alert = _low_score_alert(survey, customer, f"{score}/{scale}", trigger, opened, message, assignee_name)
     await _send_low_score_alerts(session, now, survey, customer, alert, recipients)
     return Answered(survey, score, True, opened.ticket, opened.outcome, tuple(recipients))
 
 
 def _low_score_alert(
-    survey: Survey, customer: Customer, score: str, trigger: str, opened: Opened, message: Message
+    survey: Survey, customer: Customer, score: str, trigger: str, opened: Opened, message: Message, assignee: str
 ) -> Alert:
     """What the owner rep and the managers read: the score, who, and which ticket now follows it up."""
     ref = label(opened.ticket.id)
@@ -180,7 +185,7 @@ def _low_score_alert(
     name = quote_customer_text(customer.name, 40).strip("「」") or f"客户{customer.id}"
     return Alert(
         title=f"客户低分：{survey.kind.upper()} {score}",
-        body=f"客户：{name}（{trigger}评价）· {did}，负责人：{opened.ticket.assignee_userid or '待分配'}",
+        body=f"客户：{name}（{trigger}评价）· {did}，负责人：{assignee or '待分配'}",
         customer_text=message.text,
     )
 

@@ -29,7 +29,9 @@ async def ask_after_solve(session: AsyncSession, now: datetime, ticket: Ticket, 
     reach = await find_reach(
         session, now, customer, policy, prefer_channel=ticket.channel, prefer_chat=ticket.chat_id, rep=rep
     )
-    if reach is None:
+    if reach is None or (ticket.channel == "kf" and reach.how == How.REP_NOTE):
+        # A kf chat the bot cannot post in now (a servicer has it, or the 48 h window is over) is not a 1:1 chat the
+        # rep could ask in: the menu goes out when the session ends, on its end code (ask_on_kf_end).
         return None
     key = f"ticket:{ticket.id}:solved:{ticket.reopened}"
     return await ask(

@@ -18,6 +18,7 @@ from services.alerts import Alert, alert_member, quote_customer_text
 from services.messages import CustomerMessage, Menu, MenuItem, Text
 from services.outbox import queue_kf_event_message, queue_kf_reply, queue_oa_message
 from services.surveys_parse import Kind, menu_id
+from services.ticket_text import label
 from storage.db import dialect_of
 from storage.models import Customer, KfSession, OaWindow
 from storage.models_service import Survey, SurveyKind, SurveyStatus
@@ -207,10 +208,11 @@ async def _send_question(
         return await queue_oa_message(session, now, reach.openid, question(kind, reach.how, policy), key=key)
     scale = "1-5 分（5 分为非常满意）" if kind == "csat" else "0-10 分（10 分为一定推荐）"
     name = quote_customer_text(customer.name, 40).strip("「」") or f"客户{customer.id}"
+    solved = f"工单 {label(survey.ticket_id)} 已标记为已解决。\n" if survey.ticket_id is not None else ""
     alert = Alert(
         title="请邀请客户评分",
         body=(
-            f"客户：{name}（{TRIGGER_TEXT.get(survey.trigger, '')}）\n"
+            f"{solved}客户：{name}（{TRIGGER_TEXT.get(survey.trigger, '')}）\n"
             f"机器人无法在群聊或你的单聊里发言，请在与客户的单聊中请对方回复 {scale}；"
             f"客户的回复会自动记录，{int(policy.expire.total_seconds() // 3600)} 小时内有效。"
         ),

@@ -141,7 +141,8 @@ async def open_or_link(
     3. `reopen_ticket_id` (the ticket a low-scored survey was about), or for a source in `policy.reopen_sources`
        the customer's latest ticket of that source, solved within `policy.reopen_within`: reopened;
     4. otherwise a new ticket, assigned to `assignee`, the customer's owner rep, or the least loaded on-duty rep,
-       who is told privately (unless `tell_assignee` is False: the caller's own alert names the ticket).
+       who is told privately (unless `tell_assignee` is False: the caller's own alert names the ticket; the same
+       holds for a reopened ticket).
     """
     policy = policy or TicketPolicy()
     if priority not in PRIORITY_TEXT:
@@ -162,7 +163,7 @@ async def open_or_link(
         return Opened(live, Outcome.LINKED)
     done = await _reopenable(session, now, customer_id, source, policy, reopen_ticket_id)
     if done is not None:
-        await _reopen(session, now, done, policy, actor, detail, message_ids, customer)
+        await _reopen(session, now, done, policy, actor, detail, message_ids, customer, tell_assignee)
         return Opened(done, Outcome.REOPENED)
     owner = assignee or await _default_assignee(session, customer, policy)
     row = _new_row(now, policy, customer_id, subject, source, priority, channel, chat_id, owner, source_key)
@@ -221,6 +222,7 @@ async def _reopen(
     detail: dict[str, Any],
     message_ids: Sequence[int],
     customer: Customer,
+    tell_assignee: bool = True,
 ) -> None:
     previous = ticket.status
     ticket.status = TicketStatus.OPEN
@@ -232,6 +234,8 @@ async def _reopen(
     ticket.updated_at = now
     await repo.add_event(session, ticket.id, "reopened", actor, now, {**detail, "from": previous})
     await repo.link_messages(session, ticket.id, message_ids)
+    if not tell_assignee:
+        return  # the caller's own alert (a low score) says the ticket is back, so the rep gets one message
     alert = reopened_alert(ticket, customer, str(detail.get("source")), detail["subject"])
     for userid in _recipients(ticket.assignee_userid, policy):
         await alert_member(session, now, userid, alert, key=f"ticket:{ticket.id}:reopened:{ticket.reopened}:{userid}")

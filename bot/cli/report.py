@@ -85,10 +85,11 @@ def _print(report: ServiceReport, zone: str) -> None:
     console.print(f"[bold]服务报告[/bold] {local(report.start, zone)[:10]} 至 {local(last_day, zone)[:10]}")
     responses = report.responses
     overall = responses.overall
+    off_hours = f"（其中 {overall.off_hours} 次在非工作时间内回复，不计入工作时间统计）" if overall.off_hours else ""
     console.print(
-        f"首次响应：共 {overall.answered} 次，工作时间 p50 {_minutes(overall.business_s.p50)}，"
+        f"首次响应：共 {overall.answered} 次{off_hours}，工作时间 p50 {_minutes(overall.business_s.p50)}，"
         f"p90 {_minutes(overall.business_s.p90)}，平均 {_minutes(overall.business_s.average)}；"
-        f"SLA 超时 {overall.breaches} 次"
+        f"实际用时 p50 {_minutes(overall.wall_s.p50)}；SLA 超时 {overall.breaches} 次"
     )
     table = Table("负责人", "回复数", "p50", "p90", "平均", "超时", title="各负责人首次响应（工作时间）")
     for group in responses.by_rep:

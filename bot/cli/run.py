@@ -15,6 +15,7 @@ import aiohttp
 import typer
 from aiohttp import web
 
+from bot.access_log import QuietAccessLogger
 from bot.app import create_app
 from bot.cli import ports
 from bot.config import Settings, load_settings
@@ -69,7 +70,7 @@ def serve(
 
 
 async def _serve(settings: Settings, host: str, port: int, on_ready: str = "") -> None:
-    runner = web.AppRunner(create_app(settings), handle_signals=False)
+    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log_class=QuietAccessLogger)
     await runner.setup()
     try:
         try:

@@ -25,7 +25,8 @@ async def on_rep_command(event: MemberText, ctx: Context) -> None:
     answer = await run_command(
         ctx.session, now, event.member_userid, command, ticket_policy(settings), survey_policy(settings)
     )
-    await queue_app_message(ctx.session, now, [event.member_userid], Text(answer), key=f"cmd:{event.source_key}")
+    if answer:  # empty when another message to this rep (a note to ask for a score) already says it
+        await queue_app_message(ctx.session, now, [event.member_userid], Text(answer), key=f"cmd:{event.source_key}")
 
 
 def _customer_text(event: ChatMessage) -> bool:

@@ -10,10 +10,13 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import survey_triggers, ticket_changes, ticket_text, ticket_views
-from services.surveys import SurveyPolicy
+from services.sla_alerts import member_names
+from services.surveys import SurveyPolicy, owner_rep
 from services.ticket_text import STATUS_TEXT, label
 from services.ticket_views import TicketFilter
 from services.tickets import TicketError, TicketPolicy
+from storage.models_service import Survey, Ticket
+from storage.repos import contacts
 
 VERBS: Final = ("认领", "解决", "挂起")
 _COMMAND: Final = re.compile(r"^\s*(认领|解决|挂起|工单)\s*(.*?)\s*$", re.DOTALL)
@@ -64,13 +67,31 @@ async def run_command(
         if command.verb == "挂起":
             await ticket_changes.set_pending(session, now, command.ticket_id, userid, policy=ticket_policy)
             return f"工单 {ref} 已挂起（等待客户或第三方）。处理完成后回复「解决 {ref}」。"
-        _, survey = await survey_triggers.solve_and_ask(
+        ticket, survey = await survey_triggers.solve_and_ask(
             session, now, command.ticket_id, userid, ticket_policy=ticket_policy, survey_policy=survey_policy
         )
     except TicketError as exc:
         return exc.message
-    asked = "，已向客户发送满意度评价" if survey is not None else ""
-    return f"工单 {ref} 已标记为已解决{asked}。"
+    return await _solved_text(session, ticket, survey, userid)
+
+
+async def _solved_text(session: AsyncSession, ticket: Ticket, survey: Survey | None, userid: str) -> str:
+    """Say what really happened to the survey; "" when the rep's note to ask (sent to this rep) says it all."""
+    ref = label(ticket.id)
+    if survey is None:
+        if ticket.channel == "kf":
+            return f"工单 {ref} 已标记为已解决。微信客服会话结束时，机器人会向客户发送满意度评价。"
+        return f"工单 {ref} 已标记为已解决。"
+    if survey.channel == "kf":
+        return f"工单 {ref} 已标记为已解决，机器人已在微信客服会话中向客户发送满意度评价。"
+    if survey.channel == "oa":
+        return f"工单 {ref} 已标记为已解决，机器人已在公众号中向客户发送满意度评价。"
+    customer = await contacts.customer_by_id(session, ticket.customer_id)
+    rep = ticket.assignee_userid or (await owner_rep(session, customer) if customer is not None else None)
+    if rep == userid:
+        return ""  # the note "请邀请客户评分" names the ticket and is this rep's one message
+    name = (await member_names(session, [rep])).get(rep, rep) if rep else "负责人"
+    return f"工单 {ref} 已标记为已解决，已提醒 {name} 邀请客户评分。"
 
 
 async def _list(session: AsyncSession, now: datetime, userid: str) -> str:

@@ -1,34 +1,22 @@
-// Chat simulator: customer groups, reps' 1:1 chats, kf chats and Official Account followers, each with its
-// messages and a box to type as anyone in it. User text only ever reaches the page as text nodes.
+// Chat simulator: customer groups, reps' 1:1 chats, kf chats, Official Account followers and each member's chat with
+// the app, each with its messages and a box to type as anyone in it. User text only ever reaches the page as text.
 "use strict";
 
 (() => {
-  const MEDIA_NAMES = { image: "图片", file: "文件", voice: "语音" };
+  const { node } = window.SimRender;
+  const { kfRows, appRows, massRow } = window.SimRows;
   const FAULT_NAMES = { corrupt_msg: "密文损坏", corrupt_key: "密钥损坏", unknown_key: "未知公钥版本" };
-  const KF_ORIGINS = { 3: "客户", 4: "系统", 5: "客服" };
+  const APP_KINDS = new Set(["app_message", "app_message_dropped", "app_message_duplicate", "member_app_text"]);
   const ROBOT = "__robot__";
 
   let state = null;
   let archive = [];
-  let archiveSeq = 0;
   let oaLines = [];
-  let oaSeq = 0;
-  let kfChats = null;
+  let appLines = [];
+  let massLines = [];
+  let kfChats = [];
   let selected = "";
   let lastRender = "";
-
-  function node(tag, attrs, ...children) {
-    const element = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (key === "class") element.className = value;
-      else element.setAttribute(key, value);
-    }
-    for (const child of children) {
-      if (child === null || child === undefined) continue;
-      element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return element;
-  }
 
   function nameOf(id) {
     if (!state) return id;
@@ -42,6 +30,11 @@
 
   function clock(ms) {
     return new Date(ms).toLocaleString("zh-CN", { hour12: false });
+  }
+
+  function kfAccountName(openKfid) {
+    const account = (state.kf_accounts || []).find((a) => a.open_kfid === openKfid);
+    return account ? account.name : "微信客服";
   }
 
   // ---- conversations ---------------------------------------------------------------------------------------
@@ -61,13 +54,14 @@
       const tail = follower.subscribed ? "" : "（已取关）";
       list.push({ key: `oa:${follower.openid}`, kind: "oa", title: `公众号 · ${follower.nickname}${tail}`, follower });
     }
-    if (kfChats !== null) {
-      list.push({ key: "kf:new", kind: "kf", title: "微信客服 · 新客户进线", kfChat: null });
-      kfChats.forEach((chat, index) => {
-        const customer = chat.external_userid || chat.customer || "";
-        const title = `微信客服 · ${chat.customer_name || nameOf(customer)}`;
-        list.push({ key: `kf:${chat.open_kfid || ""}:${customer || index}`, kind: "kf", title, kfChat: chat });
-      });
+    list.push({ key: "kf:new", kind: "kf", title: "微信客服 · 新客户进线", kfChat: null });
+    for (const chat of kfChats) {
+      const title = `微信客服 · ${chat.name || nameOf(chat.external_userid)}（${kfAccountName(chat.open_kfid)}）`;
+      list.push({ key: `kf:${chat.open_kfid}:${chat.external_userid}`, kind: "kf", title, kfChat: chat });
+    }
+    for (const member of state.members) {
+      const count = appLines.filter((line) => line.userid === member.userid).length;
+      list.push({ key: `app:${member.userid}`, kind: "app", title: `应用消息 · ${member.name}${count ? `（${count}）` : ""}`, member });
     }
     return list;
   }
@@ -88,10 +82,13 @@
       return [[`as:${conversation.follower.openid}`, `${conversation.follower.nickname}（粉丝）`]];
     }
     if (conversation.kind === "kf") {
-      const customer = conversation.kfChat ? conversation.kfChat.external_userid || conversation.kfChat.customer : "new";
-      const label = customer === "new" ? "新客户（new）" : `${nameOf(customer)}（客户）`;
-      const servicers = state.members.map((m) => [`member:${m.userid}`, `${m.name}（客服）`]);
-      return [[`as:${customer}`, label]].concat(conversation.kfChat ? servicers : []);
+      const chat = conversation.kfChat;
+      if (!chat) return [["as:new", "新客户（new）"]];
+      const servicers = state.members.map((m) => [`member:${m.userid}`, `${m.name}（接待人员）`]);
+      return [[`as:${chat.external_userid}`, `${chat.name || nameOf(chat.external_userid)}（客户）`]].concat(servicers);
+    }
+    if (conversation.kind === "app") {
+      return [[`member:${conversation.member.userid}`, `${conversation.member.name}（成员，发给应用）`]];
     }
     return [];
   }
@@ -105,23 +102,31 @@
     if (message.msgtype === "image") return `[图片 ${Math.round(body.filesize / 1024)} KB]`;
     if (message.msgtype === "file") return `[文件 ${body.filename}]`;
     if (message.msgtype === "voice") return `[语音 ${body.play_length} 秒]`;
-    return `[${message.msgtype || message.action}] ${JSON.stringify(body === undefined ? message : body)}`;
+    return `[${message.msgtype || message.action}]`;
+  }
+
+  function archivedRow(item, recalled) {
+    const message = item.message;
+    const fault = item.fault ? `（${FAULT_NAMES[item.fault] || item.fault}，机器人无法解密）` : "";
+    const canRecall = message.action === "send" && !item.fault && !recalled.has(item.msgid);
+    return node("li", { class: message.action === "recall" ? "system" : "" },
+      node("span", { class: "who" }, nameOf(message.from || message.user || "")),
+      node("span", { class: "when" }, `#${item.seq} · ${message.msgtime ? clock(message.msgtime) : ""}`),
+      recalled.has(item.msgid) ? node("span", { class: "tag" }, "已撤回") : null,
+      node("div", { class: "text" }, archivedText(message) + fault),
+      canRecall ? node("button", { type: "button", class: "link", "data-recall": item.msgid }, "撤回") : null);
   }
 
   function archivedRows(key) {
     const recalled = new Set(archive.filter((i) => i.message.action === "recall" && i.message.revoke)
       .map((i) => i.message.revoke.pre_msgid));
-    return archive.filter((item) => item.chat === key).map((item) => {
-      const message = item.message;
-      const fault = item.fault ? `（${FAULT_NAMES[item.fault] || item.fault}，机器人无法解密）` : "";
-      const canRecall = message.action === "send" && !item.fault && !recalled.has(item.msgid);
-      return node("li", { class: message.action === "recall" ? "system" : "" },
-        node("span", { class: "who" }, nameOf(message.from || message.user || "")),
-        node("span", { class: "when" }, `#${item.seq} · ${message.msgtime ? clock(message.msgtime) : ""}`),
-        recalled.has(item.msgid) ? node("span", { class: "tag" }, "已撤回") : null,
-        node("div", { class: "text" }, archivedText(message) + fault),
-        canRecall ? node("button", { type: "button", class: "link", "data-recall": item.msgid }, "撤回") : null);
-    });
+    const rows = archive.filter((item) => item.chat === key)
+      .map((item) => [item.message.msgtime || 0, archivedRow(item, recalled)]);
+    for (const line of massLines) {
+      const lineKey = line.chat_type === "group" ? `room:${line.chat_id}` : `single:${line.sender}:${line.external_userid}`;
+      if (lineKey === key) rows.push([Date.parse(line.at), massRow(line, nameOf)]);
+    }
+    return rows.sort((a, b) => a[0] - b[0]).map(([, row]) => row);
   }
 
   function oaRows(openid) {
@@ -131,20 +136,10 @@
       node("div", { class: "text" }, line.msgtype === "event" ? `【${line.content}】` : line.content)));
   }
 
-  function kfRows(chat) {
-    if (!chat) return [node("li", { class: "system" }, node("div", { class: "text" }, "以新客户身份发第一条消息，客服引擎会为其创建会话。"))];
-    const messages = chat.messages || chat.msg_list || [];
-    return messages.map((m) => {
-      const who = m.origin === 5 ? nameOf(m.servicer_userid || "") : KF_ORIGINS[m.origin] || m.sender || "";
-      const text = m.text && typeof m.text.content === "string" ? m.text.content : m.content || JSON.stringify(m);
-      return node("li", { class: m.origin === 3 ? "in" : "out" }, node("span", { class: "who" }, who),
-        node("span", { class: "when" }, m.send_time ? clock(m.send_time * 1000) : ""), node("div", { class: "text" }, text));
-    });
-  }
-
   function rowsFor(conversation) {
     if (conversation.kind === "oa") return oaRows(conversation.follower.openid);
-    if (conversation.kind === "kf") return kfRows(conversation.kfChat);
+    if (conversation.kind === "kf") return kfRows(conversation.kfChat, nameOf);
+    if (conversation.kind === "app") return appRows(appLines.filter((line) => line.userid === conversation.member.userid), nameOf);
     return archivedRows(conversation.key);
   }
 
@@ -155,18 +150,19 @@
     const list = conversations();
     if (!list.some((c) => c.key === selected)) selected = list.length ? list[0].key : "";
     const signature = JSON.stringify([list.map((c) => [c.key, c.title]), selected, archive.length, oaLines.length,
-      kfChats, state.archive]);
+      appLines.length, massLines.length, kfChats, state.archive]);
     if (signature === lastRender) return;
     lastRender = signature;
     const current = list.find((c) => c.key === selected);
     document.getElementById("chat-list").replaceChildren(...list.map((c) => node("button",
       { type: "button", class: c.key === selected ? "chat selected" : "chat", "data-chat": c.key }, c.title)));
-    const archiveNote = state.archive.enabled
+    document.getElementById("chat-archive").textContent = state.archive.enabled
       ? `会话存档已开启 · 最新 seq ${state.archive.last_seq} · 公钥版本 ${state.archive.publickey_ver}`
       : "会话存档未开启（沙箱未设置 SANDBOX_ARCHIVE_PUBLIC_KEY）：消息只在此处显示，机器人拉取不到";
-    document.getElementById("chat-archive").textContent = kfChats === null ? `${archiveNote} · 微信客服引擎未运行` : archiveNote;
     document.getElementById("chat-title").textContent = current ? current.title : "没有会话";
-    document.getElementById("chat-messages").replaceChildren(...(current ? rowsFor(current) : []));
+    const box = document.getElementById("chat-messages");
+    box.replaceChildren(...(current ? rowsFor(current) : []));
+    box.scrollTop = box.scrollHeight;
     fillSpeakers(current);
   }
 
@@ -175,10 +171,12 @@
     const choices = conversation ? speakers(conversation) : [];
     const signature = JSON.stringify(choices);
     if (select.dataset.signature !== signature) {
-      const previous = select.value;
+      // The same conversation keeps its speaker across refreshes; another one starts with its first (a customer).
+      const previous = select.dataset.conversation === selected ? select.value : "";
       select.replaceChildren(...choices.map(([value, label]) => node("option", { value }, label)));
       if (choices.some(([value]) => value === previous)) select.value = previous;
       select.dataset.signature = signature;
+      select.dataset.conversation = selected;
     }
     const archived = conversation && (conversation.kind === "room" || conversation.kind === "single");
     document.getElementById("chat-kind").disabled = !archived;
@@ -209,9 +207,11 @@
     const who = role === "as" ? { as: id } : { member: id };
     if (conversation.kind === "room" && role === "robot") return ["robot-say", { group: conversation.group.chat_id, text }];
     if (conversation.kind === "oa") return ["say", { as: id, in: "oa", text }];
+    if (conversation.kind === "app") return ["member-app-say", { member: id, text }];
     if (conversation.kind === "kf") {
-      const customer = conversation.kfChat ? conversation.kfChat.external_userid || conversation.kfChat.customer : "new";
-      return ["say", role === "as" ? { as: id, in: "kf", text } : { member: id, as: customer, in: "kf", text }];
+      const chat = conversation.kfChat;
+      if (role === "member") return ["kf-servicer-say", { member: id, customer: chat.external_userid, open_kfid: chat.open_kfid, text }];
+      return ["kf-say", chat ? { customer: id, open_kfid: chat.open_kfid, text } : { customer: id, text }];
     }
     const target = conversation.kind === "room" ? conversation.group.chat_id
       : role === "as" ? conversation.chat.member : conversation.chat.customer;
@@ -219,9 +219,11 @@
     return ["say", { ...who, in: target, text }];
   }
 
-  function describe(result) {
+  function describe(action, result) {
+    if (action === "member-app-say") return "已按企业微信的方式把消息加密推送给机器人（应用消息回调）";
+    if (action.startsWith("kf-")) return "已交给微信客服引擎，机器人收到 kf_msg_or_event 后拉取";
     const message = result.message;
-    if (!message) return "已交给微信客服引擎";
+    if (!message) return "已发送";
     if (message.channel === "oa") return `已推送公众号回调（MsgId ${message.msgid || "—"}）`;
     return `已存档 seq ${message.seq}（msgid ${message.msgid}）${result.delivery_ids.length ? "，已推送 msgaudit_notify" : ""}`;
   }
@@ -235,12 +237,27 @@
     try {
       const [action, body] = request(conversation, document.getElementById("chat-speaker").value, kind, text);
       const result = await post(action, body);
-      showResult(true, describe(result));
+      showResult(true, describe(action, result));
       if (kind === "text") textBox.value = "";
     } catch (error) {
       showResult(false, `发送失败：${error.message}`);
     }
-    refreshMessages();
+    document.dispatchEvent(new CustomEvent("sandbox:refresh"));
+  }
+
+  // The customer taps a star: WeChat sends it back as a text message carrying text.menu_id.
+  async function clickMenu(button) {
+    const conversation = conversations().find((c) => c.key === selected);
+    if (!conversation || !conversation.kfChat) return;
+    const chat = conversation.kfChat;
+    try {
+      await post("kf-click", { customer: chat.external_userid, open_kfid: chat.open_kfid, menu_id: button.dataset.kfClick,
+        msgid: button.dataset.kfMsgid });
+      showResult(true, `已以客户身份点击「${button.textContent}」`);
+    } catch (error) {
+      showResult(false, `点击失败：${error.message}`);
+    }
+    document.dispatchEvent(new CustomEvent("sandbox:refresh"));
   }
 
   async function recallMessage(msgid) {
@@ -250,40 +267,22 @@
     } catch (error) {
       showResult(false, `撤回失败：${error.message}`);
     }
-    refreshMessages();
+    document.dispatchEvent(new CustomEvent("sandbox:refresh"));
   }
 
-  // ---- polling ---------------------------------------------------------------------------------------------
+  // ---- the feed (simulator.js polls /sandbox/feed and hands each answer over) ----------------------------------
 
-  // One fetch at a time: two in flight with the same `since` would add the same messages twice.
-  let loading = null;
-
-  function refreshMessages() {
-    if (!loading) loading = loadMessages().finally(() => { loading = null; });
-    return loading;
-  }
-
-  async function loadMessages() {
-    try {
-      const [archived, oa, kf] = await Promise.all([
-        fetch(`/sandbox/archive/messages?since=${archiveSeq}`).then((r) => r.json()),
-        fetch(`/sandbox/oa/messages?since=${oaSeq}`).then((r) => r.json()),
-        fetch("/sandbox/kf/chats").then((r) => (r.ok ? r.json() : null)).catch(() => null),
-      ]);
-      archive = archive.concat(archived.messages);
-      archiveSeq = archived.last_seq;
-      oaLines = oaLines.concat(oa.messages);
-      oaSeq = oa.last_n;
-      kfChats = kf === null ? null : Array.isArray(kf) ? kf : kf.chats || [];
-    } catch (error) {
-      // The corp panel above already shows that the sandbox is unreachable.
+  document.addEventListener("sandbox:feed", (event) => {
+    const feed = event.detail;
+    state = feed.state;
+    archive = archive.concat(feed.archive.messages);
+    oaLines = oaLines.concat(feed.oa.messages);
+    kfChats = feed.kf.chats;
+    for (const entry of feed.log.entries) {
+      if (APP_KINDS.has(entry.kind)) appLines.push(entry);
+      else if (entry.kind === "mass_message") massLines.push(entry);
     }
     render();
-  }
-
-  document.addEventListener("sandbox:state", (event) => {
-    state = event.detail;
-    refreshMessages();
   });
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -295,8 +294,10 @@
       render();
     });
     document.getElementById("chat-messages").addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-recall]");
-      if (button) recallMessage(button.dataset.recall);
+      const recall = event.target.closest("button[data-recall]");
+      if (recall) recallMessage(recall.dataset.recall);
+      const star = event.target.closest("button[data-kf-click]");
+      if (star && !star.disabled) clickMenu(star);
     });
     document.getElementById("chat-send").addEventListener("click", send);
     document.getElementById("chat-text").addEventListener("keydown", (event) => {

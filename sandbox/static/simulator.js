@@ -1,4 +1,5 @@
-// Customer simulator: polls /sandbox/state and /sandbox/log every second and posts simulated client actions.
+// Customer simulator: polls /sandbox/feed every two seconds (not while the tab is hidden) and posts simulated client
+// actions; chats.js renders the conversations from the same answer.
 // Every piece of user text goes through text nodes, never parsed as markup, so nicknames cannot inject HTML.
 "use strict";
 
@@ -7,8 +8,14 @@ const TYPE_NAMES = { 1: "成员", 2: "客户" };
 const SCENE_NAMES = { 1: "成员邀请", 2: "邀请链接", 3: "扫码" };
 const OUTCOME_NAMES = { ok: "成功", timeout: "超时", connection_error: "连接失败", gave_up: "放弃" };
 
+const POLL_MS = 2000;
+
 let lastSeq = 0;
+let archiveSeq = 0;
+let oaSeq = 0;
 let logRows = [];
+let loading = null;
+let currentState = null;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -91,11 +98,34 @@ function outcomeText(entry) {
   return OUTCOME_NAMES[entry.outcome] || entry.outcome || "";
 }
 
+// What one non-callback log record says, in the words a person would use.
+function describeRecord(entry) {
+  const who = (id) => {
+    const group = currentState && currentState.groups.find((g) => g.chat_id === id);
+    return group ? group.name : currentState ? nameOf(currentState, id) : id;
+  };
+  const TASK_ACTIONS = { created: "创建", confirmed: "成员确认发送", reminded: "提醒成员", cancelled: "停止" };
+  switch (entry.kind) {
+    case "app_message": return `应用消息 → ${who(entry.userid)}：${entry.content || ""}`;
+    case "app_message_dropped": return `应用消息 → ${who(entry.userid)}（未送达：${entry.reason}）：${entry.content || ""}`;
+    case "app_message_duplicate": return `应用消息 → ${who(entry.userid)}（重复请求，未再次送达）`;
+    case "member_app_text": return `成员 ${who(entry.userid)} → 应用：${entry.text}`;
+    case "mass_message": return `群发 ${who(entry.sender)} → ${who(entry.chat_id || entry.external_userid)}：${entry.text || ""}`;
+    case "mass_message_skipped": return `群发跳过 ${who(entry.chat_id || entry.external_userid)}：${entry.reason}`;
+    case "mass_task": return `群发任务${TASK_ACTIONS[entry.action] || entry.action}${entry.userid ? `（${who(entry.userid)}）` : ""}`;
+    case "kf_send": return `微信客服下发（${entry.via}）→ ${who(entry.touser)}：${entry.content || `[${entry.msgtype}]`}`;
+    default: {
+      const detail = entry.content || entry.text || entry.outcome || entry.reason || "";
+      const ok = entry.ok === undefined ? "" : entry.ok ? "（成功）" : "（失败）";
+      return `${entry.kind}：${detail} ${ok}`;
+    }
+  }
+}
+
 function logRow(entry) {
   const time = new Date(entry.at).toLocaleTimeString("zh-CN", { hour12: false });
   if (entry.kind !== "callback") {
-    return el("tr", {}, el("td", {}, entry.seq), el("td", {}, time), el("td", { colspan: "7" },
-      `${entry.kind}：${entry.outcome || ""} ${entry.ok === undefined ? "" : entry.ok ? "（成功）" : "（失败）"}`));
+    return el("tr", {}, el("td", {}, entry.seq), el("td", {}, time), el("td", { colspan: "7", class: "record" }, describeRecord(entry)));
   }
   const ok = entry.outcome === "ok";
   return el("tr", { class: ok ? "ok" : "bad" },
@@ -150,25 +180,34 @@ async function submitAction(form) {
   refresh();
 }
 
-async function refresh() {
+// One request at a time: two in flight with the same cursors would hand chats.js the same messages twice.
+function refresh() {
+  if (!loading) loading = load().finally(() => { loading = null; });
+  return loading;
+}
+
+async function load() {
   try {
-    const [state, log, pending] = await Promise.all([
-      fetch("/sandbox/state").then((r) => r.json()),
-      fetch(`/sandbox/log?since=${lastSeq}`).then((r) => r.json()),
-      fetch("/sandbox/pending").then((r) => r.json()),
-    ]);
-    // The chat simulator (chats.js) renders from the same state instead of fetching it again.
-    document.dispatchEvent(new CustomEvent("sandbox:state", { detail: state }));
+    const response = await fetch(`/sandbox/feed?log=${lastSeq}&archive=${archiveSeq}&oa=${oaSeq}`);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const feed = await response.json();
+    lastSeq = feed.log.last_seq;
+    archiveSeq = feed.archive.last_seq;
+    oaSeq = feed.oa.last_n;
+    const state = feed.state;
+    currentState = state;
+    document.dispatchEvent(new CustomEvent("sandbox:feed", { detail: feed }));
     document.getElementById("corp-id").textContent = state.corp_id;
     document.getElementById("now").textContent = formatTime(Date.parse(state.now) / 1000);
-    document.getElementById("pending").textContent = pending.pending;
+    document.getElementById("pending").textContent = feed.pending;
     document.querySelectorAll("select[data-source]").forEach((select) => fillSelect(select, state));
     renderMembers(state);
     renderCustomers(state);
     renderGroups(state);
-    lastSeq = log.last_seq;
-    logRows = log.entries.reverse().concat(logRows).slice(0, LOG_KEEP);
-    replaceChildren("log", logRows.map(logRow));
+    if (feed.log.entries.length) {
+      logRows = feed.log.entries.slice(-LOG_KEEP).reverse().concat(logRows).slice(0, LOG_KEEP);
+      replaceChildren("log", logRows.map(logRow));
+    }
     setStatus(true);
   } catch (error) {
     setStatus(false);
@@ -186,6 +225,8 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     submitAction(form);
   }));
+  document.addEventListener("sandbox:refresh", () => refresh());
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
   refresh();
-  setInterval(refresh, 1000);
+  setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
 });

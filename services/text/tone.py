@@ -63,6 +63,11 @@ _NEGATED: Final = re.compile(
     r"不差|差不多|差点|没有投诉|不是投诉|不用投诉|不想投诉|不会投诉|不算差"
     r"|(?:一点也不|没有|并不|毫不|不|没)(?:失望|不满意|不满|生气|后悔|无语)"
 )
+# A clause (up to and including its end mark) and what makes it a plain question: asking ("请问", "能否") or
+# ending like one ("吗", "？"). A question with a grievance in it ("为什么还不退款？", "凭什么不能退货") is not plain.
+_CLAUSE: Final = re.compile(r"[^。！!？?；;，,\n]*[。！!？?；;，,\n]?")
+_ASKING: Final = re.compile(r"^\s*(?:请问|问一下|想问|咨询|能否|能不能|可否|可不可以|是否)|(?:吗|么|嘛|呢|[?？])\s*$")
+_GRIEVANCE: Final = re.compile(r"为什么|为啥|怎么还|凭什么|还不|还没|到底|究竟|[!！]")
 # One complaint is enough to open a ticket; below this only a combination of strong terms counts as one.
 COMPLAINT_THRESHOLD: Final = 1.0
 
@@ -83,12 +88,32 @@ def _lexicon(extra: Iterable[str]) -> dict[str, float]:
     return words
 
 
-def negative_terms(text: str, extra: Iterable[str] = ()) -> list[ToneHit]:
+def is_plain_question(clause: str) -> bool:
+    """A neutral question ("请问支持七天无理由退货吗"), not a grievance phrased as one ("为什么还不给我退款？")."""
+    return bool(_ASKING.search(clause)) and not _GRIEVANCE.search(clause)
+
+
+def _blank_asked(text: str, asked: Iterable[str]) -> str:
+    """Blank the `asked` words inside plain questions: asking about a return policy is not wanting out."""
+    words = [w for w in asked if w]
+    if not words:
+        return text
+    parts = []
+    for clause in _CLAUSE.findall(text):
+        if is_plain_question(clause):
+            for word in words:
+                clause = clause.replace(word, " " * len(word))
+        parts.append(clause)
+    return "".join(parts)
+
+
+def negative_terms(text: str, extra: Iterable[str] = (), asked: Iterable[str] = ()) -> list[ToneHit]:
     """The negative terms in `text`, longest first and without overlaps ("态度太差" is one hit, not two).
 
-    `extra` words (config `tickets.complaint_words`) count as complaints on their own.
+    `extra` words (config `tickets.complaint_words`) count as complaints on their own; `asked` words (a policy such
+    as "退货") do not count inside a plain question.
     """
-    flat = _NEGATED.sub(lambda m: " " * len(m.group()), text)
+    flat = _NEGATED.sub(lambda m: " " * len(m.group()), _blank_asked(text, asked))
     taken = [False] * len(flat)
     hits: list[ToneHit] = []
     words = _lexicon(extra)

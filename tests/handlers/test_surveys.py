@@ -13,6 +13,7 @@ from bot.events import ChatKind
 from handlers.tickets.settings import survey_policy
 from services import survey_stats, survey_triggers
 from services.profiles import customer_profile
+from storage.models import Member
 from storage.models_service import CustomerScore, Purchase, ServiceAlert, Survey, Ticket
 from storage.repos import tickets as repo
 from tests.handlers.service_support import KF, MANAGER, OWNER, T0, Harness
@@ -97,7 +98,8 @@ async def test_a_low_score_alerts_owner_and_manager_at_once_and_opens_a_ticket(h
         low = [t for t in await h.app_texts(userid) if t.startswith("【客户低分：CSAT 1/5】")]
         assert len(low) == 1, userid
         assert f"已开工单 T{ticket.id}" in low[0] and "客户原话：「⭐ 非常不满意」" in low[0]
-    assert any(t.startswith(f"【新工单 T{ticket.id}】") for t in await h.app_texts(OWNER))
+    # One alert per person: the low-score alert names the ticket, so no second "新工单" alert in the same second.
+    assert [t for t in await h.app_texts(OWNER) if f"T{ticket.id}" in t] == low
     async with h.sessions() as session:
         kept = (await session.execute(select(ServiceAlert.member_userid).order_by(ServiceAlert.id))).scalars()
         assert list(kept) == [OWNER, MANAGER]
@@ -129,7 +131,8 @@ async def test_rep_solves_over_the_app_and_the_customer_is_asked_then_a_low_scor
         -1
     ] == f"工单 T{ticket.id} 由 lisi 负责，不是你的；如需接手请先回复「认领 T{ticket.id}」"
     await h.feed(h.member_says(OWNER, f"解决T{ticket.id}"))
-    assert (await h.app_texts(OWNER))[-1] == f"工单 T{ticket.id} 已标记为已解决，已向客户发送满意度评价。"
+    sent = "机器人已在微信客服会话中向客户发送满意度评价"
+    assert (await h.app_texts(OWNER))[-1] == f"工单 T{ticket.id} 已标记为已解决，{sent}。"
     [survey] = await _surveys(h)
     assert (survey.trigger, survey.ticket_id, survey.channel) == ("ticket_solved", ticket.id, "kf")
     [menu] = [r for r in await h.outbox("kf_message") if r.payload.get("type") == "menu"]
@@ -139,6 +142,8 @@ async def test_rep_solves_over_the_app_and_the_customer_is_asked_then_a_low_scor
     [reopened] = await _tickets(h)
     assert (reopened.id, reopened.status, reopened.reopened) == (ticket.id, "open", 1)
     assert any(f"已重新打开工单 T{ticket.id}" in t for t in await h.app_texts(MANAGER))
+    # The reopen and the low score are one alert, not two near-duplicates in the same second.
+    assert len([t for t in await h.app_texts(MANAGER) if f"T{ticket.id}" in t]) == 1
     async with h.sessions() as session:
         profile = await customer_profile(session, customer.id)
     assert profile is not None
@@ -267,3 +272,38 @@ async def test_score_stats(h: Harness) -> None:
     assert stats["csat"] == {"count": 3, "average": 3.33, "distribution": {"1": 1, "2": 0, "3": 0, "4": 1, "5": 1}}
     assert stats["nps"] == {"count": 4, "promoters": 2, "passives": 1, "detractors": 1, "score": 25.0}
     assert stats["low_scores"] == 2
+
+
+async def test_solving_a_group_ticket_sends_the_rep_one_note_to_ask_when_the_bot_cannot_post_there(h: Harness) -> None:
+    await h.customer("wmKIM")
+    h.advance(days=3)  # the kf window is closed: the bot can reach wmKIM nowhere itself
+    await h.feed(h.archive_says("wmKIM", "我要投诉，群里没人回", ChatKind.GROUP, "wrGROUP1"))
+    [ticket] = await _tickets(h)
+    before = len(await h.app_texts(OWNER))
+    await h.feed(h.member_says(OWNER, f"解决 T{ticket.id}"))
+    [note] = (await h.app_texts(OWNER))[before:]
+    assert note.startswith("【请邀请客户评分】") and f"工单 T{ticket.id} 已标记为已解决" in note
+    assert "已向客户发送" not in note
+
+
+async def test_solving_a_kf_ticket_the_bot_cannot_post_in_promises_no_survey_it_did_not_send(h: Harness) -> None:
+    await h.customer("wmLEO")
+    await h.feed(h.kf_says("wmLEO", "我要投诉，快递三天没动"))
+    [ticket] = await _tickets(h)
+    h.advance(days=3)  # the 48 h kf window is over
+    await h.feed(h.member_says(OWNER, f"解决 T{ticket.id}"))
+    answer = (await h.app_texts(OWNER))[-1]
+    assert answer == f"工单 T{ticket.id} 已标记为已解决。微信客服会话结束时，机器人会向客户发送满意度评价。"
+    assert not any("请邀请客户评分" in t for t in await h.app_texts(OWNER))
+    assert await _surveys(h) == []  # nothing pending, so the session-end menu can still be asked
+
+
+async def test_a_low_score_alert_names_the_rep_by_display_name_when_the_member_is_known(h: Harness) -> None:
+    async with h.sessions() as session:
+        session.add(Member(userid=OWNER, name="李四"))
+        await session.commit()
+    await h.customer("wmMAY", name="小美")
+    await h.feed(h.kf_ended("wmMAY"))
+    await h.feed(h.kf_says("wmMAY", "⭐ 非常不满意", menu_id="csat_1"))
+    [low] = [t for t in await h.app_texts(MANAGER) if t.startswith("【客户低分")]
+    assert "负责人：李四" in low and "负责人：lisi" not in low

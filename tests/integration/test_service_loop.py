@@ -114,7 +114,7 @@ async def test_kf_end_survey_low_score_escalation_and_solving_from_the_app(datab
             ]
 
         [answer] = await eventually(solved_answer)
-        assert "已向客户发送满意度评价" in answer["content"]
+        assert "机器人已在微信客服会话中向客户发送满意度评价" in answer["content"]
 
         async def asked_again() -> list[dict[str, Any]]:
             return [e for e in await stack.log("kf_send") if e["via"] == "send_msg" and e["msgtype"] == "msgmenu"]

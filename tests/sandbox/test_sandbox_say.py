@@ -113,12 +113,14 @@ async def test_page_ships_the_chat_simulator_without_markup_injection_when_opene
     async with sandbox.get("/sandbox/") as response:
         html = await response.text()
     assert "会话模拟" in html and "/sandbox/static/chats.js" in html and 'id="chat-speaker"' in html
-    async with sandbox.get("/sandbox/static/chats.js") as response:
-        assert response.status == 200 and response.content_type == "application/javascript"
-        script = await response.text()
-    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
-    assert "http://" not in script and "https://" not in script  # nothing remote
-    # It reads what the admin API serves: archive, OA conversations, and kf chats from the kf engine.
-    for path in ("/sandbox/archive/messages", "/sandbox/oa/messages", "/sandbox/kf/chats", "/sandbox/act/"):
-        assert path in script
+    scripts = []
+    for name in ("chats.js", "render.js", "simulator.js", "chat_rows.js"):
+        async with sandbox.get(f"/sandbox/static/{name}") as response:
+            assert response.status == 200 and response.content_type == "application/javascript"
+            scripts.append(await response.text())
+    for script in scripts:
+        assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+        assert "http://" not in script and "https://" not in script  # nothing remote
+    # One poll of /sandbox/feed brings the archive, OA conversations and kf chats; actions go to /sandbox/act/.
+    assert "/sandbox/feed" in scripts[2] and "/sandbox/act/" in scripts[0]
     assert (await get_json(sandbox, "/sandbox/oa/messages"))["messages"] == []

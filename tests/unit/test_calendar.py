@@ -8,13 +8,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours
+from services.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours, forget_warnings
 
 CN = ZoneInfo("Asia/Shanghai")
 HOURS = WorkingHours(frozenset({1, 2, 3, 4, 5}), time(9), time(18))
 LUNCH = WorkingHours(frozenset({1, 2, 3, 4, 5}), time(9), time(18), ((time(12), time(13, 30)),))
 NEW_YEAR_2027 = DayOverride(date(2027, 1, 1), DayKind.HOLIDAY, "元旦")
 MAKEUP_2027 = DayOverride(date(2027, 1, 9), DayKind.WORKDAY, "调休上班")
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_warnings() -> None:
+    """The holiday warning is once per process; each test starts as a new process would."""
+    forget_warnings()
 
 
 def cn(*parts: int) -> datetime:
@@ -167,3 +173,14 @@ def test_a_calendar_with_no_working_days_fails_clearly_when_asked_for_a_deadline
     calendar = BusinessCalendar("Asia/Shanghai", mondays_only, every_monday_off)
     with pytest.raises(ValueError, match=r"service\.business_hours"):
         calendar.add_business_time(cn(2026, 11, 23, 10, 0), 60)
+
+
+def test_the_holiday_warning_is_logged_once_per_process_when_many_calendars_meet_the_year(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="services.calendar"):
+        BusinessCalendar("Asia/Shanghai", HOURS).warn_uncovered_years([2027])
+        for _ in range(3):  # the service rules build a calendar per message
+            BusinessCalendar("Asia/Shanghai", HOURS).add_business_time(cn(2027, 3, 1, 10, 0), 3600)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("Business calendar has no holiday data for 2027")

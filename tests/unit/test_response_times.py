@@ -72,3 +72,23 @@ async def test_response_stats_group_by_rep_and_chat_and_count_breaches(engine: A
     async with world.sessions() as session:
         earlier = await response_stats(session, t - timedelta(days=1), t)
     assert earlier.overall.answered == 0 and earlier.by_rep == () and earlier.overall.business_s.p50 is None
+
+
+async def test_answers_outside_business_hours_are_counted_apart_when_no_business_time_passed(
+    engine: AsyncEngine,
+) -> None:
+    monday, saturday_night = cn(2026, 11, 23, 10, 0), cn(2026, 11, 28, 20, 0)
+    world = await make_world(engine, monday)
+    for ext, name in (("wmA", "甲"), ("wmB", "乙")):
+        await world.customer(ext, name, owner="zhangsan")
+    await world.say("怎么报名？", chat=GROUP, customer="wmA", at=monday)
+    await world.say("@甲 点群公告链接", chat=GROUP, member="zhangsan", at=monday + timedelta(minutes=2))
+    await world.say("周末发货吗？", chat=GROUP, customer="wmB", at=saturday_night)
+    await world.say("@乙 发的", chat=GROUP, member="zhangsan", at=saturday_night + timedelta(minutes=5))
+
+    async with world.sessions() as session:
+        stats = await response_stats(session, monday, monday + timedelta(days=7))
+    # Not a p50 of "0 秒": the Saturday-night answer has no business time, so it is reported on its own.
+    assert (stats.overall.answered, stats.overall.off_hours) == (2, 1)
+    assert stats.overall.business_s == Summary(p50=120.0, p90=120.0, average=120.0)
+    assert stats.overall.wall_s.p90 == 300.0

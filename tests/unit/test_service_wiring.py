@@ -12,8 +12,15 @@ from bot.app import setup_service_loop
 from bot.config import HolidaySettings, Settings
 from bot.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
+from services.calendar import forget_warnings
 from services.clock import ManualClock
 from tests.unit.service_world import GROUP, SERVICE, cn, make_world
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_warnings() -> None:
+    """The holiday warning is once per process; each test starts as a new process would."""
+    forget_warnings()
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -30,7 +37,7 @@ async def test_start_up_warns_loudly_about_next_year_and_the_job_runs_the_tick(
     scheduler = Scheduler(BackgroundTasks(), "Asia/Shanghai")
     with caplog.at_level(logging.WARNING):
         setup_service_loop(scheduler, world.sessions, clock, Settings(service=SERVICE))
-    [warning] = [w for w in warnings_of(caplog) if "HOLIDAY DATA" in w]
+    [warning] = [w for w in warnings_of(caplog) if "holiday data" in w]
     assert "2027" in warning and "service.holidays" in warning
 
     await scheduler.run_now("service-sla")
@@ -45,4 +52,4 @@ async def test_start_up_is_quiet_when_config_covers_the_years_without_data(
     settings = Settings(service=SERVICE.model_copy(update={"holidays": holidays}))
     with caplog.at_level(logging.WARNING):
         setup_service_loop(Scheduler(BackgroundTasks(), "Asia/Shanghai"), world.sessions, world.clock, settings)
-    assert not [w for w in warnings_of(caplog) if "HOLIDAY DATA" in w]
+    assert not [w for w in warnings_of(caplog) if "holiday data" in w]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.text.tone import is_complaint, negative_terms, negativity
+from services.churn_words import negative_terms as churn_negative_terms
+from services.text.tone import is_complaint, is_plain_question, negative_terms, negativity
 
 
 @pytest.mark.parametrize(
@@ -47,3 +48,32 @@ def test_extra_words_count_as_complaints() -> None:
     assert not is_complaint("我要找你们领导")
     assert is_complaint("我要找你们领导", extra=["找你们领导"])
     assert [h.term for h in negative_terms("我要找你们领导", extra=["找你们领导", " "])] == ["找你们领导"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["请问支持七天无理由退货吗", "可以退款吗？", "怎么申请退款？", "订单能取消吗", "请问退货运费谁出？"],
+)
+def test_a_question_about_a_return_policy_is_not_negative_when_asked_plainly(text: str) -> None:
+    assert churn_negative_terms(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("为什么还不给我退款？", ["退款"]),
+        ("东西坏了，我要退货！", ["退货"]),
+        ("我要取消订单", ["取消订单"]),
+        ("请问退货运费谁出？质量太差了我要退款", ["太差", "退款"]),
+    ],
+)
+def test_wanting_a_refund_still_counts_when_it_is_a_demand_or_a_grievance(text: str, expected: list[str]) -> None:
+    assert churn_negative_terms(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("clause", "plain"),
+    [("请问几点发货", True), ("能退吗", True), ("凭什么不能退货？", False), ("到底退不退款？", False), ("退款", False)],
+)
+def test_plain_questions_are_told_from_grievances_when_phrased_as_questions(clause: str, plain: bool) -> None:
+    assert is_plain_question(clause) is plain
