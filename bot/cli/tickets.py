@@ -203,7 +203,12 @@ def _change(ref: str, by: str | None, verb: str) -> None:
         _, survey = await survey_triggers.solve_and_ask(
             session, now, ticket_id, actor, ticket_policy=tp, survey_policy=survey_policy(settings), force=by is None
         )
-        return f"工单 T{ticket_id} 已解决" + ("，已向客户发送满意度评价" if survey is not None else "")
+        if survey is None:
+            return f"工单 T{ticket_id} 已解决"
+        where = {"kf": "机器人已在微信客服会话中向客户发送满意度评价", "oa": "机器人已在公众号中向客户发送满意度评价"}
+        return f"工单 T{ticket_id} 已解决，" + where.get(
+            survey.channel, "已提醒负责人邀请客户评分（机器人无法在群聊或单聊发言）"
+        )
 
     typer.echo(_run(settings, work))
 
