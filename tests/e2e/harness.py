@@ -51,7 +51,9 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
 
 
-def run_cli(args: list[str], env: Mapping[str, str], cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: Mapping[str, str], cwd: Path, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*QUNKE, *args], env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -101,16 +103,16 @@ def fast_config(port: int, **changes: Any) -> dict[str, Any]:
             },
             "tickets": {"close_interval_s": 2},
             "surveys": {"job_interval_s": 2},
-            "churn": {"run_at": churn_time(minutes=2)},
+            "churn": {"run_at": churn_time()},
             "faq": {"example_kb": str(REPO / "kb" / "example.yaml")},
         },
     )
     return deep_merge(config, changes)
 
 
-def churn_time(minutes: int) -> str:
-    """HH:MM in Asia/Shanghai at least `minutes` - 1 whole minutes from now."""
-    at = datetime.now(ZONE) + timedelta(minutes=minutes)
+def churn_time(lead_s: float = 40) -> str:
+    """The first whole minute (HH:MM, Asia/Shanghai) at least `lead_s` from now: time for the bot to start first."""
+    at = datetime.now(ZONE) + timedelta(seconds=lead_s + 59)
     return at.strftime("%H:%M")
 
 
@@ -203,9 +205,8 @@ class Stack:
             "SANDBOX_CALLBACK_URL": f"{self.bot_url}/wecom/callback",
             "SANDBOX_OA_CALLBACK_URL": f"{self.bot_url}/wechat/callback",
         }
-        self.sandbox = Process(
-            "sandbox", [*QUNKE, "sandbox", "serve", "--port", str(self.sandbox_port)], self.env, root, root / "sandbox.log"
-        )
+        sandbox_args = [*QUNKE, "sandbox", "serve", "--port", str(self.sandbox_port)]
+        self.sandbox = Process("sandbox", sandbox_args, self.env, root, root / "sandbox.log")
         self.bot = Process("bot", [*QUNKE, "serve", "--port", str(self.bot_port)], self.env, root, root / "bot.log")
         self._ids: dict[str, int] = {}
 
@@ -301,6 +302,11 @@ class Stack:
     def tickets(self, customer_name: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self.cli_json("ticket", "list")
         return [row for row in rows if row["customer_name"] == customer_name]
+
+    def outbox_pending(self, kind: str) -> list[dict[str, Any]]:
+        """Outbox rows of this kind still to be sent (queued, deferred or being sent)."""
+        rows: list[dict[str, Any]] = self.cli_json("outbox", "list", "--kind", kind, "--limit", "500")
+        return [row for row in rows if row["status"] in ("queued", "deferred", "sending")]
 
     # ---- the sandbox: what customers and reps do, and what the bot sent ------------------------------------------
 

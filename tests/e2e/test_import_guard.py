@@ -10,7 +10,10 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 HERE = Path(__file__).resolve().parent
-FORBIDDEN = ("bot", "services", "handlers", "storage", "sandbox", "campaigns", "console", "tests.support", "tests.conftest")
+FORBIDDEN = (
+    *("bot", "services", "handlers", "storage", "sandbox", "campaigns", "console"),
+    *("tests.support", "tests.conftest"),
+)
 # The throwaway PostgreSQL cluster helper imports nothing from the bot (checked below like the rest).
 ALLOWED = ("tests.support.postgres",)
 

@@ -11,17 +11,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.harness import Stack
+from tests.e2e.scenarios import COMPLAINT, UNKNOWN_QUESTION, faq_answer_in_kf, sla_fires, sla_start, texts, ticket
 
 pytestmark = pytest.mark.e2e
 
-# Not in the example KB and no hand-off word: a question only a rep can answer.
-UNKNOWN_QUESTION = "我上周在直播间看到的那个蓝色款还能补货吗"
-COMPLAINT = "收到的东西质量太差了，非常失望，太不满意了"
 SURVEY_EXPIRE_S = 60
 
 
@@ -43,12 +40,11 @@ def started(tmp_path_factory: pytest.TempPathFactory, archive_keys: tuple[Path, 
     )
     stack.start()
     try:
-        jie, snail = stack.external_userid("阿杰"), stack.external_userid("奔跑的蜗牛🐌")
-        stack.kf_say(jie, UNKNOWN_QUESTION)
+        jie, snail = sla_start(stack, "阿杰"), stack.external_userid("奔跑的蜗牛🐌")
         stack.kf_say(snail, COMPLAINT)
-        ticket = stack.wait_for(lambda: _ticket(stack, "奔跑的蜗牛🐌", "complaint"), 60, "the complaint ticket")
-        stack.cli("ticket", "solve", ticket["ref"])
-        yield Started(stack, jie, snail, ticket["ref"])
+        complaint = stack.wait_for(lambda: ticket(stack, "奔跑的蜗牛🐌", "complaint"), 60, "the complaint ticket")
+        stack.cli("ticket", "solve", complaint["ref"])
+        yield Started(stack, jie, snail, complaint["ref"])
     finally:
         stack.stop()
 
@@ -58,35 +54,14 @@ def stack(started: Started) -> Stack:
     return started.stack
 
 
-def _ticket(stack: Stack, customer_name: str, source: str, status: str = "") -> dict[str, Any] | None:
-    for row in stack.tickets(customer_name):
-        if row["source"] == source and (not status or row["status"] == status):
-            return row
-    return None
-
-
-def _texts(entries: list[dict[str, Any]]) -> list[str]:
-    return [e.get("content") or "" for e in entries]
-
-
 def test_kf_question_gets_the_faq_answer_when_the_kb_knows_it(stack: Stack) -> None:
-    lemon = stack.external_userid("Lemon柠檬")
-    stack.cli("sandbox", "say", "--as", lemon, "--in", "kf", "发票怎么开")
-
-    replies = stack.wait_for(lambda: _texts(stack.kf_sent(lemon)), 60, "the bot's kf reply to 发票怎么开")
-    assert len(replies) == 1 and "开票" in replies[0], replies
-    timeline = stack.wait_for(
-        lambda: [e for e in stack.timeline(lemon) if e["kind"] == "message" and e["text"] == "发票怎么开"],
-        60,
-        "the question on the customer's timeline",
-    )
-    assert timeline[0]["channel"] == "kf"
+    faq_answer_in_kf(stack, "Lemon柠檬")
 
 
 @pytest.mark.xfail(reason="needs the bot's own replies on the timeline (issue 12 point 6)", strict=True)
 def test_bot_kf_reply_is_on_the_timeline_when_the_faq_answered(stack: Stack) -> None:
     newcomer = stack.act("kf-say", {"customer": "new", "text": "发票怎么开"})["external_userid"]
-    reply = stack.wait_for(lambda: _texts(stack.kf_sent(newcomer)), 60, "the bot's kf reply")[0]
+    reply = stack.wait_for(lambda: texts(stack.kf_sent(newcomer)), 60, "the bot's kf reply")[0]
     stack.wait_for(
         lambda: [e for e in stack.timeline(newcomer) if reply.split("\n")[0] in (e.get("text") or "")],
         30,
@@ -121,7 +96,7 @@ def test_handoff_goes_to_the_owner_when_the_owner_is_a_kf_servicer(stack: Stack)
         "Kevin's session with his owner 赵六",
     )
     assert stack.wait_for(lambda: stack.app_messages("zhaoliu", "Kevin"), 30, "赵六 told about the hand-off")
-    assert stack.wait_for(lambda: _texts(stack.kf_sent(kevin)), 30, "Kevin told he is being transferred")
+    assert stack.wait_for(lambda: texts(stack.kf_sent(kevin)), 30, "Kevin told he is being transferred")
 
 
 def test_handoff_goes_to_the_rep_on_duty_when_the_customer_has_no_owner(stack: Stack) -> None:
@@ -132,7 +107,7 @@ def test_handoff_goes_to_the_rep_on_duty_when_the_customer_has_no_owner(stack: S
         60,
         "the newcomer's session with 王五 (on duty)",
     )
-    assert stack.wait_for(lambda: _texts(stack.kf_sent(newcomer)), 30, "the newcomer told about the transfer")
+    assert stack.wait_for(lambda: texts(stack.kf_sent(newcomer)), 30, "the newcomer told about the transfer")
 
 
 @pytest.mark.xfail(reason="needs the truthful 95014 fallback message to the owner (issue 12 point 5)", strict=True)
@@ -150,7 +125,7 @@ def test_complaint_in_kf_opens_a_ticket_for_the_owner(stack: Stack) -> None:
     sunflower = stack.external_userid("🌻向日葵")
     stack.kf_say(sunflower, COMPLAINT)
 
-    ticket = stack.wait_for(lambda: _ticket(stack, "🌻向日葵", "complaint"), 60, "a complaint ticket")
+    ticket = stack.wait_for(lambda: ticket(stack, "🌻向日葵", "complaint"), 60, "a complaint ticket")
     assert ticket["assignee"] == "zhangsan" and ticket["status"] == "open", ticket
     assert stack.wait_for(lambda: stack.app_messages("zhangsan", ticket["ref"]), 30, "张三 told about the ticket")
 
@@ -158,7 +133,7 @@ def test_complaint_in_kf_opens_a_ticket_for_the_owner(stack: Stack) -> None:
 def test_kf_csat_score_is_recorded_when_the_customer_answers_the_star_menu(stack: Stack) -> None:
     mom = stack.external_userid("王姐(宝妈)")
     stack.kf_say(mom, COMPLAINT)
-    ticket = stack.wait_for(lambda: _ticket(stack, "王姐(宝妈)", "complaint"), 60, "王姐's complaint ticket")
+    ticket = stack.wait_for(lambda: ticket(stack, "王姐(宝妈)", "complaint"), 60, "王姐's complaint ticket")
     stack.cli("ticket", "solve", ticket["ref"])
 
     menu = stack.wait_for(
@@ -167,7 +142,7 @@ def test_kf_csat_score_is_recorded_when_the_customer_answers_the_star_menu(stack
     assert "csat_5" in str(menu[0]["menu"]), menu
     stack.kf_say(mom, "5")
 
-    stack.wait_for(lambda: "感谢您的评价！" in _texts(stack.kf_sent(mom)), 60, "the thanks for the score")
+    stack.wait_for(lambda: "感谢您的评价！" in texts(stack.kf_sent(mom)), 60, "the thanks for the score")
     answered = stack.wait_for(
         lambda: [e for e in stack.timeline(mom) if e["kind"] == "csat_answered"], 60, "the score on the timeline"
     )
@@ -184,23 +159,15 @@ def test_contact_in_no_group_is_imported_with_owner_when_the_bot_starts(stack: S
 
 
 def test_sla_warns_escalates_and_opens_an_overdue_ticket_when_no_one_answers(started: Started) -> None:
-    stack, jie = started.stack, started.sla_customer
-    warned = stack.wait_for(lambda: stack.app_messages("lisi", "阿杰"), 120, "the SLA warning to the owner 李四")
-    assert any(UNKNOWN_QUESTION in text for text in warned), warned
-    escalated = stack.wait_for(
-        lambda: [t for t in stack.app_messages("zhaoliu", "阿杰") if "超时" in t], 120, "the escalation to 赵六"
-    )
-    assert UNKNOWN_QUESTION in escalated[0]
-    overdue = stack.wait_for(lambda: _ticket(stack, "阿杰", "overdue"), 180, "the overdue ticket")
-    assert UNKNOWN_QUESTION[:10] in overdue["subject"], overdue
-    assert jie  # the customer's message itself was never answered by the bot
-    assert not stack.kf_sent(jie) or all(UNKNOWN_QUESTION not in t for t in _texts(stack.kf_sent(jie)))
+    sla_fires(started.stack, "阿杰", owner="lisi", manager="zhaoliu")
+    replies = texts(started.stack.kf_sent(started.sla_customer))
+    assert not any(UNKNOWN_QUESTION in reply for reply in replies), replies
 
 
 def test_solved_ticket_closes_and_unanswered_survey_expires_on_their_own(started: Started) -> None:
     stack = started.stack
     closed = stack.wait_for(
-        lambda: _ticket(stack, "奔跑的蜗牛🐌", "complaint", status="closed"), 180, "the solved ticket to close itself"
+        lambda: ticket(stack, "奔跑的蜗牛🐌", "complaint", status="closed"), 180, "the solved ticket to close itself"
     )
     assert closed["ref"] == started.expiry_ticket and closed["closed_at"], closed
     report = stack.wait_for(
