@@ -150,8 +150,9 @@ class Process:
                 self.args, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
 
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
+    def exited(self) -> bool:
+        """Started and then ended without being stopped by the harness."""
+        return self.popen is not None and self.popen.poll() is not None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         if self.popen is None:
@@ -172,6 +173,28 @@ class Process:
             return "(no log)"
         kept = [line for line in text.splitlines() if not any(noise in line for noise in _LOG_NOISE)]
         return "\n".join(kept[-lines:])
+
+
+def wait_for(probe: Callable[[], T], timeout: float, what: str, processes: list[Process], interval: float = 0.5) -> T:
+    """Poll `probe` until it returns something truthy; on timeout, or when a process died, fail with the last value
+    observed and the tail of every process's log."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = probe()
+        except (OSError, ValueError, KeyError, AssertionError) as error:
+            last = f"{type(error).__name__}: {error}"
+        else:
+            if last:
+                return last
+        dead = [p.name for p in processes if p.exited()]
+        if dead or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    reason = f"{', '.join(dead)} exited" if dead else f"timed out after {timeout:g} s"
+    logs = "".join(f"\n----- {p.name} log (tail) -----\n{p.tail()}" for p in processes)
+    raise AssertionError(f"{reason} waiting for {what}\nlast observed: {str(last)[:3000]}{logs}")
 
 
 class Stack:
@@ -239,24 +262,7 @@ class Stack:
     # ---- waiting -------------------------------------------------------------------------------------------------
 
     def wait_for(self, probe: Callable[[], T], timeout: float, what: str, interval: float = 0.5) -> T:
-        """Poll `probe` until it returns something truthy; on timeout fail with the last value and both logs."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while True:
-            try:
-                last = probe()
-            except (OSError, ValueError, AssertionError) as error:
-                last = f"{type(error).__name__}: {error}"
-            else:
-                if last:
-                    return last
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(interval)
-        raise AssertionError(
-            f"timed out after {timeout:g} s waiting for {what}\nlast observed: {str(last)[:3000]}\n"
-            f"----- bot log (tail) -----\n{self.bot.tail()}\n----- sandbox log (tail) -----\n{self.sandbox.tail()}"
-        )
+        return wait_for(probe, timeout, what, [self.bot, self.sandbox], interval)
 
     # ---- the bot, through its CLI and HTTP -----------------------------------------------------------------------
 
