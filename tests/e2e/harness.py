@@ -16,9 +16,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -29,6 +30,24 @@ REPO = Path(__file__).resolve().parents[2]
 QUNKE = [sys.executable, "-m", "bot"]
 ZONE = ZoneInfo("Asia/Shanghai")
 T = TypeVar("T")
+Keys = tuple[Path, Path]  # the archive key pair: (private for the bot, public for the sandbox)
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Stoppable)
+
+
+@dataclass(frozen=True)
+class StackPlan(Generic[S]):
+    """A stack a module needs: `build` starts it (and any slow timer) in a folder of its own; the session's pool
+    runs every selected module's plans side by side (tests/e2e/conftest.py)."""
+
+    key: str
+    build: Callable[[Path, Keys], S]
+
 
 # The demo corp's credentials: the sandbox seeds the same corp with the same values (see `qunke demo`).
 DEMO_ENV = {
@@ -175,7 +194,9 @@ class Process:
         return "\n".join(kept[-lines:])
 
 
-def wait_for(probe: Callable[[], T], timeout: float, what: str, processes: list[Process], interval: float = 0.5) -> T:
+def wait_for(
+    probe: Callable[[], T | None], timeout: float, what: str, processes: list[Process], interval: float = 0.5
+) -> T:
     """Poll `probe` until it returns something truthy; on timeout, or when a process died, fail with the last value
     observed and the tail of every process's log."""
     deadline = time.monotonic() + timeout
@@ -187,7 +208,8 @@ def wait_for(probe: Callable[[], T], timeout: float, what: str, processes: list[
             last = f"{type(error).__name__}: {error}"
         else:
             if last:
-                return last
+                found: T = last
+                return found
         dead = [p.name for p in processes if p.exited()]
         if dead or time.monotonic() >= deadline:
             break
@@ -236,9 +258,14 @@ class Stack:
     # ---- life cycle ----------------------------------------------------------------------------------------------
 
     def start(self) -> Stack:
-        self.cli("db", "upgrade")
-        self.start_sandbox()
-        self.start_bot()
+        """Migrate, start the sandbox, then the bot; on failure stop whatever started."""
+        try:
+            self.cli("db", "upgrade")
+            self.start_sandbox()
+            self.start_bot()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def start_sandbox(self) -> None:
@@ -261,7 +288,7 @@ class Stack:
 
     # ---- waiting -------------------------------------------------------------------------------------------------
 
-    def wait_for(self, probe: Callable[[], T], timeout: float, what: str, interval: float = 0.5) -> T:
+    def wait_for(self, probe: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
         return wait_for(probe, timeout, what, [self.bot, self.sandbox], interval)
 
     # ---- the bot, through its CLI and HTTP -----------------------------------------------------------------------
@@ -332,10 +359,10 @@ class Stack:
         return result
 
     def external_userid(self, name: str) -> str:
-        return next(c["external_userid"] for c in self.state()["customers"] if c["name"] == name)
+        return str(next(c["external_userid"] for c in self.state()["customers"] if c["name"] == name))
 
     def group_id(self, name: str) -> str:
-        return next(g["chat_id"] for g in self.state()["groups"] if g["name"] == name)
+        return str(next(g["chat_id"] for g in self.state()["groups"] if g["name"] == name))
 
     def kf_session(self, external_userid: str) -> dict[str, Any] | None:
         for account in self.state()["kf_accounts"]:

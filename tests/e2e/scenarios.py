@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import Stack
+from tests.e2e.harness import Keys, Stack, StackPlan
 
 # Not in the example KB and no hand-off word: a question only a rep can answer.
 UNKNOWN_QUESTION = "我上周在直播间看到的那个蓝色款还能补货吗"
 COMPLAINT = "收到的东西质量太差了，非常失望，太不满意了"
 # Each hits a different entry of the example KB with full confidence, so each gets exactly one answer.
 FAQ_QUESTIONS = ("怎么退货", "运费多少", "优惠券怎么用", "会员有什么权益", "课程有效期多久")
+
+
+def _build_unstaffed(root: Path, keys: Keys) -> Stack:
+    return Stack(root, keys, service={"on_duty": [], "managers": ["zhaoliu"]}).start()
+
+
+# A corp with a manager but no one on duty: shared by the dead-end hand-off and the restart modules (the sandbox
+# restart runs last: it is the one test that may leave the stack unusable when it fails).
+UNSTAFFED = StackPlan("unstaffed", _build_unstaffed)
 
 
 def texts(entries: list[dict[str, Any]]) -> list[str]:

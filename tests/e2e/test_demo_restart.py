@@ -16,12 +16,12 @@ from tests.e2e.harness import (
     Process,
     clean_env,
     deep_merge,
-    free_port,
     http_json,
     http_text,
     run_cli,
     wait_for,
 )
+from tests.support.postgres import free_port
 
 pytestmark = pytest.mark.e2e
 

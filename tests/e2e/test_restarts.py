@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.harness import Stack
-from tests.e2e.scenarios import bot_killed_mid_conversation, texts
+from tests.e2e.scenarios import UNSTAFFED, bot_killed_mid_conversation, texts
 
 pytestmark = pytest.mark.e2e
+E2E_STACKS = (UNSTAFFED,)
 
 
 def test_nothing_is_lost_or_doubled_when_the_bot_is_killed_mid_conversation(unstaffed_stack: Stack) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Stack
+from tests.e2e.harness import Keys, Stack, StackPlan
+from tests.e2e.pool import StackPool, use_stack
 from tests.e2e.scenarios import COMPLAINT, UNKNOWN_QUESTION, faq_answer_in_kf, sla_fires, sla_start, texts, ticket
 
 pytestmark = pytest.mark.e2e
@@ -29,24 +30,32 @@ class Started:
     expiry_customer: str  # 奔跑的蜗牛 complained; the ticket was solved and the survey is left unanswered
     expiry_ticket: str
 
+    def stop(self) -> None:
+        self.stack.stop()
 
-@pytest.fixture(scope="module")
-def started(tmp_path_factory: pytest.TempPathFactory, archive_keys: tuple[Path, Path]) -> Iterator[Started]:
-    stack = Stack(
-        tmp_path_factory.mktemp("service-loop"),
-        archive_keys,
-        tickets={"auto_close_days": 30 / 86400},
-        surveys={"expire_h": SURVEY_EXPIRE_S / 3600},
-    )
-    stack.start()
+
+def _build(root: Path, keys: Keys) -> Started:
+    """Start the stack and, at once, the slow timers the last tests check."""
+    tickets, surveys = {"auto_close_days": 30 / 86400}, {"expire_h": SURVEY_EXPIRE_S / 3600}
+    stack = Stack(root, keys, tickets=tickets, surveys=surveys).start()
     try:
         jie, snail = sla_start(stack, "阿杰"), stack.external_userid("奔跑的蜗牛🐌")
         stack.kf_say(snail, COMPLAINT)
         complaint = stack.wait_for(lambda: ticket(stack, "奔跑的蜗牛🐌", "complaint"), 60, "the complaint ticket")
         stack.cli("ticket", "solve", complaint["ref"])
-        yield Started(stack, jie, snail, complaint["ref"])
-    finally:
+    except BaseException:
         stack.stop()
+        raise
+    return Started(stack, jie, snail, complaint["ref"])
+
+
+SERVICE_LOOP = StackPlan("service-loop", _build)
+E2E_STACKS = (SERVICE_LOOP,)
+
+
+@pytest.fixture(scope="module")
+def started(stack_pool: StackPool) -> Iterator[Started]:
+    yield from use_stack(stack_pool, SERVICE_LOOP)
 
 
 @pytest.fixture
@@ -125,16 +134,16 @@ def test_complaint_in_kf_opens_a_ticket_for_the_owner(stack: Stack) -> None:
     sunflower = stack.external_userid("🌻向日葵")
     stack.kf_say(sunflower, COMPLAINT)
 
-    ticket = stack.wait_for(lambda: ticket(stack, "🌻向日葵", "complaint"), 60, "a complaint ticket")
-    assert ticket["assignee"] == "zhangsan" and ticket["status"] == "open", ticket
-    assert stack.wait_for(lambda: stack.app_messages("zhangsan", ticket["ref"]), 30, "张三 told about the ticket")
+    opened = stack.wait_for(lambda: ticket(stack, "🌻向日葵", "complaint"), 60, "a complaint ticket")
+    assert opened["assignee"] == "zhangsan" and opened["status"] == "open", opened
+    assert stack.wait_for(lambda: stack.app_messages("zhangsan", opened["ref"]), 30, "张三 told about the ticket")
 
 
 def test_kf_csat_score_is_recorded_when_the_customer_answers_the_star_menu(stack: Stack) -> None:
     mom = stack.external_userid("王姐(宝妈)")
     stack.kf_say(mom, COMPLAINT)
-    ticket = stack.wait_for(lambda: ticket(stack, "王姐(宝妈)", "complaint"), 60, "王姐's complaint ticket")
-    stack.cli("ticket", "solve", ticket["ref"])
+    opened = stack.wait_for(lambda: ticket(stack, "王姐(宝妈)", "complaint"), 60, "王姐's complaint ticket")
+    stack.cli("ticket", "solve", opened["ref"])
 
     menu = stack.wait_for(
         lambda: [e for e in stack.kf_sent(mom) if e.get("msgtype") == "msgmenu"], 60, "the CSAT star menu in kf"
