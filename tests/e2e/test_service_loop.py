@@ -64,7 +64,7 @@ def stack(started: Started) -> Stack:
 
 
 def test_kf_question_gets_the_faq_answer_when_the_kb_knows_it(stack: Stack) -> None:
-    faq_answer_in_kf(stack, "Lemon柠檬")
+    faq_answer_in_kf(stack, "Lemon柠檬", typed_in_cli=True)
 
 
 @pytest.mark.xfail(reason="needs the bot's own replies on the timeline (issue 12 point 6)", strict=True)
@@ -73,7 +73,7 @@ def test_bot_kf_reply_is_on_the_timeline_when_the_faq_answered(stack: Stack) -> 
     reply = stack.wait_for(lambda: texts(stack.kf_sent(newcomer)), 60, "the bot's kf reply")[0]
     stack.wait_for(
         lambda: [e for e in stack.timeline(newcomer) if reply.split("\n")[0] in (e.get("text") or "")],
-        30,
+        20,
         "the bot's reply on the timeline",
     )
 
@@ -161,7 +161,9 @@ def test_kf_csat_score_is_recorded_when_the_customer_answers_the_star_menu(stack
 @pytest.mark.xfail(reason="needs the day-one import of contacts in no group (batch/get_by_user)", strict=True)
 def test_contact_in_no_group_is_imported_with_owner_when_the_bot_starts(stack: Stack) -> None:
     liu = stack.external_userid("大刘")
-    stack.wait_for(lambda: stack.customers(), 60, "the start-up import")
+    # The start-up import has read every group once a member of each is listed.
+    for member_of_each_group in ("小鹿乱撞🦌", "阿杰", "Kevin"):
+        stack.customer_id(stack.external_userid(member_of_each_group))
     rows = {row["external_userid"]: row for row in stack.customers()}
     assert liu in rows, "大刘 (王五's contact, in no group) is missing from `qunke customer list`"
     assert rows[liu]["owner_userid"] == "wangwu", rows[liu]
