@@ -129,8 +129,9 @@ def fast_config(port: int, **changes: Any) -> dict[str, Any]:
     return deep_merge(config, changes)
 
 
-def churn_time(lead_s: float = 40) -> str:
-    """The first whole minute (HH:MM, Asia/Shanghai) at least `lead_s` from now: time for the bot to start first."""
+def churn_time(lead_s: float = 120) -> str:
+    """The first whole minute (HH:MM, Asia/Shanghai) at least `lead_s` from now: the bot must be up before it, and a
+    loaded machine starting several stacks at once can take a minute or more."""
     at = datetime.now(ZONE) + timedelta(seconds=lead_s + 59)
     return at.strftime("%H:%M")
 

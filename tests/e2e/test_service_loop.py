@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -191,11 +192,12 @@ def test_solved_ticket_closes_and_unanswered_survey_expires_on_their_own(started
 
 def test_churn_job_runs_at_its_configured_time(stack: Stack) -> None:
     run_at = stack.config["churn"]["run_at"]
-    churn = stack.wait_for(
-        lambda: (job := stack.healthz()["scheduler"]["jobs"]["churn"])["runs"] >= 1 and job,
-        240,
-        f"the churn job at {run_at} Asia/Shanghai",
-        interval=2,
-    )
+
+    def churn_ran() -> dict[str, Any]:
+        job: dict[str, Any] = stack.healthz()["scheduler"]["jobs"]["churn"]
+        assert job["runs"] >= 1, f"not run yet: {job}"
+        return job
+
+    churn = stack.wait_for(churn_ran, 300, f"the churn job at {run_at} Asia/Shanghai", interval=2)
     assert churn["failures"] == 0 and churn["last_error"] is None, churn
     assert re.search(r'qunke_job_runs_total\{job="churn",result="ok"\} [1-9]', stack.metrics()), "churn not in metrics"
