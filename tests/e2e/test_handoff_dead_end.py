@@ -21,5 +21,6 @@ def test_customer_is_told_and_managers_alerted_when_no_one_can_take_the_handoff(
     stack.wait_for(
         lambda: (stack.kf_session(newcomer) or {}).get("service_state") == 2, 60, "the session queued in the pool"
     )
-    alerts = stack.wait_for(lambda: stack.app_messages("zhaoliu"), 60, "the manager 赵六 alerted")
+    # 转人工 names the hand-off: an SLA escalation about the same wait would not prove the manager was alerted.
+    alerts = stack.wait_for(lambda: stack.app_messages("zhaoliu", "转人工"), 60, "the manager 赵六 alerted")
     assert told and alerts
