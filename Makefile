@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test lint typecheck unit e2e bench clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ test: lint typecheck
 # The fast tests only (no sandbox, no subprocesses): seconds, for the edit-test loop.
 unit: install
 	$(BIN)/pytest -q tests/unit
+
+# The black-box suite alone (tests/e2e, DESIGN.md §9): the real processes on the real clock, a few minutes.
+e2e: install
+	$(BIN)/pytest -q -m e2e tests/e2e
 
 bench: install
 	$(BIN)/python bench/ingest.py

@@ -31,7 +31,7 @@ from bot.channels.wecom.archive_puller import ArchivePuller
 from bot.channels.wecom.client import WeComClient
 from bot.channels.wecom.crypto import CallbackCrypto
 from bot.channels.wecom.directory import WeComDirectory
-from bot.channels.wecom.kf import KfPuller
+from bot.channels.wecom.kf import KfPuller, cursor_name
 from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
 from bot.config import ArchiveSettings, ConfigError, Settings
 from bot.contact_import import ContactImporter
@@ -72,6 +72,7 @@ from services.overdue import overdue_ticket_hook
 from storage.db import create_db_engine, make_sessionmaker
 from storage.db_errors import DatabaseUnavailable, explain, is_connection_failure
 from storage.migrate import current_head
+from storage.repos import cursors
 
 log = logging.getLogger("qunke")
 
@@ -152,9 +153,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         dispatcher = build_dispatcher()
         faq = build_faq_engine(settings, http)
         features = Features(settings=settings, faq=faq, metrics=metrics)
-        pullers: dict[type, Puller] = {
-            KfPullRequested: KfPuller(sessions, client, dispatcher, directory, clock, metrics, features),
-        }
+        kf_puller = KfPuller(sessions, client, dispatcher, directory, clock, metrics, features)
+        pullers: dict[type, Puller] = {KfPullRequested: kf_puller}
         archive: ArchivePuller | None = None
         if archive_keys is not None:
             source = _archive_source(settings.archive, http, wecom.api_base, wecom.corp_id or "")
@@ -223,6 +223,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             streak = FailureStreak(log, "archive pull", recovered="archive pull working again")
             timer = _archive_timer(archive, settings.archive.poll_interval_s, stop_timer, streak)
             workers["archive_puller"] = Worker(tasks.spawn(timer, "archive-timer"), streak)
+        tasks.spawn(_kf_catch_up(sessions, client, kf_puller), "kf-catch-up")
         app[HEALTH] = HealthSources(sessions, settings.database.url, settings.database.min_free_mb, scheduler, workers)
         register_service_jobs(scheduler, sessions, clock, settings)
         tasks.spawn(leadership.run(), "scheduler-leadership")
@@ -368,6 +369,28 @@ async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asynci
             streak.failed(exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)
+
+
+async def _kf_catch_up(sessions: async_sessionmaker[AsyncSession], client: WeComClient, puller: KfPuller) -> None:
+    """Pull each kf account the bot has pulled before, once at start: messages that came while the bot was down were
+    announced by callbacks WeCom stopped retrying, and would otherwise wait for the customer's next message. (An
+    account never pulled keeps today's behaviour: its first callback starts it.)"""
+    try:
+        answer = await client.post("/cgi-bin/kf/account/list", {"offset": 0, "limit": 100})
+        accounts = [str(a.get("open_kfid", "")) for a in answer.get("account_list") or [] if isinstance(a, dict)]
+        async with sessions() as session:
+            accounts = [kfid for kfid in accounts if kfid and await cursors.read(session, cursor_name(kfid))]
+    except Exception as exc:
+        log.warning("kf catch-up at start skipped: kf/account/list failed (%s)", exc)
+        return
+    for open_kfid in accounts:
+        try:
+            read = await puller.pull(open_kfid, "")
+        except Exception as exc:
+            log.warning("kf catch-up of %s at start failed (%s); the next callback resumes it", open_kfid, exc)
+            continue
+        if read:
+            log.info("kf catch-up at start: %d items read for %s", read, open_kfid)
 
 
 async def _drain(task: asyncio.Task[None], name: str, grace_s: float = 10) -> None:
