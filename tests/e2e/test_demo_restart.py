@@ -89,9 +89,6 @@ def _up(url: str) -> bool:
         return False
 
 
-@pytest.mark.xfail(
-    reason="needs `qunke demo --port/--sandbox-port`, sandbox persistence and kf/archive cursor recovery", strict=True
-)
 def test_kf_and_group_messages_still_work_when_the_demo_is_started_a_second_time(tmp_path: Path) -> None:
     demo = Demo(tmp_path)
     demo.start()

@@ -12,7 +12,6 @@ pytestmark = pytest.mark.e2e
 E2E_STACKS = (UNSTAFFED,)
 
 
-@pytest.mark.xfail(reason="needs the hand-off dead-end fix (issue 12 point 5)", strict=True)
 def test_customer_is_told_and_managers_alerted_when_no_one_can_take_the_handoff(unstaffed_stack: Stack) -> None:
     stack = unstaffed_stack
     newcomer = stack.act("kf-say", {"customer": "new", "text": "我要转人工"})["external_userid"]

@@ -15,9 +15,6 @@ def test_nothing_is_lost_or_doubled_when_the_bot_is_killed_mid_conversation(unst
     bot_killed_mid_conversation(unstaffed_stack, "Lemon柠檬", "2026秋季训练营1群")
 
 
-@pytest.mark.xfail(
-    reason="needs sandbox state persistence (SANDBOX_STATE_FILE) and kf/archive cursor recovery", strict=True
-)
 def test_the_corp_is_remembered_and_both_channels_work_when_the_sandbox_restarts(unstaffed_stack: Stack) -> None:
     stack = unstaffed_stack
     newcomer = stack.act("kf-say", {"customer": "new", "text": "运费多少"})["external_userid"]

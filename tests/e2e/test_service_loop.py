@@ -68,7 +68,6 @@ def test_kf_question_gets_the_faq_answer_when_the_kb_knows_it(stack: Stack) -> N
     faq_answer_in_kf(stack, "Lemon柠檬", typed_in_cli=True)
 
 
-@pytest.mark.xfail(reason="needs the bot's own replies on the timeline (issue 12 point 6)", strict=True)
 def test_bot_kf_reply_is_on_the_timeline_when_the_faq_answered(stack: Stack) -> None:
     newcomer = stack.act("kf-say", {"customer": "new", "text": "发票怎么开"})["external_userid"]
     reply = stack.wait_for(lambda: texts(stack.kf_sent(newcomer)), 60, "the bot's kf reply")[0]
@@ -120,7 +119,6 @@ def test_handoff_goes_to_the_rep_on_duty_when_the_customer_has_no_owner(stack: S
     assert stack.wait_for(lambda: texts(stack.kf_sent(newcomer)), 30, "the newcomer told about the transfer")
 
 
-@pytest.mark.xfail(reason="needs the truthful 95014 fallback message to the owner (issue 12 point 5)", strict=True)
 def test_owner_is_told_the_customer_waits_in_the_pool_when_the_owner_is_not_a_kf_servicer(stack: Stack) -> None:
     deer = stack.external_userid("小鹿乱撞🦌")  # owner 张三 is no kf servicer: WeCom refuses the transfer (95014)
     stack.kf_say(deer, "转人工")
@@ -159,7 +157,6 @@ def test_kf_csat_score_is_recorded_when_the_customer_answers_the_star_menu(stack
     assert answered[0]["detail"]["score"] == 5, answered
 
 
-@pytest.mark.xfail(reason="needs the day-one import of contacts in no group (batch/get_by_user)", strict=True)
 def test_contact_in_no_group_is_imported_with_owner_when_the_bot_starts(stack: Stack) -> None:
     liu = stack.external_userid("大刘")
     # The start-up import has read every group once a member of each is listed.

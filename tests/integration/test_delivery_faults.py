@@ -72,7 +72,7 @@ async def test_replay_after_crash_between_commit_and_ack_is_not_duplicated(datab
     bot_port, sandbox_port = free_port(), free_port()
     bot_url, sandbox_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{sandbox_port}"
     config = calling_back(
-        SandboxConfig(duplicate_rate=0, late_rate=0, callback_timeout_s=2, retry_interval_s=1.5), bot_url
+        SandboxConfig(duplicate_rate=0, late_rate=0, callback_timeout_s=2, retry_interval_s=5), bot_url
     )
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     engine = create_db_engine(database_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -51,6 +52,10 @@ class KfPuller:
         self._sessions, self._client, self._dispatcher = sessions, client, dispatcher
         self._features = features or Features()
         self._directory, self._clock, self._metrics = directory, clock, metrics
+        # One pull per account at a time in this process (the start-up catch-up and a callback's pull would
+        # otherwise read, and on a rejected cursor reset, the same pages twice); PostgreSQL's row lock covers
+        # other processes.
+        self._pulling: dict[str, asyncio.Lock] = {}
 
     async def __call__(self, event: Event) -> None:
         assert isinstance(event, KfPullRequested)
@@ -58,6 +63,10 @@ class KfPuller:
 
     async def pull(self, open_kfid: str, token: str) -> int:
         """Read every waiting page; returns how many items were read. Raises (and keeps the cursor) on failure."""
+        async with self._pulling.setdefault(open_kfid, asyncio.Lock()):
+            return await self._pull(open_kfid, token)
+
+    async def _pull(self, open_kfid: str, token: str) -> int:
         total = 0
         for _ in range(MAX_PAGES_PER_PULL):
             async with self._sessions() as session:
