@@ -89,6 +89,7 @@ class Scheduler:
             trigger,
             args=[name],
             id=name,
+            name=name,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=MISFIRE_GRACE_S,

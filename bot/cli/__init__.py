@@ -92,6 +92,8 @@ _mount_sandbox()
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler says "Running job ..." twice per run: our own job status and metrics say it better.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         app()
     except ConfigError as exc:

@@ -21,6 +21,7 @@ campaign_app = typer.Typer(no_args_is_help=True, help="群发与自动化 Campai
 console = Console()
 KIND_TEXT = {"broadcast": "单次群发", "recurring": "周期群发", "automation": "自动化"}
 STATUS_TEXT = {"active": "进行中", "paused": "已暂停", "cancelled": "已取消", "finished": "已完成"}
+RUN_TEXT = {"selecting": "筛选受众中", "dispatching": "待发出", "done": "已发出", "stopped": "已停止"}
 SKIP_TEXT = {
     "opted_out": "已退订",
     "no_owner": "无负责人",
@@ -118,10 +119,15 @@ def campaign_show(
         typer.echo(f"下次发送：{local(view.next_firing, settings.timezone)}")
     if view.funnel is not None:
         _print_funnel(view.funnel)
+    now = SystemClock().now()
     for run in view.runs:
+        waiting = ""
+        if run["status"] == "dispatching" and run["dispatch_after"] > now:
+            waiting = f"，免打扰时段后发出：{local(run['dispatch_after'], settings.timezone)}"
         typer.echo(
-            f"  运行 {run['id']}：计划 {local(run['scheduled_for'], settings.timezone)}，{run['status']}"
-            f"，受众 {run['funnel']['audience']}" + (f"，错误：{run['error']}" if run["error"] else "")
+            f"  运行 {run['id']}：计划 {local(run['scheduled_for'], settings.timezone)}，"
+            f"{RUN_TEXT.get(run['status'], run['status'])}，受众 {run['funnel']['audience']}"
+            f"，待发 {run['funnel']['selected']}{waiting}" + (f"，错误：{run['error']}" if run["error"] else "")
         )
 
 
