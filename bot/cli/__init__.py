@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets
+from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets, users
 from bot.cli.faq_kb import group_app
 from bot.config import ConfigError
 
@@ -25,6 +25,7 @@ app.add_typer(churn.churn_app, name="churn")
 app.add_typer(report.report_app, name="report")
 app.add_typer(faq.faq_app, name="faq")
 app.add_typer(group_app, name="group")
+app.add_typer(users.user_app, name="user")
 
 
 def _mount_sandbox() -> None:
