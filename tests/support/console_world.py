@@ -17,6 +17,7 @@ from services import accounts
 from services.clock import ManualClock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models import Customer, CustomerFollow, Member, Message
+from storage.models_console import User
 from storage.models_service import Survey, Ticket
 from tests.support.postgres import free_port
 from tests.support.stack import start_site
@@ -46,7 +47,17 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
             ("zhang", "rep", "zhangsan"),
             ("li", "rep", "lisi"),
         ):
-            await accounts.add_user(session, now, login, role, PASSWORD, name=login, wecom_userid=userid)
+            session.add(
+                User(
+                    login=login,
+                    name=login,
+                    role=role,
+                    wecom_userid=userid,
+                    password_hash=await _password_hash(),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         session.add_all([Member(userid="zhangsan", name="张三"), Member(userid="lisi", name="李四")])
         mine = Customer(external_userid="wm_zhang_1", name="王小明", owner_userid="zhangsan", first_seen_at=now)
         theirs = Customer(external_userid="wm_li_1", name="赵小红", owner_userid="lisi", first_seen_at=now)
@@ -77,6 +88,16 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
         )
         await session.commit()
         return {"mine": mine.id, "theirs": theirs.id, "shared": shared.id, "t1": tickets[0].id, "t2": tickets[1].id}
+
+
+async def _password_hash() -> str:
+    """One argon2 hash for every seeded user: hashing is deliberately slow and the tests make many worlds."""
+    if not _HASH:
+        _HASH.append(await accounts.hash_password(PASSWORD))
+    return _HASH[0]
+
+
+_HASH: list[str] = []
 
 
 def _message(key: str, customer_id: int, text: str, at: datetime) -> Message:
