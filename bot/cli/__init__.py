@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from bot.cli import churn, data, faq, outbox, purchases, report, run, tickets, users
+from bot.cli import churn, data, faq, outbox, privacy, purchases, report, run, tickets, users
 from bot.cli.faq_kb import group_app
 from bot.config import ConfigError
 
@@ -17,6 +17,7 @@ app.command("demo")(run.demo)
 app.add_typer(run.db_app, name="db")
 app.add_typer(data.events_app, name="events")
 app.add_typer(data.customer_app, name="customer")
+_PRIVACY_COMMANDS = (privacy.customer_export, privacy.customer_erase)  # importing adds them to customer_app
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.task_app, name="task")
 app.add_typer(tickets.ticket_app, name="ticket")
