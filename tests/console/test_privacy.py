@@ -13,7 +13,7 @@ from storage.models import Customer, InboundEvent, Message, Outbox
 from storage.models_console import AuditEntry, Erasure
 from storage.models_faq import UnansweredGroup, UnansweredQuestion
 from tests.integration.test_cli import qunke
-from tests.support.console_world import START, running_console
+from tests.support.console_world import START, client, csrf_of, login, running_console
 
 SECRET_WORDS = ("我的订单呢", "我家住在幸福路八号", "请回复王小明的退款")
 
@@ -131,3 +131,34 @@ async def test_erasure_removes_the_persons_rows_when_on_any_database(database_ur
                 await session.execute(select(AuditEntry).where(AuditEntry.action == "customer_erase"))
             ).scalar_one()
             assert audit.target == f"customer:{world.zhang_customer}"
+
+
+async def test_manager_erases_a_customer_from_the_console_when_the_id_is_confirmed(database_url: str) -> None:
+    async with running_console(database_url) as world, client() as http:
+        await login(http, world.base, "boss")
+        async with http.get(f"{world.base}/console/privacy") as page:
+            token = csrf_of(await page.text())
+        url = f"{world.base}/console/privacy/{world.li_customer}/erase"
+        async with http.post(url, data={"csrf_token": token, "confirm": "1"}) as answer:
+            assert answer.status == 400  # the confirmation does not match
+        async with http.post(url, data={"csrf_token": token, "confirm": str(world.li_customer)}) as answer:
+            assert answer.status == 200
+            assert "已删除" in await answer.text()
+        async with http.get(f"{world.base}/console/customers/{world.li_customer}") as page:
+            assert page.status == 404
+
+
+async def test_export_downloads_json_when_a_manager_asks_and_is_refused_to_a_rep(database_url: str) -> None:
+    async with running_console(database_url) as world, client() as boss, client() as rep:
+        await login(boss, world.base, "boss")
+        async with boss.get(f"{world.base}/console/privacy") as page:
+            token = csrf_of(await page.text())
+        url = f"{world.base}/console/privacy/{world.zhang_customer}/export"
+        async with boss.post(url, data={"csrf_token": token}) as answer:
+            assert answer.status == 200
+            assert (await answer.json())["tables"]["messages"]
+        await login(rep, world.base, "zhang")
+        async with rep.get(f"{world.base}/console/") as page:
+            token = csrf_of(await page.text())
+        async with rep.post(url, data={"csrf_token": token}) as answer:
+            assert answer.status == 403  # even for the rep's own customer
