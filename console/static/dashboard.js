@@ -12,15 +12,16 @@
       tooltip: { trigger: "axis" },
       grid: { left: 40, right: 16, top: 16, bottom: 28 },
       xAxis: { type: "category", data: data.days },
-      yAxis: { type: "value", minInterval: 1 },
+      yAxis: id === "chart-csat" ? { type: "value", min: 0, max: 5, interval: 1 } : { type: "value", minInterval: 1 },
       series: [series],
     });
     charts.push(chart);
   }
 
   line("chart-new", "新客户", data.new_customers, { type: "bar", smooth: false });
-  line("chart-messages", "消息", data.messages, { areaStyle: {} });
-  line("chart-csat", "平均满意度", data.csat);
+  line("chart-messages", "消息", data.messages, { areaStyle: {}, showSymbol: false });
+  // A day with one answer is a lone point between gaps: draw its symbol or nothing would show.
+  line("chart-csat", "平均满意度", data.csat, { showSymbol: true, showAllSymbol: true, symbolSize: 8 });
 
   var pie = echarts.init(document.getElementById("chart-tickets"));
   pie.setOption({
@@ -28,6 +29,7 @@
     series: [{
       type: "pie",
       radius: ["40%", "70%"],
+      label: { formatter: "{b} {c}" },
       data: Object.keys(data.tickets_by_status).map(function (k) {
         return { name: statusNames[k] || k, value: data.tickets_by_status[k] };
       }),
