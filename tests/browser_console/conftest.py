@@ -39,15 +39,20 @@ def screenshots(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+def chromium() -> str:
     if not Path(CHROMIUM).exists():
         if os.environ.get("QUNKE_REQUIRE_BROWSER") == "1":
             pytest.fail(f"QUNKE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} missing: apt-get install chromium fonts-noto-cjk")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
             yield launched
         finally:
