@@ -24,6 +24,7 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/tickets": EVERYONE,
     "/console/tickets/{id}/claim": EVERYONE,
     "/console/tickets/{id}/solve": EVERYONE,
+    "/console/reports/{name}": STAFF,  # reports count every customer: not for reps until they are scoped
     "/console/privacy": STAFF,
     "/console/privacy/{id}/export": STAFF,
     "/console/privacy/{id}/erase": STAFF,

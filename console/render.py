@@ -14,6 +14,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/console/", "概览", "everyone"),
     ("/console/customers", "客户", "everyone"),
     ("/console/tickets", "工单", "everyone"),
+    ("/console/reports/service", "报表", "staff"),
     ("/console/privacy", "隐私", "staff"),
     ("/console/audit", "审计日志", "admin"),
     ("/console/users", "用户", "admin"),

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console import admin, auth, pages, privacy, tickets
+from console import admin, auth, pages, privacy, reports, tickets
 from console.deps import CONSOLE, ConsoleConfig, ConsoleDeps
 from console.filters import FILTERS
 from services.clock import Clock, SystemClock
@@ -41,6 +41,7 @@ def setup_console(
     tickets.add_routes(console)
     admin.add_routes(console)
     privacy.add_routes(console)
+    reports.add_routes(console)
     app.add_subapp("/console", console)
 
     async def to_console(_: web.Request) -> web.Response:

@@ -36,7 +36,11 @@ def test_every_console_route_has_an_access_rule_when_registered() -> None:
 
 def _url(path: str) -> str:
     # An id nobody has: an allowed role then gets 404 from the scope check, a refused role 403 before it.
-    return path.replace("{id}", "999999").replace("/console/static", "/console/static/console.css")
+    return (
+        path.replace("{id}", "999999")
+        .replace("{name}", "service")
+        .replace("/console/static", "/console/static/console.css")
+    )
 
 
 async def test_each_role_gets_what_the_access_table_says_on_every_route(database_url: str) -> None:
