@@ -19,6 +19,7 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/logout": EVERYONE,
     "/console/logout-everywhere": EVERYONE,
     "/console/": EVERYONE,
+    "/console/groups": EVERYONE,
     "/console/customers": EVERYONE,
     "/console/customers/{id}": EVERYONE,
     "/console/tickets": EVERYONE,

@@ -12,6 +12,7 @@ from console.deps import CSRF, deps, viewer
 # (path, label, who sees the link); the route table in console/access.py is what actually enforces access.
 NAV: list[tuple[str, str, str]] = [
     ("/console/", "概览", "everyone"),
+    ("/console/groups", "社群", "everyone"),
     ("/console/customers", "客户", "everyone"),
     ("/console/tickets", "工单", "everyone"),
     ("/console/reports/service", "报表", "staff"),

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console import admin, auth, pages, privacy, reports, tickets
+from console import admin, auth, groups, pages, privacy, reports, tickets
 from console.deps import CONSOLE, ConsoleConfig, ConsoleDeps
 from console.filters import FILTERS
 from services.clock import Clock, SystemClock
@@ -38,6 +38,7 @@ def setup_console(
     console.router.add_static("/static", HERE / "static", name="static")
     auth.add_routes(console)
     pages.add_routes(console)
+    groups.add_routes(console)
     tickets.add_routes(console)
     admin.add_routes(console)
     privacy.add_routes(console)

@@ -78,3 +78,15 @@ async def test_customer_text_shows_as_text_when_it_contains_a_script(database_ur
             html = await page.text()
         assert XSS not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+async def test_rep_sees_only_the_groups_they_own_with_their_activity(database_url: str) -> None:
+    async with running_console(database_url) as world, client() as http:
+        await login(http, world.base, "zhang")
+        async with http.get(f"{world.base}/console/groups") as page:
+            html = await page.text()
+        assert "张三的福利群" in html and "李四的VIP群" not in html
+        await login(http, world.base, "boss")
+        async with http.get(f"{world.base}/console/groups?days=30") as page:
+            html = await page.text()
+        assert "张三的福利群" in html and "李四的VIP群" in html

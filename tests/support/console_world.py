@@ -16,7 +16,7 @@ from console import ConsoleConfig, setup_console
 from services import accounts
 from services.clock import ManualClock
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import Customer, CustomerFollow, Member, Message
+from storage.models import Customer, CustomerFollow, Group, GroupMember, Member, Message
 from storage.models_console import User
 from storage.models_service import Survey, Ticket
 from tests.support.postgres import free_port
@@ -65,6 +65,17 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
         session.add_all([mine, theirs, shared])
         await session.flush()
         session.add(CustomerFollow(customer_id=shared.id, userid="zhangsan"))
+        session.add_all(
+            [
+                Group(chat_id="wr_zhang", name="张三的福利群", owner_userid="zhangsan"),
+                Group(chat_id="wr_li", name="李四的VIP群", owner_userid="lisi"),
+            ]
+        )
+        await session.flush()
+        session.add(GroupMember(chat_id="wr_zhang", member_id="wm_zhang_1", member_type=2, customer_id=mine.id))
+        group_line = _message("archive:g1", mine.id, "群里问一下发货时间", now - timedelta(hours=5))
+        group_line.chat_type, group_line.chat_id, group_line.channel = "group", "wr_zhang", "archive"
+        session.add(group_line)
         for i, (who, text) in enumerate(
             [(mine, f"我的订单呢 {XSS}"), (theirs, "李四的客户的秘密消息"), (shared, "共享客户的消息")]
         ):
