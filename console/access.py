@@ -25,6 +25,9 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/tickets": EVERYONE,
     "/console/tickets/{id}/claim": EVERYONE,
     "/console/tickets/{id}/solve": EVERYONE,
+    "/console/kb": STAFF,
+    "/console/kb/promote": STAFF,
+    "/console/kb/variant": STAFF,
     "/console/reports/{name}": STAFF,  # reports count every customer: not for reps until they are scoped
     "/console/privacy": STAFF,
     "/console/privacy/{id}/export": STAFF,

@@ -15,6 +15,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/console/groups", "社群", "everyone"),
     ("/console/customers", "客户", "everyone"),
     ("/console/tickets", "工单", "everyone"),
+    ("/console/kb", "知识库", "staff"),
     ("/console/reports/service", "报表", "staff"),
     ("/console/privacy", "隐私", "staff"),
     ("/console/audit", "审计日志", "admin"),

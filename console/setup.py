@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console import admin, auth, groups, pages, privacy, reports, tickets
+from console import admin, auth, groups, kb, pages, privacy, reports, tickets
 from console.deps import CONSOLE, ConsoleConfig, ConsoleDeps
 from console.filters import FILTERS
 from services.clock import Clock, SystemClock
@@ -39,6 +39,7 @@ def setup_console(
     auth.add_routes(console)
     pages.add_routes(console)
     groups.add_routes(console)
+    kb.add_routes(console)
     tickets.add_routes(console)
     admin.add_routes(console)
     privacy.add_routes(console)
