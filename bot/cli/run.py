@@ -16,6 +16,7 @@ import typer
 from aiohttp import web
 
 from bot.app import create_app
+from bot.cli.demo_accounts import banner_lines, ensure_demo_accounts
 from bot.config import Settings, load_settings
 from storage.migrate import upgrade
 
@@ -97,6 +98,7 @@ def demo() -> None:
     os.environ.setdefault("SANDBOX_CALLBACK_URL", f"{bot_url}/wecom/callback")
     os.environ.setdefault("SANDBOX_OA_CALLBACK_URL", f"{bot_url}/wechat/callback")
     upgrade(settings.database.url)
+    ensure_demo_accounts(settings)
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "serve", "--port", str(SANDBOX_PORT)],
         env=os.environ.copy(),
@@ -111,7 +113,7 @@ def demo() -> None:
 async def _demo(settings: Settings, bot_url: str) -> None:
     sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
     await _wait_until_up(f"{sandbox_url}/sandbox/state")
-    banner = DEMO_BANNER.format(bot=bot_url, sandbox=sandbox_url)
+    banner = DEMO_BANNER.format(bot=bot_url, sandbox=sandbox_url, console=banner_lines(bot_url))
     ready = asyncio.create_task(_verify_callback_url(sandbox_url))
     try:
         await _serve(settings, settings.server.host, settings.server.port, on_ready=banner)
@@ -182,7 +184,7 @@ DEMO_BANNER: Final = """
 ================ Qunke 群客 演示 (demo) ================
   机器人 bot:           {bot}   (/healthz, /metrics, /wecom/callback)
   客户模拟器 simulator: {sandbox}/sandbox/
-  数据 data:            ./var/qunke.db (SQLite, WAL)
+{console}  数据 data:            ./var/qunke.db (SQLite, WAL)
 
 在模拟器页面里以客户或客服身份发言、加群、加好友，或在另一个终端试试 (try, in another terminal):
   .venv/bin/qunke sandbox state
