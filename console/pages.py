@@ -42,12 +42,13 @@ async def customer_page(request: web.Request) -> web.StreamResponse:
         if profile is None:
             raise web.HTTPNotFound(text="未找到该客户")
         tickets = await ticket_scope.tickets_of_customer(session, who, profile.id, now(request))
+        scores = await customer_search.scores_of(session, profile.id)
     # Newest first, paged: a long history should not make the page slow to open on a phone.
     timeline = list(reversed(profile.timeline))
     pages = max(1, -(-len(timeline) // TIMELINE_PAGE))
     current = min(int_param(request, "page"), pages)
     shown = timeline[(current - 1) * TIMELINE_PAGE : current * TIMELINE_PAGE]
-    context = {"p": profile, "timeline": shown, "page": current, "pages": pages, "tickets": tickets}
+    context = {"p": profile, "timeline": shown, "page": current, "pages": pages, "tickets": tickets, "scores": scores}
     return page(request, "customer.html", context)
 
 

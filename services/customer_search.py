@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.profiles import CustomerProfile, CustomerSummary, customer_profile, lifecycle_status
 from services.viewer import Viewer, can_see_customer, customer_scope
 from storage.models import Customer, CustomerTag
+from storage.models_service import ChurnScore, CustomerScore, Purchase
 from storage.repos import contacts
 
 PAGE_SIZE = 50
@@ -90,6 +91,40 @@ async def visible_profile(session: AsyncSession, viewer: Viewer, customer_id: in
     if not await can_see_customer(session, viewer, customer_id):
         return None
     return await customer_profile(session, customer_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """What the profile shows beside the timeline: latest CSAT and NPS, churn risk and its reasons, purchases."""
+
+    csat: int | None = None
+    nps: int | None = None
+    churn_risk: float | None = None
+    at_risk: bool = False
+    churn_reasons: tuple[str, ...] = ()
+    purchases: int = 0
+    spent_cents: int = 0
+
+
+async def scores_of(session: AsyncSession, customer_id: int) -> Scores:
+    """Call only after `visible_profile` found the customer in scope."""
+    latest = await session.get(CustomerScore, customer_id)
+    churn = await session.get(ChurnScore, customer_id)
+    bought = await session.execute(
+        select(func.count(), func.coalesce(func.sum(Purchase.amount_cents), 0)).where(
+            Purchase.customer_id == customer_id
+        )
+    )
+    count, spent = bought.one()
+    return Scores(
+        csat=latest.csat if latest else None,
+        nps=latest.nps if latest else None,
+        churn_risk=churn.risk if churn else None,
+        at_risk=bool(churn and churn.at_risk),
+        churn_reasons=tuple(churn.reasons) if churn else (),
+        purchases=int(count),
+        spent_cents=int(spent),
+    )
 
 
 async def tag_names(session: AsyncSession, viewer: Viewer) -> list[str]:

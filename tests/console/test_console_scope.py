@@ -90,3 +90,13 @@ async def test_rep_sees_only_the_groups_they_own_with_their_activity(database_ur
         async with http.get(f"{world.base}/console/groups?days=30") as page:
             html = await page.text()
         assert "张三的福利群" in html and "李四的VIP群" in html
+
+
+async def test_profile_shows_scores_tickets_and_timeline_when_in_scope(database_url: str) -> None:
+    async with running_console(database_url) as world, client() as http:
+        await login(http, world.base, "zhang")
+        async with http.get(f"{world.base}/console/customers/{world.zhang_customer}") as page:
+            html = await page.text()
+        assert "4 / 5" in html  # latest CSAT
+        assert "物流太慢" in html  # their ticket
+        assert "群里问一下发货时间" in html and "我的订单呢" in html  # both chats on the timeline

@@ -18,7 +18,7 @@ from services.clock import ManualClock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models import Customer, CustomerFollow, Group, GroupMember, Member, Message
 from storage.models_console import User
-from storage.models_service import Survey, Ticket
+from storage.models_service import CustomerScore, Survey, Ticket
 from tests.support.postgres import free_port
 from tests.support.stack import start_site
 
@@ -83,6 +83,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
         tickets = [_ticket(mine.id, "zhangsan", "物流太慢", now), _ticket(theirs.id, "lisi", "退款问题", now)]
         session.add_all(tickets)
         await session.flush()
+        session.add(CustomerScore(customer_id=mine.id, csat=4, csat_at=now - timedelta(hours=20)))
         session.add(
             Survey(
                 customer_id=mine.id,
