@@ -56,3 +56,25 @@ async def test_rep_sees_only_their_customers_and_404_for_another_reps(
         answer = await page.goto(f"{world.base}/console/customers/{world.li_customer}")
         assert answer is not None and answer.status == 404
         await context.close()
+
+
+async def test_rep_solves_a_ticket_and_searches_customers_through_htmx(
+    browser: Any, sqlite_url: str, screenshots: Path
+) -> None:
+    async with running_console(sqlite_url) as world:
+        context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")
+        page = await context.new_page()
+        await _login(page, world.base, "zhang")
+        await page.goto(f"{world.base}/console/tickets")
+        requests: list[dict[str, str]] = []
+        page.on("request", lambda r: requests.append(r.headers) if r.method == "POST" else None)
+        await page.click(f"form[action='/console/tickets/{world.zhang_ticket}/solve'] button")
+        await page.wait_for_selector("p.note:has-text('已解决')", timeout=10_000)
+        assert any(h.get("hx-request") == "true" and h.get("x-csrf-token") for h in requests)
+        await page.screenshot(path=str(screenshots / "tickets.png"), full_page=True)
+        await page.goto(f"{world.base}/console/customers")
+        await page.fill("input[name=q]", "王")
+        await page.wait_for_function("!document.querySelector('#results').innerText.includes('钱多多')", timeout=10_000)
+        assert "王小明" in await page.locator("#results").inner_text()
+        assert "q=" in page.url  # the search is in the address bar, so reload and back keep it
+        await context.close()
