@@ -54,6 +54,7 @@ from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from campaigns import runs as campaign_runs
 from campaigns.rfm import run_rfm
+from console import ConsoleConfig, setup_console
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
 from handlers.faq import router as faq_router
@@ -258,6 +259,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         setup_oa_webhook(app)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
+    if settings.console.enabled:
+        console = ConsoleConfig(
+            timedelta(minutes=settings.console.idle_timeout_min), settings.console.trust_proxy, settings.timezone
+        )
+        setup_console(app, console, lambda: app[RUNTIME].sessions, clock)
     return app
 
 

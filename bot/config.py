@@ -558,6 +558,15 @@ class FollowupSettings(_Section):
         return time(int(hour), int(minute))
 
 
+class ConsoleSettings(_Section):
+    """The web console (DESIGN.md §12)."""
+
+    enabled: bool = True
+    idle_timeout_min: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    # Believe X-Forwarded-Proto/-For (Secure cookies, client IPs) only when a reverse proxy in front sets them.
+    trust_proxy: bool = False
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -586,6 +595,7 @@ class Settings(_Section):
     rfm: RfmSettings = RfmSettings()
     campaigns: CampaignSettings = CampaignSettings()
     followups: FollowupSettings = FollowupSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""

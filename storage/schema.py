@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from storage import models, models_campaigns, models_faq, models_service
+from storage import models, models_campaigns, models_console, models_faq, models_service
 
 metadata: MetaData = models.Base.metadata
 
-__all__ = ["metadata", "models", "models_campaigns", "models_faq", "models_service"]
+__all__ = ["metadata", "models", "models_campaigns", "models_console", "models_faq", "models_service"]

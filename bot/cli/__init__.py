@@ -22,11 +22,13 @@ from bot.cli import (  # noqa: E402
     faq,
     followups,
     outbox,
+    privacy,
     purchases,
     report,
     run,
     segments,
     tickets,
+    users,
 )
 from bot.cli.faq_kb import group_app  # noqa: E402
 from bot.config import ConfigError  # noqa: E402
@@ -63,6 +65,7 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(run.db_app, name="db")
 app.add_typer(data.events_app, name="events")
 app.add_typer(data.customer_app, name="customer")  # with `customer tag` from customer_tags
+_PRIVACY_COMMANDS = (privacy.customer_export, privacy.customer_erase)  # importing adds them to customer_app
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(outbox.task_app, name="task")
 app.add_typer(tickets.ticket_app, name="ticket")
@@ -76,6 +79,7 @@ app.add_typer(segments.attribute_app, name="attribute")
 app.add_typer(campaigns.campaign_app, name="campaign")
 app.add_typer(followups.followup_app, name="followup")
 app.add_typer(group_app, name="group")
+app.add_typer(users.user_app, name="user")
 
 
 def _mount_sandbox() -> None:

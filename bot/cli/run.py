@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.access_log import QuietAccessLogger
 from bot.app import create_app
 from bot.cli import ports
+from bot.cli.demo_accounts import banner_lines, ensure_demo_accounts
 from bot.config import Settings, load_settings
 from storage.migrate import upgrade
 
@@ -126,6 +127,7 @@ def demo(
     os.environ.setdefault("SANDBOX_ARCHIVE_KEY_VERSION", "1")
     settings = with_demo_service(load_settings())
     upgrade(settings.database.url)
+    ensure_demo_accounts(settings)
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "serve", "--port", str(sandbox_port)],
         env=os.environ.copy(),
@@ -157,6 +159,7 @@ async def _demo(settings: Settings, sandbox: subprocess.Popen[bytes], port: int)
         bot=bot_url,
         sandbox=sandbox_url,
         cli=cli,
+        console=banner_lines(bot_url),
         managers=",".join(service.managers),
         on_duty=",".join(service.on_duty),
     )
@@ -219,7 +222,7 @@ DEMO_BANNER: Final = """
 ================ Qunke 群客 演示 (demo) ================
   机器人 bot:           {bot}   (/healthz, /metrics, /wecom/callback)
   客户模拟器 simulator: {sandbox}/sandbox/
-  数据 data:            ./var/qunke.db (SQLite, WAL)
+{console}  数据 data:            ./var/qunke.db (SQLite, WAL)
   主管 managers:        {managers}   值班客服 on duty: {on_duty}
 
 在模拟器页面里以客户或客服身份发言、加群、加好友，或在另一个终端试试 (try, in another terminal):

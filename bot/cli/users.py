@@ -1,0 +1,136 @@
+"""CLI over console accounts: `user add|list|disable|enable|password|logout` (every change is audited)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.data import JsonFlag, with_session
+from bot.cli.output import local, print_json
+from bot.config import load_settings
+from services import accounts, audit
+from services.accounts import AccountError
+from services.audit import Origin
+from services.clock import SystemClock
+
+user_app = typer.Typer(no_args_is_help=True, help="Console accounts (admin, manager, rep).")
+console = Console()
+Login = Annotated[str, typer.Argument(help="The login name.")]
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")]
+
+
+def _origin() -> Origin:
+    return Origin(actor=f"cli:{getpass.getuser()}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("密码 / password: ")
+    if getpass.getpass("再输入一次 / again: ") != first:
+        _fail("两次输入的密码不一致 (passwords differ)")
+    return first
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@user_app.command("add")
+def user_add(
+    login: Login,
+    role: Annotated[str, typer.Option("--role", help="admin, manager or rep.")],
+    userid: Annotated[str | None, typer.Option("--userid", help="WeCom member userid (a rep needs one).")] = None,
+    name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Add a console account; the password comes from a prompt or --password-stdin."""
+    password = _read_password(password_stdin)
+
+    async def work(session: AsyncSession) -> None:
+        now = SystemClock().now()
+        user = await accounts.add_user(session, now, login, role, password, name=name, wecom_userid=userid)
+        await audit.record(session, now, _origin(), "user_add", user.login, {"role": role, "wecom_userid": userid})
+
+    _run(work)
+    typer.echo(f"已添加用户 {login}（{role}）")
+
+
+@user_app.command("list")
+def user_list(as_json: JsonFlag = False) -> None:
+    """Every account with its role, WeCom member and status."""
+    settings = load_settings()
+    users = with_session(settings, accounts.list_users)
+    rows = [
+        {
+            "id": u.id,
+            "login": u.login,
+            "name": u.name,
+            "role": u.role,
+            "wecom_userid": u.wecom_userid,
+            "disabled": u.disabled,
+            "last_login_at": u.last_login_at,
+        }
+        for u in users
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("ID", "登录名", "姓名", "角色", "企业微信成员", "状态", "最近登录")
+    for u in users:
+        status = "已停用" if u.disabled else "正常"
+        last = local(u.last_login_at, settings.timezone)
+        table.add_row(str(u.id), u.login, u.name, u.role, u.wecom_userid or "-", status, last)
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(login: Login) -> None:
+    """Disable an account and end all its sessions."""
+    _set_disabled(login, True)
+    typer.echo(f"已停用 {login}，其所有登录已失效")
+
+
+@user_app.command("enable")
+def user_enable(login: Login) -> None:
+    """Enable a disabled account again."""
+    _set_disabled(login, False)
+    typer.echo(f"已启用 {login}")
+
+
+def _set_disabled(login: str, disabled: bool) -> None:
+    async def work(session: AsyncSession) -> None:
+        now = SystemClock().now()
+        await accounts.set_disabled(session, now, login, disabled)
+        await audit.record(session, now, _origin(), "user_disable" if disabled else "user_enable", login)
+
+    _run(work)
+
+
+@user_app.command("password")
+def user_password(login: Login, password_stdin: PasswordStdin = False) -> None:
+    """Set a new password; every existing session of the account ends."""
+    password = _read_password(password_stdin)
+
+    async def work(session: AsyncSession) -> None:
+        now = SystemClock().now()
+        await accounts.set_password(session, now, login, password)
+        await audit.record(session, now, _origin(), "user_password", login)
+
+    _run(work)
+    typer.echo(f"已为 {login} 设置新密码，其所有登录已失效")
+
+
+def _run(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    try:
+        with_session(load_settings(), work)
+    except AccountError as exc:
+        _fail(f"{exc} (refused)")

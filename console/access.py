@@ -1,0 +1,39 @@
+"""Who may open which console route: one table, checked by the middleware and by a test over every route."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from storage.models_console import Role
+
+PUBLIC: Final[frozenset[Role]] = frozenset()  # no login needed
+EVERYONE: Final = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
+STAFF: Final = frozenset({Role.ADMIN, Role.MANAGER})
+ADMINS: Final = frozenset({Role.ADMIN})
+
+# Keyed by the route's canonical path inside the console app. A rep's scope inside EVERYONE pages is enforced by
+# the services (a rep reads only their customers); this table says who may open the page at all.
+ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
+    "/console/login": PUBLIC,
+    "/console/static": PUBLIC,
+    "/console/logout": EVERYONE,
+    "/console/logout-everywhere": EVERYONE,
+    "/console/": EVERYONE,
+    "/console/groups": EVERYONE,
+    "/console/customers": EVERYONE,
+    "/console/customers/{id}": EVERYONE,
+    "/console/tickets": EVERYONE,
+    "/console/tickets/{id}/claim": EVERYONE,
+    "/console/tickets/{id}/solve": EVERYONE,
+    "/console/kb": STAFF,
+    "/console/kb/promote": STAFF,
+    "/console/kb/variant": STAFF,
+    "/console/reports/{name}": STAFF,  # reports count every customer: not for reps until they are scoped
+    "/console/privacy": STAFF,
+    "/console/privacy/{id}/export": STAFF,
+    "/console/privacy/{id}/erase": STAFF,
+    "/console/audit": ADMINS,
+    "/console/users": ADMINS,
+    "/console/users/{id}/disable": ADMINS,
+    "/console/users/{id}/enable": ADMINS,
+}

@@ -1,0 +1,36 @@
+"""Template filters: local times and the Chinese names of statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.ticket_text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
+
+CUSTOMER_STATUS = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
+ROLE_TEXT = {"admin": "管理员", "manager": "主管", "rep": "销售"}
+
+
+def local_time(value: datetime | None, zone: str = "Asia/Shanghai") -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _lookup(table: dict[str, str]) -> Callable[[Any], str]:
+    def name(value: Any) -> str:
+        return table.get(str(value), str(value))
+
+    return name
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "local": local_time,
+    "customer_status": _lookup(CUSTOMER_STATUS),
+    "ticket_status": _lookup(dict(STATUS_TEXT)),
+    "ticket_source": _lookup(dict(SOURCE_TEXT)),
+    "ticket_priority": _lookup(dict(PRIORITY_TEXT)),
+    "role": _lookup(ROLE_TEXT),
+}

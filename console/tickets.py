@@ -1,0 +1,68 @@
+"""工单: the viewer's tickets, and claiming or solving one through the same services the rep commands use."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+
+from console.deps import db, now, origin, viewer
+from console.render import int_param, page, path_id
+from services import audit, ticket_changes, ticket_scope
+from services.ticket_text import STATUS_TEXT, label
+from services.tickets import TicketError
+from services.viewer import can_see_ticket
+
+STATUS_FILTERS = ("", "all", *STATUS_TEXT)
+
+
+async def tickets_page(request: web.Request) -> web.StreamResponse:
+    status = request.query.get("status", "")
+    status = status if status in STATUS_FILTERS else ""
+    async with db(request) as session:
+        found = await ticket_scope.visible_tickets(
+            session, viewer(request), now(request), status, int_param(request, "page")
+        )
+    context = {"tickets": found, "status": status, "message": request.query.get("msg", "")[:200]}
+    return page(request, "tickets.html", context)
+
+
+async def claim(request: web.Request) -> web.StreamResponse:
+    return await _change(request, "claim")
+
+
+async def solve(request: web.Request) -> web.StreamResponse:
+    return await _change(request, "solve")
+
+
+async def _change(request: web.Request, action: str) -> web.StreamResponse:
+    ticket_id, who, at = path_id(request), viewer(request), now(request)
+    async with db(request) as session:
+        if not await can_see_ticket(session, who, ticket_id):
+            raise web.HTTPNotFound(text="未找到该工单")
+        by = who.wecom_userid or who.actor
+        try:
+            if action == "claim":
+                if not who.wecom_userid:
+                    raise _back("你的账号未绑定企业微信成员，不能认领工单")
+                await ticket_changes.claim(session, at, ticket_id, who.wecom_userid)
+                message = f"已认领工单 {label(ticket_id)}"
+            else:
+                # Managers may solve a colleague's ticket; a rep only their own (the service checks).
+                await ticket_changes.solve(session, at, ticket_id, by, force=who.sees_all)
+                message = f"工单 {label(ticket_id)} 已解决"
+        except TicketError as exc:
+            raise _back(exc.message) from None
+        await audit.record(session, at, origin(request), f"ticket_{action}", label(ticket_id))
+        await session.commit()
+    raise _back(message)
+
+
+def _back(message: str) -> web.HTTPFound:
+    return web.HTTPFound(f"/console/tickets?msg={quote(message)}")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/tickets", tickets_page)
+    app.router.add_post("/tickets/{id}/claim", claim)
+    app.router.add_post("/tickets/{id}/solve", solve)
