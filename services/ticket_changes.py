@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts import Alert, alert_member
 from services.clock import Clock
 from services.ticket_text import label
 from services.tickets import Problem, TicketError, TicketPolicy
+from storage.models import Member
 from storage.models_service import Ticket, TicketStatus
 from storage.repos import tickets as repo
 
@@ -25,13 +27,15 @@ async def _live(session: AsyncSession, ticket_id: int) -> Ticket:
     return ticket
 
 
-def _check_owner(ticket: Ticket, by: str, policy: TicketPolicy, force: bool) -> None:
+async def _check_owner(session: AsyncSession, ticket: Ticket, by: str, policy: TicketPolicy, force: bool) -> None:
     """Only the assignee (or a manager, or the CLI without --by) changes an assigned ticket."""
     if force or not ticket.assignee_userid or ticket.assignee_userid == by or by in policy.managers:
         return
+    assignee = ticket.assignee_userid
+    name = (await session.execute(select(Member.name).where(Member.userid == assignee))).scalar_one_or_none()
     raise TicketError(
         Problem.NOT_YOURS,
-        f"工单 {label(ticket.id)} 由 {ticket.assignee_userid} 负责，不是你的；"
+        f"工单 {label(ticket.id)} 由 {name or assignee} 负责，不是你的；"
         f"如需接手请先回复「认领 {label(ticket.id)}」",
     )
 
@@ -67,7 +71,7 @@ async def set_pending(
     """Waiting on the customer or a third party: open → pending."""
     policy = policy or TicketPolicy()
     ticket = await _live(session, ticket_id)
-    _check_owner(ticket, by, policy, force)
+    await _check_owner(session, ticket, by, policy, force)
     if ticket.status == TicketStatus.PENDING:
         raise TicketError(Problem.ALREADY, f"工单 {label(ticket_id)} 已经是挂起状态")
     ticket.status = TicketStatus.PENDING
@@ -90,7 +94,7 @@ async def solve(
     """open or pending → solved; it closes by itself `auto_close_days` later unless reopened."""
     policy = policy or TicketPolicy()
     ticket = await _live(session, ticket_id)
-    _check_owner(ticket, by, policy, force)
+    await _check_owner(session, ticket, by, policy, force)
     ticket.status = TicketStatus.SOLVED
     ticket.solved_at = now
     ticket.assignee_userid = ticket.assignee_userid or (None if force else by)
