@@ -35,8 +35,7 @@ async def _check_owner(session: AsyncSession, ticket: Ticket, by: str, policy: T
     name = (await session.execute(select(Member.name).where(Member.userid == assignee))).scalar_one_or_none()
     raise TicketError(
         Problem.NOT_YOURS,
-        f"工单 {label(ticket.id)} 由 {name or assignee} 负责，不是你的；"
-        f"如需接手请先回复「认领 {label(ticket.id)}」",
+        f"工单 {label(ticket.id)} 由 {name or assignee} 负责，不是你的；如需接手请先回复「认领 {label(ticket.id)}」",
     )
 
 
