@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -16,6 +17,7 @@ from services.clock import Clock
 from services.faq import kb
 from services.faq.engine import Deciding, FaqEngine
 from services.faq.types import KbItem
+from storage.db_errors import explain as explain_database_error
 from storage.repos import kb as kb_repo
 
 log = logging.getLogger("qunke.faq")
@@ -51,8 +53,12 @@ async def warm_up(sessions: async_sessionmaker[AsyncSession], engine: FaqEngine)
     try:
         async with sessions() as session:
             await engine.refresh(session)
-    except Exception:
-        log.exception("FAQ warm-up failed; the matcher is built on the first question instead")
+    except Exception as exc:
+        database = explain_database_error(exc) or (f"{type(exc).__name__}" if isinstance(exc, DBAPIError) else None)
+        if database is None:
+            log.exception("FAQ warm-up failed; the matcher is built on the first question instead")
+        else:  # an outage is logged by the workers that keep retrying; one line is enough here
+            log.warning("FAQ warm-up skipped (%s); the matcher is built on the first question instead", database)
 
 
 async def _import_example(sessions: async_sessionmaker[AsyncSession], path: Path, clock: Clock) -> None:
