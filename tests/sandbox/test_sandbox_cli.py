@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner
@@ -73,10 +74,16 @@ async def test_cli_prints_one_line_error_when_sandbox_is_not_running() -> None:
     assert len(result.output.strip().splitlines()) == 1
 
 
-async def test_server_stops_cleanly_when_it_receives_sigterm() -> None:
+async def test_server_stops_cleanly_when_it_receives_sigterm(tmp_path: Path) -> None:
     port = _free_port()
     closed = f"http://127.0.0.1:{_free_port()}"
-    env = {**os.environ, "SANDBOX_CALLBACK_URL": f"{closed}/cb", "SANDBOX_OA_CALLBACK_URL": f"{closed}/oa"}
+    env = {
+        **os.environ,
+        "SANDBOX_CALLBACK_URL": f"{closed}/cb",
+        "SANDBOX_OA_CALLBACK_URL": f"{closed}/oa",
+        # The state it saves at exit goes to the test's folder, never the checkout's var/ (other tests start there).
+        "SANDBOX_STATE_FILE": str(tmp_path / "state.json"),
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "sandbox", "--port", str(port), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

@@ -58,6 +58,7 @@ def _environment(folder: Path, bot_port: int, sandbox_port: int, database_url: s
         "QUNKE_ARCHIVE_PRIVATE_KEYS": f"1={private}",
         "SANDBOX_ARCHIVE_PUBLIC_KEY": str(public),
         "SANDBOX_ARCHIVE_KEY_VERSION": "1",
+        "SANDBOX_STATE_FILE": str(folder / "sandbox-state.json"),  # a fresh corp for each demo, not ./var's
         "SANDBOX_CALLBACK_URL": f"{bot_url}/wecom/callback",
         "SANDBOX_OA_CALLBACK_URL": f"{bot_url}/wechat/callback",
         # No chaos: a page test waits for one answer, not for a retried or duplicated one.
