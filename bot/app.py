@@ -324,7 +324,7 @@ def schedule_rfm(
         summary = await run_rfm(sessions, clock.now(), settings.rfm.window_days)
         log.info("rfm scoring done: %s", summary.to_dict())
 
-    scheduler.daily(RFM_JOB, settings.rfm.run_time(), rfm_job)
+    scheduler.daily(RFM_JOB, settings.rfm.run_at, rfm_job)
 
 
 def schedule_campaigns(
@@ -360,7 +360,7 @@ def schedule_followups(
         log.info("follow-up digest sent to %d reps", reps)
 
     scheduler.every(FOLLOWUPS_JOB, settings.followups.tick_s, remind)
-    scheduler.daily(DIGEST_JOB, settings.followups.digest_time(), digest)
+    scheduler.daily(DIGEST_JOB, settings.followups.digest_at, digest)
 
 
 async def _archive_timer(archive: ArchivePuller, interval_s: float, stop: asyncio.Event, streak: FailureStreak) -> None:

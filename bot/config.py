@@ -497,35 +497,17 @@ class RfmSettings(_Section):
     """The daily RFM scoring (campaigns/rfm.py): tiers for segments, the profile and reports."""
 
     enabled: bool = True
-    run_at: str = "04:00"  # HH:MM in `timezone`
+    run_at: time = time(4)  # "HH:MM" in `timezone`
     window_days: int = Field(default=365, ge=1, le=3650)  # F and M count purchases in this window
 
-    @field_validator("run_at")
-    @classmethod
-    def _clock_time(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError("expected HH:MM, e.g. 04:00")
-        return value
-
-    def run_time(self) -> time:
-        hour, minute = self.run_at.split(":")
-        return time(int(hour), int(minute))
+    _times = field_validator("run_at", mode="before")(_clock_time)
 
 
 class QuietHours(_Section):
-    start: str = "21:00"
-    end: str = "09:00"
+    start: time = time(21)
+    end: time = time(9)
 
-    @field_validator("start", "end")
-    @classmethod
-    def _clock_time(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError("expected HH:MM, e.g. 21:00")
-        return value
-
-    def times(self) -> tuple[time, time]:
-        (sh, sm), (eh, em) = (self.start.split(":"), self.end.split(":"))
-        return time(int(sh), int(sm)), time(int(eh), int(em))
+    _times = field_validator("start", "end", mode="before")(_clock_time)
 
 
 class CampaignSettings(_Section):
@@ -544,18 +526,9 @@ class FollowupSettings(_Section):
     """Rep follow-up reminders (services/followups.py): a reminder when one falls due, a workday morning digest."""
 
     tick_s: float = Field(default=60, gt=0, le=3600)  # how often due follow-ups are looked for
-    digest_at: str = "09:00"  # HH:MM in `timezone`, on workdays (service.business_hours and holidays)
+    digest_at: time = time(9)  # "HH:MM" in `timezone`, on workdays (service.business_hours and holidays)
 
-    @field_validator("digest_at")
-    @classmethod
-    def _clock_time(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError("expected HH:MM, e.g. 09:00")
-        return value
-
-    def digest_time(self) -> time:
-        hour, minute = self.digest_at.split(":")
-        return time(int(hour), int(minute))
+    _times = field_validator("digest_at", mode="before")(_clock_time)
 
 
 class ConsoleSettings(_Section):

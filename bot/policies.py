@@ -10,12 +10,11 @@ from handlers.service.rules import service_rules
 def campaign_policy(settings: Settings) -> CampaignPolicy:
     """Quiet hours, the frequency cap and batches from `campaigns:`; holidays and workdays from the service calendar."""
     section = settings.campaigns
-    quiet_start, quiet_end = section.quiet_hours.times()
     return CampaignPolicy(
         zone=settings.timezone,
         calendar=service_rules(settings).calendar,
-        quiet_start=quiet_start,
-        quiet_end=quiet_end,
+        quiet_start=section.quiet_hours.start,
+        quiet_end=section.quiet_hours.end,
         frequency_cap=section.frequency_cap,
         frequency_days=section.frequency_days,
         batch_size=section.batch_size,
