@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 import aiohttp
 import typer
@@ -21,6 +21,7 @@ from bot.cli import ports
 from bot.cli.demo_accounts import banner_lines, ensure_demo_accounts
 from bot.config import Settings, load_settings
 from storage.migrate import upgrade
+from storage.single_server import SqliteAlreadyServed, claim_sqlite_file
 
 db_app = typer.Typer(no_args_is_help=True, help="数据库结构 (database schema)")
 
@@ -48,6 +49,29 @@ DEMO_SERVICE: Final = {"managers": ("zhaoliu",), "on_duty": ("wangwu",)}
 DEMO_KEY_DIR: Final = Path("var/archive")
 
 
+@db_app.command("copy")
+def db_copy(
+    to: Annotated[str, typer.Option("--to", help="目标数据库 URL，须已迁移且为空 (target URL: migrated, empty)")],
+) -> None:
+    """把当前数据库的全部数据复制到另一个空库，例如 SQLite → PostgreSQL (copy every row to an empty database)"""
+    from storage.db_copy import CopyRefused, copy_database
+
+    settings = load_settings()
+
+    def report(done: Any) -> None:
+        if done.rows:
+            typer.echo(f"  {done.table}: {done.rows}")
+
+    typer.echo(f"复制 (copying) {_safe_url(settings.database.url)} → {_safe_url(to)}")
+    try:
+        copied = asyncio.run(copy_database(settings.database.url, to, on_table=report))
+    except CopyRefused as refused:
+        typer.echo(f"错误：{refused}", err=True)
+        raise typer.Exit(2) from None
+    total = sum(done.rows for done in copied)
+    typer.echo(f"完成 (done): {len(copied)} 张表，共 {total} 行；把 QUNKE_DATABASE_URL 改为目标库后重启 qunke serve")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """把数据库（SQLite 或 PostgreSQL）迁移到最新结构 (migrate the database)"""
@@ -71,6 +95,19 @@ def serve(
 
 
 async def _serve(settings: Settings, host: str, port: int, on_ready: str = "") -> None:
+    try:
+        lock = claim_sqlite_file(settings.database.url)
+    except SqliteAlreadyServed as refused:
+        typer.echo(f"错误：{refused}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        await _serve_app(settings, host, port, on_ready)
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+async def _serve_app(settings: Settings, host: str, port: int, on_ready: str) -> None:
     runner = web.AppRunner(create_app(settings), handle_signals=False, access_log_class=QuietAccessLogger)
     await runner.setup()
     try:
