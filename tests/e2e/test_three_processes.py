@@ -177,3 +177,41 @@ def test_everything_happens_once_when_the_leader_is_killed_mid_run(three: Cluste
     suggestions = [t for t in stack.app_messages("zhangsan", "向日葵") if "建议回复" in t]
     assert len(suggestions) == 1, suggestions
     assert set(three.front.served) >= {three.ports["bot2"], three.ports["bot3"]}
+
+
+def _health_status(three: Cluster3, bot: Process) -> int:
+    try:
+        return http_text(f"http://127.0.0.1:{three.ports[bot.name]}/healthz", timeout=5)[0]
+    except OSError:
+        return 0
+
+
+def test_nothing_is_lost_or_doubled_and_the_lead_returns_when_postgres_restarts_under_three_processes(
+    three: Cluster3,
+) -> None:
+    stack = three.stack
+    kevin = stack.external_userid("Kevin")
+    three.cluster.pause()
+    try:
+        _wait(
+            three,
+            lambda: all(_health_status(three, bot) == 503 for bot in three.live()),
+            60,
+            "every process's /healthz to say 503 while PostgreSQL is down",
+        )
+        stack.kf_say(kevin, "怎么退货")  # WeCom gets 5xx and retries; the bot pulls the message later anyway
+    finally:
+        three.cluster.resume()
+    _wait(
+        three,
+        lambda: all(_health_status(three, bot) == 200 for bot in three.live()),
+        90,
+        "every process healthy again",
+    )
+    leaders = _wait(three, lambda: three.leaders(), 60, "a scheduler leader after PostgreSQL came back")
+    assert len(leaders) == 1, leaders
+    stack.kf_say(kevin, "运费多少")
+    replies = _wait(three, lambda: len(sent := texts(stack.kf_sent(kevin))) >= 2 and sent, 120, "both answers to Kevin")
+    said = Counter(e["text"] for e in stack.timeline(kevin) if e["kind"] == "message")
+    assert said["怎么退货"] == 1 and said["运费多少"] == 1, said
+    assert len(replies) == 2 and len(set(replies)) == 2, replies
