@@ -1,5 +1,5 @@
 """`python -m sandbox`: the sandbox CLI."""
 
-from .cli import app
+from sandbox.cli import app
 
 app(prog_name="sandbox")

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .events import CallbackEvent, FieldValue, contact_event
-from .ids import IdFactory
-from .model import ActionError, Corp, Customer, Follow, WelcomeCode
-from .wire import Json, customer_state_json
+from sandbox.events import CallbackEvent, FieldValue, contact_event
+from sandbox.ids import IdFactory
+from sandbox.model import ActionError, Corp, Customer, Follow, WelcomeCode
+from sandbox.wire import Json, customer_state_json
 
 # Limits of externalcontact/remark and of a contact way's state, applied to the client's edits as well.
 REMARK_MAX: Final = 20

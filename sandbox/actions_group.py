@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from .actions_contact import ActionResult
-from .events import CallbackEvent, CallbackJoinScene, QuitScene, UpdateDetail, chat_event, chat_update_event
-from .ids import IdFactory
-from .model import GROUP_CAPACITY, ActionError, Corp, Group, GroupMember, GroupMemberType, JoinScene
-from .wire import group_state_json
+from sandbox.actions_contact import ActionResult
+from sandbox.events import CallbackEvent, CallbackJoinScene, QuitScene, UpdateDetail, chat_event, chat_update_event
+from sandbox.ids import IdFactory
+from sandbox.model import GROUP_CAPACITY, ActionError, Corp, Group, GroupMember, GroupMemberType, JoinScene
+from sandbox.wire import group_state_json
 
 GROUP_NAME_MAX: Final = 64
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .actions_contact import new_customer
-from .admin_body import Body
-from .ids import IdFactory
-from .kf_model import KfAccount, KfChat, KfStore, StreamItem
-from .kf_wire import session_json
-from .model import ActionError, Corp, Customer
-from .wire import Json
+from sandbox.actions_contact import new_customer
+from sandbox.admin_body import Body
+from sandbox.ids import IdFactory
+from sandbox.kf_model import KfAccount, KfChat, KfStore, StreamItem
+from sandbox.kf_wire import session_json
+from sandbox.model import ActionError, Corp, Customer
+from sandbox.wire import Json
 
 NEW_CUSTOMER = "new"
 DEFAULT_NICKNAME = "微信用户"

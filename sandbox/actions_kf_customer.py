@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from .actions_kf_common import KfActionResult, KfWorld, customer_json, customer_of, existing_chat, raw_object
-from .admin_body import Body
-from .kf_model import WINDOW_S, CodeKind, Speaker
-from .kf_outgoing import menu_click
-from .kf_sessions import issue_code
-from .kf_stream import chat_event, customer_message, injected_message
-from .model import ActionError
-from .wire import Json
+from sandbox.actions_kf_common import KfActionResult, KfWorld, customer_json, customer_of, existing_chat, raw_object
+from sandbox.admin_body import Body
+from sandbox.kf_model import WINDOW_S, CodeKind, Speaker
+from sandbox.kf_outgoing import menu_click
+from sandbox.kf_sessions import issue_code
+from sandbox.kf_stream import chat_event, customer_message, injected_message
+from sandbox.model import ActionError
+from sandbox.wire import Json
 
 TEXT_MAX: Final = 2048
 # The WeChat client lets a sender recall a message for 2 minutes.

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from .actions_kf_common import KfActionResult, KfWorld, existing_chat, servicer_of
-from .admin_body import Body
-from .kf_model import KfAccount, KfChat, ServicerStatus, ServiceState, Speaker
-from .kf_sessions import current_state, is_receiving, servicer_reenters, trans, window_open
-from .kf_stream import account_event, chat_event, servicer_message
-from .model import ActionError
-from .wire import Json
+from sandbox.actions_kf_common import KfActionResult, KfWorld, existing_chat, servicer_of
+from sandbox.admin_body import Body
+from sandbox.kf_model import KfAccount, KfChat, ServicerStatus, ServiceState, Speaker
+from sandbox.kf_sessions import current_state, is_receiving, servicer_reenters, trans, window_open
+from sandbox.kf_stream import account_event, chat_event, servicer_message
+from sandbox.model import ActionError
+from sandbox.wire import Json
 
 TEXT_MAX: Final = 2048
 # msg_send_fail's fail_type values (WECOM.md §2d).

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import appkeys
-from .admin_act import act
-from .admin_body import Body, error_response, json_response, read_object
-from .admin_mass import mass_tasks_json
-from .callbacks import Chaos
-from .chat_state import chat_state_json
-from .kf_wire import kf_state_json
-from .model import ActionError
-from .verify import verify_url
-from .wire import Json, state_json
+from sandbox import appkeys
+from sandbox.admin_act import act
+from sandbox.admin_body import Body, error_response, json_response, read_object
+from sandbox.admin_mass import mass_tasks_json
+from sandbox.callbacks import Chaos
+from sandbox.chat_state import chat_state_json
+from sandbox.kf_wire import kf_state_json
+from sandbox.model import ActionError
+from sandbox.verify import verify_url
+from sandbox.wire import Json, state_json
 
 
 def state_body(app: web.Application) -> Json:

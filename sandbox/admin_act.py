@@ -8,8 +8,8 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .actions_contact import (
+from sandbox import appkeys
+from sandbox.actions_contact import (
     ActionResult,
     ContactEdit,
     add_contact,
@@ -18,14 +18,14 @@ from .actions_contact import (
     edit_contact,
     new_customer,
 )
-from .actions_group import create_group, dismiss_group, join_group, leave_group, rename_group
-from .admin_body import Body, error_response, json_response, read_object
-from .admin_chat import CHAT_ACTIONS
-from .admin_kf import KF_ACTIONS, act_kf
-from .app_messages import member_app_say
-from .group_lag import GroupLag
-from .ids import IdFactory
-from .model import ActionError, Corp
+from sandbox.actions_group import create_group, dismiss_group, join_group, leave_group, rename_group
+from sandbox.admin_body import Body, error_response, json_response, read_object
+from sandbox.admin_chat import CHAT_ACTIONS
+from sandbox.admin_kf import KF_ACTIONS, act_kf
+from sandbox.app_messages import member_app_say
+from sandbox.group_lag import GroupLag
+from sandbox.ids import IdFactory
+from sandbox.model import ActionError, Corp
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from functools import partial
 
 from aiohttp import web
 
-from .model import ActionError
-from .wire import Json
+from sandbox.model import ActionError
+from sandbox.wire import Json
 
 dumps = partial(json.dumps, ensure_ascii=False)
 

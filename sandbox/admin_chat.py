@@ -13,11 +13,11 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
-from . import appkeys
-from .admin_body import Body, error_response, json_response, read_object
-from .archive import ArchivedMessage, Fault
-from .archive_messages import MediaKind, MediaSpec
-from .chat_actions import (
+from sandbox import appkeys
+from sandbox.admin_body import Body, error_response, json_response, read_object
+from sandbox.archive import ArchivedMessage, Fault
+from sandbox.archive_messages import MediaKind, MediaSpec
+from sandbox.chat_actions import (
     ChatWorld,
     Speaker,
     default_envelope,
@@ -29,11 +29,11 @@ from .chat_actions import (
     say_media,
     say_text,
 )
-from .model import ActionError
-from .oa_actions import NewFollower, OAResult, OAWorld, follow, menu_click, unfollow
-from .oa_actions import say as oa_say
-from .oa_model import follower_json
-from .wire import Json
+from sandbox.model import ActionError
+from sandbox.oa_actions import NewFollower, OAResult, OAWorld, follow, menu_click, unfollow
+from sandbox.oa_actions import say as oa_say
+from sandbox.oa_model import follower_json
+from sandbox.wire import Json
 
 # The demo corp's one robot, for robot-say without an explicit id.
 DEMO_ROBOT_ID: Final = "wbk2Xr7QbV1m9JcN4sTa8yLzEe0uHpWd"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import send_keys
-from .admin_body import Body, error_response, json_response, read_object
-from .model import ActionError
+from sandbox import send_keys
+from sandbox.admin_body import Body, error_response, json_response, read_object
+from sandbox.model import ActionError
 
 
 async def post_fault(request: web.Request) -> web.Response:

@@ -7,15 +7,15 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .actions_kf_common import KfActionResult, KfWorld
-from .actions_kf_customer import kf_click, kf_enter, kf_inject, kf_recall, kf_say, kf_send_media
-from .actions_kf_servicer import kf_end, kf_send_fail, kf_servicer_say, kf_servicer_status, kf_take, kf_transfer
-from .admin_body import Body, error_response, json_response, read_object
-from .events import CallbackEvent
-from .kf_sync import issue_token
-from .kf_wire import chats_json
-from .model import ActionError
+from sandbox import appkeys
+from sandbox.actions_kf_common import KfActionResult, KfWorld
+from sandbox.actions_kf_customer import kf_click, kf_enter, kf_inject, kf_recall, kf_say, kf_send_media
+from sandbox.actions_kf_servicer import kf_end, kf_send_fail, kf_servicer_say, kf_servicer_status, kf_take, kf_transfer
+from sandbox.admin_body import Body, error_response, json_response, read_object
+from sandbox.events import CallbackEvent
+from sandbox.kf_sync import issue_token
+from sandbox.kf_wire import chats_json
+from sandbox.model import ActionError
 
 KF_EVENT: Final = "kf_msg_or_event"
 

@@ -11,12 +11,12 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys, send_keys
-from .admin_body import Body, error_response, json_response, read_object
-from .mass_wire import task_state_json
-from .model import ActionError
-from .page import SECURITY_HEADERS
-from .wire import Json
+from sandbox import appkeys, send_keys
+from sandbox.admin_body import Body, error_response, json_response, read_object
+from sandbox.mass_wire import task_state_json
+from sandbox.model import ActionError
+from sandbox.page import SECURITY_HEADERS
+from sandbox.wire import Json
 
 logger = logging.getLogger(__name__)
 

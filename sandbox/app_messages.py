@@ -7,10 +7,10 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .admin_body import Body, error_response, json_response, read_object
-from .events import CallbackEvent, cdata
-from .model import ActionError
+from sandbox import appkeys
+from sandbox.admin_body import Body, error_response, json_response, read_object
+from sandbox.events import CallbackEvent, cdata
+from sandbox.model import ActionError
 
 # Inbound app text has no documented length cap; outbound text is 2,048 bytes [D:90236]. The sandbox refuses
 # longer inbound text too, the stricter reading (UNCONFIRMED).

@@ -7,21 +7,21 @@ from typing import Final
 
 from aiohttp import web
 
-from .archive import ChatArchive
-from .archive_faults import SdkFaults
-from .archive_messages import MsgIds
-from .archive_notify import ArchiveNotifier
-from .callbacks import CallbackSender
-from .clock import Clock
-from .config import SandboxConfig
-from .group_lag import GroupLag
-from .ids import IdFactory
-from .kf_model import KfStore
-from .log import DeliveryLog
-from .model import Corp
-from .oa_callbacks import OACallbackSender
-from .oa_model import OAState
-from .tokens import TokenStore
+from sandbox.archive import ChatArchive
+from sandbox.archive_faults import SdkFaults
+from sandbox.archive_messages import MsgIds
+from sandbox.archive_notify import ArchiveNotifier
+from sandbox.callbacks import CallbackSender
+from sandbox.clock import Clock
+from sandbox.config import SandboxConfig
+from sandbox.group_lag import GroupLag
+from sandbox.ids import IdFactory
+from sandbox.kf_model import KfStore
+from sandbox.log import DeliveryLog
+from sandbox.model import Corp
+from sandbox.oa_callbacks import OACallbackSender
+from sandbox.oa_model import OAState
+from sandbox.tokens import TokenStore
 
 CONFIG: Final = web.AppKey("sandbox_config", SandboxConfig)
 CLOCK: Final = web.AppKey("sandbox_clock", Clock)

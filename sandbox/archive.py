@@ -12,7 +12,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .archive_crypto import (
+from sandbox.archive_crypto import (
     Sealed,
     encrypt_chat_msg,
     generate_keypair,
@@ -21,9 +21,9 @@ from .archive_crypto import (
     seal,
     wrap_key,
 )
-from .clock import Clock
-from .state_codec import from_plain, to_plain
-from .wire import Json
+from sandbox.clock import Clock
+from sandbox.state_codec import from_plain, to_plain
+from sandbox.wire import Json
 
 # How long GetChatData still returns a message: secondary sources say 5 days or 3 days, the 专区 API says 5
 # (WECOM.md §2c). UNCONFIRMED; the sandbox takes 3 days, the stricter reading, so a bot that falls behind learns it.

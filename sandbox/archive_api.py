@@ -12,12 +12,12 @@ import json
 
 from aiohttp import web
 
-from . import appkeys
-from .admin_body import Body, error_response, json_response, read_object
-from .archive import MAX_LIMIT
-from .archive_faults import RETRYABLE, SDK_ERRMSG
-from .model import ActionError
-from .wire import Json
+from sandbox import appkeys
+from sandbox.admin_body import Body, error_response, json_response, read_object
+from sandbox.archive import MAX_LIMIT
+from sandbox.archive_faults import RETRYABLE, SDK_ERRMSG
+from sandbox.model import ActionError
+from sandbox.wire import Json
 
 
 def sdk_error(code: int, detail: str, status: int = 200) -> web.Response:

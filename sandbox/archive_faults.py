@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .wire import Json
+from sandbox.wire import Json
 
 # The SDK's return codes (silenceper/wechat work/msgaudit/error.go, WECOM.md §2c).
 SDK_ERRMSG: Final = {

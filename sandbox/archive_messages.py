@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from .model import ActionError
-from .wire import Json
+from sandbox.model import ActionError
+from sandbox.wire import Json
 
 # A msgid whose sender is outside the corp ends in "_external" (WECOM.md §2c).
 EXTERNAL_SUFFIX: Final = "_external"

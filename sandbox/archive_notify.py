@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import Callable
 from typing import Final
 
-from .clock import Clock
-from .events import CallbackEvent
+from sandbox.clock import Clock
+from sandbox.events import CallbackEvent
 
 NOTIFY_EVENT: Final = "msgaudit_notify"
 # The sandbox clock may be a FixedClock that never moves by itself; re-check at least this often anyway.

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .archive import ArchivedMessage, ChatArchive, Fault, room_chat, single_chat
-from .archive_messages import (
+from sandbox.archive import ArchivedMessage, ChatArchive, Fault, room_chat, single_chat
+from sandbox.archive_messages import (
     EXTERNAL_SUFFIX,
     Envelope,
     MediaSpec,
@@ -17,8 +17,8 @@ from .archive_messages import (
     revoke_body,
     text_body,
 )
-from .model import ActionError, Corp
-from .wire import Json
+from sandbox.model import ActionError, Corp
+from sandbox.wire import Json
 
 # WeChat lets a sender recall within 2 minutes. UNCONFIRMED for WeCom members (some clients allow longer); the
 # sandbox applies 2 minutes to everyone, the stricter reading.

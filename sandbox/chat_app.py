@@ -6,16 +6,16 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from . import appkeys
-from .archive import ChatArchive
-from .archive_api import setup_archive_api
-from .archive_faults import SdkFaults
-from .archive_messages import MsgIds
-from .archive_notify import ArchiveNotifier
-from .oa_api import setup_oa_api
-from .oa_callbacks import OACallbackSender
-from .oa_model import OAIds, seed_followers
-from .tokens import TokenStore
+from sandbox import appkeys
+from sandbox.archive import ChatArchive
+from sandbox.archive_api import setup_archive_api
+from sandbox.archive_faults import SdkFaults
+from sandbox.archive_messages import MsgIds
+from sandbox.archive_notify import ArchiveNotifier
+from sandbox.oa_api import setup_oa_api
+from sandbox.oa_callbacks import OACallbackSender
+from sandbox.oa_model import OAIds, seed_followers
+from sandbox.tokens import TokenStore
 
 
 async def _chat_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import appkeys
-from .archive import RETENTION_MS, ChatArchive, single_chat
-from .model import Corp
-from .oa_model import follower_json
-from .wire import Json
+from sandbox import appkeys
+from sandbox.archive import RETENTION_MS, ChatArchive, single_chat
+from sandbox.model import Corp
+from sandbox.oa_model import follower_json
+from sandbox.wire import Json
 
 
 def chats_json(corp: Corp, archive: ChatArchive) -> list[Json]:

@@ -7,18 +7,18 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from .cli_act import act_app
-from .cli_archive import register_archive_commands
-from .cli_chat import register_chat_commands
-from .cli_client import DEFAULT_PORT, SandboxCallError, call, sandbox_url, use_sandbox_url
-from .cli_kf import add_kf_commands, render_kf_state
-from .cli_oa import register_oa_commands, render_chat_state
-from .cli_render import console, print_json, render_error, render_log, render_state, render_verify
-from .cli_send import register_send_commands
-from .config import SandboxConfig, SandboxConfigError
-from .serve import run_server
-from .state_file import StateFileError
-from .wire import Json
+from sandbox.cli_act import act_app
+from sandbox.cli_archive import register_archive_commands
+from sandbox.cli_chat import register_chat_commands
+from sandbox.cli_client import DEFAULT_PORT, SandboxCallError, call, sandbox_url, use_sandbox_url
+from sandbox.cli_kf import add_kf_commands, render_kf_state
+from sandbox.cli_oa import register_oa_commands, render_chat_state
+from sandbox.cli_render import console, print_json, render_error, render_log, render_state, render_verify
+from sandbox.cli_send import register_send_commands
+from sandbox.config import SandboxConfig, SandboxConfigError
+from sandbox.serve import run_server
+from sandbox.state_file import StateFileError
+from sandbox.wire import Json
 
 app = typer.Typer(
     help="本地企业微信沙箱：不带子命令时启动服务器；其他子命令通过 SANDBOX_URL 操作正在运行的沙箱。",

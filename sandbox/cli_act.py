@@ -4,10 +4,10 @@ from typing import Annotated
 
 import typer
 
-from .cli_client import SandboxCallError, call
-from .cli_render import print_json, render_action, render_error
-from .cli_render_send import render_confirmed
-from .wire import Json
+from sandbox.cli_client import SandboxCallError, call
+from sandbox.cli_render import print_json, render_action, render_error
+from sandbox.cli_render_send import render_confirmed
+from sandbox.wire import Json
 
 act_app = typer.Typer(help="模拟客户端操作（客户加好友、入群退群、删除、建群……）", no_args_is_help=True)
 

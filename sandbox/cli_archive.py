@@ -9,10 +9,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .archive_crypto import write_keypair
-from .cli_client import SandboxCallError, call
-from .cli_render import console, print_json, render_error
-from .wire import Json
+from sandbox.archive_crypto import write_keypair
+from sandbox.cli_client import SandboxCallError, call
+from sandbox.cli_render import console, print_json, render_error
+from sandbox.wire import Json
 
 archive_app = typer.Typer(help="会话内容存档：查看消息、注入异常消息、让拉取失败", no_args_is_help=True)
 

@@ -5,9 +5,9 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from .cli_client import SandboxCallError, call
-from .cli_render import console, print_json, render_error
-from .wire import Json
+from sandbox.cli_client import SandboxCallError, call
+from sandbox.cli_render import console, print_json, render_error
+from sandbox.wire import Json
 
 AsJson = Annotated[bool, typer.Option("--json", help="输出 JSON")]
 Speaker = Annotated[

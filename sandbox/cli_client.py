@@ -7,7 +7,7 @@ from typing import Final
 
 import aiohttp
 
-from .wire import Json
+from sandbox.wire import Json
 
 DEFAULT_PORT: Final = 8081
 DEFAULT_SANDBOX_URL: Final = f"http://127.0.0.1:{DEFAULT_PORT}"

@@ -7,9 +7,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli_client import SandboxCallError, call
-from .cli_render import console, print_json, render_error
-from .wire import Json
+from sandbox.cli_client import SandboxCallError, call
+from sandbox.cli_render import console, print_json, render_error
+from sandbox.wire import Json
 
 As = Annotated[str, typer.Option("--as", help="客户 external_userid；new 表示新的微信用户")]
 Customer = Annotated[str, typer.Option("--customer", help="客户 external_userid")]

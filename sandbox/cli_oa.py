@@ -6,10 +6,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli_chat import show_result
-from .cli_client import SandboxCallError, call
-from .cli_render import console, render_error
-from .wire import Json
+from sandbox.cli_chat import show_result
+from sandbox.cli_client import SandboxCallError, call
+from sandbox.cli_render import console, render_error
+from sandbox.wire import Json
 
 AsJson = Annotated[bool, typer.Option("--json", help="输出 JSON")]
 OpenId = Annotated[str, typer.Option("--openid", help="粉丝 openid（或已关注公众号的客户 external_userid）")]

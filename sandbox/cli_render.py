@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .log_describe import describe_entry
-from .wire import Json
+from sandbox.log_describe import describe_entry
+from sandbox.wire import Json
 
 console: Final = Console()
 TYPE_NAMES: Final = {1: "成员", 2: "客户"}

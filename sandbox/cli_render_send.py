@@ -7,8 +7,8 @@ from typing import Final
 from rich.table import Table
 from rich.text import Text
 
-from .cli_render import console
-from .wire import Json
+from sandbox.cli_render import console
+from sandbox.wire import Json
 
 PART_STATUS: Final = {0: "未发送", 2: "已发送"}
 TARGET_STATUS: Final = {0: "未发送", 1: "已发送", 2: "非好友", 3: "超过上限"}

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from .cli_client import SandboxCallError, call
-from .cli_render import console, print_json, render_error
-from .cli_render_send import render_faults, render_limits, render_tasks
-from .wire import Json
+from sandbox.cli_client import SandboxCallError, call
+from sandbox.cli_render import console, print_json, render_error
+from sandbox.cli_render_send import render_faults, render_limits, render_tasks
+from sandbox.wire import Json
 
 AsJson = Annotated[bool, typer.Option("--json", help="输出 JSON")]
 

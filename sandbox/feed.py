@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import appkeys
-from .admin import state_body
-from .admin_body import error_response, json_response
-from .kf_wire import chats_json
-from .model import ActionError
-from .wire import Json
+from sandbox import appkeys
+from sandbox.admin import state_body
+from sandbox.admin_body import error_response, json_response
+from sandbox.kf_wire import chats_json
+from sandbox.model import ActionError
+from sandbox.wire import Json
 
 # Query names and what each one pages through: the page sends back the last position it has seen of each.
 CURSORS = ("log", "archive", "oa")

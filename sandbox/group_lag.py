@@ -6,8 +6,8 @@ import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .clock import Clock
-from .model import Corp, Group
+from sandbox.clock import Clock
+from sandbox.model import Corp, Group
 
 
 class GroupLag:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .qyapi_reply import QyapiError
+from sandbox.qyapi_reply import QyapiError
 
 KF_ERRMSG: Final = {
     40058: "invalid Request Parameter",

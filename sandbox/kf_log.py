@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .wire import Json
+from sandbox.wire import Json
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Final
 
-from .model import ActionError
-from .wire import Json
+from sandbox.model import ActionError
+from sandbox.wire import Json
 
 HOUR: Final = 3600
 # WECOM.md §2d: replies only within 48 h of the customer's last message, at most 5 of them.

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from .kf_errors import kf_error
-from .wire import Json
+from sandbox.kf_errors import kf_error
+from sandbox.wire import Json
 
 MSGID_RE: Final = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 TEXT_MAX_BYTES: Final = 2048

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from .ids import IdFactory
-from .kf_model import KfAccount, KfStore, ServicerStatus
-from .model import Corp
+from sandbox.ids import IdFactory
+from sandbox.kf_model import KfAccount, KfStore, ServicerStatus
+from sandbox.model import Corp
 
 R, STOP = ServicerStatus.RECEIVING, ServicerStatus.STOPPED
 

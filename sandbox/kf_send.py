@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ids import IdFactory
-from .kf_errors import kf_error
-from .kf_log import KfSend, KfSendRepeat
-from .kf_model import QUOTA, ApiSend, CodeKind, KfChat, KfStore, ServiceState, Speaker, TranscriptLine
-from .kf_outgoing import Outgoing, check_message, check_msgid
-from .kf_sessions import CODE_RULES, current_state, window_open
-from .model import Corp
-from .qyapi_reply import QyapiError
-from .wire import Json
+from sandbox.ids import IdFactory
+from sandbox.kf_errors import kf_error
+from sandbox.kf_log import KfSend, KfSendRepeat
+from sandbox.kf_model import QUOTA, ApiSend, CodeKind, KfChat, KfStore, ServiceState, Speaker, TranscriptLine
+from sandbox.kf_outgoing import Outgoing, check_message, check_msgid
+from sandbox.kf_sessions import CODE_RULES, current_state, window_open
+from sandbox.model import Corp
+from sandbox.qyapi_reply import QyapiError
+from sandbox.wire import Json
 
 SEND_MSG = "send_msg"
 MSGID_REPEATED = 95020

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .ids import IdFactory
-from .kf_errors import kf_error
-from .kf_model import (
+from sandbox.ids import IdFactory
+from sandbox.kf_errors import kf_error
+from sandbox.kf_model import (
     HOUR,
     SESSION_S,
     WINDOW_S,

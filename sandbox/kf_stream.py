@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from .ids import IdFactory
-from .kf_model import KfChat, KfStore, Origin, Speaker, StreamItem, TranscriptLine
-from .kf_sessions import customer_spoke
-from .wire import Json
+from sandbox.ids import IdFactory
+from sandbox.kf_model import KfChat, KfStore, Origin, Speaker, StreamItem, TranscriptLine
+from sandbox.kf_sessions import customer_spoke
+from sandbox.wire import Json
 
 SPEAKERS: Final[dict[object, Speaker]] = {
     int(Origin.CUSTOMER): Speaker.CUSTOMER,

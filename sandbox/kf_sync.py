@@ -10,10 +10,10 @@ from bisect import bisect_right
 from collections import deque
 from typing import Final
 
-from .ids import IdFactory
-from .kf_errors import kf_error
-from .kf_model import RETENTION_S, TOKEN_TTL_S, IssuedToken, KfStore, StreamItem
-from .wire import Json
+from sandbox.ids import IdFactory
+from sandbox.kf_errors import kf_error
+from sandbox.kf_model import RETENTION_S, TOKEN_TTL_S, IssuedToken, KfStore, StreamItem
+from sandbox.wire import Json
 
 LIMIT_MAX: Final = 1000
 CURSOR_MAX_BYTES: Final = 64

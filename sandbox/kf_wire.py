@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .kf_model import QUOTA, WINDOW_S, KfAccount, KfChat, KfStore
-from .kf_sessions import current_state, window_open
-from .model import Corp, Customer
-from .wire import Json
+from sandbox.kf_model import QUOTA, WINDOW_S, KfAccount, KfChat, KfStore
+from sandbox.kf_sessions import current_state, window_open
+from sandbox.model import Corp, Customer
+from sandbox.wire import Json
 
 
 def account_json(account: KfAccount) -> Json:

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
-from .clock import Clock
-from .wire import Json
+from sandbox.clock import Clock
+from sandbox.wire import Json
 
 logger = logging.getLogger(__name__)
 

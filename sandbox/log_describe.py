@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from .wire import Json
+from sandbox.wire import Json
 
 SUMMARY_CHARS: Final = 24
 REASONS: Final = {

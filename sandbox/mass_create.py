@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .mass_model import ChatType, Target
-from .model import Corp, Customer
-from .qyapi_reply import QyapiError
-from .wire import Json
+from sandbox.mass_model import ChatType, Target
+from sandbox.model import Corp, Customer
+from sandbox.qyapi_reply import QyapiError
+from sandbox.wire import Json
 
 TEXT_MAX_BYTES: Final = 4000
 ATTACHMENTS_MAX: Final = 9

@@ -6,15 +6,15 @@ import secrets
 import string
 from typing import Final
 
-from .clock import Clock
-from .config import SandboxConfig
-from .log import DeliveryLog
-from .mass_create import MassRequest, assign_targets
-from .mass_model import ChatType, MassTask, MemberPart, MonthlyCap, PartStatus, Target, TargetStatus
-from .model import ActionError, Corp
-from .qyapi_reply import QyapiError
-from .send_log import MassMessage, MassMessageSkipped, MassTaskEvent
-from .state_codec import from_plain, to_plain
+from sandbox.clock import Clock
+from sandbox.config import SandboxConfig
+from sandbox.log import DeliveryLog
+from sandbox.mass_create import MassRequest, assign_targets
+from sandbox.mass_model import ChatType, MassTask, MemberPart, MonthlyCap, PartStatus, Target, TargetStatus
+from sandbox.model import ActionError, Corp
+from sandbox.qyapi_reply import QyapiError
+from sandbox.send_log import MassMessage, MassMessageSkipped, MassTaskEvent
+from sandbox.state_codec import from_plain, to_plain
 
 REMINDS_PER_DAY: Final = 3
 DAY_S: Final = 86_400

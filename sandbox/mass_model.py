@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
-from .cn_time import days_in_month, month_key
-from .wire import Json
+from sandbox.cn_time import days_in_month, month_key
+from sandbox.wire import Json
 
 
 class ChatType(StrEnum):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .mass_model import ChatType, MassTask, MemberPart, Target, TargetStatus
-from .model import Corp
-from .wire import Json
+from sandbox.mass_model import ChatType, MassTask, MemberPart, Target, TargetStatus
+from sandbox.model import Corp
+from sandbox.wire import Json
 
 
 def group_msg_json(task: MassTask) -> Json:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from .cn_time import day_key
-from .windows import SlidingCounter
-from .wire import Json
+from sandbox.cn_time import day_key
+from sandbox.windows import SlidingCounter
+from sandbox.wire import Json
 
 MEMBER_PER_MIN: Final = 30
 MEMBER_PER_HOUR: Final = 1000

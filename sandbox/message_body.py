@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from .qyapi_reply import QyapiError
-from .wire import Json
+from sandbox.qyapi_reply import QyapiError
+from sandbox.wire import Json
 
 TEXT_MAX_BYTES: Final = 2048
 TEXTCARD_TITLE_MAX: Final = 128

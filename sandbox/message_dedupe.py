@@ -7,10 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Final
 
-from .message_body import MessageContent
-from .message_recipients import Recipients
-from .qyapi_reply import QyapiError, body_int
-from .wire import Json
+from sandbox.message_body import MessageContent
+from sandbox.message_recipients import Recipients
+from sandbox.qyapi_reply import QyapiError, body_int
+from sandbox.wire import Json
 
 DEFAULT_INTERVAL_S: Final = 1800
 MAX_INTERVAL_S: Final = 4 * 3600

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Final
 
-from .model import Corp, Member
-from .qyapi_reply import QyapiError
-from .wire import Json
+from sandbox.model import Corp, Member
+from sandbox.qyapi_reply import QyapiError
+from sandbox.wire import Json
 
 TOUSER_MAX: Final = 1000
 TOPARTY_MAX: Final = 100

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import ActionError, Corp
-from .oa_messages import OAPush, event_push, text_push
-from .oa_model import NICKNAME_MAX, Follower, OAState, WindowKind
+from sandbox.model import ActionError, Corp
+from sandbox.oa_messages import OAPush, event_push, text_push
+from sandbox.oa_model import NICKNAME_MAX, Follower, OAState, WindowKind
 
 UNIONID_MAX = 64
 EVENT_KEY_MAX = 128

@@ -10,12 +10,12 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .admin_body import error_response, json_response
-from .model import ActionError
-from .oa_model import Follower
-from .tokens import TokenCheck
-from .wire import Json
+from sandbox import appkeys
+from sandbox.admin_body import error_response, json_response
+from sandbox.model import ActionError
+from sandbox.oa_model import Follower
+from sandbox.tokens import TokenCheck
+from sandbox.wire import Json
 
 OA_PREFIX: Final = "/oa"
 ERRMSG: Final = {

@@ -13,14 +13,14 @@ from typing import Final
 import aiohttp
 from yarl import URL
 
-from .callbacks import Chaos
-from .clock import Clock
-from .config import SandboxConfig
-from .crypto import CallbackCrypto
-from .delivery_pool import NO_CLIENT_TIMEOUT, DeliveryPool
-from .log import DeliveryLog
-from .oa_messages import OAPush, envelope_xml, plain_signature
-from .wire import Json
+from sandbox.callbacks import Chaos
+from sandbox.clock import Clock
+from sandbox.config import SandboxConfig
+from sandbox.crypto import CallbackCrypto
+from sandbox.delivery_pool import NO_CLIENT_TIMEOUT, DeliveryPool
+from sandbox.log import DeliveryLog
+from sandbox.oa_messages import OAPush, envelope_xml, plain_signature
+from sandbox.wire import Json
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from .events import cdata
+from sandbox.events import cdata
 
 
 @dataclass(frozen=True, slots=True)

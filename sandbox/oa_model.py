@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Final
 
-from .model import ActionError, Corp
-from .state_codec import from_plain, rng_restore, rng_snapshot, to_plain
-from .wire import Json
+from sandbox.model import ActionError, Corp
+from sandbox.state_codec import from_plain, rng_restore, rng_snapshot, to_plain
+from sandbox.wire import Json
 
 OPENID_LENGTH: Final = 28
 TRANSCRIPT_MAX: Final = 10_000

@@ -8,9 +8,9 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import appkeys
-from .qyapi_reply import QyapiError, api_error, api_ok
-from .tokens import TokenCheck
+from sandbox import appkeys
+from sandbox.qyapi_reply import QyapiError, api_error, api_ok
+from sandbox.tokens import TokenCheck
 
 GETTOKEN_PATH: Final = "/cgi-bin/gettoken"
 

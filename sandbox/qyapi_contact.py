@@ -6,9 +6,9 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .qyapi_reply import QyapiError, api_ok, decode_cursor, encode_cursor
-from .wire import external_contact_json, follow_user_json, member_json
+from sandbox import appkeys
+from sandbox.qyapi_reply import QyapiError, api_ok, decode_cursor, encode_cursor
+from sandbox.wire import external_contact_json, follow_user_json, member_json
 
 FOLLOW_PAGE: Final = 500
 

@@ -7,10 +7,10 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .model import Corp, Customer, Follow
-from .qyapi_reply import QyapiError, api_ok, body_int, body_str, decode_cursor, encode_cursor, json_body
-from .wire import Json, external_contact_json
+from sandbox import appkeys
+from sandbox.model import Corp, Customer, Follow
+from sandbox.qyapi_reply import QyapiError, api_ok, body_int, body_str, decode_cursor, encode_cursor, json_body
+from sandbox.wire import Json, external_contact_json
 
 USERID_LIST_MAX: Final = 100
 LIMIT_MAX: Final = 100

@@ -6,10 +6,10 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .model import Corp, Tag
-from .qyapi_reply import QyapiError, api_ok, body_str, json_body
-from .wire import Json
+from sandbox import appkeys
+from sandbox.model import Corp, Tag
+from sandbox.qyapi_reply import QyapiError, api_ok, body_str, json_body
+from sandbox.wire import Json
 
 # A rep may put at most this many tags on one customer (WECOM.md §3.5: "up to 3,000 tags").
 TAGS_MAX: Final = 3000

@@ -7,11 +7,11 @@ import asyncio
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import appkeys, send_keys
-from .faults import API_PREFIX, Drop, Fault
-from .qyapi_reply import QyapiError, api_error
-from .send_log import FaultApplied
-from .tokens import TokenCheck
+from sandbox import appkeys, send_keys
+from sandbox.faults import API_PREFIX, Drop, Fault
+from sandbox.qyapi_reply import QyapiError, api_error
+from sandbox.send_log import FaultApplied
+from sandbox.tokens import TokenCheck
 
 # nginx's "closed without response": only the sandbox's access log sees it, the client sees a disconnect.
 NO_RESPONSE_STATUS = 444

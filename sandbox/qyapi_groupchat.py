@@ -6,9 +6,9 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .qyapi_reply import QyapiError, api_ok, body_int, body_str, decode_cursor, encode_cursor, json_body
-from .wire import group_chat_json
+from sandbox import appkeys
+from sandbox.qyapi_reply import QyapiError, api_ok, body_int, body_str, decode_cursor, encode_cursor, json_body
+from sandbox.wire import group_chat_json
 
 LIMIT_MAX: Final = 1000
 OWNER_FILTER_MAX: Final = 100

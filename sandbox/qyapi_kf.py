@@ -6,16 +6,16 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .kf_errors import kf_error
-from .kf_log import KfSendRejected
-from .kf_model import WINDOW_S, KfChat, KfStore, ServiceState
-from .kf_send import SEND_MSG, SEND_ON_EVENT, RepeatedMsgid, send_msg, send_msg_on_event
-from .kf_sessions import current_state, trans
-from .kf_sync import sync_msg
-from .kf_wire import account_json, kf_customer_json
-from .qyapi_reply import QyapiError, api_ok, body_int, json_body
-from .wire import Json
+from sandbox import appkeys
+from sandbox.kf_errors import kf_error
+from sandbox.kf_log import KfSendRejected
+from sandbox.kf_model import WINDOW_S, KfChat, KfStore, ServiceState
+from sandbox.kf_send import SEND_MSG, SEND_ON_EVENT, RepeatedMsgid, send_msg, send_msg_on_event
+from sandbox.kf_sessions import current_state, trans
+from sandbox.kf_sync import sync_msg
+from sandbox.kf_wire import account_json, kf_customer_json
+from sandbox.qyapi_reply import QyapiError, api_ok, body_int, json_body
+from sandbox.wire import Json
 
 ACCOUNT_PAGE_MAX: Final = 100
 BATCHGET_MAX: Final = 100

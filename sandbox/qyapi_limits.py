@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import appkeys, send_keys
-from .admin_body import json_response
-from .faults import API_PREFIX
-from .member_quota import MEMBER_PER_HOUR, MEMBER_PER_MIN
-from .qyapi_reply import QyapiError, api_error
-from .send_log import ApiLimited
+from sandbox import appkeys, send_keys
+from sandbox.admin_body import json_response
+from sandbox.faults import API_PREFIX
+from sandbox.member_quota import MEMBER_PER_HOUR, MEMBER_PER_MIN
+from sandbox.qyapi_reply import QyapiError, api_error
+from sandbox.send_log import ApiLimited
 
 
 @web.middleware

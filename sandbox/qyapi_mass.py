@@ -6,13 +6,13 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys, send_keys
-from .mass_create import parse_mass_request
-from .mass_engine import MassEngine
-from .mass_model import ChatType
-from .mass_wire import group_msg_json, send_items, task_item_json
-from .qyapi_reply import QyapiError, api_ok, body_int, body_str, decode_cursor, encode_cursor, json_body
-from .wire import Json
+from sandbox import appkeys, send_keys
+from sandbox.mass_create import parse_mass_request
+from sandbox.mass_engine import MassEngine
+from sandbox.mass_model import ChatType
+from sandbox.mass_wire import group_msg_json, send_items, task_item_json
+from sandbox.qyapi_reply import QyapiError, api_ok, body_int, body_str, decode_cursor, encode_cursor, json_body
+from sandbox.wire import Json
 
 PREFIX: Final = "/cgi-bin/externalcontact/"
 # "群发任务记录的起止时间间隔不能超过1个月" [D:93338]; UNCONFIRMED how long a month is, the sandbox allows 30 days.

@@ -6,13 +6,13 @@ import secrets
 
 from aiohttp import web
 
-from . import appkeys, send_keys
-from .message_body import MessageContent, message_content
-from .message_dedupe import duplicate_check, request_key
-from .message_recipients import Recipients, resolve_recipients
-from .qyapi_reply import QyapiError, api_ok, json_body
-from .send_log import AppMessage, AppMessageDropped, AppMessageDuplicate
-from .wire import Json
+from sandbox import appkeys, send_keys
+from sandbox.message_body import MessageContent, message_content
+from sandbox.message_dedupe import duplicate_check, request_key
+from sandbox.message_recipients import Recipients, resolve_recipients
+from sandbox.qyapi_reply import QyapiError, api_ok, json_body
+from sandbox.send_log import AppMessage, AppMessageDropped, AppMessageDuplicate
+from sandbox.wire import Json
 
 
 def _agentid(body: Json, expected: int) -> int:

@@ -11,7 +11,7 @@ from typing import Final
 
 from aiohttp import web
 
-from .wire import Json
+from sandbox.wire import Json
 
 ERRMSG: Final = {
     -1: "system busy",

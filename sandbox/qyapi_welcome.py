@@ -7,9 +7,9 @@ from typing import Final
 
 from aiohttp import web
 
-from . import appkeys
-from .qyapi_reply import QyapiError, api_ok, body_str, json_body
-from .wire import Json
+from sandbox import appkeys
+from sandbox.qyapi_reply import QyapiError, api_ok, body_str, json_body
+from sandbox.wire import Json
 
 WELCOME_CODE_TTL_S: Final = 20
 ATTACHMENTS_MAX: Final = 9

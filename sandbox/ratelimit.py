@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from .windows import SlidingCounter
-from .wire import Json
+from sandbox.windows import SlidingCounter
+from sandbox.wire import Json
 
 MINUTE: Final = 60
 HOUR: Final = 3600

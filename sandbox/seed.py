@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from .ids import IdFactory
-from .model import (
+from sandbox.ids import IdFactory
+from sandbox.model import (
     ContactType,
     Corp,
     Customer,

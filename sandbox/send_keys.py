@@ -6,11 +6,11 @@ from typing import Final
 
 from aiohttp import web
 
-from .faults import FaultBook
-from .mass_engine import MassEngine
-from .member_quota import AppMessageQuota
-from .message_dedupe import DuplicateChecker
-from .ratelimit import ApiLimiter
+from sandbox.faults import FaultBook
+from sandbox.mass_engine import MassEngine
+from sandbox.member_quota import AppMessageQuota
+from sandbox.message_dedupe import DuplicateChecker
+from sandbox.ratelimit import ApiLimiter
 
 QUOTA: Final = web.AppKey("sandbox_app_message_quota", AppMessageQuota)
 DUPLICATES: Final = web.AppKey("sandbox_duplicate_checker", DuplicateChecker)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import appkeys, send_keys
-from .admin_faults import setup_admin_faults
-from .admin_mass import setup_admin_mass
-from .faults import FaultBook
-from .mass_engine import MassEngine
-from .member_quota import AppMessageQuota
-from .message_dedupe import DuplicateChecker
-from .qyapi_limits import get_limits
-from .qyapi_mass import setup_qyapi_mass
-from .qyapi_message import setup_qyapi_message
-from .ratelimit import ApiLimiter
+from sandbox import appkeys, send_keys
+from sandbox.admin_faults import setup_admin_faults
+from sandbox.admin_mass import setup_admin_mass
+from sandbox.faults import FaultBook
+from sandbox.mass_engine import MassEngine
+from sandbox.member_quota import AppMessageQuota
+from sandbox.message_dedupe import DuplicateChecker
+from sandbox.qyapi_limits import get_limits
+from sandbox.qyapi_mass import setup_qyapi_mass
+from sandbox.qyapi_message import setup_qyapi_message
+from sandbox.ratelimit import ApiLimiter
 
 
 def setup_sandbox_send(app: web.Application) -> None:

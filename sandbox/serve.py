@@ -5,8 +5,8 @@ import logging
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from .app import create_app
-from .config import SandboxConfig
+from sandbox.app import create_app
+from sandbox.config import SandboxConfig
 
 # The simulator page and its polling: a line per poll every two seconds would bury the bot's calls and the actions.
 QUIET_PATHS = frozenset(

@@ -15,10 +15,10 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import appkeys
-from .state_codec import StateDecodeError
-from .state_snapshot import restore, snapshot
-from .wire import Json
+from sandbox import appkeys
+from sandbox.state_codec import StateDecodeError
+from sandbox.state_snapshot import restore, snapshot
+from sandbox.wire import Json
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from typing import Final, TypeVar
 
 from aiohttp import web
 
-from . import appkeys, send_keys
-from .clock import OffsetClock
-from .kf_model import KfStore
-from .model import Corp
-from .state_codec import StateDecodeError, from_plain, to_plain
-from .wire import Json
+from sandbox import appkeys, send_keys
+from sandbox.clock import OffsetClock
+from sandbox.kf_model import KfStore
+from sandbox.model import Corp
+from sandbox.state_codec import StateDecodeError, from_plain, to_plain
+from sandbox.wire import Json
 
 FORMAT: Final = "qunke-sandbox-state"
 VERSION: Final = 1

@@ -6,8 +6,8 @@ import secrets
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .clock import Clock
-from .state_codec import from_plain
+from sandbox.clock import Clock
+from sandbox.state_codec import from_plain
 
 
 class TokenCheck(IntEnum):
