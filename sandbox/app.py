@@ -7,32 +7,32 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from sandbox import appkeys
-from sandbox.admin import setup_admin
-from sandbox.admin_kf import setup_admin_kf
+from sandbox.admin.controls import setup_admin
+from sandbox.admin.kf import setup_admin_kf
+from sandbox.archive.setup import setup_chat
 from sandbox.callbacks import CallbackSender, Chaos
-from sandbox.chat_app import setup_chat
 from sandbox.clock import Clock, OffsetClock
 from sandbox.config import SandboxConfig
+from sandbox.contacts.api import setup_qyapi_contact
+from sandbox.contacts.batch_api import setup_qyapi_contact_batch
+from sandbox.contacts.group_lag import GroupLag
+from sandbox.contacts.groups_api import setup_qyapi_groupchat
+from sandbox.contacts.seed import build_demo_corp
+from sandbox.contacts.tags_api import setup_qyapi_contact_tags
+from sandbox.contacts.welcome_api import setup_qyapi_welcome
 from sandbox.crypto import CallbackCrypto
-from sandbox.feed import setup_feed
-from sandbox.group_lag import GroupLag
+from sandbox.delivery.log import DeliveryLog
 from sandbox.ids import IdFactory
-from sandbox.kf_seed import build_kf_store
-from sandbox.log import DeliveryLog
-from sandbox.page import setup_page
-from sandbox.qyapi_auth import qyapi_middleware, setup_qyapi_auth
-from sandbox.qyapi_contact import setup_qyapi_contact
-from sandbox.qyapi_contact_batch import setup_qyapi_contact_batch
-from sandbox.qyapi_contact_tags import setup_qyapi_contact_tags
-from sandbox.qyapi_faults import faults_middleware
-from sandbox.qyapi_groupchat import setup_qyapi_groupchat
-from sandbox.qyapi_kf import setup_qyapi_kf
-from sandbox.qyapi_limits import limits_middleware
-from sandbox.qyapi_welcome import setup_qyapi_welcome
-from sandbox.seed import build_demo_corp
-from sandbox.send_setup import setup_sandbox_send
-from sandbox.state_file import setup_state_file, state_middleware
-from sandbox.tokens import TokenStore
+from sandbox.kf.api import setup_qyapi_kf
+from sandbox.kf.seed import build_kf_store
+from sandbox.qyapi.auth import qyapi_middleware, setup_qyapi_auth
+from sandbox.qyapi.faults import faults_middleware
+from sandbox.qyapi.limits import limits_middleware
+from sandbox.qyapi.setup import setup_sandbox_send
+from sandbox.qyapi.tokens import TokenStore
+from sandbox.state.file import setup_state_file, state_middleware
+from sandbox.web.feed import setup_feed
+from sandbox.web.page import setup_page
 
 # WeCom bodies are small JSON; this mirrors a sane API gateway limit rather than aiohttp's 1 MiB default.
 MAX_BODY_BYTES = 256 * 1024

@@ -7,21 +7,21 @@ from typing import Final
 
 from aiohttp import web
 
-from sandbox.archive import ChatArchive
-from sandbox.archive_faults import SdkFaults
-from sandbox.archive_messages import MsgIds
-from sandbox.archive_notify import ArchiveNotifier
+from sandbox.archive.faults import SdkFaults
+from sandbox.archive.messages import MsgIds
+from sandbox.archive.notify import ArchiveNotifier
+from sandbox.archive.store import ChatArchive
 from sandbox.callbacks import CallbackSender
 from sandbox.clock import Clock
 from sandbox.config import SandboxConfig
-from sandbox.group_lag import GroupLag
+from sandbox.contacts.group_lag import GroupLag
+from sandbox.delivery.log import DeliveryLog
 from sandbox.ids import IdFactory
-from sandbox.kf_model import KfStore
-from sandbox.log import DeliveryLog
+from sandbox.kf.model import KfStore
 from sandbox.model import Corp
-from sandbox.oa_callbacks import OACallbackSender
-from sandbox.oa_model import OAState
-from sandbox.tokens import TokenStore
+from sandbox.oa.callbacks import OACallbackSender
+from sandbox.oa.model import OAState
+from sandbox.qyapi.tokens import TokenStore
 
 CONFIG: Final = web.AppKey("sandbox_config", SandboxConfig)
 CLOCK: Final = web.AppKey("sandbox_clock", Clock)

@@ -15,9 +15,9 @@ from yarl import URL
 from sandbox.clock import Clock
 from sandbox.config import SandboxConfig
 from sandbox.crypto import CallbackCrypto
-from sandbox.delivery_pool import NO_CLIENT_TIMEOUT, DeliveryPool
+from sandbox.delivery.log import CallbackAttempt, DeliveryLog
+from sandbox.delivery.pool import NO_CLIENT_TIMEOUT, DeliveryPool
 from sandbox.events import CallbackEvent, envelope_xml
-from sandbox.log import CallbackAttempt, DeliveryLog
 from sandbox.wire import Json
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from yarl import URL
 
 from sandbox.callbacks import CallbackSender
 from sandbox.config import SandboxConfig
-from sandbox.log import DeliveryLog
+from sandbox.delivery.log import DeliveryLog
 from sandbox.wire import Json
 
 # WeCom wants the plaintext back within one second [D:90930].
