@@ -28,8 +28,8 @@ from sandbox.kf.seed import build_kf_store
 from sandbox.qyapi.auth import qyapi_middleware, setup_qyapi_auth
 from sandbox.qyapi.faults import faults_middleware
 from sandbox.qyapi.limits import limits_middleware
-from sandbox.qyapi.setup import setup_sandbox_send
 from sandbox.qyapi.tokens import TokenStore
+from sandbox.sending import setup_sandbox_send
 from sandbox.state.file import setup_state_file, state_middleware
 from sandbox.web.feed import setup_feed
 from sandbox.web.page import setup_page

@@ -9,7 +9,6 @@ from typing import Final
 from aiohttp import web
 
 from sandbox import appkeys
-from sandbox.admin.body import Body, error_response, json_response, read_object
 from sandbox.admin.chat import CHAT_ACTIONS
 from sandbox.admin.kf import KF_ACTIONS, act_kf
 from sandbox.contacts.actions import (
@@ -23,6 +22,7 @@ from sandbox.contacts.actions import (
 )
 from sandbox.contacts.group_actions import create_group, dismiss_group, join_group, leave_group, rename_group
 from sandbox.contacts.group_lag import GroupLag
+from sandbox.http_json import Body, error_response, json_response, read_object
 from sandbox.ids import IdFactory
 from sandbox.messages.inbound import member_app_say
 from sandbox.model import ActionError, Corp

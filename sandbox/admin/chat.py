@@ -14,7 +14,6 @@ import aiohttp
 from aiohttp import web
 
 from sandbox import appkeys
-from sandbox.admin.body import Body, error_response, json_response, read_object
 from sandbox.archive.actions import (
     ChatWorld,
     Speaker,
@@ -29,6 +28,7 @@ from sandbox.archive.actions import (
 )
 from sandbox.archive.messages import MediaKind, MediaSpec
 from sandbox.archive.store import ArchivedMessage, Fault
+from sandbox.http_json import Body, error_response, json_response, read_object
 from sandbox.model import ActionError
 from sandbox.oa.actions import NewFollower, OAResult, OAWorld, follow, menu_click, unfollow
 from sandbox.oa.actions import say as oa_say

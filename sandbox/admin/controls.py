@@ -6,10 +6,10 @@ from aiohttp import web
 
 from sandbox import appkeys
 from sandbox.admin.act import act
-from sandbox.admin.body import Body, error_response, json_response, read_object
 from sandbox.admin.chat_state import chat_state_json
 from sandbox.admin.mass import mass_tasks_json
 from sandbox.callbacks import Chaos
+from sandbox.http_json import Body, error_response, json_response, read_object
 from sandbox.kf.wire import kf_state_json
 from sandbox.model import ActionError
 from sandbox.verify import verify_url

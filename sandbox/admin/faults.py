@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sandbox.admin.body import Body, error_response, json_response, read_object
+from sandbox.http_json import Body, error_response, json_response, read_object
 from sandbox.model import ActionError
 from sandbox.qyapi import keys as send_keys
 

@@ -8,8 +8,8 @@ from typing import Final
 from aiohttp import web
 
 from sandbox import appkeys
-from sandbox.admin.body import Body, error_response, json_response, read_object
 from sandbox.events import CallbackEvent
+from sandbox.http_json import Body, error_response, json_response, read_object
 from sandbox.kf.actions_common import KfActionResult, KfWorld
 from sandbox.kf.actions_customer import kf_click, kf_enter, kf_inject, kf_recall, kf_say, kf_send_media
 from sandbox.kf.actions_servicer import kf_end, kf_send_fail, kf_servicer_say, kf_servicer_status, kf_take, kf_transfer

@@ -12,7 +12,7 @@ from typing import Final
 from aiohttp import web
 
 from sandbox import appkeys
-from sandbox.admin.body import Body, error_response, json_response, read_object
+from sandbox.http_json import Body, error_response, json_response, read_object
 from sandbox.mass.wire import task_state_json
 from sandbox.model import ActionError
 from sandbox.qyapi import keys as send_keys

@@ -13,9 +13,9 @@ import json
 from aiohttp import web
 
 from sandbox import appkeys
-from sandbox.admin.body import Body, error_response, json_response, read_object
 from sandbox.archive.faults import RETRYABLE, SDK_ERRMSG
 from sandbox.archive.store import MAX_LIMIT
+from sandbox.http_json import Body, error_response, json_response, read_object
 from sandbox.model import ActionError
 from sandbox.wire import Json
 

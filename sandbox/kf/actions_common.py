@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sandbox.admin.body import Body
 from sandbox.contacts.actions import new_customer
+from sandbox.http_json import Body
 from sandbox.ids import IdFactory
 from sandbox.kf.model import KfAccount, KfChat, KfStore, StreamItem
 from sandbox.kf.wire import session_json

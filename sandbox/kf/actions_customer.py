@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from sandbox.admin.body import Body
+from sandbox.http_json import Body
 from sandbox.kf.actions_common import KfActionResult, KfWorld, customer_json, customer_of, existing_chat, raw_object
 from sandbox.kf.model import WINDOW_S, CodeKind, Speaker
 from sandbox.kf.outgoing import menu_click

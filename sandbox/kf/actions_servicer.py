@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from sandbox.admin.body import Body
+from sandbox.http_json import Body
 from sandbox.kf.actions_common import KfActionResult, KfWorld, existing_chat, servicer_of
 from sandbox.kf.model import KfAccount, KfChat, ServicerStatus, ServiceState, Speaker
 from sandbox.kf.sessions import current_state, is_receiving, servicer_reenters, trans, window_open

@@ -8,8 +8,8 @@ from typing import Final
 from aiohttp import web
 
 from sandbox import appkeys
-from sandbox.admin.body import Body, error_response, json_response, read_object
 from sandbox.events import CallbackEvent, cdata
+from sandbox.http_json import Body, error_response, json_response, read_object
 from sandbox.model import ActionError
 
 # Inbound app text has no documented length cap; outbound text is 2,048 bytes [D:90236]. The sandbox refuses

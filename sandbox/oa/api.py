@@ -11,7 +11,7 @@ from typing import Final
 from aiohttp import web
 
 from sandbox import appkeys
-from sandbox.admin.body import error_response, json_response
+from sandbox.http_json import error_response, json_response
 from sandbox.model import ActionError
 from sandbox.oa.model import Follower
 from sandbox.qyapi.tokens import TokenCheck

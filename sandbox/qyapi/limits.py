@@ -6,9 +6,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from sandbox import appkeys
-from sandbox.admin.body import json_response
 from sandbox.delivery.send_records import ApiLimited
 from sandbox.faults import API_PREFIX
+from sandbox.http_json import json_response
 from sandbox.messages.quota import MEMBER_PER_HOUR, MEMBER_PER_MIN
 from sandbox.qyapi import keys as send_keys
 from sandbox.qyapi.reply import QyapiError, api_error

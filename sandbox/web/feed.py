@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from sandbox import appkeys
-from sandbox.admin.body import error_response, json_response
 from sandbox.admin.controls import state_body
+from sandbox.http_json import error_response, json_response
 from sandbox.kf.wire import chats_json
 from sandbox.model import ActionError
 from sandbox.wire import Json

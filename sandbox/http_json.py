@@ -1,4 +1,4 @@
-"""Admin API plumbing: typed access to JSON bodies and bilingual error answers."""
+"""JSON bodies for every sandbox HTTP endpoint: typed access to request objects and bilingual error answers."""
 
 from __future__ import annotations
 
