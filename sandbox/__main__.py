@@ -1,5 +1,5 @@
 """`python -m sandbox`: the sandbox CLI."""
 
-from .cli import app
+from sandbox.cli.main import app
 
 app(prog_name="sandbox")

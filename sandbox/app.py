@@ -6,33 +6,33 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from . import appkeys
-from .admin import setup_admin
-from .admin_kf import setup_admin_kf
-from .callbacks import CallbackSender, Chaos
-from .chat_app import setup_chat
-from .clock import Clock, OffsetClock
-from .config import SandboxConfig
-from .crypto import CallbackCrypto
-from .feed import setup_feed
-from .group_lag import GroupLag
-from .ids import IdFactory
-from .kf_seed import build_kf_store
-from .log import DeliveryLog
-from .page import setup_page
-from .qyapi_auth import qyapi_middleware, setup_qyapi_auth
-from .qyapi_contact import setup_qyapi_contact
-from .qyapi_contact_batch import setup_qyapi_contact_batch
-from .qyapi_contact_tags import setup_qyapi_contact_tags
-from .qyapi_faults import faults_middleware
-from .qyapi_groupchat import setup_qyapi_groupchat
-from .qyapi_kf import setup_qyapi_kf
-from .qyapi_limits import limits_middleware
-from .qyapi_welcome import setup_qyapi_welcome
-from .seed import build_demo_corp
-from .send_setup import setup_sandbox_send
-from .state_file import setup_state_file, state_middleware
-from .tokens import TokenStore
+from sandbox import appkeys
+from sandbox.admin.controls import setup_admin
+from sandbox.admin.kf import setup_admin_kf
+from sandbox.archive.setup import setup_chat
+from sandbox.callbacks import CallbackSender, Chaos
+from sandbox.clock import Clock, OffsetClock
+from sandbox.config import SandboxConfig
+from sandbox.contacts.api import setup_qyapi_contact
+from sandbox.contacts.batch_api import setup_qyapi_contact_batch
+from sandbox.contacts.group_lag import GroupLag
+from sandbox.contacts.groups_api import setup_qyapi_groupchat
+from sandbox.contacts.seed import build_demo_corp
+from sandbox.contacts.tags_api import setup_qyapi_contact_tags
+from sandbox.contacts.welcome_api import setup_qyapi_welcome
+from sandbox.crypto import CallbackCrypto
+from sandbox.delivery.log import DeliveryLog
+from sandbox.ids import IdFactory
+from sandbox.kf.api import setup_qyapi_kf
+from sandbox.kf.seed import build_kf_store
+from sandbox.qyapi.auth import qyapi_middleware, setup_qyapi_auth
+from sandbox.qyapi.faults import faults_middleware
+from sandbox.qyapi.limits import limits_middleware
+from sandbox.qyapi.tokens import TokenStore
+from sandbox.sending import setup_sandbox_send
+from sandbox.state.file import setup_state_file, state_middleware
+from sandbox.web.feed import setup_feed
+from sandbox.web.page import setup_page
 
 # WeCom bodies are small JSON; this mirrors a sane API gateway limit rather than aiohttp's 1 MiB default.
 MAX_BODY_BYTES = 256 * 1024

@@ -7,21 +7,21 @@ from typing import Final
 
 from aiohttp import web
 
-from .archive import ChatArchive
-from .archive_faults import SdkFaults
-from .archive_messages import MsgIds
-from .archive_notify import ArchiveNotifier
-from .callbacks import CallbackSender
-from .clock import Clock
-from .config import SandboxConfig
-from .group_lag import GroupLag
-from .ids import IdFactory
-from .kf_model import KfStore
-from .log import DeliveryLog
-from .model import Corp
-from .oa_callbacks import OACallbackSender
-from .oa_model import OAState
-from .tokens import TokenStore
+from sandbox.archive.faults import SdkFaults
+from sandbox.archive.messages import MsgIds
+from sandbox.archive.notify import ArchiveNotifier
+from sandbox.archive.store import ChatArchive
+from sandbox.callbacks import CallbackSender
+from sandbox.clock import Clock
+from sandbox.config import SandboxConfig
+from sandbox.contacts.group_lag import GroupLag
+from sandbox.delivery.log import DeliveryLog
+from sandbox.ids import IdFactory
+from sandbox.kf.model import KfStore
+from sandbox.model import Corp
+from sandbox.oa.callbacks import OACallbackSender
+from sandbox.oa.model import OAState
+from sandbox.qyapi.tokens import TokenStore
 
 CONFIG: Final = web.AppKey("sandbox_config", SandboxConfig)
 CLOCK: Final = web.AppKey("sandbox_clock", Clock)

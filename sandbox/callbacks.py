@@ -12,13 +12,13 @@ from typing import Final
 import aiohttp
 from yarl import URL
 
-from .clock import Clock
-from .config import SandboxConfig
-from .crypto import CallbackCrypto
-from .delivery_pool import NO_CLIENT_TIMEOUT, DeliveryPool
-from .events import CallbackEvent, envelope_xml
-from .log import CallbackAttempt, DeliveryLog
-from .wire import Json
+from sandbox.clock import Clock
+from sandbox.config import SandboxConfig
+from sandbox.crypto import CallbackCrypto
+from sandbox.delivery.log import CallbackAttempt, DeliveryLog
+from sandbox.delivery.pool import NO_CLIENT_TIMEOUT, DeliveryPool
+from sandbox.events import CallbackEvent, envelope_xml
+from sandbox.wire import Json
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
-from .archive_crypto import load_archive_public_key
+from sandbox.archive.crypto import load_archive_public_key
 
 DEFAULT_CORP_ID: Final = "ww5a1f0c9e2b7d4a31"
 DEFAULT_SECRET: Final = "qunke-demo-secret-0f3c9a7e5b"

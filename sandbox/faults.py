@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from .model import ActionError
-from .wire import Json
+from sandbox.model import ActionError
+from sandbox.wire import Json
 
 API_PREFIX: Final = "/cgi-bin/"
 LATENCY_MAX_MS: Final = 120_000

@@ -7,7 +7,7 @@ import secrets
 import string
 from typing import Final
 
-from .state_codec import rng_restore, rng_snapshot
+from sandbox.state.codec import rng_restore, rng_snapshot
 
 # Real external ids and chat ids mix letters, digits, '_' and '-'; keep both so parsers meet them.
 _ID_ALPHABET: Final = string.ascii_letters + string.digits + "_-"

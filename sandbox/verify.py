@@ -10,10 +10,10 @@ from typing import Final
 import aiohttp
 from yarl import URL
 
-from .callbacks import CallbackSender
-from .config import SandboxConfig
-from .log import DeliveryLog
-from .wire import Json
+from sandbox.callbacks import CallbackSender
+from sandbox.config import SandboxConfig
+from sandbox.delivery.log import DeliveryLog
+from sandbox.wire import Json
 
 # WeCom wants the plaintext back within one second [D:90930].
 VERIFY_TIMEOUT_S: Final = 1.0

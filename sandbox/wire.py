@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .model import ContactType, Corp, Customer, Follow, Group, GroupMember, GroupMemberType, Member, Tag
+from sandbox.model import ContactType, Corp, Customer, Follow, Group, GroupMember, GroupMemberType, Member, Tag
 
 Json = dict[str, object]
 

@@ -84,7 +84,7 @@ app.add_typer(users.user_app, name="user")
 
 def _mount_sandbox() -> None:
     # The sandbox is an independent peer; the CLI only gives its commands a home under `qunke sandbox`.
-    from sandbox.cli import app as sandbox_app
+    from sandbox.cli.main import app as sandbox_app
 
     app.add_typer(
         sandbox_app, name="sandbox", help="本地企业微信沙箱 (the local WeCom sandbox; `qunke sandbox --help`)。"

@@ -42,9 +42,9 @@ DEMO_OA_ENV: Final = {
     "WECOM_ARCHIVE_SECRET": "qunke-demo-archive-secret-7c41e2",
 }
 SANDBOX_PORT: Final = 8081
-# Who runs the demo corp's service (sandbox/seed.py): 赵六 (社群经理) hears escalations and unattended hand-offs,
-# 王五 (客服, a receiving servicer of both kf accounts) takes hand-offs of customers with no owner. Only `qunke demo`
-# uses them, and only where config.yaml leaves service.managers / service.on_duty empty.
+# Who runs the demo corp's service (sandbox/contacts/seed.py): 赵六 (社群经理) hears escalations and unattended
+# hand-offs, 王五 (客服, a receiving servicer of both kf accounts) takes hand-offs of customers with no owner. Only
+# `qunke demo` uses them, and only where config.yaml leaves service.managers / service.on_duty empty.
 DEMO_SERVICE: Final = {"managers": ("zhaoliu",), "on_duty": ("wangwu",)}
 DEMO_KEY_DIR: Final = Path("var/archive")
 

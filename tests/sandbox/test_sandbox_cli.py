@@ -13,7 +13,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from sandbox.cli import app
+from sandbox.cli.main import app
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.sandbox_api import Client, customer_named, settle, state
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from typer.testing import CliRunner
 
-from sandbox.cli import app as cli_app
+from sandbox.cli.main import app as cli_app
 from tests.sandbox.sandbox_api import DEMO, Client, get_json, post_json, token
 from tests.sandbox.send_api import entries, send
 

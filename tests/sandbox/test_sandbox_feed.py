@@ -13,8 +13,8 @@ from aiohttp.test_utils import make_mocked_request
 from typer.testing import CliRunner
 
 from bot.access_log import QuietAccessLogger
-from sandbox.cli import app as sandbox_cli
-from sandbox.serve import is_quiet
+from sandbox.cli.main import app as sandbox_cli
+from sandbox.cli.serve import is_quiet
 from tests.sandbox.sandbox_api import Client, act, customer_named, get_json, log, settle, state
 
 

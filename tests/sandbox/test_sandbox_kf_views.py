@@ -8,7 +8,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from sandbox.cli import app as cli_app
+from sandbox.cli.main import app as cli_app
 from sandbox.events import cdata
 from tests.sandbox.kf_api import (
     AFTER_SALES,

@@ -10,7 +10,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 from typer.testing import CliRunner
 
-from sandbox.cli import app as cli_app
+from sandbox.cli.main import app as cli_app
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.sandbox_api import Client, act, customer_named, get_json, group_named, post_json, state, token
 from tests.sandbox.send_api import advance, api, entries, fixed_sandbox, limits

@@ -17,7 +17,7 @@ from pytest_aiohttp import AiohttpClient
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
-from sandbox.state_file import StateFileError, load_state
+from sandbox.state.file import StateFileError, load_state
 from tests.sandbox.archive_support import archive_config, pull
 from tests.sandbox.kf_api import customer, kfid, say, sync
 from tests.sandbox.receiver import Receiver

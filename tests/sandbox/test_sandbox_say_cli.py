@@ -12,8 +12,8 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 from typer.testing import CliRunner
 
-from sandbox.archive_crypto import load_archive_public_key
-from sandbox.cli import app
+from sandbox.archive.crypto import load_archive_public_key
+from sandbox.cli.main import app
 from tests.sandbox.archive_support import archive_config, pulled, read_item
 from tests.sandbox.conftest import SandboxFactory
 from tests.sandbox.sandbox_api import Client, customer_named, group_named, state
