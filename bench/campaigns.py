@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E40
 from campaigns import manage, runs, segments  # noqa: E402
 from campaigns.policy import CampaignPolicy  # noqa: E402
 from campaigns.segment_sql import Moment, audience  # noqa: E402
-from services.calendar import BusinessCalendar, WorkingHours  # noqa: E402
+from services.service.calendar import BusinessCalendar, WorkingHours  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Customer, CustomerTag, MassTarget, Message, SenderKind  # noqa: E402

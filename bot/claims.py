@@ -22,7 +22,7 @@ from bot.masstrack import LIST_PATH
 from bot.metrics import Metrics
 from bot.outgoing import Claim
 from bot.quotas import QuotaBook, Verdict, kf_pair
-from services.masstasks import mark_failed
+from services.outbox.masstasks import mark_failed
 from storage.db import dialect_of
 from storage.models import Outbox, OutboxKind, OutboxStatus
 from storage.repos import masstasks, quotas

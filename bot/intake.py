@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from bot.dispatch import Context, Dispatcher
 from bot.events import ChatMessage, Event, Person
-from services import contacts, conversations
-from services.conversations import PersonRef, Said
+from services.conversations import recording as conversations
+from services.conversations.recording import PersonRef, Said
+from services.customers import contacts
 
 
 def to_said(message: ChatMessage) -> Said:

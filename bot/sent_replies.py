@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.officialaccount.normalize import oa_chat_id
 from bot.outgoing import Claim
-from services.conversations import PersonRef, record_bot_reply
+from services.conversations.recording import PersonRef, record_bot_reply
 from storage.models import OutboxKind
 from storage.repos.windows import split_kf_recipient
 

@@ -6,8 +6,8 @@ from aiohttp import web
 
 from console.deps import db, now, origin, viewer
 from console.render import int_param, page, path_id
-from services import accounts, audit
-from services.accounts import AccountError
+from services.access import accounts, audit
+from services.access.accounts import AccountError
 from storage.models_console import Role
 
 AUDIT_PAGE = 50

@@ -16,7 +16,14 @@ from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config import load_settings
 from services.clock import SystemClock
-from services.masstasks import TaskAction, TaskFunnel, list_funnels, request_cancel, request_reminder, show_funnel
+from services.outbox.masstasks import (
+    TaskAction,
+    TaskFunnel,
+    list_funnels,
+    request_cancel,
+    request_reminder,
+    show_funnel,
+)
 from storage.models import Outbox, OutboxKind
 from storage.repos import masstasks as masstasks_repo
 from storage.repos import outbox as outbox_repo

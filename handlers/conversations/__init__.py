@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dispatch import Context, Router
 from bot.events import KfSessionChanged, MessageRecalled, OaFollowChanged, Person
-from services import conversations, identity
-from services.conversations import PersonRef
+from services.conversations import recording as conversations
+from services.conversations.recording import PersonRef
+from services.customers import identity
 from storage.models import Customer
 from storage.repos import timeline, windows
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, KfSessionChanged, Speaker
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import conversations, survey_answers, survey_triggers
-from services.conversations import PersonRef
+from services.conversations import recording as conversations
+from services.conversations.recording import PersonRef
+from services.surveys import answers as survey_answers
+from services.surveys import triggers as survey_triggers
 from storage.repos import messages
 
 router = Router("surveys")

@@ -6,10 +6,11 @@ from bot.dispatch import Context, Router
 from bot.events import ChatMessage, MemberText, Speaker
 from handlers.tickets.commands import is_command, parse_command, run_command
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import survey_answers, tickets
-from services.messages import Text
-from services.outbox import queue_app_message
+from services.outbox.messages import Text
+from services.outbox.queue import queue_app_message
+from services.surveys import answers as survey_answers
 from services.text.tone import is_complaint
+from services.tickets import opening as tickets
 from storage.models_service import TicketSource
 from storage.repos import messages
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts import Alert, alert_member, quote_customer_text
 from services.faq.types import Candidate
+from services.service.alerts import Alert, alert_member, quote_customer_text
 from storage.models import Customer, Group, Message, SenderKind
 from storage.repos import messages
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.attributes import attributes_of, import_attributes
+from services.customers.attributes import attributes_of, import_attributes
 from storage.db import make_sessionmaker
 from storage.models import Customer
 
@@ -45,7 +45,7 @@ async def test_header_must_start_with_customer_when_importing(engine: AsyncEngin
 
 async def test_profile_shows_attributes_rfm_tier_and_opt_out_when_they_exist(engine: AsyncEngine) -> None:
     from campaigns.rfm import run_rfm
-    from services.profiles import customer_profile
+    from services.customers.profiles import customer_profile
     from storage.models_campaigns import ContactPref
     from storage.models_service import Purchase
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns import manage, runs
 from campaigns.policy import CampaignPolicy
-from services import followups
-from services.calendar import BusinessCalendar, WorkingHours
+from services.service import followups
+from services.service.calendar import BusinessCalendar, WorkingHours
 from storage.db import make_sessionmaker
 from storage.models import Customer, Member, Outbox, OutboxKind
 from storage.models_campaigns import Followup

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns import manage, runs
 from campaigns.policy import CampaignPolicy
-from services.calendar import BusinessCalendar, WorkingHours
+from services.service.calendar import BusinessCalendar, WorkingHours
 from storage.db import make_sessionmaker
 from storage.models import (
     Customer,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outgoing import Claim, build_request
-from services import tagging
+from services.customers import tagging
 from storage.db import make_sessionmaker
 from storage.models import Customer, CustomerTag, Outbox
 

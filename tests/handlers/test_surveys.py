@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import ChatKind
 from handlers.tickets.settings import survey_policy
-from services import survey_stats, survey_triggers
-from services.profiles import customer_profile
+from services.customers.profiles import customer_profile
+from services.surveys import stats as survey_stats
+from services.surveys import triggers as survey_triggers
 from storage.models import Member
 from storage.models_service import CustomerScore, Purchase, ServiceAlert, Survey, Ticket
 from storage.repos import tickets as repo

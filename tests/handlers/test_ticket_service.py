@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.tickets.settings import ticket_policy
-from services import ticket_changes, ticket_views, tickets
-from services.ticket_views import TicketFilter
-from services.tickets import Outcome, Problem, TicketError, TicketSource
+from services.tickets import changes as ticket_changes
+from services.tickets import opening as tickets
+from services.tickets import views as ticket_views
+from services.tickets.opening import Outcome, Problem, TicketError, TicketSource
+from services.tickets.views import TicketFilter
 from storage.repos import tickets as repo
 from tests.handlers.service_support import MANAGER, ON_DUTY, OWNER, T0, Harness
 

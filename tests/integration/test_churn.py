@@ -13,8 +13,8 @@ from bot.app import CHURN_JOB, schedule_churn
 from bot.config import ChurnSettings, Settings
 from bot.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
-from services.churn import at_risk, run_churn
-from services.churn_model import ChurnPolicy
+from services.churn.model import ChurnPolicy
+from services.churn.warning import at_risk, run_churn
 from services.clock import ManualClock
 from storage.db import make_sessionmaker
 from storage.models import Customer, Outbox, OutboxKind

@@ -11,7 +11,7 @@ import aiohttp
 from sqlalchemy import select
 
 from bot.channels.wecom.client import WeComClient
-from services.profiles import CustomerProfile, customer_profile
+from services.customers.profiles import CustomerProfile, customer_profile
 from storage.models import ArchiveFailure, Customer, KfSession, Message
 from storage.repos import contacts
 from tests.support.stack import DEMO, Stack

@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services import ticket_changes, tickets
-from services.conversations import PersonRef, Said, record_bot_reply, record_many
-from services.customer_refs import UnknownCustomer, resolve_customer, resolve_many
-from services.identity import customer_for_openid
-from services.profiles import CustomerProfile, customer_profile
-from services.timeline import EntryKind
+from services.conversations.recording import PersonRef, Said, record_bot_reply, record_many
+from services.customers.identity import customer_for_openid
+from services.customers.profiles import CustomerProfile, customer_profile
+from services.customers.refs import UnknownCustomer, resolve_customer, resolve_many
+from services.customers.timeline import EntryKind
+from services.tickets import changes as ticket_changes
+from services.tickets import opening as tickets
 from storage.db import make_sessionmaker
 from storage.models import Customer
 from storage.models_service import ChurnScore, CustomerScore, Purchase, Survey, TicketSource

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wechatpy.crypto import WeChatCrypto
 
 from bot.config import OfficialAccountSettings, Settings
-from services.profiles import customer_profile
+from services.customers.profiles import customer_profile
 from storage.db import make_sessionmaker
 from storage.models import Customer, InboundEvent
 from tests.support.bot_only import running_bot

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.profiles import customer_profile
-from services.purchases import PurchaseError, import_csv, list_purchases, parse_amount, record_purchase
+from services.customers.profiles import customer_profile
+from services.purchases.recording import PurchaseError, import_csv, list_purchases, parse_amount, record_purchase
 from storage.db import make_sessionmaker
 from storage.models import Customer
 from storage.models_service import Purchase

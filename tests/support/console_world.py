@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from console import ConsoleConfig, setup_console
-from services import accounts
+from services.access import accounts
 from services.clock import ManualClock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models import Customer, CustomerFollow, Group, GroupMember, Member, Message

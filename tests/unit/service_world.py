@@ -17,10 +17,10 @@ from bot.config import ServiceSettings, Settings
 from bot.dispatch import Context, Features
 from bot.events import ChatKind, ChatMessage, MessageChannel, Person, Speaker
 from handlers.service.rules import service_rules
-from services import sla
 from services.clock import ManualClock
-from services.sla import OverdueHook, TickReport
-from services.sla_policy import ServiceRules
+from services.service import sla
+from services.service.policy import ServiceRules
+from services.service.sla import OverdueHook, TickReport
 from storage.db import make_sessionmaker
 from storage.models import Customer, CustomerTag, Group, Outbox, OutboxKind
 from storage.models_service import ChatWait

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli.report import period
-from services.reports import service_report
+from services.reports.service import service_report
 from storage.db import make_sessionmaker
 from storage.models import Customer, Member
 from storage.models_service import ChatWait, ChurnScore, Survey, Ticket
