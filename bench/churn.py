@@ -27,7 +27,7 @@ from services.churn.model import ChurnPolicy  # noqa: E402
 from services.churn.warning import run_churn, score_customers  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models_service import ChurnScore  # noqa: E402
+from storage.models.service import ChurnScore  # noqa: E402
 from storage.repos import churn as repo  # noqa: E402
 from tests.support.churn_histories import AT_RISK, HEALTHY  # noqa: E402
 from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402

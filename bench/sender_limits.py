@@ -21,7 +21,7 @@ from sandbox.clock import OffsetClock
 from sandbox.config import SandboxConfig
 from services.outbox.messages import Text
 from services.outbox.queue import queue_app_message, queue_kf_reply
-from storage.models import Outbox, OutboxStatus
+from storage.models.outbox import Outbox, OutboxStatus
 
 MEMBER: Final = "zhangsan"
 MEMBER_MESSAGES: Final = 1100

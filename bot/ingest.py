@@ -27,7 +27,7 @@ from services.clock import Clock
 from services.customers.directory import ContactDirectory
 from services.customers.lifecycle import INTERNAL_SOURCE, RESYNC_KIND
 from services.faq.jobs import FAQ_QUESTION_KIND, message_key_of
-from storage.models import InboundEvent
+from storage.models.inbox import InboundEvent
 from storage.repos import inbound
 
 log = logging.getLogger("qunke.ingest")

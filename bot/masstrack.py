@@ -22,7 +22,8 @@ from bot.outgoing import MASS_PAGE, Claim, wire_attachment
 from bot.quotas import period_key
 from services.outbox.masstasks import WECOM_REMINDS_PER_DAY, mark_cancelled, reminders_today, request_reminder
 from services.outbox.queue import queue_task_followup
-from storage.models import MassTargetStatus, MassTaskStatus, OutboxKind
+from storage.models.masstasks import MassTargetStatus, MassTaskStatus
+from storage.models.outbox import OutboxKind
 from storage.repos import masstasks
 from storage.repos.masstasks import TargetResult
 

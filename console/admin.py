@@ -8,7 +8,7 @@ from console.deps import db, now, origin, viewer
 from console.render import int_param, page, path_id
 from services.access import accounts, audit
 from services.access.accounts import AccountError
-from storage.models_console import Role
+from storage.models.console import Role
 
 AUDIT_PAGE = 50
 

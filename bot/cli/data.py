@@ -24,7 +24,7 @@ from services.customers import identity
 from services.customers.profiles import CustomerProfile, CustomerSummary, customer_profile, list_customers
 from services.customers.refs import UnknownCustomer, resolve_customer, resolve_customer_id
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import InboundEvent
+from storage.models.inbox import InboundEvent
 from storage.repos import contacts, inbound
 
 events_app = typer.Typer(no_args_is_help=True, help="收到的回调事件 (inbound callbacks in the inbox)")

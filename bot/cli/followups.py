@@ -17,7 +17,7 @@ from bot.config import load_settings
 from services.clock import SystemClock
 from services.purchases.recording import resolve_customers
 from services.service import followups
-from storage.models import Customer
+from storage.models.customers import Customer
 
 followup_app = typer.Typer(no_args_is_help=True, help="跟进 Follow-ups: reminders for reps to follow up a customer.")
 console = Console()

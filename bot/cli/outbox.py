@@ -24,7 +24,7 @@ from services.outbox.masstasks import (
     request_reminder,
     show_funnel,
 )
-from storage.models import Outbox, OutboxKind
+from storage.models.outbox import Outbox, OutboxKind
 from storage.repos import masstasks as masstasks_repo
 from storage.repos import outbox as outbox_repo
 

@@ -11,7 +11,7 @@ from bot.events import KfSessionChanged, MessageRecalled, OaFollowChanged, Perso
 from services.conversations import recording as conversations
 from services.conversations.recording import PersonRef
 from services.customers import identity
-from storage.models import Customer
+from storage.models.customers import Customer
 from storage.repos import timeline, windows
 
 router = Router("conversations")

@@ -17,7 +17,7 @@ from services.faq.jobs import queue_question
 from services.faq.questions import question_from, rep_for
 from services.faq.unanswered import Grouping
 from services.text.intent import is_chitchat
-from storage.models_faq import FaqDecision
+from storage.models.faq import FaqDecision
 from storage.repos import messages
 
 log = logging.getLogger("qunke.faq")

@@ -11,7 +11,7 @@ from services.outbox.queue import queue_app_message
 from services.surveys import answers as survey_answers
 from services.text.tone import is_complaint
 from services.tickets import opening as tickets
-from storage.models_service import TicketSource
+from storage.models.tickets import TicketSource
 from storage.repos import messages
 
 router = Router("tickets")

@@ -18,7 +18,8 @@ from services.tickets import views as ticket_views
 from services.tickets.opening import TicketError, TicketPolicy
 from services.tickets.text import STATUS_TEXT, label
 from services.tickets.views import TicketFilter
-from storage.models_service import Survey, Ticket
+from storage.models.surveys import Survey
+from storage.models.tickets import Ticket
 from storage.repos import contacts
 
 VERBS: Final = ("认领", "解决", "挂起")

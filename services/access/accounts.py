@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.access.viewer import Viewer
-from storage.models_console import Role, User, UserSession
+from storage.models.console import Role, User, UserSession
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")

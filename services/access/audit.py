@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models_console import AuditEntry
+from storage.models.console import AuditEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer, CustomerFollow
-from storage.models_console import Role
-from storage.models_service import Ticket
+from storage.models.console import Role
+from storage.models.customers import Customer, CustomerFollow
+from storage.models.tickets import Ticket
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers import identity, lifecycle
-from storage.models import Customer, KfSession
+from storage.models.customers import Customer
+from storage.models.messages import KfSession
 from storage.repos import contacts, groups, messages, windows
 from storage.repos import identity as identity_repo
 from storage.repos.messages import NewMessage

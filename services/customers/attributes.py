@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.customers.profiles import attributes_of as attributes_of
 from services.purchases.recording import LineError, resolve_customers
 from storage.db import dialect_of
-from storage.models_campaigns import CustomerAttribute
+from storage.models.campaigns import CustomerAttribute
 
 CUSTOMER_COLUMN: Final = "customer"
 DATE_ATTRIBUTES: Final = frozenset({"birthday", "renewal_date"})  # checked as dates; others are free text

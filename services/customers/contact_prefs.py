@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.outbox.messages import Text
 from services.outbox.queue import queue_kf_reply, queue_oa_message
 from storage.db import dialect_of
-from storage.models_campaigns import ContactPref
+from storage.models.campaigns import ContactPref
 from storage.repos import timeline
 
 OPTED_OUT_REPLY = "已为您退订营销消息，之后不再向您推送活动信息。如需恢复，请回复“订阅”。"

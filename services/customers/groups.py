@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.customers.contacts import apply_contact
 from services.customers.directory import ExternalContactInfo, GroupChatInfo, GroupMemberInfo
 from services.customers.timeline import EntryKind, scene_from_join_code
-from storage.models import Customer, GroupMember, GroupStatus
+from storage.models.customers import Customer
+from storage.models.groups import GroupMember, GroupStatus
 from storage.repos import contacts, groups, timeline
 
 EXTERNAL = 2

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer
+from storage.models.customers import Customer
 from storage.repos import contacts, identity, timeline
 
 # A merge chain is never deeper than this; a longer one means a cycle, which merge() refuses to create.

@@ -12,7 +12,7 @@ from services.customers.contacts import apply_contact, end_follow, fetch_unknown
 from services.customers.directory import ContactDirectory, ExternalContactInfo
 from services.customers.groups import MembershipChange, apply_group, external_ids_to_resolve
 from services.customers.timeline import EntryKind
-from storage.models import FollowStatus
+from storage.models.customers import FollowStatus
 from storage.repos import contacts, inbound, timeline
 
 # WeCom may answer groupchat/get before the change is visible ("例如2秒", WECOM.md §2b); look again after this.

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.customers.identity import cluster_ids, root_of
 from services.customers.timeline import scene_from_join_code
 from services.customers.timeline_page import TimelineItem, timeline_page
-from storage.models_campaigns import ContactPref, CustomerAttribute, RfmScore
-from storage.models_service import ChurnScore, CustomerScore
+from storage.models.campaigns import ContactPref, CustomerAttribute, RfmScore
+from storage.models.service import ChurnScore
+from storage.models.surveys import CustomerScore
 from storage.repos import contacts, groups
 
 # NPS categories: 9-10 promoters, 7-8 passives, 0-6 detractors.

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer
+from storage.models.customers import Customer
 from storage.repos import contacts, identity
 
 

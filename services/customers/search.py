@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.access.viewer import Viewer, can_see_customer, customer_scope
 from services.customers.profiles import CustomerProfile, CustomerSummary, customer_profile, lifecycle_status
-from storage.models import Customer, CustomerTag
-from storage.models_service import ChurnScore, CustomerScore, Purchase
+from storage.models.customers import Customer, CustomerTag
+from storage.models.purchases import Purchase
+from storage.models.service import ChurnScore
+from storage.models.surveys import CustomerScore
 from storage.repos import contacts
 
 PAGE_SIZE = 50

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbox.queue import queue_mark_tag
 from services.purchases.recording import resolve_customers
-from storage.models import Customer, CustomerTag
+from storage.models.customers import Customer, CustomerTag
 from storage.repos import contacts
 
 

@@ -19,8 +19,11 @@ from services.customers.timeline import (
     message_text,
 )
 from services.tickets.text import label
-from storage.models import Customer, CustomerEvent, Message
-from storage.models_service import Purchase, Survey, Ticket, TicketEvent
+from storage.models.customers import Customer, CustomerEvent
+from storage.models.messages import Message
+from storage.models.purchases import Purchase
+from storage.models.surveys import Survey
+from storage.models.tickets import Ticket, TicketEvent
 from storage.repos import contacts, groups
 from storage.repos.timeline_page import EntryRef, page_of, rows_by_id
 

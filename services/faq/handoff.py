@@ -15,7 +15,7 @@ from services.outbox.messages import Text
 from services.outbox.queue import queue_kf_trans
 from services.tickets.opening import TicketPolicy, open_or_link
 from services.tickets.text import label
-from storage.models_service import Ticket, TicketSource
+from storage.models.tickets import Ticket, TicketSource
 
 HANDOFF_WORDS: Final = ("人工", "转人工", "人工客服", "真人", "投诉")
 # What a customer is told when nobody can take the session now: the truth, and when a person will answer.

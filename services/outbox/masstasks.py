@@ -10,7 +10,8 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbox.queue import queue_task_followup
-from storage.models import MassTargetStatus, MassTask, MassTaskStatus, OutboxKind
+from storage.models.masstasks import MassTargetStatus, MassTask, MassTaskStatus
+from storage.models.outbox import OutboxKind
 from storage.repos import masstasks
 from storage.repos import outbox as outbox_repo
 

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbox.messages import CustomerMessage, MassContent, MemberMessage
-from storage.models import OutboxKind, Priority
+from storage.models.outbox import OutboxKind, Priority
 from storage.repos import masstasks
 from storage.repos import outbox as outbox_repo
 from storage.repos.outbox import NewOutbox

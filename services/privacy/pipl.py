@@ -13,34 +13,19 @@ from sqlalchemy.orm import DeclarativeBase
 from services.customers.identity import cluster_ids, root_of
 from services.customers.profiles import customer_profile
 from storage.db import dialect_of
-from storage.models import (
-    Customer,
-    CustomerEvent,
-    CustomerFollow,
-    CustomerMerge,
-    CustomerTag,
-    GroupMember,
-    InboundEvent,
-    KfSession,
-    KfWindow,
-    MassTarget,
-    Message,
-    OaWindow,
-    Outbox,
-)
-from storage.models_campaigns import CampaignSend, ContactPref, CustomerAttribute, Followup, RfmScore
-from storage.models_console import AuditEntry, Erasure
-from storage.models_faq import FaqReply, UnansweredGroup, UnansweredQuestion
-from storage.models_service import (
-    ChatWait,
-    ChurnScore,
-    CustomerScore,
-    Purchase,
-    ServiceAlert,
-    Survey,
-    Ticket,
-    TicketEvent,
-)
+from storage.models.campaigns import CampaignSend, ContactPref, CustomerAttribute, Followup, RfmScore
+from storage.models.console import AuditEntry, Erasure
+from storage.models.customers import Customer, CustomerEvent, CustomerFollow, CustomerMerge, CustomerTag
+from storage.models.faq import FaqReply, UnansweredGroup, UnansweredQuestion
+from storage.models.groups import GroupMember
+from storage.models.inbox import InboundEvent
+from storage.models.masstasks import MassTarget
+from storage.models.messages import KfSession, Message
+from storage.models.outbox import KfWindow, OaWindow, Outbox
+from storage.models.purchases import Purchase
+from storage.models.service import ChatWait, ChurnScore, ServiceAlert
+from storage.models.surveys import CustomerScore, Survey
+from storage.models.tickets import Ticket, TicketEvent
 
 log = logging.getLogger("qunke.privacy")
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers.identity import root_of
 from services.customers.refs import resolve_many
-from storage.models_service import Purchase
+from storage.models.purchases import Purchase
 from storage.repos import purchases as repo
 from storage.repos.purchases import NewPurchase
 

@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.access.viewer import Viewer, customer_scope, ticket_scope
-from storage.models import Customer, Message
-from storage.models_service import Survey, SurveyKind, SurveyStatus, Ticket
+from storage.models.customers import Customer
+from storage.models.messages import Message
+from storage.models.surveys import Survey, SurveyKind, SurveyStatus
+from storage.models.tickets import Ticket
 
 DAYS = 30
 

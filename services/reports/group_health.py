@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.access.viewer import Viewer
 from services.customers.timeline import EntryKind
-from storage.models import ChatType, CustomerEvent, Group, GroupMember, Message, SenderKind
-from storage.models_service import ChatWait, WaitStatus
+from storage.models.customers import CustomerEvent
+from storage.models.groups import Group, GroupMember
+from storage.models.messages import ChatType, Message, SenderKind
+from storage.models.service import ChatWait, WaitStatus
 
 CUSTOMER_MEMBER = 2  # group_members.member_type for an external contact
 

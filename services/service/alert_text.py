@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.service.alerts import Alert
 from services.service.calendar import BusinessCalendar
-from storage.models import Customer, Group, Member
-from storage.models_service import ChatWait
+from storage.models.customers import Customer, Member
+from storage.models.groups import Group
+from storage.models.service import ChatWait
 
 CHANNEL_WHERE = {"kf": "微信客服", "oa": "公众号"}
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbox.messages import TEXT_MAX_BYTES, Card, Markdown, MemberMessage, Text, fit_bytes
 from services.outbox.queue import queue_app_message
-from storage.models import Outbox, OutboxKind, OutboxStatus
+from storage.models.outbox import Outbox, OutboxKind, OutboxStatus
 from storage.repos import outbox as outbox_repo
 from storage.repos import quotas
 

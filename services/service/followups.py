@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.outbox.messages import Text
 from services.outbox.queue import queue_app_message
 from storage.db import dialect_of
-from storage.models import Customer, Member
-from storage.models_campaigns import Followup, FollowupStatus
-from storage.models_service import ChurnScore, Ticket
+from storage.models.campaigns import Followup, FollowupStatus
+from storage.models.customers import Customer, Member
+from storage.models.service import ChurnScore
+from storage.models.tickets import Ticket
 
 REF: Final = re.compile(r"^\s*[Ff]?(\d+)\s*$")
 DIGEST_LINES: Final = 20

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.service.sla import OverdueHook
 from services.tickets.opening import TicketPolicy, open_ticket
-from storage.models_service import ChatWait, TicketSource
+from storage.models.service import ChatWait
+from storage.models.tickets import TicketSource
 
 SUBJECT_CHARS = 60
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.service.sla import STAGE_ESCALATED
-from storage.models_service import ChatWait
+from storage.models.service import ChatWait
 from storage.repos import waits as waits_repo
 
 

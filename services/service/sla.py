@@ -14,7 +14,7 @@ from services.service import alert_text as sla_alerts
 from services.service import waits
 from services.service.alerts import Alert, alert_member
 from services.service.policy import ServiceRules
-from storage.models_service import ChatWait
+from storage.models.service import ChatWait
 from storage.repos import service_alerts
 from storage.repos import waits as waits_repo
 

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.service.calendar import BusinessCalendar
 from services.service.policy import ServiceRules
 from services.text.intent import needs_answer
-from storage.models import Customer, Group, GroupMember, KfSession, Message
-from storage.models_service import ChatWait
+from storage.models.customers import Customer
+from storage.models.groups import Group, GroupMember
+from storage.models.messages import KfSession, Message
+from storage.models.service import ChatWait
 from storage.repos import waits as waits_repo
 from storage.repos.waits import Answer, NewWait
 

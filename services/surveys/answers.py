@@ -18,8 +18,11 @@ from services.surveys.parse import Kind, parse_answer
 from services.tickets import opening as tickets
 from services.tickets.opening import Opened, Outcome, TicketPolicy
 from services.tickets.text import label
-from storage.models import Customer, Message
-from storage.models_service import CustomerScore, ServiceAlert, Survey, SurveyKind, SurveyStatus, Ticket, TicketSource
+from storage.models.customers import Customer
+from storage.models.messages import Message
+from storage.models.service import ServiceAlert
+from storage.models.surveys import CustomerScore, Survey, SurveyKind, SurveyStatus
+from storage.models.tickets import Ticket, TicketSource
 from storage.repos import contacts, timeline
 
 

@@ -20,8 +20,10 @@ from services.service.alerts import Alert, alert_member, quote_customer_text
 from services.surveys.parse import Kind, menu_id
 from services.tickets.text import label
 from storage.db import dialect_of
-from storage.models import Customer, KfSession, OaWindow
-from storage.models_service import Survey, SurveyKind, SurveyStatus
+from storage.models.customers import Customer
+from storage.models.messages import KfSession
+from storage.models.outbox import OaWindow
+from storage.models.surveys import Survey, SurveyKind, SurveyStatus
 
 KF_SENDABLE: Final = (0, 1)  # kf/send_msg only in session state 0 (untreated) or 1 (bot) (WECOM.md §2d)
 KF_WINDOW: Final = timedelta(hours=48)

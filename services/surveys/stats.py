@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.surveys.asking import CSAT_LOW, NPS_LOW
-from storage.models_service import Survey, SurveyKind, SurveyStatus
+from storage.models.surveys import Survey, SurveyKind, SurveyStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,10 @@ from services.clock import Clock
 from services.surveys.asking import KF_END_CODE_TTL, How, Reach, SurveyPolicy, Trigger, ask, find_reach, owner_rep
 from services.tickets.changes import solve
 from services.tickets.opening import TicketPolicy
-from storage.models import Customer
-from storage.models_service import Purchase, Survey, SurveyStatus, Ticket
+from storage.models.customers import Customer
+from storage.models.purchases import Purchase
+from storage.models.surveys import Survey, SurveyStatus
+from storage.models.tickets import Ticket
 from storage.repos import contacts
 
 PURCHASE_LOOKBACK: Final = timedelta(days=2)  # a missed run still asks; a purchase from long ago never does

@@ -11,8 +11,8 @@ from services.clock import Clock
 from services.service.alerts import Alert, alert_member
 from services.tickets.opening import Problem, TicketError, TicketPolicy
 from services.tickets.text import label
-from storage.models import Member
-from storage.models_service import Ticket, TicketStatus
+from storage.models.customers import Member
+from storage.models.tickets import Ticket, TicketStatus
 from storage.repos import tickets as repo
 
 

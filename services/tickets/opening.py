@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.customers import identity
 from services.service.alerts import alert_member
 from services.tickets.text import PRIORITIES, PRIORITY_TEXT, opened_alert, reopened_alert
-from storage.models import Customer
-from storage.models_service import Ticket, TicketEvent, TicketSource, TicketStatus
+from storage.models.customers import Customer
+from storage.models.tickets import Ticket, TicketEvent, TicketSource, TicketStatus
 from storage.repos import contacts
 from storage.repos import tickets as repo
 

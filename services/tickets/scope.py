@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.access.viewer import Viewer, ticket_scope
 from services.tickets.views import TicketView, _names, _view
-from storage.models_service import Ticket
+from storage.models.tickets import Ticket
 
 PAGE_SIZE = 50
 

@@ -6,8 +6,8 @@ import re
 from typing import Final
 
 from services.service.alerts import Alert, quote_customer_text
-from storage.models import Customer
-from storage.models_service import Ticket
+from storage.models.customers import Customer
+from storage.models.tickets import Ticket
 
 SOURCE_TEXT: Final = {
     "handoff": "转人工",

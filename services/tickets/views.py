@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tickets.text import label
-from storage.models import Customer, Message
-from storage.models_service import Ticket, TicketSource, TicketStatus
+from storage.models.customers import Customer
+from storage.models.messages import Message
+from storage.models.tickets import Ticket, TicketSource, TicketStatus
 from storage.repos import tickets as repo
 from storage.repos.tickets import TicketFilter
 

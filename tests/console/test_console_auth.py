@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from console import ConsoleConfig
 from services.access.accounts import user_by_login
-from storage.models_console import AuditEntry
+from storage.models.console import AuditEntry
 from tests.support.console_world import client, csrf_of, login, running_console
 
 

@@ -21,7 +21,7 @@ from services.customers.contacts import fetch_unknown_members
 from services.customers.identity import customer_for_external
 from services.customers.lifecycle import refresh_customer, sync_group
 from services.customers.profiles import customer_profile
-from storage.models import Customer, CustomerFollow, Member
+from storage.models.customers import Customer, CustomerFollow, Member
 from storage.repos import contacts
 from tests.support.stack import DEMO, Stack, running_stack
 

@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from bot.channels.wecom.client import WeComClient
 from services.customers.profiles import CustomerProfile, customer_profile
-from storage.models import ArchiveFailure, Customer, KfSession, Message
+from storage.models.customers import Customer
+from storage.models.inbox import ArchiveFailure
+from storage.models.messages import KfSession, Message
 from storage.repos import contacts
 from tests.support.stack import DEMO, Stack
 

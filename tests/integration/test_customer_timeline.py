@@ -18,8 +18,11 @@ from services.customers.timeline import EntryKind
 from services.tickets import changes as ticket_changes
 from services.tickets import opening as tickets
 from storage.db import make_sessionmaker
-from storage.models import Customer
-from storage.models_service import ChurnScore, CustomerScore, Purchase, Survey, TicketSource
+from storage.models.customers import Customer
+from storage.models.purchases import Purchase
+from storage.models.service import ChurnScore
+from storage.models.surveys import CustomerScore, Survey
+from storage.models.tickets import TicketSource
 from storage.repos import timeline
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

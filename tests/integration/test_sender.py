@@ -17,7 +17,7 @@ from services.outbox.queue import (
     queue_oa_message,
 )
 from services.service.alerts import Alert, alert_member
-from storage.models import OutboxStatus
+from storage.models.outbox import OutboxStatus
 from storage.repos.windows import note_kf_customer_message, note_oa_user_message
 from tests.support.sender_stack import sender_stack
 

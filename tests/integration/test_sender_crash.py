@@ -27,7 +27,8 @@ from services.outbox.messages import MassContent, Text
 from services.outbox.queue import queue_kf_reply, queue_mass_task
 from services.service.alerts import Alert, alert_member
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import MassTask, Outbox, OutboxKind, OutboxStatus
+from storage.models.masstasks import MassTask
+from storage.models.outbox import Outbox, OutboxKind, OutboxStatus
 from storage.repos.windows import note_kf_customer_message
 from tests.support.bot_process import BotProcess, write_config
 from tests.support.postgres import free_port

@@ -14,7 +14,7 @@ from services.clock import SystemClock
 from services.outbox.messages import MassContent, Text
 from services.outbox.queue import queue_kf_reply, queue_mass_task
 from services.service.alerts import Alert, alert_member
-from storage.models import OutboxKind, OutboxStatus
+from storage.models.outbox import OutboxKind, OutboxStatus
 from storage.repos.windows import note_kf_customer_message
 from tests.support.sender_stack import SenderStack, sender_stack
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.clock import SystemClock
 from services.customers import tagging
-from storage.models import Customer, CustomerTag
+from storage.models.customers import Customer, CustomerTag
 from tests.integration.test_faq import eventually
 from tests.support.stack import Stack, running_stack
 

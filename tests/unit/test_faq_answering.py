@@ -25,9 +25,12 @@ from services.outbox.messages import Text
 from services.outbox.queue import queue_kf_reply
 from services.tickets.opening import TicketPolicy
 from storage.db import make_sessionmaker
-from storage.models import Customer, Group, MassTask, Outbox, OutboxKind
-from storage.models_faq import FaqReply, GroupFaqMode, UnansweredGroup
-from storage.models_service import Ticket
+from storage.models.customers import Customer
+from storage.models.faq import FaqReply, GroupFaqMode, UnansweredGroup
+from storage.models.groups import Group
+from storage.models.masstasks import MassTask
+from storage.models.outbox import Outbox, OutboxKind
+from storage.models.tickets import Ticket
 from storage.repos import faq as faq_repo
 from storage.repos import messages, windows
 from tests.support.kf_trans import answer_trans

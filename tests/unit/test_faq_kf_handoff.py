@@ -16,7 +16,8 @@ from services.faq.notify import HandoffAlert
 from services.outbox.messages import Text
 from services.outbox.queue import queue_kf_trans
 from storage.db import make_sessionmaker
-from storage.models import KfSession, KfWindow, Outbox, OutboxKind
+from storage.models.messages import KfSession
+from storage.models.outbox import KfWindow, Outbox, OutboxKind
 from tests.support.kf_trans import answer_trans
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

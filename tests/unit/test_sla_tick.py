@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import HolidaySettings
 from bot.events import ChatKind
 from services.service.sla import STAGE_ESCALATED, STAGE_OVERDUE, STAGE_WARNED
-from storage.models_service import ServiceAlert
+from storage.models.service import ServiceAlert
 from tests.unit.service_world import GROUP, KF, SERVICE, cn, make_world
 
 
@@ -162,7 +162,7 @@ async def test_a_customer_with_no_owner_warns_the_on_duty_members(engine: AsyncE
 
 
 async def test_an_faq_answer_closes_the_wait_as_answered_by_the_bot_at_tick_time(engine: AsyncEngine) -> None:
-    from storage.models_faq import FaqReply
+    from storage.models.faq import FaqReply
     from storage.repos import messages
 
     world = await make_world(engine, cn(2026, 11, 23, 10, 0))

@@ -8,8 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, BigId
-from storage.types import JsonColumn, UtcDateTime
+from storage.models.base import Base, BigId, JsonColumn, UtcDateTime
 
 
 class QuestionOrigin(StrEnum):

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, BigId
-from storage.types import JsonColumn, UtcDateTime
+from storage.models.base import Base, BigId, JsonColumn, UtcDateTime
 
 
 class RfmScore(Base):

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, BigId
-from storage.types import JsonColumn, UtcDateTime
+from storage.models.base import Base, BigId, JsonColumn, UtcDateTime
 
 
 class Role(StrEnum):
