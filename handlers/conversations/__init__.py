@@ -18,7 +18,7 @@ router = Router("conversations")
 
 
 async def _customer(session: AsyncSession, person: Person, now: datetime) -> Customer:
-    ref = PersonRef(person.external_userid, person.openid, person.unionid, person.name)
+    ref = PersonRef.of(person)
     return await conversations.customer_for(session, ref, now)
 
 

@@ -40,7 +40,7 @@ async def on_kf_session_ended(event: KfSessionChanged, ctx: Context) -> None:
     """The session-end msg_code allows one message within 20 s: the satisfaction menu rides on it."""
     now = ctx.clock.now()
     person = event.customer
-    ref = PersonRef(person.external_userid, person.openid, person.unionid, person.name)
+    ref = PersonRef.of(person)
     customer = await conversations.customer_for(ctx.session, ref, now)
     await survey_triggers.ask_on_kf_end(
         ctx.session,

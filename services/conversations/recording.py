@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,24 @@ class PersonRef:
     openid: str = ""
     unionid: str = ""
     name: str = ""
+
+    @classmethod
+    def of(cls, person: PersonLike) -> PersonRef:
+        """The same customer as an event names them (bot.events.Person has these four fields)."""
+        return cls(person.external_userid, person.openid, person.unionid, person.name)
+
+
+class PersonLike(Protocol):
+    """A customer as a channel names them; services cannot import bot.events, so they take its shape."""
+
+    @property
+    def external_userid(self) -> str: ...
+    @property
+    def openid(self) -> str: ...
+    @property
+    def unionid(self) -> str: ...
+    @property
+    def name(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
