@@ -89,13 +89,15 @@ def ticket_open(
         ticket = await tickets.open_ticket(
             session,
             now,
-            customer_id=found.id,
-            subject=subject,
-            source=TicketSource.MANUAL,
-            priority=priority,
-            assignee=assignee,
-            policy=ticket_policy(settings),
-            actor="cli",
+            tickets.TicketRequest(
+                customer_id=found.id,
+                subject=subject,
+                source=TicketSource.MANUAL,
+                priority=priority,
+                assignee=assignee,
+                policy=ticket_policy(settings),
+                actor="cli",
+            ),
         )
         return {"id": ticket.id, "ref": ticket_text.label(ticket.id), "assignee": ticket.assignee_userid}
 

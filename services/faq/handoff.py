@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.faq import notify
 from services.outbox.messages import Text
 from services.outbox.queue import queue_kf_trans
-from services.tickets.opening import TicketPolicy, open_or_link
+from services.tickets.opening import TicketPolicy, TicketRequest, open_or_link
 from services.tickets.text import label
 from storage.models.tickets import Ticket, TicketSource
 
@@ -136,15 +136,17 @@ async def _handoff_ticket(
     opened = await open_or_link(
         session,
         now,
-        customer_id=customer_id,
-        subject=f"转人工：{why}",
-        source=TicketSource.HANDOFF,
-        channel="kf",
-        chat_id=open_kfid,
-        assignee=servicer,
-        source_key=f"handoff:{message_id}",
-        message_ids=[message_id],
-        policy=policy.tickets,
-        tell_assignee=False,
+        TicketRequest(
+            customer_id=customer_id,
+            subject=f"转人工：{why}",
+            source=TicketSource.HANDOFF,
+            channel="kf",
+            chat_id=open_kfid,
+            assignee=servicer,
+            source_key=f"handoff:{message_id}",
+            message_ids=[message_id],
+            policy=policy.tickets,
+            tell_assignee=False,
+        ),
     )
     return opened.ticket

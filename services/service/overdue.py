@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.service.sla import OverdueHook
-from services.tickets.opening import TicketPolicy, open_ticket
+from services.tickets.opening import TicketPolicy, TicketRequest, open_ticket
 from storage.models.service import ChatWait
 from storage.models.tickets import TicketSource
 
@@ -25,15 +25,17 @@ def overdue_ticket_hook(policy: TicketPolicy) -> OverdueHook:
         await open_ticket(
             session,
             now,
-            customer_id=wait.customer_id,
-            subject=f"超时未回复：{question}" if question else "超时未回复",
-            source=TicketSource.OVERDUE,
-            priority="high",
-            channel=wait.channel,
-            chat_id=wait.chat_id,
-            source_key=f"overdue:wait:{wait.id}",
-            message_ids=[wait.first_message_id] if wait.first_message_id is not None else [],
-            policy=policy,
+            TicketRequest(
+                customer_id=wait.customer_id,
+                subject=f"超时未回复：{question}" if question else "超时未回复",
+                source=TicketSource.OVERDUE,
+                priority="high",
+                channel=wait.channel,
+                chat_id=wait.chat_id,
+                source_key=f"overdue:wait:{wait.id}",
+                message_ids=[wait.first_message_id] if wait.first_message_id is not None else [],
+                policy=policy,
+            ),
         )
 
     return open_overdue

@@ -155,17 +155,19 @@ async def _escalate(
     opened = await tickets.open_or_link(
         session,
         now,
-        customer_id=customer.id,
-        subject=f"{survey.kind.upper()} 低分 {score}/{scale}（{trigger}）：{message.text[:200]}",
-        source=TicketSource.LOW_SCORE,
-        priority=policy.low_priority,
-        channel=message.channel,
-        chat_id=message.chat_id,
-        source_key=f"survey:{survey.id}",
-        message_ids=[message.id],
-        policy=ticket_policy,
-        reopen_ticket_id=survey.ticket_id,
-        tell_assignee=False,  # the low-score alert below names the ticket: one alert per person, not two
+        tickets.TicketRequest(
+            customer_id=customer.id,
+            subject=f"{survey.kind.upper()} 低分 {score}/{scale}（{trigger}）：{message.text[:200]}",
+            source=TicketSource.LOW_SCORE,
+            priority=policy.low_priority,
+            channel=message.channel,
+            chat_id=message.chat_id,
+            source_key=f"survey:{survey.id}",
+            message_ids=[message.id],
+            policy=ticket_policy,
+            reopen_ticket_id=survey.ticket_id,
+            tell_assignee=False,  # the low-score alert below names the ticket: one alert per person, not two
+        ),
     )
     assignee = opened.ticket.assignee_userid
     owner = await owner_rep(session, customer)

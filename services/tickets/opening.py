@@ -76,63 +76,31 @@ class Opened:
     outcome: Outcome
 
 
-async def open_ticket(
-    session: AsyncSession,
-    now: datetime,
-    *,
-    customer_id: int,
-    subject: str,
-    source: TicketSource,
-    priority: str = "normal",
-    channel: str = "",
-    chat_id: str = "",
-    assignee: str | None = None,
-    source_key: str | None = None,
-    message_ids: Sequence[int] = (),
-    policy: TicketPolicy | None = None,
-    reopen_ticket_id: int | None = None,
-    actor: str = "bot",
-    tell_assignee: bool = True,
-) -> Ticket:
+@dataclass(frozen=True, slots=True)
+class TicketRequest:
+    """What opening a ticket is asked for; `open_or_link` decides whether it opens, reopens, links or finds one."""
+
+    customer_id: int
+    subject: str
+    source: TicketSource
+    priority: str = "normal"
+    channel: str = ""
+    chat_id: str = ""
+    assignee: str | None = None
+    source_key: str | None = None
+    message_ids: Sequence[int] = ()
+    policy: TicketPolicy | None = None
+    reopen_ticket_id: int | None = None
+    actor: str = "bot"
+    tell_assignee: bool = True
+
+
+async def open_ticket(session: AsyncSession, now: datetime, request: TicketRequest) -> Ticket:
     """Open a ticket, or reopen or extend one; see `open_or_link` (which also says which happened)."""
-    opened = await open_or_link(
-        session,
-        now,
-        customer_id=customer_id,
-        subject=subject,
-        source=source,
-        priority=priority,
-        channel=channel,
-        chat_id=chat_id,
-        assignee=assignee,
-        source_key=source_key,
-        message_ids=message_ids,
-        policy=policy,
-        reopen_ticket_id=reopen_ticket_id,
-        actor=actor,
-        tell_assignee=tell_assignee,
-    )
-    return opened.ticket
+    return (await open_or_link(session, now, request)).ticket
 
 
-async def open_or_link(
-    session: AsyncSession,
-    now: datetime,
-    *,
-    customer_id: int,
-    subject: str,
-    source: TicketSource,
-    priority: str = "normal",
-    channel: str = "",
-    chat_id: str = "",
-    assignee: str | None = None,
-    source_key: str | None = None,
-    message_ids: Sequence[int] = (),
-    policy: TicketPolicy | None = None,
-    reopen_ticket_id: int | None = None,
-    actor: str = "bot",
-    tell_assignee: bool = True,
-) -> Opened:
+async def open_or_link(session: AsyncSession, now: datetime, request: TicketRequest) -> Opened:
     """The ticket for this cause, in this order:
 
     1. the same `source_key` seen before (a replay): that ticket, unchanged;
@@ -144,30 +112,31 @@ async def open_or_link(
        who is told privately (unless `tell_assignee` is False: the caller's own alert names the ticket; the same
        holds for a reopened ticket).
     """
-    policy = policy or TicketPolicy()
-    if priority not in PRIORITY_TEXT:
+    policy = request.policy or TicketPolicy()
+    if request.priority not in PRIORITY_TEXT:
         raise TicketError(Problem.BAD_PRIORITY, f"优先级只能是 {'/'.join(PRIORITIES)}")
-    if source_key is not None and (seen := await _seen(session, source_key)) is not None:
+    key = request.source_key
+    if key is not None and (seen := await _seen(session, key)) is not None:
         return Opened(seen, Outcome.EXISTING)
-    customer = await contacts.customer_by_id(session, customer_id)
+    customer = await contacts.customer_by_id(session, request.customer_id)
     if customer is None:
-        raise TicketError(Problem.NO_CUSTOMER, f"没有 ID 为 {customer_id} 的客户")
-    detail: dict[str, Any] = {"subject": subject[:500], "source": str(source)}
-    if source_key is not None:
-        detail["source_key"] = source_key
-    live = await _live_for(session, customer_id, source, reopen_ticket_id)
+        raise TicketError(Problem.NO_CUSTOMER, f"没有 ID 为 {request.customer_id} 的客户")
+    detail: dict[str, Any] = {"subject": request.subject[:500], "source": str(request.source)}
+    if key is not None:
+        detail["source_key"] = key
+    live = await _live_for(session, request.customer_id, request.source, request.reopen_ticket_id)
     if live is not None:
-        await repo.link_messages(session, live.id, message_ids)
-        await repo.add_event(session, live.id, "linked", actor, now, detail)
+        await repo.link_messages(session, live.id, request.message_ids)
+        await repo.add_event(session, live.id, "linked", request.actor, now, detail)
         live.updated_at = now
         return Opened(live, Outcome.LINKED)
-    done = await _reopenable(session, now, customer_id, source, policy, reopen_ticket_id)
+    done = await _reopenable(session, now, request.customer_id, request.source, policy, request.reopen_ticket_id)
     if done is not None:
-        await _reopen(session, now, done, policy, actor, detail, message_ids, customer, tell_assignee)
+        await _reopen(session, now, done, request, policy, detail, customer)
         return Opened(done, Outcome.REOPENED)
-    owner = assignee or await _default_assignee(session, customer, policy)
-    row = _new_row(now, policy, customer_id, subject, source, priority, channel, chat_id, owner, source_key)
-    return await _insert_new(session, now, row, customer, policy, actor, detail, message_ids, tell_assignee)
+    owner = request.assignee or await _default_assignee(session, customer, policy)
+    row = _new_row(now, policy, request, owner)
+    return await _insert_new(session, now, row, customer, request, policy, detail)
 
 
 async def _seen(session: AsyncSession, source_key: str) -> Ticket | None:
@@ -217,12 +186,10 @@ async def _reopen(
     session: AsyncSession,
     now: datetime,
     ticket: Ticket,
+    request: TicketRequest,
     policy: TicketPolicy,
-    actor: str,
     detail: dict[str, Any],
-    message_ids: Sequence[int],
     customer: Customer,
-    tell_assignee: bool = True,
 ) -> None:
     previous = ticket.status
     ticket.status = TicketStatus.OPEN
@@ -232,37 +199,26 @@ async def _reopen(
     ticket.sla_stage = 0
     ticket.resolve_due_at = policy.due(now, policy.resolution)
     ticket.updated_at = now
-    await repo.add_event(session, ticket.id, "reopened", actor, now, {**detail, "from": previous})
-    await repo.link_messages(session, ticket.id, message_ids)
-    if not tell_assignee:
+    await repo.add_event(session, ticket.id, "reopened", request.actor, now, {**detail, "from": previous})
+    await repo.link_messages(session, ticket.id, request.message_ids)
+    if not request.tell_assignee:
         return  # the caller's own alert (a low score) says the ticket is back, so the rep gets one message
     alert = reopened_alert(ticket, customer, str(detail.get("source")), detail["subject"])
     for userid in _recipients(ticket.assignee_userid, policy):
         await alert_member(session, now, userid, alert, key=f"ticket:{ticket.id}:reopened:{ticket.reopened}:{userid}")
 
 
-def _new_row(
-    now: datetime,
-    policy: TicketPolicy,
-    customer_id: int,
-    subject: str,
-    source: TicketSource,
-    priority: str,
-    channel: str,
-    chat_id: str,
-    owner: str | None,
-    source_key: str | None,
-) -> dict[str, Any]:
+def _new_row(now: datetime, policy: TicketPolicy, request: TicketRequest, owner: str | None) -> dict[str, Any]:
     """The `tickets` row a new ticket starts as, with its first-response and resolution deadlines."""
     return {
-        "customer_id": customer_id,
-        "subject": subject[:2000],
+        "customer_id": request.customer_id,
+        "subject": request.subject[:2000],
         "status": TicketStatus.OPEN,
-        "priority": priority,
-        "source": str(source),
+        "priority": request.priority,
+        "source": str(request.source),
         "assignee_userid": owner,
-        "channel": channel,
-        "chat_id": chat_id,
+        "channel": request.channel,
+        "chat_id": request.chat_id,
         "policy": "",
         "first_response_due_at": policy.due(now, policy.first_response),
         "resolve_due_at": policy.due(now, policy.resolution),
@@ -270,7 +226,7 @@ def _new_row(
         "reopened": 0,
         "opened_at": now,
         "updated_at": now,
-        "source_key": source_key,
+        "source_key": request.source_key,
     }
 
 
@@ -279,11 +235,9 @@ async def _insert_new(
     now: datetime,
     row: dict[str, Any],
     customer: Customer,
+    request: TicketRequest,
     policy: TicketPolicy,
-    actor: str,
     detail: dict[str, Any],
-    message_ids: Sequence[int],
-    tell_assignee: bool = True,
 ) -> Opened:
     """Insert the new ticket (or find the one a concurrent opener inserted for the same key) and tell its people."""
     new_id = await repo.insert_once(session, row)
@@ -296,10 +250,12 @@ async def _insert_new(
     ticket = await repo.get(session, new_id)
     assert ticket is not None
     owner, priority = row["assignee_userid"], row["priority"]
-    await repo.add_event(session, new_id, "opened", actor, now, {**detail, "assignee": owner, "priority": priority})
-    await repo.link_messages(session, new_id, message_ids)
+    await repo.add_event(
+        session, new_id, "opened", request.actor, now, {**detail, "assignee": owner, "priority": priority}
+    )
+    await repo.link_messages(session, new_id, request.message_ids)
     alert = opened_alert(ticket, customer)
-    for userid in _recipients(ticket.assignee_userid, policy) if tell_assignee or owner is None else []:
+    for userid in _recipients(ticket.assignee_userid, policy) if request.tell_assignee or owner is None else []:
         await alert_member(session, now, userid, alert, key=f"ticket:{ticket.id}:opened:{userid}")
     return Opened(ticket, Outcome.OPENED)
 

@@ -29,11 +29,13 @@ async def _open(
         opened = await tickets.open_or_link(
             session,
             h.now(),
-            customer_id=customer_id,
-            subject=str(kw.pop("subject", "我要投诉，快递三天没动")),
-            source=source,
-            policy=ticket_policy(h.settings),
-            **kw,  # type: ignore[arg-type]
+            tickets.TicketRequest(
+                customer_id=customer_id,
+                subject=str(kw.pop("subject", "我要投诉，快递三天没动")),
+                source=source,
+                policy=ticket_policy(h.settings),
+                **kw,  # type: ignore[arg-type]
+            ),
         )
         await session.commit()
         return opened

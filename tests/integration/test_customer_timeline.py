@@ -55,7 +55,11 @@ async def a_whole_conversation(sessions: async_sessionmaker[AsyncSession]) -> in
             session, "kf", KF, PersonRef(AMY), {"type": "text", "content": "在订单页申请"}, "o1", minute(2)
         )
         ticket = await tickets.open_ticket(
-            session, minute(3), customer_id=customer.id, subject="转人工：客户要求人工服务", source=TicketSource.HANDOFF
+            session,
+            minute(3),
+            tickets.TicketRequest(
+                customer_id=customer.id, subject="转人工：客户要求人工服务", source=TicketSource.HANDOFF
+            ),
         )
         await ticket_changes.claim(session, minute(4), ticket.id, "wangwu")
         await record_many(session, [said(5, "member", "wangwu", "您好，我来处理", member="wangwu")], minute(5))
