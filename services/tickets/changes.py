@@ -9,21 +9,25 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import Clock
 from services.service.alerts import Alert, alert_member
-from services.tickets.opening import Problem, TicketError, TicketPolicy
+from services.tickets import states
+from services.tickets.opening import TicketPolicy
+from services.tickets.states import Change, Problem, TicketError
 from services.tickets.text import label
 from storage.models.customers import Member
-from storage.models.tickets import Ticket, TicketStatus
+from storage.models.tickets import Ticket
 from storage.repos import tickets as repo
 
 
 async def _live(session: AsyncSession, ticket_id: int) -> Ticket:
+    ticket = await _locked(session, ticket_id)
+    states.require_live(ticket)
+    return ticket
+
+
+async def _locked(session: AsyncSession, ticket_id: int) -> Ticket:
     ticket = await repo.get(session, ticket_id, lock=True)
     if ticket is None:
         raise TicketError(Problem.NOT_FOUND, f"没有找到工单 {label(ticket_id)}")
-    if ticket.status == TicketStatus.CLOSED:
-        raise TicketError(Problem.CLOSED, f"工单 {label(ticket_id)} 已关闭")
-    if ticket.status == TicketStatus.SOLVED:
-        raise TicketError(Problem.ALREADY_DONE, f"工单 {label(ticket_id)} 已解决")
     return ticket
 
 
@@ -71,9 +75,8 @@ async def set_pending(
     policy = policy or TicketPolicy()
     ticket = await _live(session, ticket_id)
     await _check_owner(session, ticket, by, policy, force)
-    if ticket.status == TicketStatus.PENDING:
-        raise TicketError(Problem.ALREADY, f"工单 {label(ticket_id)} 已经是挂起状态")
-    ticket.status = TicketStatus.PENDING
+    states.require(ticket, Change.PENDING)
+    states.move(ticket, Change.PENDING)
     ticket.assignee_userid = ticket.assignee_userid or (None if force else by)
     ticket.updated_at = now
     await repo.add_event(session, ticket.id, "pending", by, now)
@@ -94,7 +97,7 @@ async def solve(
     policy = policy or TicketPolicy()
     ticket = await _live(session, ticket_id)
     await _check_owner(session, ticket, by, policy, force)
-    ticket.status = TicketStatus.SOLVED
+    states.move(ticket, Change.SOLVE)
     ticket.solved_at = now
     ticket.assignee_userid = ticket.assignee_userid or (None if force else by)
     ticket.first_responded_at = ticket.first_responded_at or now
@@ -105,12 +108,9 @@ async def solve(
 
 async def close(session: AsyncSession, now: datetime, ticket_id: int, by: str) -> Ticket:
     """Close a ticket by hand, from any status but closed."""
-    ticket = await repo.get(session, ticket_id, lock=True)
-    if ticket is None:
-        raise TicketError(Problem.NOT_FOUND, f"没有找到工单 {label(ticket_id)}")
-    if ticket.status == TicketStatus.CLOSED:
-        raise TicketError(Problem.CLOSED, f"工单 {label(ticket_id)} 已关闭")
-    ticket.status = TicketStatus.CLOSED
+    ticket = await _locked(session, ticket_id)
+    states.require(ticket, Change.CLOSE)
+    states.move(ticket, Change.CLOSE)
     ticket.closed_at = now
     ticket.solved_at = ticket.solved_at or now
     ticket.updated_at = now
@@ -123,7 +123,7 @@ async def close_solved(session: AsyncSession, now: datetime, after: timedelta, b
     total = 0
     while True:
         due = await repo.solved_before(session, now - after, batch)
-        closed = await repo.close_many(session, due, now)
+        closed = await repo.close_many(session, due, now)  # Change.AUTO_CLOSE (solved -> closed) in one UPDATE
         for ticket_id in closed:
             await repo.add_event(session, ticket_id, "closed", "bot", now, {"auto": True})
         total += len(closed)

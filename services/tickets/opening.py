@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers import identity
 from services.service.alerts import alert_member
+from services.tickets.states import Change, Problem, TicketError, allowed, move
 from services.tickets.text import PRIORITIES, PRIORITY_TEXT, opened_alert, reopened_alert
 from storage.models.customers import Customer
 from storage.models.tickets import Ticket, TicketEvent, TicketSource, TicketStatus
 from storage.repos import contacts
 from storage.repos import tickets as repo
 
-__all__ = ["TicketSource", "TicketStatus"]
+__all__ = ["Problem", "TicketError", "TicketSource", "TicketStatus"]
 
 DueFn = Callable[[datetime, timedelta], datetime]
 
@@ -41,26 +42,6 @@ class TicketPolicy:
     reopen_sources: frozenset[str] = frozenset({TicketSource.LOW_SCORE, TicketSource.COMPLAINT})
     # bot wiring passes the business calendar (handlers/tickets/settings.py); wall-clock is for bare use and tests.
     due: DueFn = wall_clock_due
-
-
-class Problem(StrEnum):
-    NOT_FOUND = "not_found"
-    NO_CUSTOMER = "no_customer"
-    ALREADY_DONE = "already_done"
-    CLOSED = "closed"
-    NOT_YOURS = "not_yours"
-    ALREADY = "already"
-    BAD_PRIORITY = "bad_priority"
-    NO_MEMBER = "no_member"
-
-
-class TicketError(Exception):
-    """A change that cannot be made; `message` is the Chinese answer for the rep or operator."""
-
-    def __init__(self, problem: Problem, message: str) -> None:
-        super().__init__(message)
-        self.problem = problem
-        self.message = message
 
 
 class Outcome(StrEnum):
@@ -175,7 +156,7 @@ async def _reopenable(
     if reopen_ticket_id is not None:
         ticket = await repo.get(session, reopen_ticket_id, lock=True)
         recent = ticket is not None and ticket.solved_at is not None and ticket.solved_at >= since
-        if ticket is not None and ticket.status in repo.DONE and recent:
+        if ticket is not None and allowed(ticket.status, Change.REOPEN) and recent:
             return ticket
     if source in policy.reopen_sources:
         return await repo.latest_done_of(session, customer_id, source, since)
@@ -191,8 +172,7 @@ async def _reopen(
     detail: dict[str, Any],
     customer: Customer,
 ) -> None:
-    previous = ticket.status
-    ticket.status = TicketStatus.OPEN
+    previous = move(ticket, Change.REOPEN)
     ticket.reopened += 1
     ticket.solved_at = None
     ticket.closed_at = None
@@ -250,9 +230,8 @@ async def _insert_new(
     ticket = await repo.get(session, new_id)
     assert ticket is not None
     owner, priority = row["assignee_userid"], row["priority"]
-    await repo.add_event(
-        session, new_id, "opened", request.actor, now, {**detail, "assignee": owner, "priority": priority}
-    )
+    event = {**detail, "assignee": owner, "priority": priority}
+    await repo.add_event(session, new_id, "opened", request.actor, now, event)
     await repo.link_messages(session, new_id, request.message_ids)
     alert = opened_alert(ticket, customer)
     for userid in _recipients(ticket.assignee_userid, policy) if request.tell_assignee or owner is None else []:
