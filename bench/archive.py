@@ -34,7 +34,7 @@ from bot.metrics import Metrics  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Message  # noqa: E402
+from storage.models.messages import Message  # noqa: E402
 from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402
 
 GROUPS: Final = 50

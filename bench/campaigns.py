@@ -30,11 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E40
 from campaigns import manage, runs, segments  # noqa: E402
 from campaigns.policy import CampaignPolicy  # noqa: E402
 from campaigns.segment_sql import Moment, audience  # noqa: E402
-from services.calendar import BusinessCalendar, WorkingHours  # noqa: E402
+from services.service.calendar import BusinessCalendar, WorkingHours  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Customer, CustomerTag, MassTarget, Message, SenderKind  # noqa: E402
-from storage.models_campaigns import ContactPref  # noqa: E402
+from storage.models.campaigns import ContactPref  # noqa: E402
+from storage.models.customers import Customer, CustomerTag  # noqa: E402
+from storage.models.masstasks import MassTarget  # noqa: E402
+from storage.models.messages import Message, SenderKind  # noqa: E402
 from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402
 
 NOW: Final = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai: outside quiet hours

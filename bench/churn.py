@@ -23,11 +23,11 @@ from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
 from bench.churn_load import kinds_for, load_postgres, load_sqlite, slice_of  # noqa: E402
-from services.churn import run_churn, score_customers  # noqa: E402
-from services.churn_model import ChurnPolicy  # noqa: E402
+from services.churn.model import ChurnPolicy  # noqa: E402
+from services.churn.warning import run_churn, score_customers  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models_service import ChurnScore  # noqa: E402
+from storage.models.service import ChurnScore  # noqa: E402
 from storage.repos import churn as repo  # noqa: E402
 from tests.support.churn_histories import AT_RISK, HEALTHY  # noqa: E402
 from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402

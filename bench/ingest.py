@@ -31,7 +31,7 @@ from bot.channels.wecom.parse import CallbackParseError, parse_xml, to_callback 
 from bot.config import DatabaseSettings, IngestSettings, Settings, WeComSettings  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import InboundEvent, InboxStatus  # noqa: E402
+from storage.models.inbox import InboundEvent, InboxStatus  # noqa: E402
 from storage.repos.inbound import NewInbound, insert_many_if_new  # noqa: E402
 from tests.support.postgres import Cluster, PostgresUnavailable, start_cluster  # noqa: E402
 

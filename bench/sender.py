@@ -39,9 +39,9 @@ from bench.sender_setup import (  # noqa: E402
 from bot.channels.wecom.client import WeComClient  # noqa: E402
 from sandbox.config import SandboxConfig  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
-from services.messages import Text  # noqa: E402
-from services.outbox import queue_kf_reply  # noqa: E402
-from storage.models import RateCounter  # noqa: E402
+from services.outbox.messages import Text  # noqa: E402
+from services.outbox.queue import queue_kf_reply  # noqa: E402
+from storage.models.outbox import RateCounter  # noqa: E402
 from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402
 from tests.support.stack import DEMO  # noqa: E402
 

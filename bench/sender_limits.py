@@ -19,9 +19,9 @@ from bench.sender_setup import QUIET, bench_db, fast_forward_until_drained, kf_c
 from bench.sender_setup import sandbox_running as running
 from sandbox.clock import OffsetClock
 from sandbox.config import SandboxConfig
-from services.messages import Text
-from services.outbox import queue_app_message, queue_kf_reply
-from storage.models import Outbox, OutboxStatus
+from services.outbox.messages import Text
+from services.outbox.queue import queue_app_message, queue_kf_reply
+from storage.models.outbox import Outbox, OutboxStatus
 
 MEMBER: Final = "zhangsan"
 MEMBER_MESSAGES: Final = 1100

@@ -24,7 +24,7 @@ from sandbox.config import SandboxConfig
 from services.clock import Clock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.migrate import upgrade
-from storage.models import Outbox, OutboxStatus
+from storage.models.outbox import Outbox, OutboxStatus
 from storage.repos import outbox as outbox_repo
 from storage.repos.windows import note_kf_customer_message
 from tests.support.postgres import free_port

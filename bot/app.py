@@ -65,11 +65,13 @@ from handlers.service.rules import service_rules
 from handlers.surveys import router as surveys_router
 from handlers.tickets import router as tickets_router
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import followups, sla, survey_triggers, ticket_changes
-from services.churn import run_churn
-from services.churn_model import ChurnPolicy
+from services.churn.model import ChurnPolicy
+from services.churn.warning import run_churn
 from services.clock import Clock, SystemClock
-from services.overdue import overdue_ticket_hook
+from services.service import followups, sla
+from services.service.overdue import overdue_ticket_hook
+from services.surveys import triggers as survey_triggers
+from services.tickets import changes as ticket_changes
 from storage.db import create_db_engine, make_sessionmaker
 from storage.db_errors import DatabaseUnavailable, explain, is_connection_failure
 from storage.migrate import current_head

@@ -22,9 +22,9 @@ from bot.masstrack import LIST_PATH
 from bot.metrics import Metrics
 from bot.outgoing import Claim
 from bot.quotas import QuotaBook, Verdict, kf_pair
-from services.masstasks import mark_failed
+from services.outbox.masstasks import mark_failed
 from storage.db import dialect_of
-from storage.models import Outbox, OutboxKind, OutboxStatus
+from storage.models.outbox import Outbox, OutboxKind, OutboxStatus
 from storage.repos import masstasks, quotas
 from storage.repos import outbox as outbox_repo
 from storage.repos.windows import split_kf_recipient

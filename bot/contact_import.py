@@ -18,8 +18,8 @@ from bot import failpoints
 from bot.channels.apiclient import ApiError, ErrorClass
 from bot.metrics import Metrics
 from services.clock import Clock
-from services.contacts import apply_follows, fetch_unknown_members
-from services.directory import (
+from services.customers.contacts import apply_follows, fetch_unknown_members
+from services.customers.directory import (
     ContactDirectory,
     ContactPage,
     ContactRoster,

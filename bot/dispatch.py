@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.events import Event
 from bot.metrics import Metrics
 from services.clock import Clock
-from services.directory import ContactDirectory
+from services.customers.directory import ContactDirectory
 from services.faq.engine import FaqEngine
 
 log = logging.getLogger(__name__)

@@ -24,10 +24,10 @@ from bot.events import Event, FaqQuestionQueued, GroupResync, Unrecognized
 from bot.failure_streak import FailureStreak
 from bot.metrics import Metrics
 from services.clock import Clock
-from services.directory import ContactDirectory
+from services.customers.directory import ContactDirectory
+from services.customers.lifecycle import INTERNAL_SOURCE, RESYNC_KIND
 from services.faq.jobs import FAQ_QUESTION_KIND, message_key_of
-from services.lifecycle import INTERNAL_SOURCE, RESYNC_KIND
-from storage.models import InboundEvent
+from storage.models.inbox import InboundEvent
 from storage.repos import inbound
 
 log = logging.getLogger("qunke.ingest")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.dispatch import Context, Dispatcher
-from bot.events import ChatMessage, Event, Person
-from services import contacts, conversations
-from services.conversations import PersonRef, Said
+from bot.events import ChatMessage, Event
+from services.conversations import recording as conversations
+from services.conversations.recording import PersonRef, Said
+from services.customers import contacts
 
 
 def to_said(message: ChatMessage) -> Said:
@@ -18,17 +19,13 @@ def to_said(message: ChatMessage) -> Said:
         msgid=message.msgid,
         sender_kind=message.speaker.value,
         sender_id=message.speaker_id,
-        person=person_ref(message.customer) if message.customer else None,
+        person=PersonRef.of(message.customer) if message.customer else None,
         member_userid=message.member_userid,
         msgtype=message.msgtype,
         text=message.text,
         sent_at=message.occurred_at,
         body=dict(message.body),
     )
-
-
-def person_ref(person: Person) -> PersonRef:
-    return PersonRef(person.external_userid, person.openid, person.unionid, person.name)
 
 
 async def take(dispatcher: Dispatcher, events: Sequence[Event], ctx: Context) -> int:

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.apiclient import JsonObject
 from bot.outgoing import Claim
-from services import conversations
+from services.conversations import recording as conversations
 from services.faq.notify import HandoffAlert, HandoffOutcome, handoff_alert
-from services.messages import Text
-from services.outbox import KF_STATE_HUMAN, queue_kf_event_message, queue_kf_trans
+from services.outbox.messages import Text
+from services.outbox.queue import KF_STATE_HUMAN, queue_kf_event_message, queue_kf_trans
 from storage.repos import windows
 from storage.repos.windows import split_kf_recipient
 

@@ -20,9 +20,10 @@ from bot.channels.apiclient import JsonObject, TokenClient
 from bot.config import SenderSettings
 from bot.outgoing import MASS_PAGE, Claim, wire_attachment
 from bot.quotas import period_key
-from services.masstasks import WECOM_REMINDS_PER_DAY, mark_cancelled, reminders_today, request_reminder
-from services.outbox import queue_task_followup
-from storage.models import MassTargetStatus, MassTaskStatus, OutboxKind
+from services.outbox.masstasks import WECOM_REMINDS_PER_DAY, mark_cancelled, reminders_today, request_reminder
+from services.outbox.queue import queue_task_followup
+from storage.models.masstasks import MassTargetStatus, MassTaskStatus
+from storage.models.outbox import OutboxKind
 from storage.repos import masstasks
 from storage.repos.masstasks import TargetResult
 

@@ -20,9 +20,9 @@ from bot.masstrack import MassTracker
 from bot.metrics import Metrics
 from bot.outgoing import Claim
 from bot.sent_replies import CUSTOMER_MESSAGES, record_sent_reply
-from services.masstasks import mark_failed
-from services.tagging import apply_marked
-from storage.models import OutboxKind, OutboxStatus
+from services.customers.tagging import apply_marked
+from services.outbox.masstasks import mark_failed
+from storage.models.outbox import OutboxKind, OutboxStatus
 from storage.repos import masstasks, quotas, windows
 from storage.repos import outbox as outbox_repo
 from storage.repos.windows import KfPair, split_kf_recipient

@@ -28,7 +28,7 @@ from bot.metrics import Metrics
 from bot.outcomes import Kind, Outcome, Recorder
 from bot.outgoing import Channel, Claim, build_request
 from services.clock import Clock
-from storage.models import OutboxKind, OutboxStatus
+from storage.models.outbox import OutboxKind, OutboxStatus
 from storage.repos import outbox as outbox_repo
 from storage.repos import quotas
 

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.officialaccount.normalize import oa_chat_id
 from bot.outgoing import Claim
-from services.conversations import PersonRef, record_bot_reply
-from storage.models import OutboxKind
+from services.conversations.recording import PersonRef, record_bot_reply
+from storage.models.outbox import OutboxKind
 from storage.repos.windows import split_kf_recipient
 
 CUSTOMER_MESSAGES: Final = frozenset({OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE, OutboxKind.OA_MESSAGE})

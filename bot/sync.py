@@ -8,8 +8,8 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import Clock
-from services.directory import ContactDirectory
-from services.lifecycle import queue_group_resyncs
+from services.customers.directory import ContactDirectory
+from services.customers.lifecycle import queue_group_resyncs
 
 log = logging.getLogger("qunke.sync")
 

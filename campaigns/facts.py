@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.segment_sql import UNSCORED_TIER
 from campaigns.templates import CustomerFacts
-from storage.models import Customer, KfWindow, Member
-from storage.models_campaigns import ContactPref, CustomerAttribute, RfmScore
-from storage.models_service import Purchase
+from storage.models.campaigns import ContactPref, CustomerAttribute, RfmScore
+from storage.models.customers import Customer, Member
+from storage.models.outbox import KfWindow
+from storage.models.purchases import Purchase
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,11 @@ from typing import Any, Final
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer, MassTarget, MassTargetStatus, MassTask, MassTaskStatus, Message, SenderKind
-from storage.models_campaigns import CampaignSend, SendOutcome
-from storage.models_service import Purchase
+from storage.models.campaigns import CampaignSend, SendOutcome
+from storage.models.customers import Customer
+from storage.models.masstasks import MassTarget, MassTargetStatus, MassTask, MassTaskStatus
+from storage.models.messages import Message, SenderKind
+from storage.models.purchases import Purchase
 from storage.repos import campaigns as rows
 
 REPLY_WINDOW: Final = timedelta(hours=72)

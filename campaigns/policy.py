@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from services.calendar import BusinessCalendar
+from services.service.calendar import BusinessCalendar
 
 
 @dataclass(frozen=True, slots=True)

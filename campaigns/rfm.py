@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.segment_filter import RFM_TIERS
 from campaigns.segment_sql import UNSCORED_TIER
-from storage.models import Customer
-from storage.models_campaigns import RfmScore
-from storage.models_service import Purchase
+from storage.models.campaigns import RfmScore
+from storage.models.customers import Customer
+from storage.models.purchases import Purchase
 
 WINDOW_DAYS: Final = 365
 INSERT_CHUNK: Final = 5000

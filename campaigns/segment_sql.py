@@ -11,9 +11,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select, true
 
 from campaigns.segment_filter import AllOf, AnyOf, Node, Not
-from storage.models import ChatType, Customer, CustomerTag, GroupMember, Message, SenderKind
-from storage.models_campaigns import ContactPref, CustomerAttribute, RfmScore
-from storage.models_service import ChurnScore, Purchase, Survey, SurveyKind, SurveyStatus
+from storage.models.campaigns import ContactPref, CustomerAttribute, RfmScore
+from storage.models.customers import Customer, CustomerTag
+from storage.models.groups import GroupMember
+from storage.models.messages import ChatType, Message, SenderKind
+from storage.models.purchases import Purchase
+from storage.models.service import ChurnScore
+from storage.models.surveys import Survey, SurveyKind, SurveyStatus
 
 UNSCORED_TIER = "未购客户"
 CHANNEL_CHAT_TYPES = {"kf": ChatType.KF, "group": ChatType.GROUP, "single": ChatType.SINGLE, "oa": ChatType.OA}

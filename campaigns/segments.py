@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.segment_filter import DOCUMENT_KEYS, FilterError, Node, parse_filter
 from campaigns.segment_sql import Moment, audience
-from storage.models import Customer, Member
+from storage.models.customers import Customer, Member
 from storage.repos import segments as segment_rows
 
 SAMPLE_SIZE: Final = 5

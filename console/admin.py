@@ -6,9 +6,9 @@ from aiohttp import web
 
 from console.deps import db, now, origin, viewer
 from console.render import int_param, page, path_id
-from services import accounts, audit
-from services.accounts import AccountError
-from storage.models_console import Role
+from services.access import accounts, audit
+from services.access.accounts import AccountError
+from storage.models.console import Role
 
 AUDIT_PAGE = 50
 

@@ -10,10 +10,10 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.accounts import LoginThrottle
-from services.audit import Origin
+from services.access.accounts import LoginThrottle
+from services.access.audit import Origin
+from services.access.viewer import Viewer
 from services.clock import Clock
-from services.viewer import Viewer
 
 SESSION_COOKIE: Final = "qunke_session"
 LOGIN_CSRF_COOKIE: Final = "qunke_login_csrf"

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.ticket_text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
+from services.tickets.text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
 
 CUSTOMER_STATUS = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
 ROLE_TEXT = {"admin": "管理员", "manager": "主管", "rep": "销售"}

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from console.deps import db, now, viewer
 from console.render import int_param, page
-from services.group_health import group_health
+from services.reports.group_health import group_health
 
 PERIODS = (7, 30, 90)
 

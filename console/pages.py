@@ -6,8 +6,10 @@ from aiohttp import web
 
 from console.deps import db, deps, now, viewer
 from console.render import int_param, page, path_id
-from services import customer_search, dashboard, ticket_scope
-from services.customer_search import CustomerQuery
+from services.customers import search as customer_search
+from services.customers.search import CustomerQuery
+from services.reports import dashboard
+from services.tickets import scope as ticket_scope
 
 TIMELINE_PAGE = 50
 

@@ -8,7 +8,8 @@ from aiohttp import web
 
 from console.deps import db, now, origin, viewer
 from console.render import page, path_id
-from services import audit, privacy
+from services.access import audit
+from services.privacy import pipl as privacy
 
 
 async def privacy_page(request: web.Request) -> web.StreamResponse:

@@ -8,10 +8,12 @@ from aiohttp import web
 
 from console.deps import db, now, origin, viewer
 from console.render import int_param, page, path_id
-from services import audit, ticket_changes, ticket_scope
-from services.ticket_text import STATUS_TEXT, label
-from services.tickets import TicketError
-from services.viewer import can_see_ticket
+from services.access import audit
+from services.access.viewer import can_see_ticket
+from services.tickets import changes as ticket_changes
+from services.tickets import scope as ticket_scope
+from services.tickets.opening import TicketError
+from services.tickets.text import STATUS_TEXT, label
 
 STATUS_FILTERS = ("", "all", *STATUS_TEXT)
 

@@ -4,8 +4,39 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from storage import models, models_campaigns, models_console, models_faq, models_service
+from storage.models import (
+    base,
+    campaigns,
+    console,
+    customers,
+    faq,
+    groups,
+    inbox,
+    masstasks,
+    messages,
+    outbox,
+    purchases,
+    service,
+    surveys,
+    tickets,
+)
 
-metadata: MetaData = models.Base.metadata
+# Importing a model module registers its tables on the one Base.metadata; the tuple keeps every import used.
+MODEL_MODULES = (
+    campaigns,
+    console,
+    customers,
+    faq,
+    groups,
+    inbox,
+    masstasks,
+    messages,
+    outbox,
+    purchases,
+    service,
+    surveys,
+    tickets,
+)
+metadata: MetaData = base.Base.metadata
 
-__all__ = ["metadata", "models", "models_campaigns", "models_console", "models_faq", "models_service"]
+__all__ = ["MODEL_MODULES", "metadata"]

@@ -9,8 +9,8 @@ import typer
 from bot.cli.data import JsonFlag, customer_app, with_session
 from bot.cli.output import print_json
 from bot.config import load_settings
-from services import tagging
 from services.clock import SystemClock
+from services.customers import tagging
 
 
 @customer_app.command("tag")

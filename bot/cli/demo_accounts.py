@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.data import with_session
 from bot.config import Settings
-from services import accounts, audit
-from services.audit import Origin
+from services.access import accounts, audit
+from services.access.audit import Origin
 from services.clock import SystemClock
 
 DEMO_PASSWORD: Final = "qunke-demo"

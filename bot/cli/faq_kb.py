@@ -24,8 +24,8 @@ from services.faq import kb, unanswered
 from services.faq.kb import ImportReport, KbError
 from services.faq.types import KbItem
 from services.faq.unanswered import GroupView
-from storage.models import Group
-from storage.models_faq import GroupFaqMode
+from storage.models.faq import GroupFaqMode
+from storage.models.groups import Group
 from storage.repos import faq as faq_repo
 
 console = Console()

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config import load_settings
-from services import followups
 from services.clock import SystemClock
-from services.purchases import resolve_customers
-from storage.models import Customer
+from services.purchases.recording import resolve_customers
+from services.service import followups
+from storage.models.customers import Customer
 
 followup_app = typer.Typer(no_args_is_help=True, help="跟进 Follow-ups: reminders for reps to follow up a customer.")
 console = Console()

@@ -16,8 +16,15 @@ from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config import load_settings
 from services.clock import SystemClock
-from services.masstasks import TaskAction, TaskFunnel, list_funnels, request_cancel, request_reminder, show_funnel
-from storage.models import Outbox, OutboxKind
+from services.outbox.masstasks import (
+    TaskAction,
+    TaskFunnel,
+    list_funnels,
+    request_cancel,
+    request_reminder,
+    show_funnel,
+)
+from storage.models.outbox import Outbox, OutboxKind
 from storage.repos import masstasks as masstasks_repo
 from storage.repos import outbox as outbox_repo
 

@@ -12,9 +12,10 @@ import typer
 
 from bot.cli.data import customer_app
 from bot.config import load_settings
-from services import audit, privacy
-from services.audit import Origin
+from services.access import audit
+from services.access.audit import Origin
 from services.clock import SystemClock
+from services.privacy import pipl as privacy
 from storage.db import create_db_engine, make_sessionmaker
 
 CustomerId = Annotated[int, typer.Argument(help="The customer's ID from `customer list`.")]

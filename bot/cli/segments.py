@@ -18,8 +18,8 @@ from bot.config import load_settings
 from campaigns import rfm, segments
 from campaigns.segment_filter import RFM_TIERS
 from campaigns.segment_sql import Moment
-from services import attributes
 from services.clock import SystemClock
+from services.customers import attributes
 from storage.db import create_db_engine, make_sessionmaker
 
 segment_app = typer.Typer(no_args_is_help=True, help="分群 Segments: audiences defined by a filter document.")

@@ -17,12 +17,16 @@ from bot.cli.output import local, print_json
 from bot.cli.ticket_timeline import ticket_timeline
 from bot.config import Settings, load_settings
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import survey_triggers, ticket_changes, ticket_text, ticket_views, tickets
 from services.clock import SystemClock
-from services.customer_refs import UnknownCustomer, resolve_customer
-from services.ticket_text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
-from services.ticket_views import TicketFilter
-from services.tickets import TicketError, TicketSource
+from services.customers.refs import UnknownCustomer, resolve_customer
+from services.surveys import triggers as survey_triggers
+from services.tickets import changes as ticket_changes
+from services.tickets import opening as tickets
+from services.tickets import text as ticket_text
+from services.tickets import views as ticket_views
+from services.tickets.opening import TicketError, TicketSource
+from services.tickets.text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
+from services.tickets.views import TicketFilter
 from storage.repos import contacts
 from storage.repos import tickets as tickets_repo
 
@@ -85,13 +89,15 @@ def ticket_open(
         ticket = await tickets.open_ticket(
             session,
             now,
-            customer_id=found.id,
-            subject=subject,
-            source=TicketSource.MANUAL,
-            priority=priority,
-            assignee=assignee,
-            policy=ticket_policy(settings),
-            actor="cli",
+            tickets.TicketRequest(
+                customer_id=found.id,
+                subject=subject,
+                source=TicketSource.MANUAL,
+                priority=priority,
+                assignee=assignee,
+                policy=ticket_policy(settings),
+                actor="cli",
+            ),
         )
         return {"id": ticket.id, "ref": ticket_text.label(ticket.id), "assignee": ticket.assignee_userid}
 

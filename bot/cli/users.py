@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config import load_settings
-from services import accounts, audit
-from services.accounts import AccountError
-from services.audit import Origin
+from services.access import accounts, audit
+from services.access.accounts import AccountError
+from services.access.audit import Origin
 from services.clock import SystemClock
 
 user_app = typer.Typer(no_args_is_help=True, help="Console accounts (admin, manager, rep).")

@@ -17,8 +17,8 @@ from bot.events import (
     MemberDeletedByCustomer,
     QuitScene,
 )
-from services import lifecycle
-from services.groups import MembershipChange
+from services.customers import lifecycle
+from services.customers.groups import MembershipChange
 
 router = Router("contacts")
 

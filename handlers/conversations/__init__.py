@@ -8,16 +8,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dispatch import Context, Router
 from bot.events import KfSessionChanged, MessageRecalled, OaFollowChanged, Person
-from services import conversations, identity
-from services.conversations import PersonRef
-from storage.models import Customer
+from services.conversations import recording as conversations
+from services.conversations.recording import PersonRef
+from services.customers import identity
+from storage.models.customers import Customer
 from storage.repos import timeline, windows
 
 router = Router("conversations")
 
 
 async def _customer(session: AsyncSession, person: Person, now: datetime) -> Customer:
-    ref = PersonRef(person.external_userid, person.openid, person.unionid, person.name)
+    ref = PersonRef.of(person)
     return await conversations.customer_for(session, ref, now)
 
 

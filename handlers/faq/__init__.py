@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, Speaker
 from handlers.tickets.settings import ticket_policy
-from services.contact_prefs import preference_word
+from services.customers.contact_prefs import preference_word
 from services.faq.answering import Outcome, Policy, handle_question
 from services.faq.budget import Budgets
 from services.faq.handoff import Handoff, queued_notice
@@ -17,7 +17,7 @@ from services.faq.jobs import queue_question
 from services.faq.questions import question_from, rep_for
 from services.faq.unanswered import Grouping
 from services.text.intent import is_chitchat
-from storage.models_faq import FaqDecision
+from storage.models.faq import FaqDecision
 from storage.repos import messages
 
 log = logging.getLogger("qunke.faq")

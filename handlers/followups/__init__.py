@@ -7,10 +7,10 @@ from typing import Final
 
 from bot.dispatch import Context, Router
 from bot.events import MemberText
-from services import followups
-from services.followups import FollowupError, label, local_text
-from services.messages import Text
-from services.outbox import queue_app_message
+from services.outbox.messages import Text
+from services.outbox.queue import queue_app_message
+from services.service import followups
+from services.service.followups import FollowupError, label, local_text
 
 router = Router("followups")
 _COMMAND: Final = re.compile(r"^\s*(完成|推迟|跟进)\s*([Ff]?\d+)?\s*(?:(\d+)\s*天)?\s*$")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, Speaker
-from services import contact_prefs
-from services.contact_prefs import Reach
+from services.customers import contact_prefs
+from services.customers.contact_prefs import Reach
 from storage.repos import messages
 
 router = Router("optout")

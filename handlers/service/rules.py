@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 
 from bot.config import ServiceSettings, Settings
-from services.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours
-from services.sla_policy import ServiceRules, SlaPolicy
+from services.service.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours
+from services.service.policy import ServiceRules, SlaPolicy
 
 
 def service_rules(settings: Settings) -> ServiceRules:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, KfSessionChanged, Speaker
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import conversations, survey_answers, survey_triggers
-from services.conversations import PersonRef
+from services.conversations import recording as conversations
+from services.conversations.recording import PersonRef
+from services.surveys import answers as survey_answers
+from services.surveys import triggers as survey_triggers
 from storage.repos import messages
 
 router = Router("surveys")
@@ -38,7 +40,7 @@ async def on_kf_session_ended(event: KfSessionChanged, ctx: Context) -> None:
     """The session-end msg_code allows one message within 20 s: the satisfaction menu rides on it."""
     now = ctx.clock.now()
     person = event.customer
-    ref = PersonRef(person.external_userid, person.openid, person.unionid, person.name)
+    ref = PersonRef.of(person)
     customer = await conversations.customer_for(ctx.session, ref, now)
     await survey_triggers.ask_on_kf_end(
         ctx.session,

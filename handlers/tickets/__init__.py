@@ -6,11 +6,12 @@ from bot.dispatch import Context, Router
 from bot.events import ChatMessage, MemberText, Speaker
 from handlers.tickets.commands import is_command, parse_command, run_command
 from handlers.tickets.settings import survey_policy, ticket_policy
-from services import survey_answers, tickets
-from services.messages import Text
-from services.outbox import queue_app_message
+from services.outbox.messages import Text
+from services.outbox.queue import queue_app_message
+from services.surveys import answers as survey_answers
 from services.text.tone import is_complaint
-from storage.models_service import TicketSource
+from services.tickets import opening as tickets
+from storage.models.tickets import TicketSource
 from storage.repos import messages
 
 router = Router("tickets")
@@ -47,13 +48,15 @@ async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
     await tickets.open_or_link(
         ctx.session,
         ctx.clock.now(),
-        customer_id=stored.customer_id,
-        subject=event.text[:500],
-        source=TicketSource.COMPLAINT,
-        priority=config.complaint_priority,
-        channel=event.channel.value,
-        chat_id=event.chat_id,
-        source_key=f"complaint:{event.source_key}",
-        message_ids=[stored.id],
-        policy=ticket_policy(ctx.features.settings),
+        tickets.TicketRequest(
+            customer_id=stored.customer_id,
+            subject=event.text[:500],
+            source=TicketSource.COMPLAINT,
+            priority=config.complaint_priority,
+            channel=event.channel.value,
+            chat_id=event.chat_id,
+            source_key=f"complaint:{event.source_key}",
+            message_ids=[stored.id],
+            policy=ticket_policy(ctx.features.settings),
+        ),
     )

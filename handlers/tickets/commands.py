@@ -9,13 +9,17 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import survey_triggers, ticket_changes, ticket_text, ticket_views
-from services.sla_alerts import member_names
-from services.surveys import SurveyPolicy, owner_rep
-from services.ticket_text import STATUS_TEXT, label
-from services.ticket_views import TicketFilter
-from services.tickets import TicketError, TicketPolicy
-from storage.models_service import Survey, Ticket
+from services.service.alert_text import member_names
+from services.surveys import triggers as survey_triggers
+from services.surveys.asking import SurveyPolicy, owner_rep
+from services.tickets import changes as ticket_changes
+from services.tickets import text as ticket_text
+from services.tickets import views as ticket_views
+from services.tickets.opening import TicketError, TicketPolicy
+from services.tickets.text import STATUS_TEXT, label
+from services.tickets.views import TicketFilter
+from storage.models.surveys import Survey
+from storage.models.tickets import Ticket
 from storage.repos import contacts
 
 VERBS: Final = ("认领", "解决", "挂起")

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from bot.config import Settings
 from handlers.service.rules import service_rules
-from services.surveys import SurveyPolicy
-from services.tickets import TicketPolicy
+from services.surveys.asking import SurveyPolicy
+from services.tickets.opening import TicketPolicy
 
 
 def ticket_policy(settings: Settings) -> TicketPolicy:

@@ -23,10 +23,11 @@ from services.faq.engine import FaqEngine
 from services.faq.handoff import Handoff, choose_servicer, hand_off, is_handoff_request
 from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
-from services.messages import MassContent, Text
-from services.outbox import queue_kf_reply, queue_mass_task, queue_oa_message
-from storage.models import KfSession, Priority
-from storage.models_faq import FaqDecision, GroupFaqMode, KbEntry
+from services.outbox.messages import MassContent, Text
+from services.outbox.queue import queue_kf_reply, queue_mass_task, queue_oa_message
+from storage.models.faq import FaqDecision, GroupFaqMode, KbEntry
+from storage.models.messages import KfSession
+from storage.models.outbox import Priority
 from storage.repos import faq as faq_repo
 from storage.repos.faq import NewReply
 from storage.repos.windows import kf_recipient

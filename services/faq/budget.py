@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxKind
+from storage.models.outbox import OutboxKind
 from storage.repos import outbox as outbox_repo
 from storage.repos import windows
 from storage.repos.windows import OA_MESSAGE, kf_recipient

@@ -11,11 +11,11 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import notify
-from services.messages import Text
-from services.outbox import queue_kf_trans
-from services.ticket_text import label
-from services.tickets import TicketPolicy, open_or_link
-from storage.models_service import Ticket, TicketSource
+from services.outbox.messages import Text
+from services.outbox.queue import queue_kf_trans
+from services.tickets.opening import TicketPolicy, TicketRequest, open_or_link
+from services.tickets.text import label
+from storage.models.tickets import Ticket, TicketSource
 
 HANDOFF_WORDS: Final = ("人工", "转人工", "人工客服", "真人", "投诉")
 # What a customer is told when nobody can take the session now: the truth, and when a person will answer.
@@ -136,15 +136,17 @@ async def _handoff_ticket(
     opened = await open_or_link(
         session,
         now,
-        customer_id=customer_id,
-        subject=f"转人工：{why}",
-        source=TicketSource.HANDOFF,
-        channel="kf",
-        chat_id=open_kfid,
-        assignee=servicer,
-        source_key=f"handoff:{message_id}",
-        message_ids=[message_id],
-        policy=policy.tickets,
-        tell_assignee=False,
+        TicketRequest(
+            customer_id=customer_id,
+            subject=f"转人工：{why}",
+            source=TicketSource.HANDOFF,
+            channel="kf",
+            chat_id=open_kfid,
+            assignee=servicer,
+            source_key=f"handoff:{message_id}",
+            message_ids=[message_id],
+            policy=policy.tickets,
+            tell_assignee=False,
+        ),
     )
     return opened.ticket

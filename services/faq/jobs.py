@@ -13,7 +13,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.lifecycle import INTERNAL_SOURCE
+from services.customers.lifecycle import INTERNAL_SOURCE
 from storage.repos import inbound
 
 FAQ_QUESTION_KIND: Final = "faq_question"

@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq.types import KbItem
-from storage.models_faq import QuestionOrigin
+from storage.models.faq import QuestionOrigin
 from storage.repos import kb as kb_repo
 
 ENTRY_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

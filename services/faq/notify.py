@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts import Alert, alert_member, quote_customer_text
 from services.faq.types import Candidate
-from storage.models import Customer, Group, Message, SenderKind
+from services.service.alerts import Alert, alert_member, quote_customer_text
+from storage.models.customers import Customer
+from storage.models.groups import Group
+from storage.models.messages import Message, SenderKind
 from storage.repos import messages
 
 CONVERSATION_LINES: Final = 10

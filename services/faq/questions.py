@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq.answering import Question
-from storage.models import Customer, Group, Message
+from storage.models.customers import Customer
+from storage.models.groups import Group
+from storage.models.messages import Message
 
 
 async def rep_for(session: AsyncSession, q: Question) -> str | None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import kb
 from services.faq.types import Decision, KbItem
-from storage.models_faq import UnansweredGroup, UnansweredQuestion, UnansweredStatus
+from storage.models.faq import UnansweredGroup, UnansweredQuestion, UnansweredStatus
 from storage.repos import faq as faq_repo
 
 _NOT_WORD: Final = re.compile(r"[\W_]+", re.UNICODE)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import ArchiveFailure
+from storage.models.inbox import ArchiveFailure
 
 
 class FailedItem(Protocol):

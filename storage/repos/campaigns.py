@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer
-from storage.models_campaigns import Campaign, CampaignRun, CampaignSend, CampaignStatus, RunStatus, SendOutcome
+from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, CampaignStatus, RunStatus, SendOutcome
+from storage.models.customers import Customer
 
 LIVE_RUN = (RunStatus.SELECTING, RunStatus.DISPATCHING)
 SENT_OUTCOMES = (SendOutcome.QUEUED, SendOutcome.TASK)

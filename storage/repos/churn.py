@@ -15,16 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.db import dialect_of
-from storage.models import Customer, CustomerEvent, CustomerFollow, FollowStatus, Message, SenderKind
-from storage.models_service import (
-    ChurnScore,
-    CustomerScore,
-    Purchase,
-    Survey,
-    SurveyStatus,
-    Ticket,
-    TicketStatus,
-)
+from storage.models.customers import Customer, CustomerEvent, CustomerFollow, FollowStatus
+from storage.models.messages import Message, SenderKind
+from storage.models.purchases import Purchase
+from storage.models.service import ChurnScore
+from storage.models.surveys import CustomerScore, Survey, SurveyStatus
+from storage.models.tickets import Ticket, TicketStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import Customer, CustomerFollow, CustomerTag, FollowStatus, Member
+from storage.models.customers import Customer, CustomerFollow, CustomerTag, FollowStatus, Member
 
 
 def insert_for(session: AsyncSession, model: type[Any]) -> Any:

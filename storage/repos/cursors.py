@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import Cursor
+from storage.models.inbox import Cursor
 
 
 async def lock(session: AsyncSession, name: str, now: datetime) -> str:

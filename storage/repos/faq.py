@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Message, Outbox, OutboxKind, OutboxStatus, SenderKind
-from storage.models_faq import (
+from storage.models.faq import (
     FaqDecision,
     FaqReply,
     GroupFaqSetting,
@@ -17,6 +16,8 @@ from storage.models_faq import (
     UnansweredQuestion,
     UnansweredStatus,
 )
+from storage.models.messages import Message, SenderKind
+from storage.models.outbox import Outbox, OutboxKind, OutboxStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Group, GroupMember
+from storage.models.groups import Group, GroupMember
 
 
 async def get_or_add_group(session: AsyncSession, chat_id: str) -> Group:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import Customer, CustomerMerge
+from storage.models.customers import Customer, CustomerMerge
 
 
 async def by_openid(session: AsyncSession, openid: str) -> Customer | None:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import InboundEvent, InboxStatus
+from storage.models.inbox import InboundEvent, InboxStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models_faq import KbEntry, KbQuestion, KbRevision
+from storage.models.faq import KbEntry, KbQuestion, KbRevision
 
 REVISION_ROW: Final = 1
 

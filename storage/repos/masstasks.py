@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import MassTarget, MassTargetStatus, MassTask, MassTaskStatus
+from storage.models.masstasks import MassTarget, MassTargetStatus, MassTask, MassTaskStatus
 
 # Targets that hold a place under the cap: the task exists in WeCom and the target has not been released.
 COUNTED = (MassTargetStatus.UNSENT, MassTargetStatus.SENT)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import Message
+from storage.models.messages import Message
 
 
 @dataclass(frozen=True, slots=True)

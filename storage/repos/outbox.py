@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import OUTBOX_API, Outbox, OutboxKind, OutboxStatus
+from storage.models.outbox import OUTBOX_API, Outbox, OutboxKind, OutboxStatus
 
 LIVE = (OutboxStatus.QUEUED, OutboxStatus.DEFERRED, OutboxStatus.SENDING)
 RETRYABLE = (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.DEFERRED, OutboxStatus.CANCELLED)

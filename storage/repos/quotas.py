@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import ApiPause, MemberSendStamp, RateCounter
+from storage.models.outbox import ApiPause, MemberSendStamp, RateCounter
 
 
 async def paused_apis(session: AsyncSession, now: datetime) -> dict[str, datetime]:

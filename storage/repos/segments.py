@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models_campaigns import Segment
+from storage.models.campaigns import Segment
 
 
 async def insert(

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import CustomerEvent
+from storage.models.customers import CustomerEvent
 
 
 async def add_event_once(

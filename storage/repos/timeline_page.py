@@ -12,8 +12,11 @@ from sqlalchemy import String, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from storage.models import CustomerEvent, Message
-from storage.models_service import Purchase, Survey, Ticket, TicketEvent
+from storage.models.customers import CustomerEvent
+from storage.models.messages import Message
+from storage.models.purchases import Purchase
+from storage.models.surveys import Survey
+from storage.models.tickets import Ticket, TicketEvent
 
 
 @dataclass(frozen=True, slots=True)

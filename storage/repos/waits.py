@@ -12,9 +12,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import CustomerTag, Message
-from storage.models_faq import FaqDecision, FaqReply
-from storage.models_service import ChatWait, ServiceAlert, WaitStatus
+from storage.models.customers import CustomerTag
+from storage.models.faq import FaqDecision, FaqReply
+from storage.models.messages import Message
+from storage.models.service import ChatWait, ServiceAlert, WaitStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import KfSession, KfWindow, OaWindow, Outbox, OutboxKind, OutboxStatus
+from storage.models.messages import KfSession
+from storage.models.outbox import KfWindow, OaWindow, Outbox, OutboxKind, OutboxStatus
 
 KfPair = tuple[str, str]
 OA_MESSAGE: Final = "message"

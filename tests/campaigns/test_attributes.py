@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.attributes import attributes_of, import_attributes
+from services.customers.attributes import attributes_of, import_attributes
 from storage.db import make_sessionmaker
-from storage.models import Customer
+from storage.models.customers import Customer
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
 
@@ -45,9 +45,9 @@ async def test_header_must_start_with_customer_when_importing(engine: AsyncEngin
 
 async def test_profile_shows_attributes_rfm_tier_and_opt_out_when_they_exist(engine: AsyncEngine) -> None:
     from campaigns.rfm import run_rfm
-    from services.profiles import customer_profile
-    from storage.models_campaigns import ContactPref
-    from storage.models_service import Purchase
+    from services.customers.profiles import customer_profile
+    from storage.models.campaigns import ContactPref
+    from storage.models.purchases import Purchase
 
     sessions = make_sessionmaker(engine)
     async with sessions() as s, s.begin():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import Customer, CustomerTag, Member
+from storage.models.customers import Customer, CustomerTag, Member
 from tests.integration.test_cli import qunke
 
 NOW = datetime.now(UTC)

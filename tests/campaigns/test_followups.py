@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns import manage, runs
 from campaigns.policy import CampaignPolicy
-from services import followups
-from services.calendar import BusinessCalendar, WorkingHours
+from services.service import followups
+from services.service.calendar import BusinessCalendar, WorkingHours
 from storage.db import make_sessionmaker
-from storage.models import Customer, Member, Outbox, OutboxKind
-from storage.models_campaigns import Followup
-from storage.models_service import ChurnScore, Purchase
+from storage.models.campaigns import Followup
+from storage.models.customers import Customer, Member
+from storage.models.outbox import Outbox, OutboxKind
+from storage.models.purchases import Purchase
+from storage.models.service import ChurnScore
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 

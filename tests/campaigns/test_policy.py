@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from campaigns.policy import CampaignPolicy
-from services.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours
+from services.service.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from campaigns.rfm import Reading, _Rank, run_rfm, score
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import Customer
-from storage.models_service import Purchase
+from storage.models.customers import Customer
+from storage.models.purchases import Purchase
 from tests.integration.test_cli import qunke
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)

@@ -12,21 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns import manage, runs
 from campaigns.policy import CampaignPolicy
-from services.calendar import BusinessCalendar, WorkingHours
+from services.service.calendar import BusinessCalendar, WorkingHours
 from storage.db import make_sessionmaker
-from storage.models import (
-    Customer,
-    CustomerTag,
-    KfWindow,
-    MassTarget,
-    MassTargetStatus,
-    MassTask,
-    Member,
-    Outbox,
-    OutboxKind,
-)
-from storage.models_campaigns import CampaignRun, CampaignSend, ContactPref
-from storage.models_service import Purchase
+from storage.models.campaigns import CampaignRun, CampaignSend, ContactPref
+from storage.models.customers import Customer, CustomerTag, Member
+from storage.models.masstasks import MassTarget, MassTargetStatus, MassTask
+from storage.models.outbox import KfWindow, Outbox, OutboxKind
+from storage.models.purchases import Purchase
 
 NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 POLICY = CampaignPolicy(zone="Asia/Shanghai", calendar=BusinessCalendar("Asia/Shanghai", WorkingHours()))

@@ -13,9 +13,13 @@ from campaigns.rfm import run_rfm
 from campaigns.segment_filter import FilterError, parse_filter
 from campaigns.segment_sql import Moment
 from storage.db import make_sessionmaker
-from storage.models import ChatType, Customer, CustomerTag, Group, GroupMember, Member, Message, SenderKind
-from storage.models_campaigns import ContactPref, CustomerAttribute
-from storage.models_service import ChurnScore, Purchase, Survey
+from storage.models.campaigns import ContactPref, CustomerAttribute
+from storage.models.customers import Customer, CustomerTag, Member
+from storage.models.groups import Group, GroupMember
+from storage.models.messages import ChatType, Message, SenderKind
+from storage.models.purchases import Purchase
+from storage.models.service import ChurnScore
+from storage.models.surveys import Survey
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 MOMENT = Moment(NOW, "Asia/Shanghai")

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outgoing import Claim, build_request
-from services import tagging
+from services.customers import tagging
 from storage.db import make_sessionmaker
-from storage.models import Customer, CustomerTag, Outbox
+from storage.models.customers import Customer, CustomerTag
+from storage.models.outbox import Outbox
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
 

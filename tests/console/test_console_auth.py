@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from console import ConsoleConfig
-from services.accounts import user_by_login
-from storage.models_console import AuditEntry
+from services.access.accounts import user_by_login
+from storage.models.console import AuditEntry
 from tests.support.console_world import client, csrf_of, login, running_console
 
 

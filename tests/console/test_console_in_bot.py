@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services import accounts
+from services.access import accounts
 from services.clock import SystemClock
 from tests.support.console_world import PASSWORD, client, login
 

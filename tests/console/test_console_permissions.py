@@ -7,7 +7,7 @@ from aiohttp import web
 from console import ConsoleConfig, setup_console
 from console.access import PUBLIC, ROUTE_ACCESS
 from services.clock import SystemClock
-from storage.models_console import Role
+from storage.models.console import Role
 from tests.support.console_world import client, csrf_of, login, running_console
 
 LOGINS = {Role.ADMIN: "admin", Role.MANAGER: "boss", Role.REP: "zhang"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from storage.models import Customer
-from storage.models_service import ChurnScore
+from storage.models.customers import Customer
+from storage.models.service import ChurnScore
 from tests.support.console_world import START, client, login, running_console
 
 

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import Customer, InboundEvent, Message, Outbox
-from storage.models_console import AuditEntry, Erasure
-from storage.models_faq import UnansweredGroup, UnansweredQuestion
+from storage.models.console import AuditEntry, Erasure
+from storage.models.customers import Customer
+from storage.models.faq import UnansweredGroup, UnansweredQuestion
+from storage.models.inbox import InboundEvent
+from storage.models.messages import Message
+from storage.models.outbox import Outbox
 from tests.integration.test_cli import qunke
 from tests.support.console_world import START, client, csrf_of, login, running_console
 

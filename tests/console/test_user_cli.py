@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models_console import AuditEntry
+from storage.models.console import AuditEntry
 from tests.support.console_world import client, login, running_console
 
 REPO = Path(__file__).resolve().parents[2]

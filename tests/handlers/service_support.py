@@ -17,7 +17,8 @@ from bot.dispatch import Context, Features
 from bot.events import ChatKind, ChatMessage, Event, KfSessionChanged, MemberText, MessageChannel, Person, Speaker
 from services.clock import ManualClock
 from storage.db import make_sessionmaker
-from storage.models import Customer, Outbox
+from storage.models.customers import Customer
+from storage.models.outbox import Outbox
 from storage.repos import contacts
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai

@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import ChatKind
 from handlers.tickets.settings import survey_policy
-from services import survey_stats, survey_triggers
-from services.profiles import customer_profile
-from storage.models import Member
-from storage.models_service import CustomerScore, Purchase, ServiceAlert, Survey, Ticket
+from services.customers.profiles import customer_profile
+from services.surveys import stats as survey_stats
+from services.surveys import triggers as survey_triggers
+from storage.models.customers import Member
+from storage.models.purchases import Purchase
+from storage.models.service import ServiceAlert
+from storage.models.surveys import CustomerScore, Survey
+from storage.models.tickets import Ticket
 from storage.repos import tickets as repo
 from tests.handlers.service_support import KF, MANAGER, OWNER, T0, Harness
 

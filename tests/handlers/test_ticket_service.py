@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.tickets.settings import ticket_policy
-from services import ticket_changes, ticket_views, tickets
-from services.ticket_views import TicketFilter
-from services.tickets import Outcome, Problem, TicketError, TicketSource
+from services.tickets import changes as ticket_changes
+from services.tickets import opening as tickets
+from services.tickets import views as ticket_views
+from services.tickets.opening import Outcome, Problem, TicketError, TicketSource
+from services.tickets.views import TicketFilter
 from storage.repos import tickets as repo
 from tests.handlers.service_support import MANAGER, ON_DUTY, OWNER, T0, Harness
 
@@ -27,11 +29,13 @@ async def _open(
         opened = await tickets.open_or_link(
             session,
             h.now(),
-            customer_id=customer_id,
-            subject=str(kw.pop("subject", "我要投诉，快递三天没动")),
-            source=source,
-            policy=ticket_policy(h.settings),
-            **kw,  # type: ignore[arg-type]
+            tickets.TicketRequest(
+                customer_id=customer_id,
+                subject=str(kw.pop("subject", "我要投诉，快递三天没动")),
+                source=source,
+                policy=ticket_policy(h.settings),
+                **kw,  # type: ignore[arg-type]
+            ),
         )
         await session.commit()
         return opened

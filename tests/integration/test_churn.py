@@ -13,12 +13,14 @@ from bot.app import CHURN_JOB, schedule_churn
 from bot.config import ChurnSettings, Settings
 from bot.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
-from services.churn import at_risk, run_churn
-from services.churn_model import ChurnPolicy
+from services.churn.model import ChurnPolicy
+from services.churn.warning import at_risk, run_churn
 from services.clock import ManualClock
 from storage.db import make_sessionmaker
-from storage.models import Customer, Outbox, OutboxKind
-from storage.models_service import ChurnScore, ServiceAlert, Survey
+from storage.models.customers import Customer
+from storage.models.outbox import Outbox, OutboxKind
+from storage.models.service import ChurnScore, ServiceAlert
+from storage.models.surveys import Survey
 from tests.support.churn_histories import AT_RISK, HEALTHY, OWNER, Generated, generate, insert_generated
 
 NOW = datetime(2026, 11, 23, 19, 30, tzinfo=UTC)  # 03:30 the next morning in Shanghai

@@ -17,11 +17,11 @@ from bot.contact_import import ContactImporter
 from bot.metrics import Metrics
 from bot.sync import queue_group_sync
 from services.clock import SystemClock
-from services.contacts import fetch_unknown_members
-from services.identity import customer_for_external
-from services.lifecycle import refresh_customer, sync_group
-from services.profiles import customer_profile
-from storage.models import Customer, CustomerFollow, Member
+from services.customers.contacts import fetch_unknown_members
+from services.customers.identity import customer_for_external
+from services.customers.lifecycle import refresh_customer, sync_group
+from services.customers.profiles import customer_profile
+from storage.models.customers import Customer, CustomerFollow, Member
 from storage.repos import contacts
 from tests.support.stack import DEMO, Stack, running_stack
 

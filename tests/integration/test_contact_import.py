@@ -12,7 +12,7 @@ from bot.channels.wecom.directory import WeComDirectory
 from bot.contact_import import MEMBER_CURSOR, PAGE_CURSOR, ContactImporter
 from bot.metrics import Metrics
 from services.clock import SystemClock
-from services.profiles import CustomerProfile, customer_profile
+from services.customers.profiles import CustomerProfile, customer_profile
 from storage.repos import contacts, cursors
 from tests.support.stack import DEMO, Stack, running_stack
 

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from sandbox.config import SandboxConfig
-from storage.models import CustomerEvent, GroupMember
+from storage.models.customers import CustomerEvent
+from storage.models.groups import GroupMember
 from tests.support.stack import Stack, running_stack
 
 CHAOS = SandboxConfig(

@@ -11,8 +11,10 @@ import aiohttp
 from sqlalchemy import select
 
 from bot.channels.wecom.client import WeComClient
-from services.profiles import CustomerProfile, customer_profile
-from storage.models import ArchiveFailure, Customer, KfSession, Message
+from services.customers.profiles import CustomerProfile, customer_profile
+from storage.models.customers import Customer
+from storage.models.inbox import ArchiveFailure
+from storage.models.messages import KfSession, Message
 from storage.repos import contacts
 from tests.support.stack import DEMO, Stack
 

@@ -19,7 +19,7 @@ from bot.channels.wecom.client import WeComClient
 from bot.channels.wecom.directory import WeComDirectory
 from bot.metrics import Metrics
 from services.clock import SystemClock
-from storage.models import Message
+from storage.models.messages import Message
 from storage.repos import cursors
 from tests.support.stack import ARCHIVE_SECRET, DEMO, Stack, archive_key_files, running_stack
 

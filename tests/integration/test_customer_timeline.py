@@ -10,15 +10,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services import ticket_changes, tickets
-from services.conversations import PersonRef, Said, record_bot_reply, record_many
-from services.customer_refs import UnknownCustomer, resolve_customer, resolve_many
-from services.identity import customer_for_openid
-from services.profiles import CustomerProfile, customer_profile
-from services.timeline import EntryKind
+from services.conversations.recording import PersonRef, Said, record_bot_reply, record_many
+from services.customers.identity import customer_for_openid
+from services.customers.profiles import CustomerProfile, customer_profile
+from services.customers.refs import UnknownCustomer, resolve_customer, resolve_many
+from services.customers.timeline import EntryKind
+from services.tickets import changes as ticket_changes
+from services.tickets import opening as tickets
 from storage.db import make_sessionmaker
-from storage.models import Customer
-from storage.models_service import ChurnScore, CustomerScore, Purchase, Survey, TicketSource
+from storage.models.customers import Customer
+from storage.models.purchases import Purchase
+from storage.models.service import ChurnScore
+from storage.models.surveys import CustomerScore, Survey
+from storage.models.tickets import TicketSource
 from storage.repos import timeline
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -51,7 +55,11 @@ async def a_whole_conversation(sessions: async_sessionmaker[AsyncSession]) -> in
             session, "kf", KF, PersonRef(AMY), {"type": "text", "content": "在订单页申请"}, "o1", minute(2)
         )
         ticket = await tickets.open_ticket(
-            session, minute(3), customer_id=customer.id, subject="转人工：客户要求人工服务", source=TicketSource.HANDOFF
+            session,
+            minute(3),
+            tickets.TicketRequest(
+                customer_id=customer.id, subject="转人工：客户要求人工服务", source=TicketSource.HANDOFF
+            ),
         )
         await ticket_changes.claim(session, minute(4), ticket.id, "wangwu")
         await record_many(session, [said(5, "member", "wangwu", "您好，我来处理", member="wangwu")], minute(5))

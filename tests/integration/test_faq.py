@@ -16,8 +16,8 @@ from sqlalchemy import select
 from bot.channels.wecom.client import WeComClient
 from bot.config import ServiceSettings
 from services.faq.kb import parse_yaml
-from storage.models import Message
-from storage.models_faq import FaqReply
+from storage.models.faq import FaqReply
+from storage.models.messages import Message
 from tests.integration.test_cli import qunke
 from tests.support.stack import DEMO, Stack, running_stack
 

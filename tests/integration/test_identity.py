@@ -11,9 +11,9 @@ from bot import intake
 from bot.app import build_dispatcher
 from bot.dispatch import Context
 from bot.events import ChatKind, ChatMessage, Event, MessageChannel, MessageRecalled, Person, Speaker
-from services import identity
 from services.clock import ManualClock
-from services.profiles import customer_profile, list_customers
+from services.customers import identity
+from services.customers.profiles import customer_profile, list_customers
 from storage.db import make_sessionmaker
 from storage.repos import contacts
 

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wechatpy.crypto import WeChatCrypto
 
 from bot.config import OfficialAccountSettings, Settings
-from services.profiles import customer_profile
+from services.customers.profiles import customer_profile
 from storage.db import make_sessionmaker
-from storage.models import Customer, InboundEvent
+from storage.models.customers import Customer
+from storage.models.inbox import InboundEvent
 from tests.support.bot_only import running_bot
 from tests.support.stack import bot_settings
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import Customer, CustomerEvent
-from storage.models_campaigns import ContactPref
-from storage.models_faq import FaqReply
+from storage.models.campaigns import ContactPref
+from storage.models.customers import Customer, CustomerEvent
+from storage.models.faq import FaqReply
 from tests.integration.test_faq import eventually, logged
 from tests.support.stack import Stack
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from sandbox.app import create_app as create_sandbox
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import Message
+from storage.models.messages import Message
 from tests.support.bot_process import start_bot, stop, wait_healthy
 from tests.support.postgres import free_port
 from tests.support.stack import calling_back, sandbox_config, start_site

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.profiles import customer_profile
-from services.purchases import PurchaseError, import_csv, list_purchases, parse_amount, record_purchase
+from services.customers.profiles import customer_profile
+from services.purchases.recording import PurchaseError, import_csv, list_purchases, parse_amount, record_purchase
 from storage.db import make_sessionmaker
-from storage.models import Customer
-from storage.models_service import Purchase
+from storage.models.customers import Customer
+from storage.models.purchases import Purchase
 
 ZONE = "Asia/Shanghai"
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.outgoing import kf_msgid
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
-from services.alerts import Alert, alert_member
 from services.clock import SystemClock
-from services.messages import MassContent, Text
-from services.outbox import queue_kf_reply, queue_mass_task
+from services.outbox.messages import MassContent, Text
+from services.outbox.queue import queue_kf_reply, queue_mass_task
+from services.service.alerts import Alert, alert_member
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import MassTask, Outbox, OutboxKind, OutboxStatus
+from storage.models.masstasks import MassTask
+from storage.models.outbox import Outbox, OutboxKind, OutboxStatus
 from storage.repos.windows import note_kf_customer_message
 from tests.support.bot_process import BotProcess, write_config
 from tests.support.postgres import free_port

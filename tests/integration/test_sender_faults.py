@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outgoing import kf_msgid
-from services.alerts import Alert, alert_member
 from services.clock import SystemClock
-from services.messages import MassContent, Text
-from services.outbox import queue_kf_reply, queue_mass_task
-from storage.models import OutboxKind, OutboxStatus
+from services.outbox.messages import MassContent, Text
+from services.outbox.queue import queue_kf_reply, queue_mass_task
+from services.service.alerts import Alert, alert_member
+from storage.models.outbox import OutboxKind, OutboxStatus
 from storage.repos.windows import note_kf_customer_message
 from tests.support.sender_stack import SenderStack, sender_stack
 

@@ -19,7 +19,8 @@ from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from services.clock import SystemClock
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models_service import Survey, Ticket
+from storage.models.surveys import Survey
+from storage.models.tickets import Ticket
 from tests.support.postgres import free_port
 from tests.support.sender_stack import SANDBOX_DEFAULTS, SenderStack, sender_settings
 from tests.support.stack import DEMO, calling_back, start_site

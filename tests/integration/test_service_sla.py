@@ -15,11 +15,11 @@ from sqlalchemy import select
 from bot.app import create_app
 from bot.config import ServiceSettings, Settings
 from handlers.service.rules import service_rules
-from services import sla
 from services.clock import ManualClock
+from services.service import sla
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import Outbox, OutboxKind, OutboxStatus
-from storage.models_service import ChatWait
+from storage.models.outbox import Outbox, OutboxKind, OutboxStatus
+from storage.models.service import ChatWait
 from tests.support.postgres import free_port
 from tests.support.stack import Stack, bot_settings, calling_back, sandbox_config, start_site
 

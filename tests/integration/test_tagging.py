@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from services import tagging
 from services.clock import SystemClock
-from storage.models import Customer, CustomerTag
+from services.customers import tagging
+from storage.models.customers import Customer, CustomerTag
 from tests.integration.test_faq import eventually
 from tests.support.stack import Stack, running_stack
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import Member
+from storage.models.customers import Member
 from tests.handlers.service_support import Harness
 from tests.integration.test_cli import qunke
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.profiles import customer_profile
+from services.customers.profiles import customer_profile
 from storage.repos import contacts
 from tests.support.stack import Stack
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.channels.wecom.crypto import CallbackCrypto, signature
 from bot.config import load_settings
-from storage.models import InboundEvent
+from storage.models.inbox import InboundEvent
 from tests.support.bot_only import envelope, member_text, running_bot, signed
 from tests.support.stack import DEMO, bot_settings
 

@@ -15,8 +15,11 @@ from typing import Any, Final
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer, CustomerEvent, CustomerFollow, Message
-from storage.models_service import Purchase, Survey, Ticket
+from storage.models.customers import Customer, CustomerEvent, CustomerFollow
+from storage.models.messages import Message
+from storage.models.purchases import Purchase
+from storage.models.surveys import Survey
+from storage.models.tickets import Ticket
 
 DAY: Final = timedelta(days=1)
 OWNER: Final = "zhangsan"

@@ -13,12 +13,15 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from console import ConsoleConfig, setup_console
-from services import accounts
+from services.access import accounts
 from services.clock import ManualClock
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import Customer, CustomerFollow, Group, GroupMember, Member, Message
-from storage.models_console import User
-from storage.models_service import CustomerScore, Survey, Ticket
+from storage.models.console import User
+from storage.models.customers import Customer, CustomerFollow, Member
+from storage.models.groups import Group, GroupMember
+from storage.models.messages import Message
+from storage.models.surveys import CustomerScore, Survey
+from storage.models.tickets import Ticket
 from tests.support.postgres import free_port
 from tests.support.stack import start_site
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
 from bot.outgoing import Claim
-from storage.models import Outbox
+from storage.models.outbox import Outbox
 
 
 def claim_of(row: Outbox, now: datetime) -> Claim:

@@ -20,7 +20,7 @@ from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from services.clock import SystemClock
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import Outbox, OutboxStatus
+from storage.models.outbox import Outbox, OutboxStatus
 from tests.support.postgres import free_port
 from tests.support.stack import bot_settings, calling_back, start_site
 

@@ -31,7 +31,7 @@ from bot.config import (
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import ArchiveConfig, SandboxConfig
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import InboundEvent, InboxStatus
+from storage.models.inbox import InboundEvent, InboxStatus
 from tests.support.postgres import free_port
 
 DEMO = SandboxConfig()
@@ -139,7 +139,7 @@ class Stack:
 
     async def wait_for_groups(self, count: int, timeout: float = 10.0) -> None:
         """Wait until the bot has stored `count` groups (start-up sync queues them in the background)."""
-        from storage.models import Group
+        from storage.models.groups import Group
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

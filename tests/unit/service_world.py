@@ -17,13 +17,15 @@ from bot.config import ServiceSettings, Settings
 from bot.dispatch import Context, Features
 from bot.events import ChatKind, ChatMessage, MessageChannel, Person, Speaker
 from handlers.service.rules import service_rules
-from services import sla
 from services.clock import ManualClock
-from services.sla import OverdueHook, TickReport
-from services.sla_policy import ServiceRules
+from services.service import sla
+from services.service.policy import ServiceRules
+from services.service.sla import OverdueHook, TickReport
 from storage.db import make_sessionmaker
-from storage.models import Customer, CustomerTag, Group, Outbox, OutboxKind
-from storage.models_service import ChatWait
+from storage.models.customers import Customer, CustomerTag
+from storage.models.groups import Group
+from storage.models.outbox import Outbox, OutboxKind
+from storage.models.service import ChatWait
 from storage.repos import contacts
 
 CN = ZoneInfo("Asia/Shanghai")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours, forget_warnings
+from services.service.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours, forget_warnings
 
 CN = ZoneInfo("Asia/Shanghai")
 HOURS = WorkingHours(frozenset({1, 2, 3, 4, 5}), time(9), time(18))
@@ -134,7 +134,7 @@ def test_a_year_without_data_or_config_is_a_loud_warning_once_when_checked(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     calendar = BusinessCalendar("Asia/Shanghai", HOURS)
-    with caplog.at_level(logging.WARNING, logger="services.calendar"):
+    with caplog.at_level(logging.WARNING, logger="services.service.calendar"):
         assert calendar.warn_uncovered_years([2026, 2027]) == [2027]
         calendar.add_business_time(cn(2027, 3, 1, 10, 0), 3600)  # meeting it again later: no second warning
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -147,7 +147,7 @@ def test_a_year_without_data_or_config_is_a_loud_warning_once_when_checked(
 def test_a_year_with_config_entries_is_covered_without_a_warning_when_checked(
     calendar: BusinessCalendar, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="services.calendar"):
+    with caplog.at_level(logging.WARNING, logger="services.service.calendar"):
         assert calendar.warn_uncovered_years([2026, 2027]) == []
         calendar.is_working_day(date(2027, 5, 3))
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -155,7 +155,7 @@ def test_a_year_with_config_entries_is_covered_without_a_warning_when_checked(
 
 def test_a_year_first_met_at_run_time_warns_once_when_uncovered(caplog: pytest.LogCaptureFixture) -> None:
     calendar = BusinessCalendar("Asia/Shanghai", HOURS)
-    with caplog.at_level(logging.WARNING, logger="services.calendar"):
+    with caplog.at_level(logging.WARNING, logger="services.service.calendar"):
         calendar.is_working_day(date(2028, 2, 1))
         calendar.is_working_day(date(2028, 2, 2))
     assert len([r for r in caplog.records if "2028" in r.getMessage()]) == 1
@@ -178,7 +178,7 @@ def test_a_calendar_with_no_working_days_fails_clearly_when_asked_for_a_deadline
 def test_the_holiday_warning_is_logged_once_per_process_when_many_calendars_meet_the_year(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="services.calendar"):
+    with caplog.at_level(logging.WARNING, logger="services.service.calendar"):
         BusinessCalendar("Asia/Shanghai", HOURS).warn_uncovered_years([2027])
         for _ in range(3):  # the service rules build a calendar per message
             BusinessCalendar("Asia/Shanghai", HOURS).add_business_time(cn(2027, 3, 1, 10, 0), 3600)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ChurnSettings, load_settings
-from services.churn_model import ChurnPolicy, History, assess
-from services.churn_words import negative_terms
+from services.churn.model import ChurnPolicy, History, assess
+from services.churn.words import negative_terms
 from tests.support.churn_histories import CHATTER
 
 POLICY = ChurnPolicy()

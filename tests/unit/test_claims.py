@@ -14,10 +14,10 @@ from bot.claims import ClaimBatch, Claimer
 from bot.config import SenderSettings
 from bot.metrics import Metrics
 from services.clock import ManualClock
-from services.messages import MassContent, Text
-from services.outbox import queue_app_message, queue_kf_reply, queue_mass_task, queue_oa_message
+from services.outbox.messages import MassContent, Text
+from services.outbox.queue import queue_app_message, queue_kf_reply, queue_mass_task, queue_oa_message
 from storage.db import make_sessionmaker
-from storage.models import Outbox, OutboxStatus
+from storage.models.outbox import Outbox, OutboxStatus
 from storage.repos import quotas
 from storage.repos.windows import note_kf_customer_message, note_oa_user_message
 

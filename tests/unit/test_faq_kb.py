@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.faq import kb
 from services.faq.kb import KbError
 from storage.db import make_sessionmaker
-from storage.models_faq import KbQuestion
+from storage.models.faq import KbQuestion
 from storage.repos import kb as kb_repo
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

@@ -13,10 +13,11 @@ from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
 from bot.outgoing import Claim, build_request
 from services.faq.handoff import queued_notice
 from services.faq.notify import HandoffAlert
-from services.messages import Text
-from services.outbox import queue_kf_trans
+from services.outbox.messages import Text
+from services.outbox.queue import queue_kf_trans
 from storage.db import make_sessionmaker
-from storage.models import KfSession, KfWindow, Outbox, OutboxKind
+from storage.models.messages import KfSession
+from storage.models.outbox import KfWindow, Outbox, OutboxKind
 from tests.support.kf_trans import answer_trans
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

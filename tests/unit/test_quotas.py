@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.config import SenderSettings
 from bot.quotas import QuotaBook, next_period_start, period_cap, period_key
 from services.clock import ManualClock
-from storage.models import KfWindow, OaWindow, Priority
+from storage.models.outbox import KfWindow, OaWindow, Priority
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import ChatKind
-from services.response_times import Summary, percentile, response_stats
+from services.service.response_times import Summary, percentile, response_stats
 from tests.unit.service_world import GROUP, KF, cn, make_world
 
 

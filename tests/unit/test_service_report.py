@@ -9,10 +9,12 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli.report import period
-from services.reports import service_report
+from services.reports.service import service_report
 from storage.db import make_sessionmaker
-from storage.models import Customer, Member
-from storage.models_service import ChatWait, ChurnScore, Survey, Ticket
+from storage.models.customers import Customer, Member
+from storage.models.service import ChatWait, ChurnScore
+from storage.models.surveys import Survey
+from storage.models.tickets import Ticket
 
 T0 = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 

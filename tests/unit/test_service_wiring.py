@@ -12,8 +12,8 @@ from bot.app import setup_service_loop
 from bot.config import HolidaySettings, Settings
 from bot.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
-from services.calendar import forget_warnings
 from services.clock import ManualClock
+from services.service.calendar import forget_warnings
 from tests.unit.service_world import GROUP, SERVICE, cn, make_world
 
 

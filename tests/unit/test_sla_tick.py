@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import HolidaySettings
 from bot.events import ChatKind
-from services.sla import STAGE_ESCALATED, STAGE_OVERDUE, STAGE_WARNED
-from storage.models_service import ServiceAlert
+from services.service.sla import STAGE_ESCALATED, STAGE_OVERDUE, STAGE_WARNED
+from storage.models.service import ServiceAlert
 from tests.unit.service_world import GROUP, KF, SERVICE, cn, make_world
 
 
@@ -162,7 +162,7 @@ async def test_a_customer_with_no_owner_warns_the_on_duty_members(engine: AsyncE
 
 
 async def test_an_faq_answer_closes_the_wait_as_answered_by_the_bot_at_tick_time(engine: AsyncEngine) -> None:
-    from storage.models_faq import FaqReply
+    from storage.models.faq import FaqReply
     from storage.repos import messages
 
     world = await make_world(engine, cn(2026, 11, 23, 10, 0))
@@ -204,7 +204,7 @@ async def test_ticks_in_between_and_repeated_ticks_never_send_twice(engine: Asyn
 
 
 async def test_a_kf_session_taken_after_the_question_warns_its_servicer(engine: AsyncEngine) -> None:
-    from services.conversations import note_kf_session_change
+    from services.conversations.recording import note_kf_session_change
 
     world = await make_world(engine, cn(2026, 11, 23, 10, 0))
     customer_id = await world.customer("wmK", "小K")

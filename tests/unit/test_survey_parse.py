@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.surveys_parse import Kind, menu_id, parse_answer, parse_menu_id
+from services.surveys.parse import Kind, menu_id, parse_answer, parse_menu_id
 
 CASES: list[tuple[str, Kind, int | None]] = [
     # CSAT: numbers, stars and units

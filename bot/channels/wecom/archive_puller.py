@@ -18,7 +18,7 @@ from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event
 from bot.metrics import Metrics
 from services.clock import Clock
-from services.directory import ContactDirectory
+from services.customers.directory import ContactDirectory
 from storage.repos import archive_failures, cursors
 
 log = logging.getLogger("qunke.archive")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from bot.channels.wecom.client import ErrorClass, JsonObject, WeComApiError, WeComClient, WeComUnavailable
-from services.directory import (
+from services.customers.directory import (
     ContactPage,
     DirectoryUnavailable,
     ExternalContactInfo,

@@ -17,7 +17,7 @@ from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event, KfPullRequested, KfSessionChanged, Person
 from bot.metrics import Metrics
 from services.clock import Clock
-from services.directory import ContactDirectory
+from services.customers.directory import ContactDirectory
 from storage.repos import contacts, cursors
 
 log = logging.getLogger("qunke.kf")

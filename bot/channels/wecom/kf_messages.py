@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
+from bot.channels.apiclient import JsonObject
 from bot.events import (
     ChatKind,
     ChatMessage,
@@ -26,8 +27,6 @@ STATE_AFTER: Final = {"taken": 3, "transferred": 3, "ended": 4}
 KNOWN_BODIES: Final = frozenset(
     {"text", "image", "voice", "video", "file", "location", "link", "business_card", "miniprogram", "msgmenu"}
 )
-
-JsonObject = dict[str, Any]
 
 
 def sent_at(item: JsonObject, fallback: datetime) -> datetime:

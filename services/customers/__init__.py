@@ -1,0 +1,1 @@
+"""Customers: profiles, identities, the timeline, the directory, groups, lifecycle, tags and consent."""

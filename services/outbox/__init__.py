@@ -1,0 +1,1 @@
+"""Outgoing messages: the platform-free message types, the outbox queue and mass tasks."""

@@ -1,0 +1,1 @@
+"""PIPL: export and erasure of everything held about one person."""

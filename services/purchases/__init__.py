@@ -1,0 +1,1 @@
+"""Purchases: recorded one by one or imported from a CSV."""

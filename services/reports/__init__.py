@@ -1,0 +1,1 @@
+"""Manager reports: the service report, the dashboard series and group health."""

@@ -1,0 +1,1 @@
+"""In-chat CSAT/NPS surveys: asking, reading answers, triggers and statistics."""
