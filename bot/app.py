@@ -33,24 +33,26 @@ from bot.channels.wecom.crypto import CallbackCrypto
 from bot.channels.wecom.directory import WeComDirectory
 from bot.channels.wecom.kf import KfPuller, cursor_name
 from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
-from bot.config import ArchiveSettings, ConfigError, Settings
-from bot.contact_import import ContactImporter
+from bot.config.base import ConfigError
+from bot.config.platform import ArchiveSettings
+from bot.config.settings import Settings
+from bot.delivery.kf_handoff import pool_health
+from bot.delivery.sender import Sender
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
 from bot.failure_streak import FailureStreak
 from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up
 from bot.health import HealthSources, Worker, health_report
 from bot.http_errors import quiet_bad_requests
-from bot.inbox import InboxWriter
-from bot.ingest import IngestWorker, Puller
-from bot.kf_handoff import pool_health
+from bot.ingest.contact_import import ContactImporter
+from bot.ingest.inbox import InboxWriter
+from bot.ingest.sync import queue_group_sync
+from bot.ingest.worker import IngestWorker, Puller
 from bot.leader import Leadership
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
 from bot.policies import campaign_policy
 from bot.scheduler import Scheduler
-from bot.sender import Sender
-from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from campaigns import runs as campaign_runs
 from campaigns.rfm import run_rfm

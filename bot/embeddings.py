@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from bot.config import FaqEmbedderSettings
+from bot.config.faq import FaqEmbedderSettings
 from services.faq.embedder import EmbedderError
 
 API_KEY_ENV: Final = "QUNKE_EMBEDDINGS_API_KEY"

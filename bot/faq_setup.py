@@ -11,7 +11,7 @@ import aiohttp
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.embeddings import embedder_from_settings
 from services.clock import Clock
 from services.faq import kb

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from campaigns.policy import CampaignPolicy
 from handlers.service.rules import service_rules
 

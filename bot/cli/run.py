@@ -19,7 +19,7 @@ from bot.access_log import QuietAccessLogger
 from bot.app import create_app
 from bot.cli import ports
 from bot.cli.demo_accounts import banner_lines, ensure_demo_accounts
-from bot.config import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from storage.migrate import upgrade
 
 db_app = typer.Typer(no_args_is_help=True, help="数据库结构 (database schema)")

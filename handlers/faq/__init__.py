@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, Speaker
 from handlers.tickets.settings import ticket_policy

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from bot.config import ServiceSettings, Settings
+from bot.config.service import ServiceSettings
+from bot.config.settings import Settings
 from services.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours
 from services.sla_policy import ServiceRules, SlaPolicy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from handlers.service.rules import service_rules
 from services.surveys import SurveyPolicy
 from services.tickets import TicketPolicy

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import CHURN_JOB, schedule_churn
-from bot.config import ChurnSettings, Settings
+from bot.config.growth import ChurnSettings
+from bot.config.settings import Settings
 from bot.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
 from services.churn import at_risk, run_churn

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.outgoing import kf_msgid
+from bot.delivery.wire import kf_msgid
 from services.alerts import Alert, alert_member
 from services.clock import SystemClock
 from services.messages import MassContent, Text

@@ -13,7 +13,8 @@ import aiohttp
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.config import ServiceSettings, Settings
+from bot.config.service import ServiceSettings
+from bot.config.settings import Settings
 from handlers.service.rules import service_rules
 from services import sla
 from services.clock import ManualClock

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config.base import ConfigError
+from bot.config.settings import Settings, load_settings
 from handlers.service.rules import service_rules
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"

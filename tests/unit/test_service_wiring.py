@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import setup_service_loop
-from bot.config import HolidaySettings, Settings
+from bot.config.service import HolidaySettings
+from bot.config.settings import Settings
 from bot.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
 from services.calendar import forget_warnings

@@ -10,7 +10,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.apiclient import JsonObject
-from bot.outgoing import Claim
+from bot.delivery.wire import Claim
 from services import conversations
 from services.faq.notify import HandoffAlert, HandoffOutcome, handoff_alert
 from services.messages import Text

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import SenderSettings
+from bot.config.sender import SenderSettings
 from storage.models import KfWindow, MassTargetStatus, OaWindow, Outbox, OutboxKind, Priority
 from storage.repos import masstasks, quotas, windows
 from storage.repos.windows import OA_MESSAGE, KfPair, split_kf_recipient

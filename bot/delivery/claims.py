@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import SenderSettings
-from bot.masstrack import LIST_PATH
+from bot.config.sender import SenderSettings
+from bot.delivery.masstasks import LIST_PATH
+from bot.delivery.quotas import QuotaBook, Verdict, kf_pair
+from bot.delivery.wire import Claim
 from bot.metrics import Metrics
-from bot.outgoing import Claim
-from bot.quotas import QuotaBook, Verdict, kf_pair
 from services.masstasks import mark_failed
 from storage.db import dialect_of
 from storage.models import Outbox, OutboxKind, OutboxStatus
