@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import setup_service_loop
 from bot.config.service import HolidaySettings
 from bot.config.settings import Settings
+from bot.jobs import setup_service_loop
 from bot.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
 from services.calendar import forget_warnings
