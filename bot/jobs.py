@@ -10,16 +10,15 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.campaign_policy import campaign_policy
 from bot.config.settings import Settings
 from bot.health import HealthSources
 from bot.leader import Leadership
-from bot.policies import campaign_policy
+from bot.policies import service_rules, survey_policy, ticket_policy
 from bot.runtime import CORE, HEALTH
 from bot.scheduler import Scheduler
 from campaigns import runs as campaign_runs
 from campaigns.rfm import run_rfm
-from handlers.service.rules import service_rules
-from handlers.tickets.settings import survey_policy, ticket_policy
 from services import followups, sla, survey_triggers, ticket_changes
 from services.churn import run_churn
 from services.churn_model import ChurnPolicy

@@ -56,7 +56,7 @@ class How(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SurveyPolicy:
-    """What surveys need from config (handlers.tickets.settings builds it from Settings)."""
+    """What surveys need from config (bot.policies builds it from Settings)."""
 
     expire: timedelta = timedelta(hours=48)
     after_purchase: timedelta = timedelta(days=3)

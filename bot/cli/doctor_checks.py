@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config.base import ConfigError
 from bot.config.settings import Settings
-from handlers.service.rules import service_rules
+from bot.policies import service_rules
 from storage.db import create_db_engine
 from storage.migrate import current_head
 

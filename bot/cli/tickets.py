@@ -16,7 +16,7 @@ from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.cli.ticket_timeline import ticket_timeline
 from bot.config.settings import Settings, load_settings
-from handlers.tickets.settings import survey_policy, ticket_policy
+from bot.policies import survey_policy, ticket_policy
 from services import survey_triggers, ticket_changes, ticket_text, ticket_views, tickets
 from services.clock import SystemClock
 from services.customer_refs import UnknownCustomer, resolve_customer

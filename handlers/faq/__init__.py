@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.config.settings import Settings
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, Speaker
-from handlers.tickets.settings import ticket_policy
+from bot.policies import ticket_policy
 from services.contact_prefs import preference_word
 from services.faq.answering import Outcome, Policy, handle_question
 from services.faq.budget import Budgets

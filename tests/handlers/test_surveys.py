@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import ChatKind
-from handlers.tickets.settings import survey_policy
+from bot.policies import survey_policy
 from services import survey_stats, survey_triggers
 from services.profiles import customer_profile
 from storage.models import Member

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.tickets.settings import ticket_policy
+from bot.policies import ticket_policy
 from services import ticket_changes, ticket_views, tickets
 from services.ticket_views import TicketFilter
 from services.tickets import Outcome, Problem, TicketError, TicketSource

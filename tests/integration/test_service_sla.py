@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.app import create_app
 from bot.config.service import ServiceSettings
 from bot.config.settings import Settings
-from handlers.service.rules import service_rules
+from bot.policies import service_rules
 from services import sla
 from services.clock import ManualClock
 from storage.db import create_db_engine, make_sessionmaker

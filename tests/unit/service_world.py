@@ -17,7 +17,7 @@ from bot.config.settings import Settings
 from bot.dispatch import Context, Features
 from bot.events import ChatKind, ChatMessage, MessageChannel, Person, Speaker
 from bot.ingest import intake
-from handlers.service.rules import service_rules
+from bot.policies import service_rules
 from services import sla
 from services.clock import ManualClock
 from services.sla import OverdueHook, TickReport

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config.base import ConfigError
 from bot.config.settings import Settings, load_settings
-from handlers.service.rules import service_rules
+from bot.policies import service_rules
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 
