@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -20,7 +20,6 @@ from bot.dispatch import Dispatcher, Features
 from bot.events import Event
 from bot.health import HealthSources, Worker
 from bot.ingest.inbox import InboxWriter
-from bot.ingest.worker import Puller
 from bot.metrics import Metrics
 from bot.tasks import BackgroundTasks
 from services.clock import Clock
@@ -51,7 +50,8 @@ class Core:
 CORE: Final = web.AppKey("core", Core)
 DISPATCHER: Final = web.AppKey("dispatcher", Dispatcher)
 FEATURES: Final = web.AppKey("features", Features)
-PULLERS: Final = web.AppKey[dict[type[Event], Puller]]("pullers")
+# What pulls a source when its event arrives (bot.ingest.worker.Puller, spelled out to keep this module low).
+PULLERS: Final = web.AppKey[dict[type[Event], Callable[[Event], Awaitable[None]]]]("pullers")
 INBOX: Final = web.AppKey("inbox", InboxWriter)
 HEALTH: Final = web.AppKey("health", HealthSources)
 FAQ_ENGINE: Final = web.AppKey("faq_engine", FaqEngine)
