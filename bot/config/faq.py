@@ -19,6 +19,7 @@ class FaqEmbedderSettings(Section):
     model: str = "bge-m3"
     weight: float = Field(default=0.35, ge=0, le=1)  # the cosine's share of the fused score
     timeout_s: float = Field(default=5.0, gt=0)
+    api_key: str | None = None  # from QUNKE_EMBEDDINGS_API_KEY only: a secret never lives in config.yaml
 
     @property
     def enabled(self) -> bool:

@@ -165,6 +165,7 @@ class _Environment(BaseSettings):
     WECHAT_OA_SECRET: str | None = None
     WECHAT_OA_TOKEN: str | None = None
     WECHAT_OA_AES_KEY: str | None = None
+    QUNKE_EMBEDDINGS_API_KEY: str | None = None
 
 
 _ENV_TARGETS: Final = {
@@ -183,6 +184,7 @@ _ENV_TARGETS: Final = {
     "WECHAT_OA_TOKEN": ("officialaccount", "token"),
     "WECHAT_OA_AES_KEY": ("officialaccount", "aes_key"),
 }
+EMBEDDINGS_KEY_ENV: Final = "QUNKE_EMBEDDINGS_API_KEY"
 _SECRET_KEYS: Final = {"corp_id", "agent_id", "secret", "token", "aes_key", "app_id", "private_keys"}
 
 
@@ -205,10 +207,26 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             if not isinstance(data[section], dict):
                 raise ConfigError(f"{path}: {section}: expected a mapping")
             data[section][key] = value
+    _overlay_embeddings_key(data, env.get(EMBEDDINGS_KEY_ENV), path)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
+
+
+def _overlay_embeddings_key(data: dict[str, Any], api_key: str | None, path: Path) -> None:
+    """The FAQ embedder's key sits one level deeper (faq.embedder.api_key) than the sections _ENV_TARGETS fills."""
+    faq = data.get("faq")
+    embedder = faq.get("embedder") if isinstance(faq, Mapping) else None
+    if isinstance(embedder, Mapping) and "api_key" in embedder:
+        raise ConfigError(
+            f"{path}: faq.embedder.api_key: secrets belong in the environment ({EMBEDDINGS_KEY_ENV}), not the file"
+        )
+    if not api_key:
+        return
+    if not isinstance(data.setdefault("faq", {}), dict) or not isinstance(data["faq"].setdefault("embedder", {}), dict):
+        raise ConfigError(f"{path}: faq.embedder: expected a mapping")
+    data["faq"]["embedder"]["api_key"] = api_key
 
 
 def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
