@@ -20,10 +20,10 @@ from services.outbox import queue_kf_event_message, queue_kf_reply, queue_oa_mes
 from services.surveys_parse import Kind, menu_id
 from services.ticket_text import label
 from storage.db import dialect_of
+from storage.kf_state import BOT_MAY_SEND
 from storage.models import Customer, KfSession, OaWindow
 from storage.models_service import Survey, SurveyKind, SurveyStatus
 
-KF_SENDABLE: Final = (0, 1)  # kf/send_msg only in session state 0 (untreated) or 1 (bot) (WECOM.md §2d)
 KF_WINDOW: Final = timedelta(hours=48)
 OA_MESSAGE_WINDOW: Final = timedelta(hours=48)
 OA_ACTION_WINDOW: Final = timedelta(seconds=60)
@@ -116,7 +116,7 @@ async def find_reach(
     """Where the bot can ask now: an open kf window (state 0/1), an open OA window, else a note to the rep."""
     stmt = select(KfSession).where(
         KfSession.customer_id == customer.id,
-        KfSession.state.in_(KF_SENDABLE),
+        KfSession.state.in_(BOT_MAY_SEND),
         KfSession.last_customer_msg_at >= now - KF_WINDOW,
     )
     kf = sorted(
