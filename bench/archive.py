@@ -29,7 +29,7 @@ from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, SandboxArchiveS
 from bot.channels.wecom.archive_messages import to_events  # noqa: E402
 from bot.channels.wecom.archive_puller import ArchivePuller  # noqa: E402
 from bot.dispatch import Context  # noqa: E402
-from bot.intake import take  # noqa: E402
+from bot.ingest.intake import take  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402

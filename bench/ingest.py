@@ -28,7 +28,8 @@ from bench.load import Job, Outcome, serve  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.channels.wecom.crypto import CallbackCrypto, CallbackCryptoError, signature  # noqa: E402
 from bot.channels.wecom.parse import CallbackParseError, parse_xml, to_callback  # noqa: E402
-from bot.config import DatabaseSettings, IngestSettings, Settings, WeComSettings  # noqa: E402
+from bot.config.platform import DatabaseSettings, IngestSettings, WeComSettings  # noqa: E402
+from bot.config.settings import Settings  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models.inbox import InboundEvent, InboxStatus  # noqa: E402

@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.wecom.client import WeComClient
-from bot.config import SenderSettings, Settings
+from bot.config.sender import SenderSettings
+from bot.config.settings import Settings
+from bot.delivery.sender import Sender
 from bot.metrics import Metrics
-from bot.sender import Sender
 from sandbox.app import create_app as create_sandbox
 from sandbox.clock import OffsetClock
 from sandbox.config import SandboxConfig

@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.events import Event
 from bot.metrics import Metrics
 from services.clock import Clock

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import aiohttp
 
-from bot.config import FaqEmbedderSettings
+from bot.config.faq import FaqEmbedderSettings
 from services.faq.embedder import EmbedderError
 
-API_KEY_ENV: Final = "QUNKE_EMBEDDINGS_API_KEY"
+API_KEY_ENV: Final = "QUNKE_EMBEDDINGS_API_KEY"  # read by load_settings into faq.embedder.api_key
 
 
 class OpenAIEmbedder:
@@ -53,8 +52,9 @@ def _vectors(body: Any, expected: int) -> list[list[float]]:
 def embedder_from_settings(
     http: aiohttp.ClientSession, settings: FaqEmbedderSettings, environ: Mapping[str, str] | None = None
 ) -> OpenAIEmbedder | None:
-    """The configured embedder, or None when `faq.embedder.url` is not set (the default)."""
+    """The configured embedder, or None when `faq.embedder.url` is not set (the default). The API key is the one
+    load_settings read from the environment; `environ` overrides it for settings built by hand."""
     if not settings.url:
         return None
-    env = os.environ if environ is None else environ
-    return OpenAIEmbedder(http, settings.url, settings.model, settings.timeout_s, env.get(API_KEY_ENV) or None)
+    api_key = settings.api_key if environ is None else environ.get(API_KEY_ENV)
+    return OpenAIEmbedder(http, settings.url, settings.model, settings.timeout_s, api_key or None)

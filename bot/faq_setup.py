@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.embeddings import embedder_from_settings
+from bot.runtime import CORE, FAQ_ENGINE
 from services.clock import Clock
 from services.faq import kb
 from services.faq.engine import Deciding, FaqEngine
@@ -21,6 +23,19 @@ from storage.db_errors import explain as explain_database_error
 from storage.repos import kb as kb_repo
 
 log = logging.getLogger("qunke.faq")
+
+
+def setup_faq(app: web.Application) -> None:
+    """The FAQ engine, with the demo KB imported into an empty database before any worker can decide a question."""
+
+    async def faq(app: web.Application) -> AsyncIterator[None]:
+        core = app[CORE]
+        app[FAQ_ENGINE] = engine = build_faq_engine(core.settings, core.http)
+        await import_example_if_empty(core.sessions, core.settings, core.clock)
+        core.tasks.spawn(warm_up(core.sessions, engine), "faq-warm-up")
+        yield
+
+    app.cleanup_ctx.append(faq)
 
 
 def build_faq_engine(settings: Settings, http: aiohttp.ClientSession) -> FaqEngine:

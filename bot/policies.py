@@ -2,21 +2,83 @@
 
 from __future__ import annotations
 
-from bot.config import Settings
-from campaigns.policy import CampaignPolicy
-from handlers.service.rules import service_rules
+import functools
+from datetime import timedelta
+
+from bot.config.service import ServiceSettings
+from bot.config.settings import Settings
+from services.service.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours
+from services.service.policy import ServiceRules, SlaPolicy
+from services.surveys.asking import SurveyPolicy
+from services.tickets.opening import TicketPolicy
 
 
-def campaign_policy(settings: Settings) -> CampaignPolicy:
-    """Quiet hours, the frequency cap and batches from `campaigns:`; holidays and workdays from the service calendar."""
-    section = settings.campaigns
-    return CampaignPolicy(
-        zone=settings.timezone,
-        calendar=service_rules(settings).calendar,
-        quiet_start=section.quiet_hours.start,
-        quiet_end=section.quiet_hours.end,
-        frequency_cap=section.frequency_cap,
-        frequency_days=section.frequency_days,
-        batch_size=section.batch_size,
-        monthly_cap=settings.sender.mass_cap_period == "month" and settings.sender.mass_cap is None,
+def service_rules(settings: Settings) -> ServiceRules:
+    """Settings are frozen, so one set of rules (and one calendar with its per-day cache) serves every event."""
+    return _rules(settings.service, settings.timezone)
+
+
+@functools.lru_cache(maxsize=8)
+def _rules(service: ServiceSettings, zone: str) -> ServiceRules:
+    hours = service.business_hours
+    calendar = BusinessCalendar(
+        zone,
+        WorkingHours(
+            days=frozenset(hours.days),
+            start=hours.start,
+            end=hours.end,
+            breaks=tuple((b.start, b.end) for b in hours.breaks),
+        ),
+        [DayOverride(h.date, DayKind(h.kind), h.name) for h in service.holidays],
+    )
+    policies = tuple(
+        SlaPolicy(
+            name=p.name,
+            first_response_s=p.first_response_min * 60,
+            resolution_s=p.resolution_h * 3600,
+            warn_before_s=p.warn_before_min * 60,
+            tier=p.match.tier,
+            tags=frozenset(p.match.tags),
+        )
+        for p in service.sla_policies
+    )
+    return ServiceRules(
+        calendar=calendar,
+        policies=policies,
+        managers=service.managers,
+        on_duty=service.on_duty,
+        escalation_levels=service.escalation_levels,
+        escalate_every_s=service.escalate_every_min * 60,
+    )
+
+
+def ticket_policy(settings: Settings) -> TicketPolicy:
+    t = settings.tickets
+    calendar = service_rules(settings).calendar
+    return TicketPolicy(
+        on_duty=settings.service.on_duty,
+        managers=settings.service.managers,
+        first_response=timedelta(minutes=t.first_response_minutes),
+        resolution=timedelta(minutes=t.resolution_minutes),
+        reopen_within=timedelta(days=t.reopen_within_days),
+        reopen_sources=frozenset(t.reopen_sources),
+        # Ticket deadlines count business hours, like the waits' (one calendar per configuration).
+        due=lambda start, span: calendar.add_business_time(start, span.total_seconds()),
+    )
+
+
+def survey_policy(settings: Settings) -> SurveyPolicy:
+    s = settings.surveys
+    return SurveyPolicy(
+        expire=timedelta(hours=s.expire_h),
+        after_purchase=timedelta(days=s.after_purchase_days),
+        kinds=s.kinds.model_dump(),
+        rep_note=s.archive_chats == "rep_note",
+        csat_question=s.csat_question,
+        csat_menu_head=s.csat_menu_head,
+        nps_question=s.nps_question,
+        thanks=s.thanks,
+        low_score_reply=s.low_score_reply,
+        managers=settings.service.managers,
+        low_priority=settings.tickets.low_score_priority,
     )

@@ -42,3 +42,11 @@ class BackgroundTasks:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+
+async def drain(task: asyncio.Task[None], name: str, grace_s: float = 10) -> None:
+    """Let a loop that was told to stop finish its current work; give up (it is cancelled later) after grace_s."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=grace_s)
+    except TimeoutError:
+        log.error("%s did not finish within %.0f s; cancelling it", name, grace_s)

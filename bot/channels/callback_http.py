@@ -9,7 +9,7 @@ from typing import Final
 
 from aiohttp import web
 
-from bot.inbox import InboxClosed, InboxWriter
+from bot.ingest.inbox import InboxClosed, InboxWriter
 from bot.metrics import Metrics
 from storage.repos.inbound import NewInbound
 

@@ -31,7 +31,7 @@ from bot.cli import (  # noqa: E402
     users,
 )
 from bot.cli.faq_kb import group_app  # noqa: E402
-from bot.config import ConfigError  # noqa: E402
+from bot.config.base import ConfigError  # noqa: E402
 from storage.db_errors import explain as explain_database_error  # noqa: E402
 
 DATABASE_EXIT_CODE = 3  # 2 is a configuration error; 3 says the database is down, unreachable or not migrated

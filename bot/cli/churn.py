@@ -12,7 +12,7 @@ from rich.text import Text
 
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import print_json
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from services.churn import warning as churn
 from services.churn.model import ChurnPolicy
 from services.clock import SystemClock

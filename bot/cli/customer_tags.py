@@ -8,7 +8,7 @@ import typer
 
 from bot.cli.data import JsonFlag, customer_app, with_session
 from bot.cli.output import print_json
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from services.clock import SystemClock
 from services.customers import tagging
 

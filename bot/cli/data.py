@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.choices import INBOX_TEXT, pick, truncation_note
 from bot.cli.output import local, print_json
-from bot.config import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from services.clock import SystemClock
 from services.customers import identity
 from services.customers.profiles import CustomerProfile, CustomerSummary, customer_profile, list_customers

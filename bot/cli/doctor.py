@@ -9,7 +9,8 @@ import typer
 
 from bot.cli import doctor_checks as checks
 from bot.cli.doctor_checks import Finding, Level
-from bot.config import ConfigError, config_path_from_env, load_settings
+from bot.config.base import ConfigError
+from bot.config.settings import config_path_from_env, load_settings
 
 
 def doctor(

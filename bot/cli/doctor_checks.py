@@ -15,8 +15,9 @@ import aiohttp
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.config import ConfigError, Settings
-from handlers.service.rules import service_rules
+from bot.config.base import ConfigError
+from bot.config.settings import Settings
+from bot.policies import service_rules
 from storage.db import create_db_engine
 from storage.migrate import current_head
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.choices import pick, plain, truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from services.clock import SystemClock
 from services.outbox.masstasks import (
     TaskAction,

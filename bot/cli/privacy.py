@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from bot.cli.data import customer_app
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from services.access import audit
 from services.access.audit import Origin
 from services.clock import SystemClock

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from campaigns import manage
 from services.clock import SystemClock
 from services.reports.service import ServiceReport, service_report

@@ -19,7 +19,7 @@ from bot.access_log import QuietAccessLogger
 from bot.app import create_app
 from bot.cli import ports
 from bot.cli.demo_accounts import banner_lines, ensure_demo_accounts
-from bot.config import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from storage.migrate import upgrade
 from storage.single_server import SqliteAlreadyServed, claim_sqlite_file
 

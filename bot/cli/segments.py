@@ -14,7 +14,7 @@ from rich.table import Table
 
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from campaigns import rfm, segments
 from campaigns.segment_filter import RFM_TIERS
 from campaigns.segment_sql import Moment

@@ -15,8 +15,8 @@ from bot.cli.choices import pick, pick_all, truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.cli.ticket_timeline import ticket_timeline
-from bot.config import Settings, load_settings
-from handlers.tickets.settings import survey_policy, ticket_policy
+from bot.config.settings import Settings, load_settings
+from bot.policies import survey_policy, ticket_policy
 from services.clock import SystemClock
 from services.customers.refs import UnknownCustomer, resolve_customer
 from services.surveys import triggers as survey_triggers

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from services.access import accounts, audit
 from services.access.accounts import AccountError
 from services.access.audit import Origin

@@ -1,4 +1,4 @@
-"""Conversation bookkeeping: recalls, kf session state and OA follows (bot/intake.py stores the messages)."""
+"""Conversation bookkeeping: recalls, kf session state and OA follows (bot/ingest/intake.py stores the messages)."""
 
 from __future__ import annotations
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, Speaker
-from handlers.tickets.settings import ticket_policy
+from bot.policies import ticket_policy
 from services.customers.contact_prefs import preference_word
 from services.faq.answering import Outcome, Policy, handle_question
 from services.faq.budget import Budgets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, Speaker
-from handlers.service.rules import service_rules
+from bot.policies import service_rules
 from services.service import waits
 from services.text.intent import needs_answer
 from storage.repos import messages

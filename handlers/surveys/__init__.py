@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, KfSessionChanged, Speaker
-from handlers.tickets.settings import survey_policy, ticket_policy
+from bot.policies import survey_policy, ticket_policy
 from services.conversations import recording as conversations
 from services.conversations.recording import PersonRef
 from services.surveys import answers as survey_answers

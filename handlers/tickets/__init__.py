@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, MemberText, Speaker
+from bot.policies import survey_policy, ticket_policy
 from handlers.tickets.commands import is_command, parse_command, run_command
-from handlers.tickets.settings import survey_policy, ticket_policy
 from services.outbox.messages import Text
 from services.outbox.queue import queue_app_message
 from services.surveys import answers as survey_answers

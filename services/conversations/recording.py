@@ -10,15 +10,12 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers import identity, lifecycle
+from storage.kf_state import KfState
 from storage.models.customers import Customer
 from storage.models.messages import KfSession
 from storage.repos import contacts, groups, messages, windows
 from storage.repos import identity as identity_repo
 from storage.repos.messages import NewMessage
-
-# kf session states (WECOM.md §2d): 0 untreated, 1 bot, 2 pool, 3 human, 4 ended or not started.
-KF_ENDED = 4
-KF_UNTREATED = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +160,11 @@ async def kf_session(session: AsyncSession, open_kfid: str, external_userid: str
     found = await session.get(KfSession, (open_kfid, external_userid))
     if found is None:
         found = KfSession(
-            open_kfid=open_kfid, external_userid=external_userid, state=KF_ENDED, servicer_userid="", updated_at=now
+            open_kfid=open_kfid,
+            external_userid=external_userid,
+            state=KfState.ENDED,
+            servicer_userid="",
+            updated_at=now,
         )
         session.add(found)
     return found
@@ -177,8 +178,8 @@ async def note_kf_customer_message(
     state.customer_id = customer_id
     if state.last_customer_msg_at is None or at > state.last_customer_msg_at:
         state.last_customer_msg_at = at
-    if state.state == KF_ENDED:
-        state.state, state.servicer_userid = KF_UNTREATED, ""
+    if state.state == KfState.ENDED:
+        state.state, state.servicer_userid = KfState.UNTREATED, ""
     state.updated_at = at
     # The sender's view of the same facts: the 48 h window and 5-message allowance it enforces before kf/send_msg.
     await windows.note_kf_customer_message(session, open_kfid, external_userid, at)

@@ -25,6 +25,7 @@ from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
 from services.outbox.messages import MassContent, Text
 from services.outbox.queue import queue_kf_reply, queue_mass_task, queue_oa_message
+from storage.kf_state import WITH_PERSON
 from storage.models.faq import FaqDecision, GroupFaqMode, KbEntry
 from storage.models.messages import KfSession
 from storage.models.outbox import Priority
@@ -35,7 +36,6 @@ from storage.repos.windows import kf_recipient
 log = logging.getLogger("qunke.faq")
 
 NOT_QUESTIONS: Final = frozenset({"chitchat", "not_question", "empty"})
-KF_WITH_PERSON: Final = frozenset({2, 3})  # in the pool or with a servicer: people are on it, the bot keeps out
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ async def handle_question(
     in_flight = False
     if q.chat_type == "kf":
         state = await session.get(KfSession, (q.chat_id, q.external_userid))
-        if state is not None and state.state in KF_WITH_PERSON:
+        if state is not None and state.state in WITH_PERSON:
             return Outcome(None, "with_person")
         in_flight = await faq_repo.handoff_in_flight(session, kf_recipient(q.chat_id, q.external_userid))
         if is_handoff_request(q.text, policy.handoff.words):

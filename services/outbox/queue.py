@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbox.messages import CustomerMessage, MassContent, MemberMessage
+from storage.kf_state import KfState
 from storage.models.outbox import OutboxKind, Priority
 from storage.repos import masstasks
 from storage.repos import outbox as outbox_repo
@@ -214,10 +215,6 @@ async def queue_task_followup(
     return await _queue(session, now, kind, msgid, payload, key=key, priority=priority, not_before=not_before)
 
 
-KF_STATE_POOL: Final = 2  # kf service_state 2: 待接入池, WeCom assigns a receiving servicer
-KF_STATE_HUMAN: Final = 3  # kf service_state 3: 人工接待, with a servicer
-
-
 async def queue_kf_trans(
     session: AsyncSession,
     now: datetime,
@@ -236,7 +233,7 @@ async def queue_kf_trans(
     once a person holds the session, kf/send_msg is refused (95018), so the code is the way to say it. `alert`
     (services/faq/notify.py) says who hears about it, once WeCom's answer tells where the session really went.
     """
-    state = KF_STATE_HUMAN if servicer_userid else KF_STATE_POOL
+    state = KfState.HUMAN if servicer_userid else KfState.POOL
     payload: dict[str, Any] = {"service_state": state, "servicer_userid": servicer_userid}
     if notice is not None:
         payload["notice"] = notice.to_payload()

@@ -33,7 +33,7 @@ class SlaPolicy:
 
 @dataclass(frozen=True, slots=True)
 class ServiceRules:
-    """Everything the waits and the SLA tick need, built once from config (handlers/service/rules.py)."""
+    """Everything the waits and the SLA tick need, built once from config (bot/policies.py)."""
 
     calendar: BusinessCalendar
     policies: tuple[SlaPolicy, ...]

@@ -20,12 +20,12 @@ from services.service.alerts import Alert, alert_member, quote_customer_text
 from services.surveys.parse import Kind, menu_id
 from services.tickets.text import label
 from storage.db import dialect_of
+from storage.kf_state import BOT_MAY_SEND
 from storage.models.customers import Customer
 from storage.models.messages import KfSession
 from storage.models.outbox import OaWindow
 from storage.models.surveys import Survey, SurveyKind, SurveyStatus
 
-KF_SENDABLE: Final = (0, 1)  # kf/send_msg only in session state 0 (untreated) or 1 (bot) (WECOM.md §2d)
 KF_WINDOW: Final = timedelta(hours=48)
 OA_MESSAGE_WINDOW: Final = timedelta(hours=48)
 OA_ACTION_WINDOW: Final = timedelta(seconds=60)
@@ -58,7 +58,7 @@ class How(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SurveyPolicy:
-    """What surveys need from config (handlers.tickets.settings builds it from Settings)."""
+    """What surveys need from config (bot.policies builds it from Settings)."""
 
     expire: timedelta = timedelta(hours=48)
     after_purchase: timedelta = timedelta(days=3)
@@ -118,7 +118,7 @@ async def find_reach(
     """Where the bot can ask now: an open kf window (state 0/1), an open OA window, else a note to the rep."""
     stmt = select(KfSession).where(
         KfSession.customer_id == customer.id,
-        KfSession.state.in_(KF_SENDABLE),
+        KfSession.state.in_(BOT_MAY_SEND),
         KfSession.last_customer_msg_at >= now - KF_WINDOW,
     )
     kf = sorted(

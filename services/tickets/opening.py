@@ -32,7 +32,7 @@ def wall_clock_due(start: datetime, span: timedelta) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class TicketPolicy:
-    """What opening and changing tickets needs from config (handlers.tickets.settings builds it from Settings)."""
+    """What opening and changing tickets needs from config (bot.policies builds it from Settings)."""
 
     on_duty: tuple[str, ...] = ()
     managers: tuple[str, ...] = ()
@@ -40,7 +40,7 @@ class TicketPolicy:
     resolution: timedelta = timedelta(hours=24)
     reopen_within: timedelta = timedelta(days=7)
     reopen_sources: frozenset[str] = frozenset({TicketSource.LOW_SCORE, TicketSource.COMPLAINT})
-    # bot wiring passes the business calendar (handlers/tickets/settings.py); wall-clock is for bare use and tests.
+    # bot wiring passes the business calendar (bot/policies.py); wall-clock is for bare use and tests.
     due: DueFn = wall_clock_due
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
+from storage.kf_state import KfState
 from storage.models.messages import KfSession
 from storage.models.outbox import KfWindow, OaWindow, Outbox, OutboxKind, OutboxStatus
 
@@ -172,5 +173,9 @@ async def close_kf_window(session: AsyncSession, pair: KfPair) -> None:
 
 async def count_waiting_in_pool(session: AsyncSession, since: datetime) -> int:
     """kf sessions last seen waiting in the pool (state 2) and touched since `since` (older ones have lapsed)."""
-    stmt = select(func.count()).select_from(KfSession).where(KfSession.state == 2, KfSession.updated_at >= since)
+    stmt = (
+        select(func.count())
+        .select_from(KfSession)
+        .where(KfSession.state == KfState.POOL, KfSession.updated_at >= since)
+    )
     return int((await session.execute(stmt)).scalar_one())

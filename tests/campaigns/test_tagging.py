@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.outgoing import Claim, build_request
+from bot.delivery.wire import Claim, build_request
 from services.customers import tagging
 from storage.db import make_sessionmaker
 from storage.models.customers import Customer, CustomerTag

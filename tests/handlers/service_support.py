@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import intake
 from bot.app import build_dispatcher
-from bot.config import ServiceSettings, Settings
+from bot.config.service import ServiceSettings
+from bot.config.settings import Settings
 from bot.dispatch import Context, Features
 from bot.events import ChatKind, ChatMessage, Event, KfSessionChanged, MemberText, MessageChannel, Person, Speaker
+from bot.ingest import intake
 from services.clock import ManualClock
 from storage.db import make_sessionmaker
 from storage.models.customers import Customer

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import ChatKind
-from handlers.tickets.settings import survey_policy
+from bot.policies import survey_policy
 from services.customers.profiles import customer_profile
 from services.surveys import stats as survey_stats
 from services.surveys import triggers as survey_triggers

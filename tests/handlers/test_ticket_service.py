@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.tickets.settings import ticket_policy
+from bot.policies import ticket_policy
 from services.tickets import changes as ticket_changes
 from services.tickets import opening as tickets
 from services.tickets import views as ticket_views

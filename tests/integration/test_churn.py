@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import CHURN_JOB, schedule_churn
-from bot.config import ChurnSettings, Settings
+from bot.config.growth import ChurnSettings
+from bot.config.settings import Settings
+from bot.jobs import CHURN_JOB, schedule_churn
 from bot.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
 from services.churn.model import ChurnPolicy

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.wecom.client import WeComClient
 from bot.channels.wecom.directory import WeComDirectory
-from bot.contact_import import ContactImporter
+from bot.ingest.contact_import import ContactImporter
+from bot.ingest.sync import queue_group_sync
 from bot.metrics import Metrics
-from bot.sync import queue_group_sync
 from services.clock import SystemClock
 from services.customers.contacts import fetch_unknown_members
 from services.customers.identity import customer_for_external

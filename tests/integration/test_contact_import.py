@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.channels.wecom.client import WeComClient
 from bot.channels.wecom.directory import WeComDirectory
-from bot.contact_import import MEMBER_CURSOR, PAGE_CURSOR, ContactImporter
+from bot.ingest.contact_import import MEMBER_CURSOR, PAGE_CURSOR, ContactImporter
 from bot.metrics import Metrics
 from services.clock import SystemClock
 from services.customers.profiles import CustomerProfile, customer_profile

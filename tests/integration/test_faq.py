@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.wecom.client import WeComClient
-from bot.config import ServiceSettings
+from bot.config.service import ServiceSettings
 from services.faq.kb import parse_yaml
 from storage.models.faq import FaqReply
 from storage.models.messages import Message

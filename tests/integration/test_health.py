@@ -7,7 +7,7 @@ import logging
 
 import aiohttp
 
-from bot.config import DatabaseSettings
+from bot.config.platform import DatabaseSettings
 from bot.failure_streak import FailureStreak
 from bot.health import HealthSources, Worker, health_report
 from storage.db import create_db_engine, make_sessionmaker

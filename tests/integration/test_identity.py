@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import intake
 from bot.app import build_dispatcher
 from bot.dispatch import Context
 from bot.events import ChatKind, ChatMessage, Event, MessageChannel, MessageRecalled, Person, Speaker
+from bot.ingest import intake
 from services.clock import ManualClock
 from services.customers import identity
 from services.customers.profiles import customer_profile, list_customers

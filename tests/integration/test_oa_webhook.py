@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from wechatpy.crypto import WeChatCrypto
 
-from bot.config import OfficialAccountSettings, Settings
+from bot.config.platform import OfficialAccountSettings
+from bot.config.settings import Settings
 from services.customers.profiles import customer_profile
 from storage.db import make_sessionmaker
 from storage.models.customers import Customer

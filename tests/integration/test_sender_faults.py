@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.outgoing import kf_msgid
+from bot.delivery.wire import kf_msgid
 from services.clock import SystemClock
 from services.outbox.messages import MassContent, Text
 from services.outbox.queue import queue_kf_reply, queue_mass_task

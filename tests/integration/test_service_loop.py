@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.channels.wecom.client import WeComClient
-from bot.config import ServiceSettings
+from bot.config.service import ServiceSettings
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from services.clock import SystemClock

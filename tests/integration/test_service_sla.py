@@ -13,8 +13,9 @@ import aiohttp
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.config import ServiceSettings, Settings
-from handlers.service.rules import service_rules
+from bot.config.service import ServiceSettings
+from bot.config.settings import Settings
+from bot.policies import service_rules
 from services.clock import ManualClock
 from services.service import sla
 from storage.db import create_db_engine, make_sessionmaker

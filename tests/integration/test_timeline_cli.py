@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import ServiceSettings
+from bot.config.service import ServiceSettings
 from tests.integration.test_cli import qunke
 from tests.integration.test_faq import ANSWERS, eventually, logged
 from tests.support.stack import Stack, running_stack

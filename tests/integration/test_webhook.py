@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot.channels.wecom.crypto import CallbackCrypto, signature
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from storage.models.inbox import InboundEvent
 from tests.support.bot_only import envelope, member_text, running_bot, signed
 from tests.support.stack import DEMO, bot_settings

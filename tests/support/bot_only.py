@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.channels.wecom.crypto import CallbackCrypto, signature
-from bot.config import Settings
+from bot.config.settings import Settings
 from tests.support.postgres import free_port
 from tests.support.stack import start_site
 

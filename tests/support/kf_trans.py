@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
-from bot.outgoing import Claim
+from bot.delivery.kf_handoff import after_kf_trans, after_kf_trans_refused
+from bot.delivery.wire import Claim
 from storage.models.outbox import Outbox
 
 

@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_app
-from bot.config import OfficialAccountSettings, SenderSettings, Settings
+from bot.config.platform import OfficialAccountSettings
+from bot.config.sender import SenderSettings
+from bot.config.settings import Settings
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from services.clock import SystemClock

@@ -20,14 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_app
-from bot.config import (
+from bot.config.platform import (
     ArchiveSettings,
     DatabaseSettings,
     IngestSettings,
     OfficialAccountSettings,
-    Settings,
     WeComSettings,
 )
+from bot.config.settings import Settings
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import ArchiveConfig, SandboxConfig
 from storage.db import create_db_engine, make_sessionmaker

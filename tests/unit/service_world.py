@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import intake
 from bot.app import build_dispatcher
-from bot.config import ServiceSettings, Settings
+from bot.config.service import ServiceSettings
+from bot.config.settings import Settings
 from bot.dispatch import Context, Features
 from bot.events import ChatKind, ChatMessage, MessageChannel, Person, Speaker
-from handlers.service.rules import service_rules
+from bot.ingest import intake
+from bot.policies import service_rules
 from services.clock import ManualClock
 from services.service import sla
 from services.service.policy import ServiceRules

@@ -7,7 +7,8 @@ import pytest
 from bot.channels.apiclient import ErrorClass, is_read_api
 from bot.channels.officialaccount.client import OfficialAccountClient
 from bot.channels.wecom.client import WeComClient
-from bot.config import ConfigError, SenderSettings
+from bot.config.base import ConfigError
+from bot.config.sender import SenderSettings
 
 
 @pytest.mark.parametrize(

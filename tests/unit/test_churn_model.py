@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ChurnSettings, load_settings
+from bot.config.growth import ChurnSettings
+from bot.config.settings import load_settings
 from services.churn.model import ChurnPolicy, History, assess
 from services.churn.words import negative_terms
 from tests.support.churn_histories import CHATTER

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.claims import ClaimBatch, Claimer
-from bot.config import SenderSettings
+from bot.config.sender import SenderSettings
+from bot.delivery.claims import ClaimBatch, Claimer
 from bot.metrics import Metrics
 from services.clock import ManualClock
 from services.outbox.messages import MassContent, Text

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.config import ConfigError, load_settings
+from bot.config.base import ConfigError
+from bot.config.settings import load_settings
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 

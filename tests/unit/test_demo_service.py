@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.cli.run import with_demo_service
-from bot.config import ServiceSettings, Settings
+from bot.config.service import ServiceSettings
+from bot.config.settings import Settings
 
 
 def test_the_demo_fills_in_the_demo_corps_manager_and_on_duty_rep_when_the_config_names_none() -> None:

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.config import FaqEmbedderSettings
+from bot.config.faq import FaqEmbedderSettings
 from bot.embeddings import API_KEY_ENV, OpenAIEmbedder, embedder_from_settings
 from services.faq.embedder import EmbedderError, fuse
 from services.faq.matcher import MatcherSettings, build_matcher

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
-from bot.outgoing import Claim, build_request
+from bot.delivery.kf_handoff import after_kf_trans, after_kf_trans_refused
+from bot.delivery.wire import Claim, build_request
 from services.faq.handoff import queued_notice
 from services.faq.notify import HandoffAlert
 from services.outbox.messages import Text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.tickets.settings import ticket_policy
+from bot.policies import ticket_policy
 from services.service.overdue import overdue_ticket_hook
 from storage.models.tickets import Ticket, TicketMessage
 from tests.unit.service_world import GROUP, cn, make_world

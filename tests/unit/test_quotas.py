@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import SenderSettings
-from bot.quotas import QuotaBook, next_period_start, period_cap, period_key
+from bot.config.sender import SenderSettings
+from bot.delivery.quotas import QuotaBook, next_period_start, period_cap, period_key
 from services.clock import ManualClock
 from storage.models.outbox import KfWindow, OaWindow, Priority
 

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
-from handlers.service.rules import service_rules
+from bot.config.base import ConfigError
+from bot.config.settings import Settings, load_settings
+from bot.policies import service_rules
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 

@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import setup_service_loop
-from bot.config import HolidaySettings, Settings
+from bot.config.service import HolidaySettings
+from bot.config.settings import Settings
+from bot.jobs import setup_service_loop
 from bot.scheduler import Scheduler
 from bot.tasks import BackgroundTasks
 from services.clock import ManualClock

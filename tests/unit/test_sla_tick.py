@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import HolidaySettings
+from bot.config.service import HolidaySettings
 from bot.events import ChatKind
 from services.service.sla import STAGE_ESCALATED, STAGE_OVERDUE, STAGE_WARNED
 from storage.models.service import ServiceAlert

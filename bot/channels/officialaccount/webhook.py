@@ -15,7 +15,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.channels.callback_http import Refused, read_capped, refuse, required_query, store_then_ack
 from bot.channels.wecom.parse import CallbackParseError, XmlTooDeep, parse_xml
-from bot.inbox import InboxWriter
+from bot.ingest.inbox import InboxWriter
 from bot.metrics import Metrics
 from services.clock import Clock
 from storage.repos.inbound import NewInbound

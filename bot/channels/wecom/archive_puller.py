@@ -11,11 +11,12 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import failpoints, intake
+from bot import failpoints
 from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, ArchiveSource, ItemUnreadable, open_item
 from bot.channels.wecom.archive_messages import to_events
 from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event
+from bot.ingest import intake
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory

@@ -10,11 +10,12 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import failpoints, intake
+from bot import failpoints
 from bot.channels.wecom.client import JsonObject, WeComApiError, WeComClient
 from bot.channels.wecom.kf_messages import customers_in, to_events
 from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event, KfPullRequested, KfSessionChanged, Person
+from bot.ingest import intake
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory

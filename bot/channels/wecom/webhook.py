@@ -13,7 +13,7 @@ from bot import failpoints
 from bot.channels.callback_http import Refused, read_capped, refuse, required_query, store_then_ack
 from bot.channels.wecom.crypto import CallbackCrypto, CallbackCryptoError, CryptoFailure
 from bot.channels.wecom.parse import CallbackParseError, XmlTooDeep, parse_xml, to_callback
-from bot.inbox import InboxWriter
+from bot.ingest.inbox import InboxWriter
 from bot.metrics import Metrics
 from services.clock import Clock
 from storage.repos.inbound import NewInbound

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.apiclient import JsonObject, TokenClient
-from bot.config import SenderSettings
-from bot.outgoing import MASS_PAGE, Claim, wire_attachment
-from bot.quotas import period_key
+from bot.config.sender import SenderSettings
+from bot.delivery.quotas import period_key
+from bot.delivery.wire import MASS_PAGE, Claim, wire_attachment
 from services.outbox.masstasks import WECOM_REMINDS_PER_DAY, mark_cancelled, reminders_today, request_reminder
 from services.outbox.queue import queue_task_followup
 from storage.models.masstasks import MassTargetStatus, MassTaskStatus

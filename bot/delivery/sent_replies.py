@@ -8,7 +8,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.officialaccount.normalize import oa_chat_id
-from bot.outgoing import Claim
+from bot.delivery.wire import Claim
 from services.conversations.recording import PersonRef, record_bot_reply
 from storage.models.outbox import OutboxKind
 from storage.repos.windows import split_kf_recipient

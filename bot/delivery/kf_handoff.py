@@ -10,11 +10,12 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.apiclient import JsonObject
-from bot.outgoing import Claim
+from bot.delivery.wire import Claim
 from services.conversations import recording as conversations
 from services.faq.notify import HandoffAlert, HandoffOutcome, handoff_alert
 from services.outbox.messages import Text
-from services.outbox.queue import KF_STATE_HUMAN, queue_kf_event_message, queue_kf_trans
+from services.outbox.queue import queue_kf_event_message, queue_kf_trans
+from storage.kf_state import KfState
 from storage.repos import windows
 from storage.repos.windows import split_kf_recipient
 
@@ -52,7 +53,7 @@ async def after_kf_trans(session: AsyncSession, claim: Claim, data: JsonObject, 
 
 
 def _outcome(state: int, alert: dict[str, Any]) -> HandoffOutcome:
-    if state == KF_STATE_HUMAN:
+    if state == KfState.HUMAN:
         return HandoffOutcome.TAKEN
     return HandoffOutcome.POOL_FALLBACK if alert.get("fallback_from") else HandoffOutcome.UNATTENDED
 
@@ -61,7 +62,7 @@ async def after_kf_trans_refused(session: AsyncSession, claim: Claim, errcode: i
     """The owner rep is often not a servicer of the kf account, or has stopped receiving (95014): hand the session to
     the pool instead, where a receiving servicer takes it; the customer's notice goes with it, and the rep is told
     the truth once the pool has it. True when the session was sent to the pool."""
-    if errcode != NOT_A_SERVICER or int(claim.payload["service_state"]) != KF_STATE_HUMAN:
+    if errcode != NOT_A_SERVICER or int(claim.payload["service_state"]) != KfState.HUMAN:
         return False
     open_kfid, external_userid = split_kf_recipient(claim.recipient)
     servicer = str(claim.payload["servicer_userid"])

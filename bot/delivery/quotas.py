@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import SenderSettings
+from bot.config.sender import SenderSettings
+from storage.kf_state import BOT_MAY_SEND
 from storage.models.masstasks import MassTargetStatus
 from storage.models.outbox import KfWindow, OaWindow, Outbox, OutboxKind, Priority
 from storage.repos import masstasks, quotas, windows
@@ -203,7 +204,7 @@ class QuotaBook:
         closes = window.last_customer_message_at + timedelta(hours=self.settings.kf_window_h)
         if self.now + timedelta(seconds=self.settings.window_margin_s) >= closes:
             return Verdict(False, "kf_window_closed: 48 h have passed since the customer's last message")
-        if window.session_state not in (None, 0, 1):
+        if window.session_state is not None and window.session_state not in BOT_MAY_SEND:
             return Verdict(False, f"kf_session_state: state {window.session_state} does not allow sending")
         if not counted_already and window.sends_since >= self.settings.kf_quota:
             return Verdict(False, f"kf_quota: {self.settings.kf_quota} sends used since the customer's last message")

@@ -13,15 +13,15 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import intake
 from bot.channels.officialaccount.normalize import event_from_oa_payload
 from bot.channels.officialaccount.webhook import SOURCE as OA_SOURCE
 from bot.channels.wecom.normalize import event_from_payload
 from bot.channels.wecom.parse import CallbackParseError
-from bot.config import IngestSettings
+from bot.config.platform import IngestSettings
 from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event, FaqQuestionQueued, GroupResync, Unrecognized
 from bot.failure_streak import FailureStreak
+from bot.ingest import intake
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory

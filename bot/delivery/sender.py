@@ -1,8 +1,8 @@
 """The sender: the only code that sends (DESIGN.md §2 rule 2). Claim due rows, call WeCom, record what happened.
 
-Each cycle claims a batch in one short transaction (quotas checked and reserved there, bot/claims.py), sends the
-batch concurrently with no retry inside the call, and records every outcome in one more transaction
-(bot/outcomes.py). A crash anywhere leaves rows `sending` under a lease that runs out; the next claim resolves
+Each cycle claims a batch in one short transaction (quotas checked and reserved there, bot/delivery/claims.py),
+sends the batch concurrently with no retry inside the call, and records every outcome in one more transaction
+(bot/delivery/outcomes.py). A crash anywhere leaves rows `sending` under a lease that runs out; the next claim resolves
 them without a blind resend.
 """
 
@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import failpoints
 from bot.channels.apiclient import ApiError, ApiUnavailable, TokenClient
-from bot.claims import ClaimBatch, Claimer
-from bot.config import Settings
+from bot.config.settings import Settings
+from bot.delivery.claims import ClaimBatch, Claimer
+from bot.delivery.masstasks import MassTracker, reconcile
+from bot.delivery.outcomes import Kind, Outcome, Recorder
+from bot.delivery.wire import Channel, Claim, build_request
 from bot.failure_streak import FailureStreak
-from bot.masstrack import MassTracker, reconcile
 from bot.metrics import Metrics
-from bot.outcomes import Kind, Outcome, Recorder
-from bot.outgoing import Channel, Claim, build_request
 from services.clock import Clock
 from storage.models.outbox import OutboxKind, OutboxStatus
 from storage.repos import outbox as outbox_repo

@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.apiclient import ApiError, ApiUnavailable, ErrorClass, JsonObject, backoff_s
 from bot.channels.officialaccount.client import OUT_OF_WINDOW, OVER_COUNT
-from bot.claims import NO_RESEND
-from bot.config import SenderSettings
-from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
-from bot.masstrack import MassTracker
+from bot.config.sender import SenderSettings
+from bot.delivery import attempt_notes as notes
+from bot.delivery.claims import NO_RESEND
+from bot.delivery.kf_handoff import after_kf_trans, after_kf_trans_refused
+from bot.delivery.masstasks import MassTracker
+from bot.delivery.sent_replies import CUSTOMER_MESSAGES, record_sent_reply
+from bot.delivery.wire import Claim
 from bot.metrics import Metrics
-from bot.outgoing import Claim
-from bot.sent_replies import CUSTOMER_MESSAGES, record_sent_reply
 from services.customers.tagging import apply_marked
 from services.outbox.masstasks import mark_failed
 from storage.models.outbox import OutboxKind, OutboxStatus
@@ -115,7 +116,7 @@ class Recorder:
 
     async def _sent(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
         answer = {k: outcome.data[k] for k in ANSWER_KEYS if outcome.data.get(k)}
-        result = {**claim.result, "answer": answer}
+        result = notes.with_answer(claim.result, answer)
         closed = {"status": OutboxStatus.SENT, "sent_at": now, "due_at": None, "lease_until": None, "reason": ""}
         self._finish(claim, now, **closed, unknown_since=None, result=result)
         if claim.kind == OutboxKind.APP_MESSAGE:
@@ -146,8 +147,8 @@ class Recorder:
             reason = f"no answer, and a resend could duplicate it: {outcome.reason}"
             self._close(claim, now, OutboxStatus.UNKNOWN, reason)
             return
-        failures = int(claim.result.get("failures", 0)) + 1
-        result = {**claim.result, "failures": failures}
+        result = notes.with_failure(claim.result)
+        failures = notes.failures(result)
         if failures >= self._settings.max_attempts:
             final = OutboxStatus.UNKNOWN if unknown else OutboxStatus.FAILED
             self._close(claim, now, final, f"gave up after {failures} attempts: {outcome.reason}", result)
@@ -212,9 +213,9 @@ class Recorder:
     async def _release(self, session: AsyncSession, claim: Claim, now: datetime, errcode: int | None = None) -> None:
         """Nothing went out: give back what the claim reserved (not after 95001: WeCom says nothing is left)."""
         if claim.kind in (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE):
-            if errcode == KF_OVER_QUOTA or not claim.result.get("kf_window_at"):
+            window_at = notes.kf_window_at(claim.result)
+            if errcode == KF_OVER_QUOTA or window_at is None:
                 return
-            window_at = datetime.fromisoformat(claim.result["kf_window_at"])
             await windows.release_kf_send(session, claim_kf_pair(claim), window_at)
         elif claim.kind == OutboxKind.MASS_TASK:
             task = await masstasks.task_by_outbox(session, claim.row_id)

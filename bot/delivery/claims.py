@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import SenderSettings
-from bot.masstrack import LIST_PATH
+from bot.config.sender import SenderSettings
+from bot.delivery import attempt_notes as notes
+from bot.delivery.masstasks import LIST_PATH
+from bot.delivery.quotas import QuotaBook, Verdict, kf_pair
+from bot.delivery.wire import Claim
 from bot.metrics import Metrics
-from bot.outgoing import Claim
-from bot.quotas import QuotaBook, Verdict, kf_pair
 from services.outbox.masstasks import mark_failed
 from storage.db import dialect_of
 from storage.models.outbox import Outbox, OutboxKind, OutboxStatus
@@ -95,7 +96,7 @@ class Claimer:
             dedupe_until = row.first_attempt_at + timedelta(seconds=self._settings.duplicate_check_interval_s)
             if lease_until >= dedupe_until:
                 return Decision(Action.UNKNOWN, "outcome unknown and WeCom's duplicate check no longer covers a resend")
-        verdict, decision = self._kind_room(book, row, now, counted=bool(row.result.get("counted")))
+        verdict, decision = self._kind_room(book, row, now, counted=notes.counted(row.result))
         if not verdict.ok:
             return decision
         reconcile = unknown and row.kind == OutboxKind.MASS_TASK
@@ -144,18 +145,19 @@ class Claimer:
             book.reserve_members(row.recipient.split("|"), lease_until, row.id)
             if row.first_attempt_at is None and row.content_key:
                 since = book.now - timedelta(seconds=self._settings.duplicate_check_interval_s)
-                go.result["repeat"] = await outbox_repo.count_same_content(session, row.content_key, since, row.id)
-        elif row.kind in (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE) and not row.result.get("counted"):
+                same = await outbox_repo.count_same_content(session, row.content_key, since, row.id)
+                go.result |= notes.repeated(same)
+        elif row.kind in (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE) and not notes.counted(row.result):
             window_at = book.reserve_kf(kf_pair(row))
-            go.result |= {"counted": True, "kf_window_at": window_at.isoformat() if window_at else None}
-        elif row.kind == OutboxKind.OA_MESSAGE and not row.result.get("counted"):
+            go.result |= notes.kf_charged(window_at)
+        elif row.kind == OutboxKind.OA_MESSAGE and not notes.counted(row.result):
             book.reserve_oa(row.recipient)
-            go.result["counted"] = True
+            go.result |= notes.oa_charged()
         elif row.kind == OutboxKind.MASS_TASK:
-            if not row.result.get("counted"):
+            if not notes.counted(row.result):
                 within, over = book.mass_split(row.id)
                 book.reserve_mass(row.id, within, over)
-                go.result |= {"counted": True, "over_limit": len(over)}
+                go.result |= notes.mass_charged(len(over))
                 go.targets = tuple(within)
             else:
                 go.targets = tuple(book.mass_unsent.get(row.id, []))
@@ -202,7 +204,7 @@ class Claimer:
             first_attempt_at=row.first_attempt_at,
             unknown_since=unknown,
             targets=decision.targets,
-            repeat=int(row.result.get("repeat", 0)),
+            repeat=notes.repeat(row.result),
         )
 
     @staticmethod

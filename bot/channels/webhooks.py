@@ -1,0 +1,39 @@
+"""The callback step of `create_app`: the WeCom and Official Account callback routes, fed into the inbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from wechatpy.crypto import WeChatCrypto
+
+from bot.channels.officialaccount.webhook import OA_WEBHOOK_DEPS, OaWebhookDeps, setup_oa_webhook
+from bot.channels.wecom.crypto import CallbackCrypto
+from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
+from bot.config.settings import Settings
+from bot.runtime import CORE, INBOX
+
+
+def setup_webhooks(app: web.Application, settings: Settings) -> None:
+    """Routes now and the callback keys checked now (a bad key fails `create_app`); their dependencies once the
+    inbox exists, before the server takes a request."""
+    wecom = settings.require_wecom()
+    assert wecom.corp_id and wecom.secret and wecom.token and wecom.aes_key
+    crypto = CallbackCrypto.from_settings(wecom.token, wecom.aes_key, wecom.corp_id)
+    oa = settings.require_officialaccount() if settings.officialaccount.enabled else None
+
+    async def webhooks(app: web.Application) -> AsyncIterator[None]:
+        core, inbox = app[CORE], app[INBOX]
+        max_body = settings.webhook.max_body_bytes
+        app[WEBHOOK_DEPS] = WebhookDeps(crypto, inbox, core.clock, core.metrics, max_body)
+        if oa is not None:
+            oa_crypto = WeChatCrypto(oa.token, oa.aes_key, oa.app_id)
+            app[OA_WEBHOOK_DEPS] = OaWebhookDeps(
+                oa.token or "", oa_crypto, oa.app_id or "", inbox, core.clock, core.metrics, max_body
+            )
+        yield
+
+    app.cleanup_ctx.append(webhooks)
+    setup_wecom_webhook(app)
+    if oa is not None:
+        setup_oa_webhook(app)

@@ -1,0 +1,1 @@
+"""Delivery: the only code that sends: claims outbox rows, checks every quota, calls WeCom, records outcomes."""

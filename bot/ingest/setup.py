@@ -1,0 +1,63 @@
+"""The ingest step of `create_app`: the inbox writer, the ingest worker, the start-up group sync and contact import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.health import Worker
+from bot.ingest.contact_import import ContactImporter
+from bot.ingest.inbox import InboxWriter
+from bot.ingest.sync import queue_group_sync
+from bot.ingest.worker import IngestWorker
+from bot.runtime import CORE, DISPATCHER, FEATURES, INBOX, PULLERS
+from bot.tasks import drain
+
+
+def setup_ingest(app: web.Application) -> None:
+    """On shutdown: stop taking callbacks, let the writer commit what it holds, let the worker finish its current
+    event; the parts set up before it (delivery, the sources) stop after it."""
+
+    async def ingest_step(app: web.Application) -> AsyncIterator[None]:
+        core = app[CORE]
+        settings = core.settings
+
+        def committed(rows: int) -> None:
+            core.metrics.inbox_batch.observe(rows)
+            ingest.wake()
+
+        inbox = InboxWriter(core.sessions, settings.webhook.batch_max_rows, committed)
+        ingest = IngestWorker(
+            core.sessions,
+            app[DISPATCHER],
+            core.directory,
+            core.clock,
+            settings.ingest,
+            core.metrics,
+            acks_pending=inbox.busy,
+            pullers=app[PULLERS],
+            features=app[FEATURES],
+        )
+        app[INBOX] = inbox
+        writer = core.tasks.spawn(inbox.run(), "inbox-writer")
+        worker = core.tasks.spawn(ingest.run(), "ingest-worker")
+        core.workers["inbox_writer"] = Worker(writer, inbox.streak, retries_itself=False)
+        core.workers["ingest_worker"] = Worker(worker, ingest.streak)  # it also runs the kf puller
+        if settings.ingest.sync_groups_on_start:
+            sync = queue_group_sync(core.sessions, core.directory, core.clock, ingest.wake)
+            core.tasks.spawn(sync, "startup-group-sync")
+        stop_import = asyncio.Event()
+        if settings.ingest.import_contacts_on_start:
+            importer = ContactImporter(core.sessions, core.directory, core.directory, core.clock, core.metrics)
+            retry_s = settings.ingest.contact_import_retry_s
+            core.tasks.spawn(importer.run_until_done(retry_s, stop_import), "startup-contact-import")
+        yield
+        inbox.close()
+        await drain(writer, "inbox writer")
+        ingest.stop()
+        stop_import.set()
+        await drain(worker, "ingest worker")
+
+    app.cleanup_ctx.append(ingest_step)
