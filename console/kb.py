@@ -8,7 +8,7 @@ from aiohttp import web
 
 from console.deps import db, now, origin
 from console.render import page
-from services import audit
+from services.access import audit
 from services.faq import kb, learning, unanswered
 from storage.repos import kb as kb_repo
 

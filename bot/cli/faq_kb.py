@@ -19,14 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.faq_pending import pending_variants, print_pending
 from bot.cli.output import local, print_json
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from services.clock import SystemClock
 from services.faq import kb, unanswered
 from services.faq.kb import ImportReport, KbError
 from services.faq.types import KbItem
 from services.faq.unanswered import GroupView
-from storage.models import Group
-from storage.models_faq import GroupFaqMode
+from storage.models.groups import Group
+from storage.models.faq import GroupFaqMode
 from storage.repos import faq as faq_repo
 
 console = Console()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
-from bot.config import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from services.clock import SystemClock
 from services.faq import learning
 from services.faq.kb import KbError

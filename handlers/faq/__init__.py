@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, MessageChannel, Speaker
-from handlers.tickets.settings import ticket_policy
-from services.contact_prefs import preference_word
+from bot.policies import ticket_policy
+from services.customers.contact_prefs import preference_word
 from services.faq.answering import Outcome, Policy, Question, handle_question
 from services.faq.budget import Budgets
 from services.faq.greeting import greet_once
@@ -20,7 +20,7 @@ from services.faq.menus import is_faq_menu_id
 from services.faq.questions import question_from, rep_for
 from services.faq.unanswered import Grouping
 from services.text.intent import is_chitchat
-from storage.models_faq import FaqDecision
+from storage.models.faq import FaqDecision
 from storage.repos import messages
 
 log = logging.getLogger("qunke.faq")

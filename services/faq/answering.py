@@ -24,10 +24,11 @@ from services.faq.handoff import Handoff, choose_servicer, hand_off, is_handoff_
 from services.faq.menus import MENU_SENT, KfChat, did_you_mean, remember_menu
 from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
-from services.messages import MassContent, Text
-from services.outbox import queue_kf_reply, queue_mass_task, queue_oa_message
-from storage.models import KfSession, Priority
-from storage.models_faq import FaqDecision, GroupFaqMode, KbEntry
+from services.outbox.messages import MassContent, Text
+from services.outbox.queue import queue_kf_reply, queue_mass_task, queue_oa_message
+from storage.models.messages import KfSession
+from storage.models.outbox import Priority
+from storage.models.faq import FaqDecision, GroupFaqMode, KbEntry
 from storage.repos import faq as faq_repo
 from storage.repos.faq import NewReply
 from storage.repos.windows import kf_recipient

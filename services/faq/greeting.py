@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq.budget import Budgets, kf_room
 from services.faq.menus import SENDS_PER_MENU, labels
-from services.messages import Menu
-from services.outbox import queue_kf_reply
-from storage.models import OutboxKind
+from services.outbox.messages import Menu
+from services.outbox.queue import queue_kf_reply
+from storage.models.outbox import OutboxKind
 from storage.repos.faq_menus import enabled_entry_ids, kf_replied_since, most_answered, sent_with_key_since
 from storage.repos.windows import kf_recipient
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.faq import unanswered
 from services.faq.kb import KbError
 from services.faq.menus import CONFIRMED, MENU_SENT, PICKED, REJECTED
-from storage.models_faq import UnansweredQuestion
+from storage.models.faq import UnansweredQuestion
 from storage.repos.faq_menus import questions_with_decision
 
 MENU_LIFETIME: Final = timedelta(hours=48)  # a tap answers a menu of the same kf session

@@ -11,10 +11,10 @@ from services.faq import learning
 from services.faq.answering import KF_WITH_PERSON, Outcome, Policy, Question, hand_off_question
 from services.faq.budget import kf_room
 from services.faq.menus import NONE_ID, entry_of
-from services.messages import Text
-from services.outbox import queue_kf_reply
-from storage.models import KfSession
-from storage.models_faq import FaqDecision, KbEntry
+from services.outbox.messages import Text
+from services.outbox.queue import queue_kf_reply
+from storage.models.messages import KfSession
+from storage.models.faq import FaqDecision, KbEntry
 from storage.repos import faq as faq_repo
 from storage.repos import kb as kb_repo
 from storage.repos.faq import NewReply

@@ -16,8 +16,8 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq.types import Decision
-from services.messages import Menu, MenuItem
-from services.outbox import queue_kf_reply
+from services.outbox.messages import Menu, MenuItem
+from services.outbox.queue import queue_kf_reply
 from storage.repos import faq as faq_repo
 from storage.repos import kb as kb_repo
 

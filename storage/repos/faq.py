@@ -8,8 +8,12 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Message, Outbox, OutboxKind, OutboxStatus, SenderKind
-from storage.models_faq import (
+from storage.models.messages import Message
+from storage.models.outbox import Outbox
+from storage.models.outbox import OutboxKind
+from storage.models.outbox import OutboxStatus
+from storage.models.messages import SenderKind
+from storage.models.faq import (
     FaqDecision,
     FaqReply,
     GroupFaqSetting,

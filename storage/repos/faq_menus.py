@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Outbox
-from storage.models_faq import FaqDecision, FaqReply, KbEntry, UnansweredQuestion
+from storage.models.outbox import Outbox
+from storage.models.faq import FaqDecision, FaqReply, KbEntry, UnansweredQuestion
 
 
 async def sent_with_key_since(

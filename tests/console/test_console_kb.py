@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models_console import AuditEntry
-from storage.models_faq import KbQuestion, UnansweredGroup, UnansweredQuestion
+from storage.models.console import AuditEntry
+from storage.models.faq import KbQuestion, UnansweredGroup, UnansweredQuestion
 from tests.support.console_world import START, XSS, client, csrf_of, login, running_console
 
 

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.wecom.client import WeComClient
-from bot.config import FaqSettings, ServiceSettings
+from bot.config.settings import FaqSettings, ServiceSettings
 from services.faq.kb import parse_yaml
-from storage.models import Message
-from storage.models_faq import FaqReply
+from storage.models.messages import Message
+from storage.models.faq import FaqReply
 from tests.integration.test_cli import qunke
 from tests.support.stack import DEMO, Stack, running_stack
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.config import SenderSettings, ServiceSettings
+from bot.config.settings import SenderSettings, ServiceSettings
 from services.faq.menus import NONE_ID, item_id
-from storage.models import Message
-from storage.models_faq import KbQuestion
+from storage.models.messages import Message
+from storage.models.faq import KbQuestion
 from tests.integration.test_cli import qunke
 from tests.integration.test_faq import ANSWERS, decided, eventually, logged
 from tests.support.stack import Stack, running_stack

@@ -3,7 +3,7 @@ for a customer's group question does not silence the kf answer that customer ask
 
 from __future__ import annotations
 
-from bot.config import ServiceSettings
+from bot.config.settings import ServiceSettings
 from tests.integration.test_faq import ANSWERS, decided, eventually, logged
 from tests.support.stack import running_stack
 
