@@ -9,7 +9,7 @@ from aiohttp import web
 from console.deps import db, now, origin
 from console.render import page
 from services.access import audit
-from services.faq import kb, unanswered
+from services.faq import kb, learning, unanswered
 from storage.repos import kb as kb_repo
 
 
@@ -18,7 +18,9 @@ async def kb_page(request: web.Request) -> web.StreamResponse:
         entries = await kb_repo.entries(session)
         variants = await kb_repo.questions_by_entry(session)
         groups = await unanswered.list_groups(session)
+        pending = await learning.pending(session)
     context = {
+        "pending": pending,
         "entries": entries,
         "variants": variants,
         "groups": groups,

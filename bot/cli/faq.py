@@ -14,6 +14,7 @@ from rich.table import Table
 
 from bot.cli import faq_kb
 from bot.cli.data import JsonFlag, with_session
+from bot.cli.faq_pending import faq_confirm_variant
 from bot.cli.output import print_json
 from bot.config.settings import Settings, load_settings
 from bot.embeddings import embedder_from_settings
@@ -163,3 +164,4 @@ faq_app.command("export")(faq_kb.faq_export)
 faq_app.command("unanswered")(faq_kb.faq_unanswered)
 faq_app.command("promote")(faq_kb.faq_promote)
 faq_app.command("add-variant")(faq_kb.faq_add_variant)
+faq_app.command("confirm-variant")(faq_confirm_variant)

@@ -17,6 +17,7 @@ from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.data import JsonFlag, with_session
+from bot.cli.faq_pending import pending_variants, print_pending
 from bot.cli.output import local, print_json
 from bot.config.settings import load_settings
 from services.clock import SystemClock
@@ -86,13 +87,24 @@ def faq_export(
 def faq_unanswered(
     as_json: JsonFlag = False,
     show_all: Annotated[bool, typer.Option("--all", help="也显示已处理的问题组 (include closed groups)")] = False,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="只列出客户点选菜单留下的待确认问法 (pending variants only)")
+    ] = False,
 ) -> None:
-    """机器人没把握回答的问题，按相似度分组、问得最多在前 (unanswered questions)"""
+    """机器人没把握回答的问题，按相似度分组、问得最多在前；以及客户点选菜单留下的待确认问法 (unanswered questions)"""
     settings = load_settings()
+    if pending:
+        variants = pending_variants(settings)
+        if as_json:
+            print_json(variants)
+        else:
+            print_pending(variants, settings.timezone)
+        return
     rows = with_session(settings, lambda s: unanswered.list_groups(s, include_closed=show_all))
     if as_json:
         print_json(rows)
         return
+    print_pending(pending_variants(settings), settings.timezone)
     if not rows:
         typer.echo("没有未解答的问题。")
         return

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.config.settings import Settings
 from bot.dispatch import Context, Router
-from bot.events import ChatMessage, FaqQuestionQueued, Speaker
+from bot.events import ChatMessage, FaqQuestionQueued, MessageChannel, Speaker
 from bot.policies import ticket_policy
 from services.customers.contact_prefs import preference_word
-from services.faq.answering import Outcome, Policy, handle_question
+from services.faq.answering import Outcome, Policy, Question, handle_question
 from services.faq.budget import Budgets
+from services.faq.greeting import greet_once
 from services.faq.handoff import Handoff, queued_notice
 from services.faq.jobs import queue_question
+from services.faq.menu_clicks import handle_menu_click
+from services.faq.menus import is_faq_menu_id
 from services.faq.questions import question_from, rep_for
 from services.faq.unanswered import Grouping
 from services.text.intent import is_chitchat
@@ -58,7 +61,12 @@ def policy_from(settings: Settings) -> Policy:
             margin=timedelta(seconds=sender.window_margin_s),
         ),
         grouping=Grouping(similarity=faq.unanswered_similarity, suggest_threshold=faq.suggest_threshold),
+        menus=faq.menus,
     )
+
+
+def _faq_menu_tap(event: ChatMessage) -> bool:
+    return event.speaker is Speaker.CUSTOMER and event.customer is not None and is_faq_menu_id(event.menu_id)
 
 
 @router.watch(ChatMessage, _customer_text)
@@ -67,7 +75,16 @@ async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
     words = ctx.features.settings.campaigns
     if preference_word(event.text, words.optout_words, words.optin_words) is not None:
         return  # "退订" is a request handlers/optout answers, not a question
-    if ctx.features.faq is not None and not is_chitchat(event.text):
+    # kf chit-chat is queued too: the session's first one gets the greeting menu (services/faq/greeting.py).
+    greets = event.channel is MessageChannel.KF and ctx.features.settings.faq.menus
+    if ctx.features.faq is not None and (greets or not is_chitchat(event.text)):
+        await queue_question(ctx.session, event.source_key, ctx.clock.now())
+
+
+@router.watch(ChatMessage, _faq_menu_tap)
+async def on_menu_tap(event: ChatMessage, ctx: Context) -> None:
+    """A tap on one of the FAQ's own menus is decided as a job too, like a question."""
+    if ctx.features.faq is not None:
         await queue_question(ctx.session, event.source_key, ctx.clock.now())
 
 
@@ -78,9 +95,18 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     if engine is None or stored is None or stored.recalled_at is not None:
         return
     question = question_from(stored)
-    owner = await rep_for(ctx.session, question)
     policy = policy_from(ctx.features.settings)
-    outcome = await handle_question(ctx.session, engine, question, policy, owner, ctx.clock.now())
+    now = ctx.clock.now()
+    menu_id = str(stored.body.get("menu_id", "")) if stored.msgtype == "text" else ""
+    if question.chat_type == "kf" and not is_faq_menu_id(menu_id) and is_chitchat(question.text):
+        if policy.menus:
+            await _greet(ctx, question, policy, now)
+        return
+    owner = await rep_for(ctx.session, question)
+    if is_faq_menu_id(menu_id):
+        outcome = await handle_menu_click(ctx.session, question, menu_id, policy, owner, now)
+    else:
+        outcome = await handle_question(ctx.session, engine, question, policy, owner, now)
     if outcome.decision == FaqDecision.HANDOFF and ctx.features.metrics is not None:
         ctx.features.metrics.kf_handoffs.labels(_handoff_metric(outcome)).inc()
     if outcome.decision is not None:
@@ -93,6 +119,12 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
             outcome.entry_id,
             outcome.confidence,
         )
+
+
+async def _greet(ctx: Context, q: Question, policy: Policy, now: datetime) -> None:
+    sent = await greet_once(ctx.session, q.chat_id, q.external_userid, q.customer_id, q.message_id, policy.budgets, now)
+    if sent is not None:
+        log.info("faq greeting menu for kf message %s (outbox %s)", q.message_id, sent)
 
 
 def _handoff_metric(outcome: Outcome) -> str:

@@ -21,6 +21,7 @@ from services.faq import notify, unanswered
 from services.faq.budget import Budgets, kf_room, oa_room
 from services.faq.engine import FaqEngine
 from services.faq.handoff import Handoff, choose_servicer, hand_off, is_handoff_request
+from services.faq.menus import MENU_SENT, KfChat, did_you_mean, remember_menu
 from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
 from services.outbox.messages import MassContent, Text
@@ -59,6 +60,7 @@ class Policy:
     budgets: Budgets = field(default_factory=Budgets)
     grouping: Grouping = field(default_factory=Grouping)
     contact_line: str = "如需人工服务，请回复“人工”"
+    menus: bool = True  # kf and the OA: a "did you mean" menu in the suggest band (services/faq/menus.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,14 @@ async def _to_customer(
                 outbox_id = await queue_oa_message(session, now, q.openid, reply, key=key)
             return await _record(session, q, decision, FaqDecision.ANSWERED, "answered", now, outbox_id=outbox_id)
         reason = "no_window"  # the window has no room left: a person answers instead
+    elif decision.action is Action.SUGGEST and policy.menus and q.chat_type == "kf":
+        room = await _room(session, q, policy, now)
+        sent = await did_you_mean(session, KfChat(q.chat_id, q.external_userid), q.message_id, decision, room, now)
+        if sent is not None:
+            await _unanswered(session, q, decision, MENU_SENT, policy, now)
+            await remember_menu(session, q.message_id, sent.entries)
+            return await _record(session, q, decision, FaqDecision.SUGGESTED, "menu", now, outbox_id=sent.outbox_id)
+        reason = "menu_no_room"  # the menu and the answer after it would not both fit: a rep suggests instead
     rep = owner or choose_servicer(None, q.customer_id, policy.handoff.on_duty)
     if decision.action is not Action.SILENT and best is not None and rep:
         outbox_id = await _suggest(session, q, decision, rep, now)
@@ -192,6 +202,13 @@ async def _suggest(session: AsyncSession, q: Question, decision: Decision, useri
         best=best,
         key=f"faq-suggest:{q.message_id}",
     )
+
+
+async def hand_off_question(
+    session: AsyncSession, q: Question, policy: Policy, owner: str | None, why: str, now: datetime
+) -> Outcome:
+    """Hand the kf customer who asked `q` to a person, recorded as that message's FAQ decision."""
+    return await _hand_off(session, q, policy, owner, why, now)
 
 
 async def _hand_off(
@@ -260,7 +277,9 @@ async def _unanswered(
 async def _answered_recently(session: AsyncSession, q: Question, entry_id: str, policy: Policy, now: datetime) -> bool:
     if q.customer_id is None:
         return False
-    return await faq_repo.answered_recently(session, q.customer_id, entry_id, now - policy.repeat_window)
+    # Per conversation: a suggestion a rep got for a group question must not silence the kf answer later.
+    since = now - policy.repeat_window
+    return await faq_repo.answered_recently(session, q.customer_id, entry_id, since, chat_id=q.chat_id)
 
 
 async def _room(session: AsyncSession, q: Question, policy: Policy, now: datetime) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.faq import (
@@ -55,8 +55,11 @@ async def reply_for_message(session: AsyncSession, message_id: int) -> FaqReply 
     return (await session.execute(select(FaqReply).where(FaqReply.message_id == message_id))).scalar_one_or_none()
 
 
-async def answered_recently(session: AsyncSession, customer_id: int, entry_id: str, since: datetime) -> bool:
-    """Did the bot already answer (or have a rep answer) this entry for this customer since `since`?"""
+async def answered_recently(
+    session: AsyncSession, customer_id: int, entry_id: str, since: datetime, *, chat_id: str | None = None
+) -> bool:
+    """Did the bot already answer (or have a rep answer) this entry for this customer since `since`, in `chat_id`
+    when given (repeats count per conversation: a group suggestion does not silence a kf answer)?"""
     stmt = (
         select(FaqReply.id)
         .where(
@@ -64,9 +67,13 @@ async def answered_recently(session: AsyncSession, customer_id: int, entry_id: s
             FaqReply.entry_id == entry_id,
             FaqReply.created_at >= since,
             FaqReply.decision.in_((FaqDecision.ANSWERED, FaqDecision.SUGGESTED, FaqDecision.TASK)),
+            # A "did you mean" menu (a suggestion with no member) answered nothing yet: the customer may ask again.
+            or_(FaqReply.decision != FaqDecision.SUGGESTED, FaqReply.member_userid.is_not(None)),
         )
         .limit(1)
     )
+    if chat_id is not None:
+        stmt = stmt.where(FaqReply.chat_id == chat_id)
     return (await session.execute(stmt)).first() is not None
 
 

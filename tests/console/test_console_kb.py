@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models.console import AuditEntry
-from storage.models.faq import KbQuestion, UnansweredGroup
+from storage.models.faq import KbQuestion, UnansweredGroup, UnansweredQuestion
 from tests.support.console_world import START, XSS, client, csrf_of, login, running_console
 
 
@@ -38,3 +38,29 @@ async def test_manager_promotes_an_unanswered_group_and_adds_a_variant(database_
             assert "什么时候寄出" in set(asked)
             actions = set((await session.execute(select(AuditEntry.action))).scalars())
         assert {"kb_promote", "kb_add_variant"} <= actions
+
+
+async def test_the_kb_page_lists_the_pending_variants_menu_taps_left(database_url: str) -> None:
+    async with running_console(database_url) as world:
+        async with world.sessions() as session:
+            group = UnansweredGroup(label="能退款吗", normalized="能退款吗", count=1, first_at=START, last_at=START)
+            session.add(group)
+            await session.flush()
+            asked = UnansweredQuestion(
+                group_id=group.id,
+                channel="kf",
+                chat_id="wkKF",
+                text=f"能退款吗 {XSS}",
+                decision="menu_picked",
+                detail={"menu": ["course_refund"], "picked": "course_refund"},
+                asked_at=START,
+            )
+            session.add(asked)
+            await session.commit()
+            asked_id = asked.id
+        async with client() as http:
+            await login(http, world.base, "boss")
+            async with http.get(f"{world.base}/console/kb") as page:
+                html = await page.text()
+        assert "待确认的问法" in html and "course_refund" in html and f"<td>{asked_id}</td>" in html
+        assert XSS not in html and "能退款吗 &lt;script&gt;" in html

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.wecom.client import WeComClient
+from bot.config.faq import FaqSettings
 from bot.config.service import ServiceSettings
 from services.faq.kb import parse_yaml
 from storage.models.faq import FaqReply
@@ -85,7 +86,13 @@ async def test_a_kf_customer_gets_the_answer_and_then_a_person_when_asking_for_o
     assert (state["service_state"], state["servicer_userid"]) == (3, "wangwu")
 
 
-async def test_chitchat_gets_nothing_sent_when_a_kf_customer_says_thanks(faq_stack: Stack) -> None:
+async def test_chitchat_gets_nothing_sent_when_a_kf_customer_says_thanks_with_menus_off(database_url: str) -> None:
+    update = {"faq": FaqSettings(menus=False)}  # with menus on, the first one gets the greeting (test_faq_menus.py)
+    async with running_stack(database_url, settings_update=update) as stack:
+        await _nothing_sent_for_chitchat(stack)
+
+
+async def _nothing_sent_for_chitchat(faq_stack: Stack) -> None:
     said = await faq_stack.act("kf-say", customer="new", text="谢谢")
     await faq_stack.act("kf-say", customer=said["external_userid"], text="好的👌")
 

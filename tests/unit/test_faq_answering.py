@@ -275,8 +275,9 @@ async def test_promote_and_add_variant_change_the_answer_without_a_new_engine_wh
     assert (closed.status, closed.entry_id) == ("promoted", "pets")
 
     unsure = await ask(sessions, faq, kf_said("能开专票吗", T0, "wmC"), clock)
-    # Between the thresholds: no owner rep, so the on-duty rep gets the suggestion.
-    assert (unsure.decision, unsure.entry_id, unsure.member_userid) == ("suggested", "invoice", "wangwu")
+    # Between the thresholds, in kf with room in the window: a "did you mean" menu to the customer, not to a rep.
+    assert (unsure.decision, unsure.entry_id, unsure.member_userid) == ("suggested", "invoice", None)
+    assert unsure.reason == "menu"
     async with sessions() as session, session.begin():
         assert await kb.add_variant(session, "invoice", "能开专票吗", clock.now())
     taught = await ask(sessions, faq, kf_said("能开专票吗", T0, "wmD"), clock)
@@ -385,3 +386,12 @@ async def test_misses_queue_the_customer_in_the_pool_and_tell_the_managers_when_
     [alert] = await rows(sessions, Outbox, kind=OutboxKind.APP_MESSAGE)
     assert alert.recipient == "zhaoliu" and "待接入池" in alert.payload["content"]
     assert "宠物可以带进店吗" in alert.payload["content"]
+
+
+async def test_the_on_duty_rep_gets_the_suggestion_when_kf_menus_are_turned_off(
+    sessions: async_sessionmaker[AsyncSession], faq: FaqEngine
+) -> None:
+    clock = ManualClock(T0)
+    unsure = await ask(sessions, faq, kf_said("能开专票吗", T0, "wmC"), clock, replace(POLICY, menus=False))
+    assert (unsure.decision, unsure.entry_id, unsure.member_userid) == ("suggested", "invoice", "wangwu")
+    assert not await rows(sessions, Outbox, kind=OutboxKind.KF_MESSAGE)

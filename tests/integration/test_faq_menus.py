@@ -1,0 +1,133 @@
+"""The FAQ's kf menus over real HTTP against the sandbox: "did you mean" in the suggest band, taps that answer and
+teach, "都不是" that hands off, one greeting per session, and no menu the window cannot afford."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.config.settings import SenderSettings, ServiceSettings
+from services.faq.menus import NONE_ID, item_id
+from storage.models.faq import KbQuestion
+from storage.models.messages import Message
+from tests.integration.test_cli import qunke
+from tests.integration.test_faq import ANSWERS, decided, eventually, logged
+from tests.support.stack import Stack, running_stack
+
+SUGGEST_BAND = "能退款吗"  # `qunke faq ask --json` on kb/example.yaml: suggest, course_refund then refund_time
+
+
+@pytest.fixture
+async def menu_stack(database_url: str) -> AsyncIterator[Stack]:
+    update = {"service": ServiceSettings(on_duty=("wangwu",))}
+    async with running_stack(database_url, settings_update=update) as stack:
+        yield stack
+
+
+async def menu_sent(stack: Stack, customer: str, head: str) -> dict[str, Any]:
+    found = await eventually(logged(stack, "kf_send", head, touser=customer, msgtype="msgmenu"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def click_ids(sent: dict[str, Any]) -> list[str]:
+    return [item["click"]["id"] for item in sent["menu"]["list"] if item["type"] == "click"]
+
+
+async def test_a_suggest_band_question_gets_a_menu_of_candidates_and_a_way_to_a_person(menu_stack: Stack) -> None:
+    said = await menu_stack.act("kf-say", customer="new", text=SUGGEST_BAND)
+    sent = await menu_sent(menu_stack, said["external_userid"], "您是想问")
+    assert click_ids(sent)[0] == item_id("course_refund")
+    assert click_ids(sent)[-1] == NONE_ID
+    labels = [item["click"]["content"] for item in sent["menu"]["list"]]
+    assert labels[-1] == "都不是，转人工" and len(labels) <= 4
+    reply = await eventually(lambda: decided(menu_stack, SUGGEST_BAND))
+    assert (reply.decision, reply.entry_id, reply.member_userid) == ("suggested", "course_refund", None)
+    assert not await logged(menu_stack, "app_message", ANSWERS["course_refund"])()  # no rep suggestion as well
+
+
+async def test_a_tap_answers_the_entry_and_leaves_a_pending_variant_the_manager_confirms(menu_stack: Stack) -> None:
+    said = await menu_stack.act("kf-say", customer="new", text=SUGGEST_BAND)
+    customer = said["external_userid"]
+    sent = await menu_sent(menu_stack, customer, "您是想问")
+    await menu_stack.act("kf-click", customer=customer, menu_id=item_id("course_refund"), msgid=sent["msgid"])
+    [answer] = await eventually(logged(menu_stack, "kf_send", ANSWERS["course_refund"], touser=customer))
+    assert answer["msgtype"] == "text"
+
+    env = {"QUNKE_DATABASE_URL": menu_stack.database_url}
+    listed = await qunke("faq", "unanswered", "--pending", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    [pending] = json.loads(listed.stdout)
+    assert (pending["entry_id"], pending["text"]) == ("course_refund", SUGGEST_BAND)
+    table = await qunke("faq", "unanswered", env=env)
+    assert SUGGEST_BAND in table.stdout and "confirm-variant" in table.stdout
+
+    confirmed = await qunke("faq", "confirm-variant", str(pending["id"]), env=env)
+    assert confirmed.returncode == 0, confirmed.stderr
+    async with menu_stack.sessions() as session:
+        taught = await session.scalar(select(KbQuestion).where(KbQuestion.text == SUGGEST_BAND))
+    assert taught is not None and taught.entry_id == "course_refund"
+    again = await qunke("faq", "confirm-variant", str(pending["id"]), env=env)
+    assert again.returncode == 1 and str(pending["id"]) in again.stderr
+    assert json.loads((await qunke("faq", "unanswered", "--pending", "--json", env=env)).stdout) == []
+
+
+async def test_none_of_these_hands_the_customer_to_a_person_when_tapped(menu_stack: Stack) -> None:
+    said = await menu_stack.act("kf-say", customer="new", text=SUGGEST_BAND)
+    customer = said["external_userid"]
+    sent = await menu_sent(menu_stack, customer, "您是想问")
+    await menu_stack.act("kf-click", customer=customer, menu_id=NONE_ID, msgid=sent["msgid"])
+    await eventually(logged(menu_stack, "kf_send", "正在为您转接人工客服", touser=customer))
+    [alert] = await eventually(logged(menu_stack, "app_message", "客户转人工"))
+    assert "都不是" in json.dumps(alert, ensure_ascii=False)
+    listed = await qunke(
+        "faq", "unanswered", "--pending", "--json", env={"QUNKE_DATABASE_URL": menu_stack.database_url}
+    )
+    assert json.loads(listed.stdout) == []  # "none of these" teaches nothing
+
+
+async def test_chitchat_gets_one_greeting_menu_per_session_and_then_silence(menu_stack: Stack) -> None:
+    said = await menu_stack.act("kf-say", customer="new", text="你好")
+    customer = said["external_userid"]
+    greeting = await menu_sent(menu_stack, customer, "大家常问")
+    assert NONE_ID not in click_ids(greeting) and 1 <= len(click_ids(greeting)) <= 5
+    await menu_stack.act("kf-say", customer=customer, text="在吗")
+    await menu_stack.act("kf-say", customer=customer, text="谢谢")
+
+    async def stored() -> bool:
+        async with menu_stack.sessions() as session:
+            return len((await session.execute(select(Message).where(Message.sender_id == customer))).all()) == 3
+
+    await eventually(stored)
+    await menu_stack.settle()
+    await asyncio.sleep(0.5)  # one more sender poll: nothing more is queued, so nothing more may appear
+    assert len(await logged(menu_stack, "kf_send", touser=customer)()) == 1
+
+    await menu_stack.act("kf-click", customer=customer, menu_id=click_ids(greeting)[0], msgid=greeting["msgid"])
+    answers = await eventually(logged(menu_stack, "kf_send", "如需人工服务", touser=customer, msgtype="text"))
+    assert len(answers) == 1
+
+
+async def test_no_menu_is_sent_when_the_window_cannot_afford_the_answer_after_it(database_url: str) -> None:
+    update = {"service": ServiceSettings(on_duty=("wangwu",)), "sender": SenderSettings(kf_quota=1)}
+    async with running_stack(database_url, settings_update=update) as stack:
+        said = await stack.act("kf-say", customer="new", text=SUGGEST_BAND)
+        await eventually(logged(stack, "app_message", ANSWERS["course_refund"]))  # a rep suggests instead
+        reply = await eventually(lambda: decided(stack, SUGGEST_BAND))
+        assert (reply.decision, reply.member_userid) == ("suggested", "wangwu")
+        await stack.act("kf-say", customer=said["external_userid"], text="你好")
+        await eventually(lambda: decided_nothing_for(stack, "你好"))
+        await stack.settle()
+        assert not await logged(stack, "kf_send", touser=said["external_userid"])()
+
+
+async def decided_nothing_for(stack: Stack, text: str) -> bool:
+    """The chit-chat message is stored and its FAQ job is done (the inbox has nothing left)."""
+    async with stack.sessions() as session:
+        found = await session.scalar(select(Message.id).where(Message.text == text))
+    return found is not None
