@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import math
@@ -15,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.faq import frames, tokens
+from services.faq.answer_evidence import AnswerEvidence
 from services.faq.embedder import EmbedderError, EmbeddingIndex, fuse
 from services.faq.synonyms import SynonymMap, default_synonyms
 from services.faq.types import Action, Candidate, Decision, Embedder, KbItem
@@ -52,6 +54,9 @@ class MatcherSettings:
     # A confident answer needs this IDF share of the query's content words (frames aside) explained by the entry;
     # below it the bot may suggest, never answer: an unknown "X" in "有没有X" is what the customer asks about.
     min_content: float = 0.4
+    # Answer-text evidence (services/faq/answer_evidence.py): the share of the query only the answer explains adds
+    # this much similarity; on its own it can lift an entry into "suggest", never into "answer".
+    answer_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 <= self.suggest <= self.answer <= 1:
@@ -90,6 +95,9 @@ class _Scored:
     shared_words: frozenset[str] = frozenset()
     shared_chars: frozenset[str] = frozenset()
     content: float = 1.0  # the IDF share of the query's content words the entry explains
+    question: float = 0.0  # the similarity from the entry's questions alone (before answer or embedder evidence)
+    answer_lift: float = 0.0  # what the answer text added
+    answer_terms: frozenset[str] = frozenset()
 
 
 def _idf(df: int, n: int) -> float:
@@ -121,6 +129,10 @@ class Matcher:
                         _Variant(item.id, question, frozenset(tokens.chars(text)), frozenset(tokens.words(text)))
                     )
         self._variants: Final = variants
+        self._entry_variants: dict[str, list[int]] = {}
+        for i, v in enumerate(variants):
+            self._entry_variants.setdefault(v.entry_id, []).append(i)
+        self._answers: Final = AnswerEvidence(list(self._items.values()), self.synonyms.apply)
         # Every term of an entry's variants together: a query may mix the words of two ways of asking one thing.
         entry_chars: dict[str, set[str]] = {}
         entry_words: dict[str, set[str]] = {}
@@ -221,14 +233,14 @@ class Matcher:
                 top = float(scores.max())
                 if top > 0:
                     fused += scores / top
-        if not fused.any():
-            return {}
-        k = min(RETRIEVE, len(fused))
-        picked: npt.NDArray[np.intp] = np.argpartition(-fused, k - 1)[:k]
+        picked: set[int] = set()
+        if fused.any():
+            k = min(RETRIEVE, len(fused))
+            picked.update(int(i) for i in np.argpartition(-fused, k - 1)[:k] if fused[i] > 0)
+        for entry in self._answers.retrieve(query.chars, query.words):
+            picked.update(self._entry_variants.get(entry, ()))
         best: dict[str, _Scored] = {}
         for i in picked:
-            if fused[i] <= 0:
-                continue
             scored = self._score(query, int(i))
             current = best.get(self._variants[int(i)].entry_id)
             if current is None or scored.similarity > current.similarity:
@@ -269,7 +281,11 @@ class Matcher:
             content = _content_share(query.words, query.word_idf, self._entry_words[entry])
         else:
             content = _content_share(query.chars, query.char_idf, self._entry_chars[entry])
-        return _Scored(i, similarity, shared_words, shared_chars, content)
+        ca, char_hits = self._answers.share(entry, query.chars, query.char_idf, self._entry_chars[entry], True)
+        wa, word_hits = self._answers.share(entry, query.words, query.word_idf, self._entry_words[entry], False)
+        lift = self.settings.answer_weight * ((1 - w) * ca + w * (wa if query.words else ca))
+        hits = word_hits or frozenset(t for t in char_hits if len(t) > 1)
+        return _Scored(i, similarity + lift, shared_words, shared_chars, content, similarity, lift, hits)
 
     def _matched_terms(self, scored: _Scored) -> tuple[str, ...]:
         """The reasons: shared words, rarest first; shared character bigrams when no whole word matched."""
@@ -296,9 +312,7 @@ class Matcher:
             if lexical is None:
                 out[entry] = _Scored(i, fused)
             else:
-                out[entry] = _Scored(
-                    lexical.variant, fused, lexical.shared_words, lexical.shared_chars, lexical.content
-                )
+                out[entry] = dataclasses.replace(lexical, similarity=fused)
         return out
 
     def _finish(self, query: _Query, scored: dict[str, _Scored]) -> Decision:
@@ -313,6 +327,9 @@ class Matcher:
                 rival = 0.0
             margin = sc.similarity - rival
             confidence = _tie_adjusted(calibrate(sc.similarity), margin, s)
+            if _tie_adjusted(calibrate(sc.question), margin, s) < s.answer:
+                # Answer-text (or embedder) evidence may lift an entry into "suggest", never into "answer".
+                confidence = min(confidence, max(0.0, s.answer - _CAP_STEP))
             if sc.content < s.min_content:
                 # Rounded confidences are compared with the threshold: stay a clear step below it.
                 confidence = min(confidence, max(0.0, s.answer - _CAP_STEP))
