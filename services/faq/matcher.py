@@ -18,6 +18,7 @@ import numpy.typing as npt
 from services.faq import frames, tokens
 from services.faq.answer_evidence import AnswerEvidence
 from services.faq.embedder import EmbedderError, EmbeddingIndex, fuse
+from services.faq.gate import has_question_clause, is_addressed_chitchat
 from services.faq.synonyms import SynonymMap, default_synonyms
 from services.faq.types import Action, Candidate, Decision, Embedder, KbItem
 from services.text.intent import is_chitchat, needs_answer
@@ -202,9 +203,9 @@ class Matcher:
     def _gate(self, text: str) -> _Query | Decision:
         info = analyze(text)
         normalized = self.synonyms.apply(info.text)
-        if is_chitchat(text):
+        if is_chitchat(text) or is_addressed_chitchat(text):
             return Decision(Action.SILENT, 0.0, "chitchat", normalized=normalized)
-        if not needs_answer(text) and not self._is_topic(info.text):
+        if not needs_answer(text) and not has_question_clause(text) and not self._is_topic(info.text):
             return Decision(Action.SILENT, 0.0, "not_question", normalized=normalized)
         chars = frozenset(tokens.chars(normalized))
         words = frozenset(tokens.words(normalized))
@@ -218,7 +219,7 @@ class Matcher:
         compact = text.replace(" ", "")
         return 0 < len(compact) <= TOPIC_MAX_CHARS and not any(mark in compact for mark in _STATEMENT_MARKS)
 
-    def _lexical(self, query: _Query) -> dict[str, _Scored]:
+    def _lexical(self, query: _Query, exclude: int | None = None) -> dict[str, _Scored]:
         """Retrieve with both BM25 indexes, then score the retrieved variants; the best variant per entry."""
         if self._char_bm25 is None or self._word_bm25 is None:
             return {}
@@ -240,8 +241,9 @@ class Matcher:
         for entry in self._answers.retrieve(query.chars, query.words):
             picked.update(self._entry_variants.get(entry, ()))
         best: dict[str, _Scored] = {}
+        picked.discard(-1 if exclude is None else exclude)
         for i in picked:
-            scored = self._score(query, int(i))
+            scored = self._score(query, int(i), exclude)
             current = best.get(self._variants[int(i)].entry_id)
             if current is None or scored.similarity > current.similarity:
                 best[self._variants[int(i)].entry_id] = scored
@@ -264,27 +266,35 @@ class Matcher:
         v_cov = shared_mass / variant_mass if variant_mass else 0.0
         return q_cov, v_cov, shared
 
-    def _score(self, query: _Query, i: int) -> _Scored:
+    def _entry_terms(self, entry: str, exclude: int | None) -> tuple[frozenset[str], frozenset[str]]:
+        """An entry's character and word terms; without variant `exclude` (leave-one-variant-out calibration)."""
+        if exclude is None or self._variants[exclude].entry_id != entry:
+            return self._entry_chars[entry], self._entry_words[entry]
+        rest = [self._variants[j] for j in self._entry_variants[entry] if j != exclude]
+        return frozenset().union(*(v.chars for v in rest)), frozenset().union(*(v.words for v in rest))
+
+    def _score(self, query: _Query, i: int, exclude: int | None = None) -> _Scored:
         variant = self._variants[i]
         entry = variant.entry_id
+        entry_chars, entry_words = self._entry_terms(entry, exclude)
         cq, cv, shared_chars = self._coverage(
-            query.chars, query.char_mass, variant.chars, self._entry_chars[entry], self._char_idf, self._char_mass[i]
+            query.chars, query.char_mass, variant.chars, entry_chars, self._char_idf, self._char_mass[i]
         )
         wq, wv, shared_words = self._coverage(
-            query.words, query.word_mass, variant.words, self._entry_words[entry], self._word_idf, self._word_mass[i]
+            query.words, query.word_mass, variant.words, entry_words, self._word_idf, self._word_mass[i]
         )
         char_sim = _blend(cq, cv)
         word_sim = _blend(wq, wv) if variant.words and query.words else char_sim
         w = self.settings.word_weight
         similarity = (1 - w) * char_sim + w * word_sim
         if query.words:
-            content = _content_share(query.words, query.word_idf, self._entry_words[entry])
+            content = _content_share(query.words, query.word_idf, entry_words)
         else:
-            content = _content_share(query.chars, query.char_idf, self._entry_chars[entry])
-        ca, char_hits = self._answers.share(entry, query.chars, query.char_idf, self._entry_chars[entry], True)
-        wa, word_hits = self._answers.share(entry, query.words, query.word_idf, self._entry_words[entry], False)
-        lift = self.settings.answer_weight * ((1 - w) * ca + w * (wa if query.words else ca))
-        hits = word_hits or frozenset(t for t in char_hits if len(t) > 1)
+            content = _content_share(query.chars, query.char_idf, entry_chars)
+        char_share, char_hits = self._answers.share(entry, query.chars, query.char_idf, entry_chars, True)
+        word_share, hits = self._answers.share(entry, query.words, query.word_idf, entry_words, False)
+        lift = self.settings.answer_weight * ((1 - w) * char_share + w * (word_share if query.words else char_share))
+        hits = hits or char_hits
         return _Scored(i, similarity + lift, shared_words, shared_chars, content, similarity, lift, hits)
 
     def _matched_terms(self, scored: _Scored) -> tuple[str, ...]:
