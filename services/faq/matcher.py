@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import itertools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,8 @@ import numpy.typing as npt
 
 from services.faq import frames, tokens
 from services.faq.answer_evidence import AnswerEvidence
+from services.faq.calibration import DEFAULT_KNOTS, MAX_SAMPLES, Calibration
+from services.faq.calibration import fit as fit_calibration
 from services.faq.embedder import EmbedderError, EmbeddingIndex, fuse
 from services.faq.gate import has_question_clause, is_addressed_chitchat
 from services.faq.synonyms import SynonymMap, default_synonyms
@@ -33,10 +34,8 @@ RETRIEVE: Final = 24
 # only a statement marker makes it "not a question".
 TOPIC_MAX_CHARS: Final = 8
 _STATEMENT_MARKS: Final = ("了", "过", "我觉得", "我们", "今天", "昨天")
-# Raw similarity -> confidence, piecewise linear through these knots. Set on the tuning set (tests/data/faq
-# edu_ecom): below a raw 0.34 the top entry was almost never right (uncovered questions land there), from 0.50 it was
-# always right; the knots put those points on the default thresholds (suggest 0.5, answer 0.72).
-CALIBRATION: Final = ((0.0, 0.0), (0.34, 0.5), (0.5, 0.72), (1.0, 1.0))
+# The default knots, raw similarity -> confidence (a KB too small to calibrate on its own keeps them).
+CALIBRATION: Final = DEFAULT_KNOTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +57,8 @@ class MatcherSettings:
     # Answer-text evidence (services/faq/answer_evidence.py): the share of the query only the answer explains adds
     # this much similarity; on its own it can lift an entry into "suggest", never into "answer".
     answer_weight: float = 0.5
+    # Place the raw-score knots from this KB's own variants (services/faq/calibration.py); off: the default knots.
+    per_kb_calibration: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.suggest <= self.answer <= 1:
@@ -166,6 +167,7 @@ class Matcher:
             self._char_bm25.index([sorted(_retrieval_terms(v.chars)) or [""] for v in variants], show_progress=False)
             self._word_bm25 = bm25s.BM25()
             self._word_bm25.index([sorted(v.words) or [""] for v in variants], show_progress=False)
+        self.calibration: Calibration = self._fit_calibration() if settings.per_kb_calibration else Calibration()
         self._embeddings: Final = EmbeddingIndex(embedder, [v.text for v in variants]) if embedder is not None else None
 
     def __len__(self) -> int:
@@ -207,6 +209,9 @@ class Matcher:
             return Decision(Action.SILENT, 0.0, "chitchat", normalized=normalized)
         if not needs_answer(text) and not has_question_clause(text) and not self._is_topic(info.text):
             return Decision(Action.SILENT, 0.0, "not_question", normalized=normalized)
+        return self._query(normalized)
+
+    def _query(self, normalized: str) -> _Query:
         chars = frozenset(tokens.chars(normalized))
         words = frozenset(tokens.words(normalized))
         unknown = self._unknown_idf
@@ -218,6 +223,20 @@ class Matcher:
     def _is_topic(text: str) -> bool:
         compact = text.replace(" ", "")
         return 0 < len(compact) <= TOPIC_MAX_CHARS and not any(mark in compact for mark in _STATEMENT_MARKS)
+
+    def _fit_calibration(self) -> Calibration:
+        """Leave-one-variant-out over (a spread sample of) the KB's variants: near misses and true paraphrases."""
+        step = max(1, len(self._variants) // MAX_SAMPLES)
+        near_misses: list[float] = []
+        paraphrases: list[float] = []
+        for i in range(0, len(self._variants), step):
+            variant = self._variants[i]
+            scored = self._lexical(self._query(self.synonyms.apply(analyze(variant.text).text)), exclude=i)
+            near_misses.append(max((s.similarity for e, s in scored.items() if e != variant.entry_id), default=0.0))
+            if len(self._entry_variants[variant.entry_id]) > 1:
+                own = scored.get(variant.entry_id)
+                paraphrases.append(own.similarity if own is not None else 0.0)
+        return fit_calibration(near_misses, paraphrases)
 
     def _lexical(self, query: _Query, exclude: int | None = None) -> dict[str, _Scored]:
         """Retrieve with both BM25 indexes, then score the retrieved variants; the best variant per entry."""
@@ -336,8 +355,8 @@ class Matcher:
             if rank == 0 and len(ranked) == 1:
                 rival = 0.0
             margin = sc.similarity - rival
-            confidence = _tie_adjusted(calibrate(sc.similarity), margin, s)
-            if _tie_adjusted(calibrate(sc.question), margin, s) < s.answer:
+            confidence = _tie_adjusted(self.calibration.confidence(sc.similarity), margin, s)
+            if _tie_adjusted(self.calibration.confidence(sc.question), margin, s) < s.answer:
                 # Answer-text (or embedder) evidence may lift an entry into "suggest", never into "answer".
                 confidence = min(confidence, max(0.0, s.answer - _CAP_STEP))
             if sc.content < s.min_content:
@@ -390,11 +409,8 @@ def _retrieval_terms(chars: frozenset[str]) -> frozenset[str]:
 
 
 def calibrate(similarity: float) -> float:
-    """Map a raw similarity onto the confidence scale the thresholds are set on (see CALIBRATION)."""
-    for (x0, y0), (x1, y1) in itertools.pairwise(CALIBRATION):
-        if similarity <= x1:
-            return y0 + (y1 - y0) * (max(similarity, x0) - x0) / (x1 - x0)
-    return CALIBRATION[-1][1]
+    """Map a raw similarity onto the confidence scale through the default knots (see calibration.py)."""
+    return Calibration().confidence(similarity)
 
 
 _BETA2 = 1.0
