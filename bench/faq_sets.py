@@ -47,6 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sets", nargs="*", default=list(DEFAULT), help=f"any of {sorted(SETS)}")
     parser.add_argument("--misses", action="store_true", help="list the in-scope misses and the NONE cases spoken")
+    parser.add_argument("--embed", action="store_true", help="with the in-process embedder (the embed extra)")
+    parser.add_argument("--fixed", action="store_true", help="the default knots instead of per-KB calibration")
     args = parser.parse_args()
     if unknown := set(args.sets) - set(SETS):
         parser.error(f"unknown sets: {sorted(unknown)}")
@@ -54,7 +56,8 @@ def main() -> None:
     for name in args.sets:
         kb, cases = SETS[name]
         items = read_file(kb)
-        report = evaluate(build_matcher(items, MatcherSettings()), read_cases(cases, {i.id for i in items}))
+        settings = MatcherSettings(local_embedder=args.embed, per_kb_calibration=not args.fixed)
+        report = evaluate(build_matcher(items, settings), read_cases(cases, {i.id for i in items}))
         r = row(report.results)
         print(
             f"{name:<16}{r['rank_top1']:>7.1%}{r['spoke_right']:>7.1%}{r['answered_right']:>7.1%}"

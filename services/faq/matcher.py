@@ -20,6 +20,7 @@ from services.faq.calibration import DEFAULT_KNOTS, MAX_SAMPLES, Calibration
 from services.faq.calibration import fit as fit_calibration
 from services.faq.embedder import EmbedderError, EmbeddingIndex, fuse
 from services.faq.gate import has_question_clause, is_addressed_chitchat
+from services.faq.local_embedder import LocalEmbedderMissing, VariantVectors, load_encoder
 from services.faq.synonyms import SynonymMap, default_synonyms
 from services.faq.types import Action, Candidate, Decision, Embedder, KbItem
 from services.text.intent import is_chitchat, needs_answer
@@ -59,6 +60,11 @@ class MatcherSettings:
     answer_weight: float = 0.5
     # Place the raw-score knots from this KB's own variants (services/faq/calibration.py); off: the default knots.
     per_kb_calibration: bool = True
+    # The in-process embedder (services/faq/local_embedder.py, the `embed` extra), off by default: over the retrieved
+    # entries, a cosine above `embed_floor` adds up to `embed_weight` similarity; alone it never makes the bot answer.
+    local_embedder: bool = False
+    embed_weight: float = 0.1  # set on pet_shop/dental_clinic: higher weights or lower floors cost the
+    embed_floor: float = 0.55  # older sets' silence below 90 %
 
     def __post_init__(self) -> None:
         if not 0 <= self.suggest <= self.answer <= 1:
@@ -100,6 +106,7 @@ class _Scored:
     question: float = 0.0  # the similarity from the entry's questions alone (before answer or embedder evidence)
     answer_lift: float = 0.0  # what the answer text added
     answer_terms: frozenset[str] = frozenset()
+    embed_lift: float = 0.0  # what the in-process embedder added
 
 
 def _idf(df: int, n: int) -> float:
@@ -167,8 +174,19 @@ class Matcher:
             self._char_bm25.index([sorted(_retrieval_terms(v.chars)) or [""] for v in variants], show_progress=False)
             self._word_bm25 = bm25s.BM25()
             self._word_bm25.index([sorted(v.words) or [""] for v in variants], show_progress=False)
+        self.embedder_status = "on" if settings.local_embedder else "off"  # "missing": extra not installed
+        self._vectors: Final = self._load_vectors([v.text for v in variants]) if settings.local_embedder else None
         self.calibration: Calibration = self._fit_calibration() if settings.per_kb_calibration else Calibration()
         self._embeddings: Final = EmbeddingIndex(embedder, [v.text for v in variants]) if embedder is not None else None
+
+    def _load_vectors(self, texts: list[str]) -> VariantVectors | None:
+        try:
+            return VariantVectors(load_encoder(), texts)
+        except LocalEmbedderMissing as exc:
+            # An optional extra: without it the lexical matcher still decides, and says so once per KB revision.
+            log.warning("faq local embedder unavailable, deciding on lexical scores only: %s", exc)
+            self.embedder_status = "missing"
+            return None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -231,14 +249,15 @@ class Matcher:
         paraphrases: list[float] = []
         for i in range(0, len(self._variants), step):
             variant = self._variants[i]
-            scored = self._lexical(self._query(self.synonyms.apply(analyze(variant.text).text)), exclude=i)
+            query = self._query(self.synonyms.apply(analyze(variant.text).text))
+            scored = self._lexical(query, exclude=i, semantic=False)
             near_misses.append(max((s.similarity for e, s in scored.items() if e != variant.entry_id), default=0.0))
             if len(self._entry_variants[variant.entry_id]) > 1:
                 own = scored.get(variant.entry_id)
                 paraphrases.append(own.similarity if own is not None else 0.0)
         return fit_calibration(near_misses, paraphrases)
 
-    def _lexical(self, query: _Query, exclude: int | None = None) -> dict[str, _Scored]:
+    def _lexical(self, query: _Query, exclude: int | None = None, semantic: bool = True) -> dict[str, _Scored]:
         """Retrieve with both BM25 indexes, then score the retrieved variants; the best variant per entry."""
         if self._char_bm25 is None or self._word_bm25 is None:
             return {}
@@ -266,7 +285,23 @@ class Matcher:
             current = best.get(self._variants[int(i)].entry_id)
             if current is None or scored.similarity > current.similarity:
                 best[self._variants[int(i)].entry_id] = scored
+        if semantic and self._vectors is not None and best:
+            self._add_embedding(query, best, picked)
         return best
+
+    def _add_embedding(self, query: _Query, best: dict[str, _Scored], picked: set[int]) -> None:
+        """Additive, over the retrieved variants only: each entry's best cosine above the floor lifts its score."""
+        assert self._vectors is not None
+        s = self.settings
+        cosines = self._vectors.cosines(self._vectors.embed(query.normalized), picked)
+        top: dict[str, float] = {}
+        for i, cosine in cosines.items():
+            entry = self._variants[i].entry_id
+            top[entry] = max(top.get(entry, -1.0), cosine)
+        for entry, scored in best.items():
+            lift = s.embed_weight * max(0.0, top.get(entry, 0.0) - s.embed_floor) / (1.0 - s.embed_floor)
+            scored.similarity += lift
+            scored.embed_lift = lift
 
     @staticmethod
     def _coverage(
@@ -344,6 +379,19 @@ class Matcher:
                 out[entry] = dataclasses.replace(lexical, similarity=fused)
         return out
 
+    def _candidate(self, entry: str, sc: _Scored, confidence: float, held: str) -> Candidate:
+        return Candidate(
+            entry,
+            round(confidence, 4),
+            self._variants[sc.variant].text,
+            self._matched_terms(sc),
+            question_score=round(sc.question, 4),
+            answer_text_score=round(sc.answer_lift, 4),
+            embedder_score=round(sc.embed_lift, 4),
+            answer_terms=tuple(sorted(sc.answer_terms)),
+            held_below_answer=held,
+        )
+
     def _finish(self, query: _Query, scored: dict[str, _Scored]) -> Decision:
         if not scored:
             return Decision(Action.SILENT, 0.0, "no_match", normalized=query.normalized)
@@ -356,14 +404,16 @@ class Matcher:
                 rival = 0.0
             margin = sc.similarity - rival
             confidence = _tie_adjusted(self.calibration.confidence(sc.similarity), margin, s)
+            held = ""
             if _tie_adjusted(self.calibration.confidence(sc.question), margin, s) < s.answer:
                 # Answer-text (or embedder) evidence may lift an entry into "suggest", never into "answer".
+                held = "weak_evidence_only" if confidence >= s.answer else ""
                 confidence = min(confidence, max(0.0, s.answer - _CAP_STEP))
             if sc.content < s.min_content:
                 # Rounded confidences are compared with the threshold: stay a clear step below it.
+                held = held or ("uncovered_content" if confidence >= s.answer else "")
                 confidence = min(confidence, max(0.0, s.answer - _CAP_STEP))
-            variant = self._variants[sc.variant]
-            candidates.append(Candidate(entry, round(confidence, 4), variant.text, self._matched_terms(sc)))
+            candidates.append(self._candidate(entry, sc, confidence, held))
         top = candidates[0].confidence
         if top >= s.answer:
             action, reason = Action.ANSWER, "confident"
