@@ -57,7 +57,7 @@ class MatcherSettings:
     min_content: float = 0.4
     # Answer-text evidence (services/faq/answer_evidence.py): the share of the query only the answer explains adds
     # this much similarity; on its own it can lift an entry into "suggest", never into "answer".
-    answer_weight: float = 0.5
+    answer_weight: float = 0.65
     # Place the raw-score knots from this KB's own variants (services/faq/calibration.py); off: the default knots.
     per_kb_calibration: bool = True
     # The in-process embedder (services/faq/local_embedder.py, the `embed` extra), off by default: over the retrieved
