@@ -15,7 +15,7 @@ from rich.table import Table
 from bot.cli import faq_kb
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import print_json
-from bot.config import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from bot.embeddings import embedder_from_settings
 from services.faq import kb
 from services.faq.evaluate import NONE, CasesFileError, EvalReport, evaluate, read_cases
