@@ -75,9 +75,23 @@ def decision_json(question: str, decision: Decision, matcher: Matcher) -> dict[s
                 "variant": c.variant,
                 "matched_terms": list(c.matched_terms),
                 "answer": item.answer if (item := matcher.item(c.entry_id)) is not None else None,
+                "evidence": {
+                    "question": c.question_score,
+                    "answer_text": c.answer_text_score,
+                    "answer_terms": list(c.answer_terms),
+                    "embedder": c.embedder_score,
+                    "held_below_answer": c.held_below_answer or None,
+                },
             }
             for c in decision.candidates
         ],
+        # Where this KB's thresholds sit on the raw score, and why (services/faq/calibration.py).
+        "thresholds": {
+            "answer": matcher.settings.answer,
+            "suggest": matcher.settings.suggest,
+            "calibration": matcher.calibration.explain(),
+            "embedder": matcher.embedder_status,
+        },
     }
 
 

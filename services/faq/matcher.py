@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -15,7 +15,12 @@ import numpy as np
 import numpy.typing as npt
 
 from services.faq import frames, tokens
+from services.faq.answer_evidence import AnswerEvidence
+from services.faq.calibration import DEFAULT_KNOTS, MAX_SAMPLES, Calibration
+from services.faq.calibration import fit as fit_calibration
 from services.faq.embedder import EmbedderError, EmbeddingIndex, fuse
+from services.faq.gate import has_question_clause, is_addressed_chitchat
+from services.faq.local_embedder import LocalEmbedderMissing, VariantVectors, load_encoder
 from services.faq.synonyms import SynonymMap, default_synonyms
 from services.faq.types import Action, Candidate, Decision, Embedder, KbItem
 from services.text.intent import is_chitchat, needs_answer
@@ -30,10 +35,8 @@ RETRIEVE: Final = 24
 # only a statement marker makes it "not a question".
 TOPIC_MAX_CHARS: Final = 8
 _STATEMENT_MARKS: Final = ("了", "过", "我觉得", "我们", "今天", "昨天")
-# Raw similarity -> confidence, piecewise linear through these knots. Set on the tuning set (tests/data/faq
-# edu_ecom): below a raw 0.34 the top entry was almost never right (uncovered questions land there), from 0.50 it was
-# always right; the knots put those points on the default thresholds (suggest 0.5, answer 0.72).
-CALIBRATION: Final = ((0.0, 0.0), (0.34, 0.5), (0.5, 0.72), (1.0, 1.0))
+# The default knots, raw similarity -> confidence (a KB too small to calibrate on its own keeps them).
+CALIBRATION: Final = DEFAULT_KNOTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,16 @@ class MatcherSettings:
     # A confident answer needs this IDF share of the query's content words (frames aside) explained by the entry;
     # below it the bot may suggest, never answer: an unknown "X" in "有没有X" is what the customer asks about.
     min_content: float = 0.4
+    # Answer-text evidence (services/faq/answer_evidence.py): the share of the query only the answer explains adds
+    # this much similarity; on its own it can lift an entry into "suggest", never into "answer".
+    answer_weight: float = 0.65
+    # Place the raw-score knots from this KB's own variants (services/faq/calibration.py); off: the default knots.
+    per_kb_calibration: bool = True
+    # The in-process embedder (services/faq/local_embedder.py, the `embed` extra), off by default: over the retrieved
+    # entries, a cosine above `embed_floor` adds up to `embed_weight` similarity; alone it never makes the bot answer.
+    local_embedder: bool = False
+    embed_weight: float = 0.1  # set on pet_shop/dental_clinic: higher weights or lower floors cost the
+    embed_floor: float = 0.55  # older sets' silence below 90 %
 
     def __post_init__(self) -> None:
         if not 0 <= self.suggest <= self.answer <= 1:
@@ -90,6 +103,10 @@ class _Scored:
     shared_words: frozenset[str] = frozenset()
     shared_chars: frozenset[str] = frozenset()
     content: float = 1.0  # the IDF share of the query's content words the entry explains
+    question: float = 0.0  # the similarity from the entry's questions alone (before answer or embedder evidence)
+    answer_lift: float = 0.0  # what the answer text added
+    answer_terms: frozenset[str] = frozenset()
+    embed_lift: float = 0.0  # what the in-process embedder added
 
 
 def _idf(df: int, n: int) -> float:
@@ -121,6 +138,10 @@ class Matcher:
                         _Variant(item.id, question, frozenset(tokens.chars(text)), frozenset(tokens.words(text)))
                     )
         self._variants: Final = variants
+        self._entry_variants: dict[str, list[int]] = {}
+        for i, v in enumerate(variants):
+            self._entry_variants.setdefault(v.entry_id, []).append(i)
+        self._answers: Final = AnswerEvidence(list(self._items.values()), self.synonyms.apply)
         # Every term of an entry's variants together: a query may mix the words of two ways of asking one thing.
         entry_chars: dict[str, set[str]] = {}
         entry_words: dict[str, set[str]] = {}
@@ -153,7 +174,19 @@ class Matcher:
             self._char_bm25.index([sorted(_retrieval_terms(v.chars)) or [""] for v in variants], show_progress=False)
             self._word_bm25 = bm25s.BM25()
             self._word_bm25.index([sorted(v.words) or [""] for v in variants], show_progress=False)
+        self.embedder_status = "on" if settings.local_embedder else "off"  # "missing": extra not installed
+        self._vectors: Final = self._load_vectors([v.text for v in variants]) if settings.local_embedder else None
+        self.calibration: Calibration = self._fit_calibration() if settings.per_kb_calibration else Calibration()
         self._embeddings: Final = EmbeddingIndex(embedder, [v.text for v in variants]) if embedder is not None else None
+
+    def _load_vectors(self, texts: list[str]) -> VariantVectors | None:
+        try:
+            return VariantVectors(load_encoder(), texts)
+        except LocalEmbedderMissing as exc:
+            # An optional extra: without it the lexical matcher still decides, and says so once per KB revision.
+            log.warning("faq local embedder unavailable, deciding on lexical scores only: %s", exc)
+            self.embedder_status = "missing"
+            return None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -190,10 +223,13 @@ class Matcher:
     def _gate(self, text: str) -> _Query | Decision:
         info = analyze(text)
         normalized = self.synonyms.apply(info.text)
-        if is_chitchat(text):
+        if is_chitchat(text) or is_addressed_chitchat(text):
             return Decision(Action.SILENT, 0.0, "chitchat", normalized=normalized)
-        if not needs_answer(text) and not self._is_topic(info.text):
+        if not needs_answer(text) and not has_question_clause(text) and not self._is_topic(info.text):
             return Decision(Action.SILENT, 0.0, "not_question", normalized=normalized)
+        return self._query(normalized)
+
+    def _query(self, normalized: str) -> _Query:
         chars = frozenset(tokens.chars(normalized))
         words = frozenset(tokens.words(normalized))
         unknown = self._unknown_idf
@@ -206,7 +242,22 @@ class Matcher:
         compact = text.replace(" ", "")
         return 0 < len(compact) <= TOPIC_MAX_CHARS and not any(mark in compact for mark in _STATEMENT_MARKS)
 
-    def _lexical(self, query: _Query) -> dict[str, _Scored]:
+    def _fit_calibration(self) -> Calibration:
+        """Leave-one-variant-out over (a spread sample of) the KB's variants: near misses and true paraphrases."""
+        step = max(1, len(self._variants) // MAX_SAMPLES)
+        near_misses: list[float] = []
+        paraphrases: list[float] = []
+        for i in range(0, len(self._variants), step):
+            variant = self._variants[i]
+            query = self._query(self.synonyms.apply(analyze(variant.text).text))
+            scored = self._lexical(query, exclude=i, semantic=False)
+            near_misses.append(max((s.similarity for e, s in scored.items() if e != variant.entry_id), default=0.0))
+            if len(self._entry_variants[variant.entry_id]) > 1:
+                own = scored.get(variant.entry_id)
+                paraphrases.append(own.similarity if own is not None else 0.0)
+        return fit_calibration(near_misses, paraphrases)
+
+    def _lexical(self, query: _Query, exclude: int | None = None, semantic: bool = True) -> dict[str, _Scored]:
         """Retrieve with both BM25 indexes, then score the retrieved variants; the best variant per entry."""
         if self._char_bm25 is None or self._word_bm25 is None:
             return {}
@@ -221,19 +272,36 @@ class Matcher:
                 top = float(scores.max())
                 if top > 0:
                     fused += scores / top
-        if not fused.any():
-            return {}
-        k = min(RETRIEVE, len(fused))
-        picked: npt.NDArray[np.intp] = np.argpartition(-fused, k - 1)[:k]
+        picked: set[int] = set()
+        if fused.any():
+            k = min(RETRIEVE, len(fused))
+            picked.update(int(i) for i in np.argpartition(-fused, k - 1)[:k] if fused[i] > 0)
+        for entry in self._answers.retrieve(query.chars, query.words):
+            picked.update(self._entry_variants.get(entry, ()))
         best: dict[str, _Scored] = {}
+        picked.discard(-1 if exclude is None else exclude)
         for i in picked:
-            if fused[i] <= 0:
-                continue
-            scored = self._score(query, int(i))
+            scored = self._score(query, int(i), exclude)
             current = best.get(self._variants[int(i)].entry_id)
             if current is None or scored.similarity > current.similarity:
                 best[self._variants[int(i)].entry_id] = scored
+        if semantic and self._vectors is not None and best:
+            self._add_embedding(query, best, picked)
         return best
+
+    def _add_embedding(self, query: _Query, best: dict[str, _Scored], picked: set[int]) -> None:
+        """Additive, over the retrieved variants only: each entry's best cosine above the floor lifts its score."""
+        assert self._vectors is not None
+        s = self.settings
+        cosines = self._vectors.cosines(self._vectors.embed(query.normalized), picked)
+        top: dict[str, float] = {}
+        for i, cosine in cosines.items():
+            entry = self._variants[i].entry_id
+            top[entry] = max(top.get(entry, -1.0), cosine)
+        for entry, scored in best.items():
+            lift = s.embed_weight * max(0.0, top.get(entry, 0.0) - s.embed_floor) / (1.0 - s.embed_floor)
+            scored.similarity += lift
+            scored.embed_lift = lift
 
     @staticmethod
     def _coverage(
@@ -252,24 +320,36 @@ class Matcher:
         v_cov = shared_mass / variant_mass if variant_mass else 0.0
         return q_cov, v_cov, shared
 
-    def _score(self, query: _Query, i: int) -> _Scored:
+    def _entry_terms(self, entry: str, exclude: int | None) -> tuple[frozenset[str], frozenset[str]]:
+        """An entry's character and word terms; without variant `exclude` (leave-one-variant-out calibration)."""
+        if exclude is None or self._variants[exclude].entry_id != entry:
+            return self._entry_chars[entry], self._entry_words[entry]
+        rest = [self._variants[j] for j in self._entry_variants[entry] if j != exclude]
+        return frozenset().union(*(v.chars for v in rest)), frozenset().union(*(v.words for v in rest))
+
+    def _score(self, query: _Query, i: int, exclude: int | None = None) -> _Scored:
         variant = self._variants[i]
         entry = variant.entry_id
+        entry_chars, entry_words = self._entry_terms(entry, exclude)
         cq, cv, shared_chars = self._coverage(
-            query.chars, query.char_mass, variant.chars, self._entry_chars[entry], self._char_idf, self._char_mass[i]
+            query.chars, query.char_mass, variant.chars, entry_chars, self._char_idf, self._char_mass[i]
         )
         wq, wv, shared_words = self._coverage(
-            query.words, query.word_mass, variant.words, self._entry_words[entry], self._word_idf, self._word_mass[i]
+            query.words, query.word_mass, variant.words, entry_words, self._word_idf, self._word_mass[i]
         )
         char_sim = _blend(cq, cv)
         word_sim = _blend(wq, wv) if variant.words and query.words else char_sim
         w = self.settings.word_weight
         similarity = (1 - w) * char_sim + w * word_sim
         if query.words:
-            content = _content_share(query.words, query.word_idf, self._entry_words[entry])
+            content = _content_share(query.words, query.word_idf, entry_words)
         else:
-            content = _content_share(query.chars, query.char_idf, self._entry_chars[entry])
-        return _Scored(i, similarity, shared_words, shared_chars, content)
+            content = _content_share(query.chars, query.char_idf, entry_chars)
+        char_share, char_hits = self._answers.share(entry, query.chars, query.char_idf, entry_chars, True)
+        word_share, hits = self._answers.share(entry, query.words, query.word_idf, entry_words, False)
+        lift = self.settings.answer_weight * ((1 - w) * char_share + w * (word_share if query.words else char_share))
+        hits = hits or char_hits
+        return _Scored(i, similarity + lift, shared_words, shared_chars, content, similarity, lift, hits)
 
     def _matched_terms(self, scored: _Scored) -> tuple[str, ...]:
         """The reasons: shared words, rarest first; shared character bigrams when no whole word matched."""
@@ -296,10 +376,21 @@ class Matcher:
             if lexical is None:
                 out[entry] = _Scored(i, fused)
             else:
-                out[entry] = _Scored(
-                    lexical.variant, fused, lexical.shared_words, lexical.shared_chars, lexical.content
-                )
+                out[entry] = dataclasses.replace(lexical, similarity=fused)
         return out
+
+    def _candidate(self, entry: str, sc: _Scored, confidence: float, held: str) -> Candidate:
+        return Candidate(
+            entry,
+            round(confidence, 4),
+            self._variants[sc.variant].text,
+            self._matched_terms(sc),
+            question_score=round(sc.question, 4),
+            answer_text_score=round(sc.answer_lift, 4),
+            embedder_score=round(sc.embed_lift, 4),
+            answer_terms=tuple(sorted(sc.answer_terms)),
+            held_below_answer=held,
+        )
 
     def _finish(self, query: _Query, scored: dict[str, _Scored]) -> Decision:
         if not scored:
@@ -312,12 +403,17 @@ class Matcher:
             if rank == 0 and len(ranked) == 1:
                 rival = 0.0
             margin = sc.similarity - rival
-            confidence = _tie_adjusted(calibrate(sc.similarity), margin, s)
+            confidence = _tie_adjusted(self.calibration.confidence(sc.similarity), margin, s)
+            held = ""
+            if _tie_adjusted(self.calibration.confidence(sc.question), margin, s) < s.answer:
+                # Answer-text (or embedder) evidence may lift an entry into "suggest", never into "answer".
+                held = "weak_evidence_only" if confidence >= s.answer else ""
+                confidence = min(confidence, max(0.0, s.answer - _CAP_STEP))
             if sc.content < s.min_content:
                 # Rounded confidences are compared with the threshold: stay a clear step below it.
+                held = held or ("uncovered_content" if confidence >= s.answer else "")
                 confidence = min(confidence, max(0.0, s.answer - _CAP_STEP))
-            variant = self._variants[sc.variant]
-            candidates.append(Candidate(entry, round(confidence, 4), variant.text, self._matched_terms(sc)))
+            candidates.append(self._candidate(entry, sc, confidence, held))
         top = candidates[0].confidence
         if top >= s.answer:
             action, reason = Action.ANSWER, "confident"
@@ -363,11 +459,8 @@ def _retrieval_terms(chars: frozenset[str]) -> frozenset[str]:
 
 
 def calibrate(similarity: float) -> float:
-    """Map a raw similarity onto the confidence scale the thresholds are set on (see CALIBRATION)."""
-    for (x0, y0), (x1, y1) in itertools.pairwise(CALIBRATION):
-        if similarity <= x1:
-            return y0 + (y1 - y0) * (max(similarity, x0) - x0) / (x1 - x0)
-    return CALIBRATION[-1][1]
+    """Map a raw similarity onto the confidence scale through the default knots (see calibration.py)."""
+    return Calibration().confidence(similarity)
 
 
 _BETA2 = 1.0

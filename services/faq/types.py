@@ -31,6 +31,12 @@ class Candidate:
     confidence: float  # 0..1
     variant: str  # the question variant that matched best
     matched_terms: tuple[str, ...] = ()
+    # The evidence behind `confidence` (raw similarity parts, before calibration), for `faq ask --json`:
+    question_score: float = 0.0  # from the entry's question variants
+    answer_text_score: float = 0.0  # added by the words of its answer (weak: never enough alone to answer)
+    embedder_score: float = 0.0  # added by the in-process embedder (never enough alone to answer)
+    answer_terms: tuple[str, ...] = ()  # the query's words only the answer contains
+    held_below_answer: str = ""  # why it could not reach "answer": "weak_evidence_only", "uncovered_content", ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,75 @@
+"""FAQ evaluation sets side by side: ranking, spoke-and-right, answered-and-right, silence, wrong-confident."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Final
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from services.faq.evaluate import NONE, CaseResult, evaluate, read_cases  # noqa: E402
+from services.faq.kb import read_file  # noqa: E402
+from services.faq.matcher import MatcherSettings, build_matcher  # noqa: E402
+from services.faq.types import Action  # noqa: E402
+
+DATA: Final = ROOT / "tests" / "data" / "faq"
+SETS: Final = {
+    "edu_ecom": (ROOT / "kb" / "example.yaml", DATA / "edu_ecom_cases.tsv"),
+    "saas": (DATA / "saas_kb.yaml", DATA / "saas_cases.tsv"),
+    "local_services": (DATA / "local_services_kb.yaml", DATA / "local_services_cases.tsv"),
+    "fitness": (DATA / "fitness_kb.yaml", DATA / "fitness_cases.tsv"),
+    "pet_shop": (DATA / "blind" / "pet_shop_kb.yaml", DATA / "blind" / "pet_shop_cases.tsv"),
+    "dental_clinic": (DATA / "blind" / "dental_clinic_kb.yaml", DATA / "blind" / "dental_clinic_cases.tsv"),
+    # Held out: run once, for the final figure, and change nothing after.
+    "car_rental": (DATA / "blind" / "car_rental_kb.yaml", DATA / "blind" / "car_rental_cases.tsv"),
+    "homestay": (DATA / "blind" / "homestay_kb.yaml", DATA / "blind" / "homestay_cases.tsv"),
+}
+DEFAULT: Final = ("edu_ecom", "saas", "local_services", "fitness", "pet_shop", "dental_clinic")
+
+
+def row(results: tuple[CaseResult, ...]) -> dict[str, float | int]:
+    """The five figures of one set (shares of in-scope cases, silence over NONE cases)."""
+    scope = [r for r in results if r.case.expected != NONE]
+    nones = [r for r in results if r.case.expected == NONE]
+    return {
+        "rank_top1": sum(r.top == r.case.expected for r in scope) / len(scope),
+        "spoke_right": sum(r.correct for r in scope) / len(scope),
+        "answered_right": sum(r.decision.action is Action.ANSWER and r.correct for r in scope) / len(scope),
+        "silence": sum(not r.spoke for r in nones) / max(len(nones), 1),
+        "wrong_confident": sum(r.wrong_confident for r in results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sets", nargs="*", default=list(DEFAULT), help=f"any of {sorted(SETS)}")
+    parser.add_argument("--misses", action="store_true", help="list the in-scope misses and the NONE cases spoken")
+    parser.add_argument("--embed", action="store_true", help="with the in-process embedder (the embed extra)")
+    parser.add_argument("--fixed", action="store_true", help="the default knots instead of per-KB calibration")
+    args = parser.parse_args()
+    if unknown := set(args.sets) - set(SETS):
+        parser.error(f"unknown sets: {sorted(unknown)}")
+    print(f"{'set':<16}{'rank':>7}{'spoke':>7}{'answer':>7}{'silent':>7}{'wrongC':>7}")
+    for name in args.sets:
+        kb, cases = SETS[name]
+        items = read_file(kb)
+        settings = MatcherSettings(local_embedder=args.embed, per_kb_calibration=not args.fixed)
+        report = evaluate(build_matcher(items, settings), read_cases(cases, {i.id for i in items}))
+        r = row(report.results)
+        print(
+            f"{name:<16}{r['rank_top1']:>7.1%}{r['spoke_right']:>7.1%}{r['answered_right']:>7.1%}"
+            f"{r['silence']:>7.1%}{r['wrong_confident']:>7}"
+        )
+        if args.misses:
+            for c in report.results:
+                if not c.correct or c.wrong_confident:
+                    d = c.decision
+                    cands = " ".join(f"{x.entry_id}:{x.confidence:.2f}" for x in d.candidates)
+                    print(f"   {c.case.query} | exp={c.case.expected} | {d.action.value} {d.reason} | {cands}")
+
+
+if __name__ == "__main__":
+    main()
