@@ -261,7 +261,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_get("/metrics", _metrics)
     if settings.console.enabled:
         console = ConsoleConfig(
-            timedelta(minutes=settings.console.idle_timeout_min), settings.console.trust_proxy, settings.timezone
+            timedelta(minutes=settings.console.idle_timeout_min),
+            settings.console.trust_proxy,
+            settings.timezone,
+            campaign_policy(settings),
         )
         setup_console(app, console, lambda: app[RUNTIME].sessions, clock)
     return app

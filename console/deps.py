@@ -10,6 +10,7 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from campaigns.policy import CampaignPolicy
 from services.accounts import LoginThrottle
 from services.audit import Origin
 from services.clock import Clock
@@ -25,6 +26,8 @@ class ConsoleConfig:
     # Trust X-Forwarded-Proto/-For only when a reverse proxy in front sets them; otherwise any client could.
     trust_proxy: bool = False
     timezone: str = "Asia/Shanghai"
+    # Quiet hours, caps and the calendar for campaign previews; None: the defaults in the console's time zone.
+    campaigns: CampaignPolicy | None = None
 
 
 @dataclass(slots=True)

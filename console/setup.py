@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console import admin, auth, groups, kb, pages, privacy, reports, tickets
+from console import admin, auth, campaigns, followups, groups, kb, pages, privacy, reports, segments, tickets
 from console.deps import CONSOLE, ConsoleConfig, ConsoleDeps
 from console.filters import FILTERS
 from services.clock import Clock, SystemClock
@@ -41,6 +41,9 @@ def setup_console(
     groups.add_routes(console)
     kb.add_routes(console)
     tickets.add_routes(console)
+    followups.add_routes(console)
+    segments.add_routes(console)
+    campaigns.add_routes(console)
     admin.add_routes(console)
     privacy.add_routes(console)
     reports.add_routes(console)
