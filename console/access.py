@@ -38,7 +38,16 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/kb": STAFF,
     "/console/kb/promote": STAFF,
     "/console/kb/variant": STAFF,
-    "/console/reports/{name}": STAFF,  # reports count every customer: not for reps until they are scoped
+    "/console/reports/{name}": STAFF,  # the service report counts every customer: not for reps
+    # These count only the viewer's customers (services/report_*.py), so a rep may open them.
+    "/console/reports/retention": EVERYONE,
+    "/console/reports/retention.csv": EVERYONE,
+    "/console/reports/churn": EVERYONE,
+    "/console/reports/churn.csv": EVERYONE,
+    "/console/reports/clv": EVERYONE,
+    "/console/reports/clv.csv": EVERYONE,
+    "/console/reports/nps": EVERYONE,
+    "/console/reports/nps.csv": EVERYONE,
     "/console/privacy": STAFF,
     "/console/privacy/{id}/export": STAFF,
     "/console/privacy/{id}/erase": STAFF,

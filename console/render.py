@@ -19,7 +19,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/console/segments", "人群", "staff"),
     ("/console/campaigns", "营销", "staff"),
     ("/console/kb", "知识库", "staff"),
-    ("/console/reports/service", "报表", "staff"),
+    ("/console/reports/retention", "报表", "everyone"),
     ("/console/privacy", "隐私", "staff"),
     ("/console/audit", "审计日志", "admin"),
     ("/console/users", "用户", "admin"),

@@ -10,7 +10,20 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console import admin, auth, campaigns, followups, groups, kb, pages, privacy, reports, segments, tickets
+from console import (
+    admin,
+    auth,
+    campaigns,
+    followups,
+    groups,
+    kb,
+    pages,
+    privacy,
+    reports,
+    segments,
+    tickets,
+    trend_reports,
+)
 from console.deps import CONSOLE, ConsoleConfig, ConsoleDeps
 from console.filters import FILTERS
 from services.clock import Clock, SystemClock
@@ -46,6 +59,7 @@ def setup_console(
     campaigns.add_routes(console)
     admin.add_routes(console)
     privacy.add_routes(console)
+    trend_reports.add_routes(console)
     reports.add_routes(console)
     app.add_subapp("/console", console)
 
