@@ -24,6 +24,7 @@ SKIP_REASONS: Final = {
     "template": "模板变量缺失",
     "no_window": "客服会话窗口已关闭",
 }
+RUN_STATUSES: Final = {"selecting": "筛选受众中", "dispatching": "发送中", "done": "已完成", "stopped": "已停止"}
 ACTIONS: Final = {"pause": "暂停", "resume": "恢复", "cancel": "取消"}
 
 

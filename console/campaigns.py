@@ -9,7 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from campaigns.manage import CampaignError, change_status, create_campaign, list_campaigns, show_campaign
-from console.campaign_text import ACTIONS, KINDS, PATHS, SKIP_REASONS, STATUSES, funnel_steps
+from console.campaign_text import ACTIONS, KINDS, PATHS, RUN_STATUSES, SKIP_REASONS, STATUSES, funnel_steps
 from console.deps import db, now, origin
 from console.documents import DocumentTextError, campaign_policy, parse_text
 from console.render import page, path_id
@@ -23,7 +23,14 @@ message: "{{ name }}，双十二会员专享价已开启，回复「退订」不
 at: now
 holdout: 0.1
 """
-WORDS: Final = {"kinds": KINDS, "statuses": STATUSES, "paths": PATHS, "reasons": SKIP_REASONS, "actions": ACTIONS}
+WORDS: Final = {
+    "kinds": KINDS,
+    "statuses": STATUSES,
+    "paths": PATHS,
+    "reasons": SKIP_REASONS,
+    "actions": ACTIONS,
+    "run_statuses": RUN_STATUSES,
+}
 
 
 async def campaigns_page(request: web.Request) -> web.StreamResponse:
