@@ -19,6 +19,7 @@ from .group_lag import GroupLag
 from .ids import IdFactory
 from .kf_seed import build_kf_store
 from .log import DeliveryLog
+from .oauth.login import setup_oauth
 from .page import setup_page
 from .qyapi_auth import qyapi_middleware, setup_qyapi_auth
 from .qyapi_contact import setup_qyapi_contact
@@ -78,6 +79,7 @@ def create_app(config: SandboxConfig, clock: Clock | None = None, fresh: bool = 
     setup_qyapi_contact_batch(app)
     setup_qyapi_groupchat(app)
     setup_qyapi_kf(app)
+    setup_oauth(app)
     # Before setup_admin: /sandbox/act/confirm-task must be routed ahead of the generic /sandbox/act/{action}.
     setup_sandbox_send(app)
     setup_admin(app)
