@@ -34,6 +34,7 @@ from bot.channels.wecom.directory import WeComDirectory
 from bot.channels.wecom.kf import KfPuller, cursor_name
 from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
 from bot.config import ArchiveSettings, ConfigError, Settings
+from bot.console_login import WECOM_API, wecom_login
 from bot.contact_import import ContactImporter
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
@@ -145,6 +146,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             settings.sender.read_concurrency,
         )
         directory = WeComDirectory(client)
+        app[WECOM_API] = client  # the console's WeCom web login exchanges codes through it
 
         def committed(rows: int) -> None:
             metrics.inbox_batch.observe(rows)
@@ -265,6 +267,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             settings.console.trust_proxy,
             settings.timezone,
             campaign_policy(settings),
+            wecom_login(app, settings),
         )
         setup_console(app, console, lambda: app[RUNTIME].sessions, clock)
     return app

@@ -15,6 +15,8 @@ ADMINS: Final = frozenset({Role.ADMIN})
 # the services (a rep reads only their customers); this table says who may open the page at all.
 ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/login": PUBLIC,
+    "/console/login/wecom": PUBLIC,  # WeCom web login: the redirect out and the code coming back
+    "/console/login/wecom/callback": PUBLIC,
     "/console/static": PUBLIC,
     "/console/logout": EVERYONE,
     "/console/logout-everywhere": EVERYONE,

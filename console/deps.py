@@ -11,6 +11,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.policy import CampaignPolicy
+from console.wecom_exchange import WecomLogin
 from services.accounts import LoginThrottle
 from services.audit import Origin
 from services.clock import Clock
@@ -28,6 +29,7 @@ class ConsoleConfig:
     timezone: str = "Asia/Shanghai"
     # Quiet hours, caps and the calendar for campaign previews; None: the defaults in the console's time zone.
     campaigns: CampaignPolicy | None = None
+    wecom_login: WecomLogin | None = None  # None: password login only
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ from console import (
     segments,
     tickets,
     trend_reports,
+    wecom_login,
 )
 from console.deps import CONSOLE, ConsoleConfig, ConsoleDeps
 from console.filters import FILTERS
@@ -50,6 +51,7 @@ def setup_console(
     env.globals["timezone"] = config.timezone
     console.router.add_static("/static", HERE / "static", name="static")
     auth.add_routes(console)
+    wecom_login.add_routes(console)
     pages.add_routes(console)
     groups.add_routes(console)
     kb.add_routes(console)
