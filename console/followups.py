@@ -16,9 +16,17 @@ STATE_TEXT = {"overdue": "已逾期", "due": "今日到期", "later": "未到期
 
 
 async def followups_page(request: web.Request) -> web.StreamResponse:
+    everything = request.query.get("when") == "all"
     async with db(request) as session:
         shown = await visible_followups(session, viewer(request), now(request))
-    context = {"shown": shown, "states": STATE_TEXT, "message": request.query.get("msg", "")[:200]}
+    if not everything:  # by default what needs doing now: overdue and due within a day
+        shown = [s for s in shown if s.state != "later"]
+    context = {
+        "shown": shown,
+        "states": STATE_TEXT,
+        "everything": everything,
+        "message": request.query.get("msg", "")[:200],
+    }
     return page(request, "followups.html", context)
 
 

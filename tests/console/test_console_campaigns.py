@@ -136,13 +136,23 @@ async def test_rep_sees_and_closes_only_their_own_followups_when_managers_see_al
             theirs = Followup(
                 customer_id=world.li_customer, member_userid="lisi", due_at=at, note="回访赵小红", created_at=at
             )
-            session.add_all([mine, theirs])
+            later = Followup(
+                customer_id=world.shared_customer,
+                member_userid="zhangsan",
+                due_at=at + timedelta(days=3),
+                note="下周回访钱多多",
+                created_at=at,
+            )
+            session.add_all([mine, theirs, later])
             await session.commit()
         async with client() as http:
             await login(http, world.base, "zhang")
             async with http.get(f"{world.base}/console/followups") as page:
                 html = await page.text()
             assert "回访王小明" in html and "已逾期" in html and "回访赵小红" not in html
+            assert "下周回访钱多多" not in html  # not due yet: under 全部待跟进
+            async with http.get(f"{world.base}/console/followups", params={"when": "all"}) as page:
+                assert "下周回访钱多多" in await page.text()
             status, _, _ = await _post(http, world, f"/console/followups/{theirs.id}/done")
             assert status == 404
             status, back, _ = await _post(http, world, f"/console/followups/{mine.id}/done")
