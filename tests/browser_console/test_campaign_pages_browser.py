@@ -1,5 +1,5 @@
 """营销 and 人群 in a real browser: a manager creates a segment, opens a campaign and sees its funnel drawn;
-a rep is refused 营销."""
+a rep is refused 营销; a member logs in through the sandbox's simulated WeCom web login."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from campaigns import runs
 from campaigns.policy import CampaignPolicy
 from services.calendar import BusinessCalendar, WorkingHours
 from tests.support.console_world import PASSWORD, running_console
+from tests.support.wecom_login_world import console_with_wecom_login
 
 DESKTOP = {"width": 1280, "height": 900}
 POLICY = CampaignPolicy(zone="Asia/Shanghai", calendar=BusinessCalendar("Asia/Shanghai", WorkingHours()))
@@ -75,4 +76,20 @@ async def test_rep_gets_403_on_campaigns_when_opening_the_page(browser: Any, sql
         assert await page.locator("header nav a:has-text('营销')").count() == 0
         answer = await page.goto(f"{world.base}/console/campaigns")
         assert answer is not None and answer.status == 403
+        await context.close()
+
+
+async def test_member_logs_in_through_the_simulated_wecom_login_when_clicking_the_button(
+    browser: Any, sqlite_url: str, screenshots: Path
+) -> None:
+    async with console_with_wecom_login(sqlite_url) as world:
+        context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")
+        page = await context.new_page()
+        await page.goto(f"{world.base}/console/login")
+        await page.click("a.wecom-login")
+        await page.wait_for_selector("button[data-userid=zhangsan]", timeout=10_000)
+        await page.screenshot(path=str(screenshots / "wecom-login-sandbox.png"), full_page=True)
+        await page.click("button[data-userid=zhangsan]")
+        await page.wait_for_url(f"{world.base}/console/", timeout=10_000)
+        assert "zhang（销售）" in await page.locator("header .me").inner_text()
         await context.close()

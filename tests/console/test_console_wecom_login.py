@@ -3,43 +3,15 @@ confirms, the code comes back and the bot's WeCom client exchanges it with auth/
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-from aiohttp import web
 from sqlalchemy import select
 
-from bot.channels.wecom.client import WeComClient
-from bot.config import Settings, WeComSettings
-from bot.console_login import WECOM_API, login_url, wecom_login
-from console import ConsoleConfig
-from sandbox.app import create_app
-from sandbox.config import SandboxConfig
+from bot.console_login import login_url
 from storage.models_console import AuditEntry
 from tests.support.console_world import World, client, running_console
-from tests.support.postgres import free_port
-from tests.support.stack import start_site
-
-SANDBOX = SandboxConfig()
-
-
-@asynccontextmanager
-async def console_with_wecom_login(database_url: str) -> AsyncIterator[World]:
-    port = free_port()
-    runner = await start_site(create_app(SANDBOX), port)
-    base = f"http://127.0.0.1:{port}"
-    settings = Settings(wecom=WeComSettings(api_base=base, corp_id=SANDBOX.corp_id, secret=SANDBOX.secret, agent_id=1))
-    holder = web.Application()  # stands in for the bot's app, which holds the client it created at start-up
-    async with aiohttp.ClientSession() as http:
-        holder[WECOM_API] = WeComClient(http, base, SANDBOX.corp_id, SANDBOX.secret, 5.0)
-        config = ConsoleConfig(wecom_login=wecom_login(holder, settings))
-        try:
-            async with running_console(database_url, config) as world:
-                yield world
-        finally:
-            await runner.cleanup()
+from tests.support.wecom_login_world import SANDBOX, console_with_wecom_login
 
 
 async def _sign_in(http: aiohttp.ClientSession, world: World, choice: str) -> tuple[aiohttp.ClientResponse, str, str]:
