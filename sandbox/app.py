@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from sandbox.oauth.login import setup_oauth
+
 from . import appkeys
 from .admin import setup_admin
 from .admin_kf import setup_admin_kf
@@ -19,7 +21,6 @@ from .group_lag import GroupLag
 from .ids import IdFactory
 from .kf_seed import build_kf_store
 from .log import DeliveryLog
-from .oauth.login import setup_oauth
 from .page import setup_page
 from .qyapi_auth import qyapi_middleware, setup_qyapi_auth
 from .qyapi_contact import setup_qyapi_contact
