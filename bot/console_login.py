@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.channels.apiclient import ApiError, ApiUnavailable
 from bot.channels.wecom.client import WeComClient
-from bot.config import REAL_WECOM_API_BASE, Settings
+from bot.config.settings import REAL_WECOM_API_BASE, Settings
 from console.wecom_exchange import WecomLogin, WecomUnavailable
 
 REAL_LOGIN_URL: Final = "https://login.work.weixin.qq.com/wwlogin/sso/login"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from storage.models_console import Role
+from storage.models.console import Role
 
 PUBLIC: Final[frozenset[Role]] = frozenset()  # no login needed
 EVERYONE: Final = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})

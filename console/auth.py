@@ -13,9 +13,10 @@ from aiohttp.typedefs import Handler
 
 from console.access import PUBLIC, ROUTE_ACCESS
 from console.deps import CSRF, LOGIN_CSRF_COOKIE, SESSION_COOKIE, VIEWER, client_ip, db, deps, now, origin, set_cookie
-from services import accounts, audit
-from services.accounts import LoginProblem
-from services.audit import Origin
+from services.access import accounts
+from services.access import audit
+from services.access.accounts import LoginProblem
+from services.access.audit import Origin
 
 log = logging.getLogger("qunke.console")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

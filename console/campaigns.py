@@ -13,7 +13,7 @@ from console.campaign_text import ACTIONS, KINDS, PATHS, RUN_STATUSES, SKIP_REAS
 from console.deps import db, now, origin
 from console.documents import DocumentTextError, campaign_policy, parse_text
 from console.render import page, path_id
-from services import audit
+from services.access import audit
 
 EXAMPLE: Final = """name: 双十二预热
 kind: broadcast

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.policy import CampaignPolicy
 from console.wecom_exchange import WecomLogin
-from services.accounts import LoginThrottle
-from services.audit import Origin
+from services.access.accounts import LoginThrottle
+from services.access.audit import Origin
 from services.clock import Clock
-from services.viewer import Viewer
+from services.access.viewer import Viewer
 
 SESSION_COOKIE: Final = "qunke_session"
 LOGIN_CSRF_COOKIE: Final = "qunke_login_csrf"

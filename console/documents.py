@@ -9,7 +9,7 @@ from aiohttp import web
 
 from campaigns.policy import CampaignPolicy
 from console.deps import deps
-from services.calendar import BusinessCalendar, WorkingHours
+from services.service.calendar import BusinessCalendar, WorkingHours
 
 DOCUMENT_MAX: Final = 20_000  # characters: a filter or campaign document is a few lines
 

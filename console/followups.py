@@ -8,9 +8,9 @@ from aiohttp import web
 
 from console.deps import db, now, origin, viewer
 from console.render import page, path_id
-from services import audit
+from services.access import audit
 from services.followup_scope import complete_visible, visible_followups
-from services.followups import FollowupError
+from services.service.followups import FollowupError
 
 STATE_TEXT = {"overdue": "已逾期", "due": "今日到期", "later": "未到期"}
 

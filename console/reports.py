@@ -12,7 +12,7 @@ from aiohttp import web
 
 from console.deps import db, deps, now
 from console.render import page
-from services.reports import ServiceReport, service_report
+from services.reports.service import ServiceReport, service_report
 
 DEFAULT_DAYS = 7
 REPORTS = {"service": "服务报表"}

@@ -14,7 +14,7 @@ from campaigns.segments import delete_segment as delete_saved
 from console.deps import db, deps, now, origin
 from console.documents import DocumentTextError, parse_text
 from console.render import page, path_id
-from services import audit
+from services.access import audit
 
 EXAMPLE: Final = """name: 高价值沉默客户
 all:

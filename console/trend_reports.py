@@ -18,7 +18,7 @@ from services.report_clv import clv_by_tier
 from services.report_months import Table
 from services.report_nps import nps_by_month
 from services.report_retention import retention_cohorts
-from services.viewer import Viewer
+from services.access.viewer import Viewer
 
 Builder = Callable[[AsyncSession, Viewer, web.Request], Awaitable[Table]]
 TITLES: Final = {

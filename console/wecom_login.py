@@ -17,9 +17,10 @@ from aiohttp import web
 from console.auth import login_form
 from console.deps import SESSION_COOKIE, client_ip, db, deps, is_secure, now, set_cookie
 from console.wecom_exchange import WecomUnavailable
-from services import accounts, audit
-from services.accounts import LoginProblem
-from services.audit import Origin
+from services.access import accounts
+from services.access import audit
+from services.access.accounts import LoginProblem
+from services.access.audit import Origin
 from services.member_login import login_member
 
 log = logging.getLogger("qunke.console")

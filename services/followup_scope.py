@@ -9,10 +9,10 @@ from typing import Final
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.followups import FollowupError, FollowupView, complete, label
-from services.viewer import Viewer
-from storage.models import Customer
-from storage.models_campaigns import Followup, FollowupStatus
+from services.service.followups import FollowupError, FollowupView, complete, label
+from services.access.viewer import Viewer
+from storage.models.customers import Customer
+from storage.models.campaigns import Followup, FollowupStatus
 
 DUE_SOON: Final = timedelta(days=1)  # "due" means within the next day; earlier than now is overdue
 PAGE: Final = 200

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.accounts import LoginProblem, LoginResult
-from storage.models_console import User
+from services.access.accounts import LoginProblem, LoginResult
+from storage.models.console import User
 
 
 async def login_member(session: AsyncSession, userid: str) -> LoginResult:

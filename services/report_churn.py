@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.report_months import Table, last_months, month_key, month_start, percent
-from services.viewer import Viewer, customer_scope
-from storage.models import Customer
-from storage.models_service import Purchase
+from services.access.viewer import Viewer, customer_scope
+from storage.models.customers import Customer
+from storage.models.purchases import Purchase
 
 
 async def churn_and_repurchase(

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.report_months import Table
-from services.viewer import Viewer, customer_scope
-from storage.models import Customer
-from storage.models_campaigns import RfmScore
-from storage.models_service import Purchase
+from services.access.viewer import Viewer, customer_scope
+from storage.models.customers import Customer
+from storage.models.campaigns import RfmScore
+from storage.models.purchases import Purchase
 
 UNRATED: Final = "未评分"  # no RFM reading yet (the daily job has not seen them)
 # The classic eight cells, then those who never bought, then those not rated yet (DESIGN.md §11).

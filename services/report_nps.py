@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.report_months import Table, last_months, month_key, month_start
-from services.viewer import Viewer, customer_scope
-from storage.models import Customer
-from storage.models_service import Survey, SurveyKind, SurveyStatus
+from services.access.viewer import Viewer, customer_scope
+from storage.models.customers import Customer
+from storage.models.surveys import Survey
+from storage.models.surveys import SurveyKind
+from storage.models.surveys import SurveyStatus
 
 
 async def nps_by_month(session: AsyncSession, viewer: Viewer, now: datetime, zone: str, months: int = 12) -> Table:

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.report_months import Table, last_months, month_key, month_start, months_between, percent
-from services.viewer import Viewer, customer_scope
-from storage.models import Customer, Message, SenderKind
-from storage.models_service import Purchase
+from services.access.viewer import Viewer, customer_scope
+from storage.models.customers import Customer
+from storage.models.messages import Message
+from storage.models.messages import SenderKind
+from storage.models.purchases import Purchase
 
 HORIZON: Final = 6  # columns: month 0 (the month of first contact) to month 5
 

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from sandbox import appkeys
 from sandbox.oauth.codes import OAUTH_CODES, CodeStore, Identity
-from sandbox.qyapi_reply import QyapiError, api_ok
+from sandbox.qyapi.reply import QyapiError, api_ok
 
 LOGIN_PATH: Final = "/wwlogin/sso/login"
 CONFIRM_PATH: Final = "/wwlogin/sso/confirm"

@@ -9,7 +9,7 @@ from typing import Any
 
 from campaigns import runs
 from campaigns.policy import CampaignPolicy
-from services.calendar import BusinessCalendar, WorkingHours
+from services.service.calendar import BusinessCalendar, WorkingHours
 from tests.support.console_world import PASSWORD, running_console
 from tests.support.wecom_login_world import console_with_wecom_login
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from campaigns import runs
 from campaigns.policy import CampaignPolicy
-from services.calendar import BusinessCalendar, WorkingHours
-from storage.models_campaigns import Campaign, Followup
-from storage.models_console import AuditEntry
+from services.service.calendar import BusinessCalendar, WorkingHours
+from storage.models.campaigns import Campaign, Followup
+from storage.models.console import AuditEntry
 from tests.support.console_world import World, client, csrf_of, login, running_console
 
 POLICY = CampaignPolicy(zone="Asia/Shanghai", calendar=BusinessCalendar("Asia/Shanghai", WorkingHours()))

@@ -9,7 +9,7 @@ import aiohttp
 from sqlalchemy import select
 
 from bot.console_login import login_url
-from storage.models_console import AuditEntry
+from storage.models.console import AuditEntry
 from tests.support.console_world import World, client, running_console
 from tests.support.wecom_login_world import SANDBOX, console_with_wecom_login
 

@@ -12,12 +12,14 @@ from services.report_churn import churn_and_repurchase
 from services.report_clv import clv_by_tier
 from services.report_nps import nps_by_month
 from services.report_retention import retention_cohorts
-from services.viewer import Viewer
+from services.access.viewer import Viewer
 from storage.db import make_sessionmaker
-from storage.models import Customer, Message
-from storage.models_campaigns import RfmScore
-from storage.models_console import Role
-from storage.models_service import Purchase, Survey
+from storage.models.customers import Customer
+from storage.models.messages import Message
+from storage.models.campaigns import RfmScore
+from storage.models.console import Role
+from storage.models.purchases import Purchase
+from storage.models.surveys import Survey
 from tests.support.console_world import client, login, running_console
 
 ZONE = "Asia/Shanghai"

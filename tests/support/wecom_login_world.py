@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.channels.wecom.client import WeComClient
-from bot.config import Settings, WeComSettings
+from bot.config.settings import Settings, WeComSettings
 from bot.console_login import WECOM_API, wecom_login
 from console import ConsoleConfig
 from sandbox.app import create_app
