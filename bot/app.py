@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from bot.campaign_policy import campaign_policy
 from bot.channels.webhooks import setup_webhooks
 from bot.channels.wecom.sources import setup_wecom_sources
 from bot.config.settings import Settings
+from bot.console_login import wecom_login
 from bot.delivery.setup import setup_delivery
 from bot.dispatch import Dispatcher, Features
 from bot.faq_setup import setup_faq
@@ -66,7 +68,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     setup_status_routes(app)
     if settings.console.enabled:
         console = ConsoleConfig(
-            timedelta(minutes=settings.console.idle_timeout_min), settings.console.trust_proxy, settings.timezone
+            timedelta(minutes=settings.console.idle_timeout_min),
+            settings.console.trust_proxy,
+            settings.timezone,
+            campaign_policy(settings),
+            wecom_login(app, settings),
         )
         setup_console(app, console, lambda: app[CORE].sessions, clock)
     return app

@@ -15,6 +15,8 @@ ADMINS: Final = frozenset({Role.ADMIN})
 # the services (a rep reads only their customers); this table says who may open the page at all.
 ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/login": PUBLIC,
+    "/console/login/wecom": PUBLIC,  # WeCom web login: the redirect out and the code coming back
+    "/console/login/wecom/callback": PUBLIC,
     "/console/static": PUBLIC,
     "/console/logout": EVERYONE,
     "/console/logout-everywhere": EVERYONE,
@@ -25,10 +27,29 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/tickets": EVERYONE,
     "/console/tickets/{id}/claim": EVERYONE,
     "/console/tickets/{id}/solve": EVERYONE,
+    "/console/followups": EVERYONE,  # a rep sees only their own (services/followup_scope.py)
+    "/console/followups/{id}/done": EVERYONE,
+    "/console/segments": STAFF,
+    "/console/segments/{id}": STAFF,
+    "/console/segments/{id}/delete": STAFF,
+    "/console/campaigns": STAFF,
+    "/console/campaigns/{id}": STAFF,
+    "/console/campaigns/{id}/pause": STAFF,
+    "/console/campaigns/{id}/resume": STAFF,
+    "/console/campaigns/{id}/cancel": STAFF,
     "/console/kb": STAFF,
     "/console/kb/promote": STAFF,
     "/console/kb/variant": STAFF,
-    "/console/reports/{name}": STAFF,  # reports count every customer: not for reps until they are scoped
+    "/console/reports/{name}": STAFF,  # the service report counts every customer: not for reps
+    # These count only the viewer's customers (services/report_*.py), so a rep may open them.
+    "/console/reports/retention": EVERYONE,
+    "/console/reports/retention.csv": EVERYONE,
+    "/console/reports/churn": EVERYONE,
+    "/console/reports/churn.csv": EVERYONE,
+    "/console/reports/clv": EVERYONE,
+    "/console/reports/clv.csv": EVERYONE,
+    "/console/reports/nps": EVERYONE,
+    "/console/reports/nps.csv": EVERYONE,
     "/console/privacy": STAFF,
     "/console/privacy/{id}/export": STAFF,
     "/console/privacy/{id}/erase": STAFF,

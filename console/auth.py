@@ -79,12 +79,13 @@ def _safe_next(target: str) -> str:
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
-    return _login_form(request, "", request.query.get("next", ""), "")
+    return login_form(request, "", request.query.get("next", ""), "")
 
 
-def _login_form(request: web.Request, error: str, next_path: str, username: str, status: int = 200) -> web.Response:
+def login_form(request: web.Request, error: str, next_path: str, username: str, status: int = 200) -> web.Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     context: dict[str, Any] = {"error": error, "next": next_path, "username": username, "csrf_token": token}
+    context["wecom_login"] = deps(request).config.wecom_login is not None
     response = aiohttp_jinja2.render_template("login.html", request, context, status=status)
     set_cookie(request, response, LOGIN_CSRF_COOKIE, token)
     return response
@@ -97,9 +98,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     sent = str(form.get("csrf_token", ""))
     if not expected or not sent or not secrets.compare_digest(sent, expected):
-        return _login_form(request, "表单已失效，请重新提交", next_path, username, status=403)
+        return login_form(request, "表单已失效，请重新提交", next_path, username, status=403)
     if not username or not password:
-        return _login_form(request, "请输入用户名和密码", next_path, username, status=400)
+        return login_form(request, "请输入用户名和密码", next_path, username, status=400)
     at, where = now(request), Origin(actor=f"user:{username}"[:96], ip=client_ip(request))
     async with db(request) as session:
         result = await accounts.authenticate(session, at, username, password, deps(request).throttle)
@@ -108,7 +109,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             await audit.record(session, at, where, "login_failed", username, {"problem": result.problem.value})
             await session.commit()
             status = 429 if result.problem == LoginProblem.LOCKED else 401
-            return _login_form(request, LOGIN_ANSWERS[result.problem], next_path, username, status=status)
+            return login_form(request, LOGIN_ANSWERS[result.problem], next_path, username, status=status)
         agent = request.headers.get("User-Agent", "")
         token, _ = await accounts.open_session(session, at, result.user, where.ip, agent)
         await audit.record(session, at, where, "login", username)

@@ -10,6 +10,8 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from campaigns.policy import CampaignPolicy
+from console.wecom_exchange import WecomLogin
 from services.access.accounts import LoginThrottle
 from services.access.audit import Origin
 from services.access.viewer import Viewer
@@ -25,6 +27,9 @@ class ConsoleConfig:
     # Trust X-Forwarded-Proto/-For only when a reverse proxy in front sets them; otherwise any client could.
     trust_proxy: bool = False
     timezone: str = "Asia/Shanghai"
+    # Quiet hours, caps and the calendar for campaign previews; None: the defaults in the console's time zone.
+    campaigns: CampaignPolicy | None = None
+    wecom_login: WecomLogin | None = None  # None: password login only
 
 
 @dataclass(slots=True)

@@ -83,12 +83,12 @@ async def report_page(request: web.Request) -> web.StreamResponse:
         table = request.query.get("table", "by_rep")
         if table not in found:
             raise web.HTTPBadRequest(text=f"没有表格「{table}」，可选：{'、'.join(found)}")
-        return _csv(f"{name}-{table}-{first}-{last}.csv", *found[table])
+        return csv_response(f"{name}-{table}-{first}-{last}.csv", *found[table])
     context = {"title": REPORTS[name], "name": name, "report": report, "tables": found, "first": first, "last": last}
     return page(request, "report.html", context)
 
 
-def _csv(filename: str, header: list[str], rows: list[list[Any]]) -> web.Response:
+def csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> web.Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)

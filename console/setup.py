@@ -10,7 +10,21 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console import admin, auth, groups, kb, pages, privacy, reports, tickets
+from console import (
+    admin,
+    auth,
+    campaigns,
+    followups,
+    groups,
+    kb,
+    pages,
+    privacy,
+    reports,
+    segments,
+    tickets,
+    trend_reports,
+    wecom_login,
+)
 from console.deps import CONSOLE, ConsoleConfig, ConsoleDeps
 from console.filters import FILTERS
 from services.clock import Clock, SystemClock
@@ -37,12 +51,17 @@ def setup_console(
     env.globals["timezone"] = config.timezone
     console.router.add_static("/static", HERE / "static", name="static")
     auth.add_routes(console)
+    wecom_login.add_routes(console)
     pages.add_routes(console)
     groups.add_routes(console)
     kb.add_routes(console)
     tickets.add_routes(console)
+    followups.add_routes(console)
+    segments.add_routes(console)
+    campaigns.add_routes(console)
     admin.add_routes(console)
     privacy.add_routes(console)
+    trend_reports.add_routes(console)
     reports.add_routes(console)
     app.add_subapp("/console", console)
 

@@ -25,6 +25,7 @@ from sandbox.delivery.log import DeliveryLog
 from sandbox.ids import IdFactory
 from sandbox.kf.api import setup_qyapi_kf
 from sandbox.kf.seed import build_kf_store
+from sandbox.oauth.login import setup_oauth
 from sandbox.qyapi.auth import qyapi_middleware, setup_qyapi_auth
 from sandbox.qyapi.faults import faults_middleware
 from sandbox.qyapi.limits import limits_middleware
@@ -78,6 +79,7 @@ def create_app(config: SandboxConfig, clock: Clock | None = None, fresh: bool = 
     setup_qyapi_contact_batch(app)
     setup_qyapi_groupchat(app)
     setup_qyapi_kf(app)
+    setup_oauth(app)
     # Before setup_admin: /sandbox/act/confirm-task must be routed ahead of the generic /sandbox/act/{action}.
     setup_sandbox_send(app)
     setup_admin(app)
