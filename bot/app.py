@@ -52,6 +52,7 @@ from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
+from bot.welcome_hook import WelcomeNewContacts
 from campaigns import runs as campaign_runs
 from campaigns.rfm import run_rfm
 from console import ConsoleConfig, setup_console
@@ -106,6 +107,7 @@ def build_dispatcher() -> Dispatcher:
     dispatcher = Dispatcher()
     # Outermost first: every event gets one log line with its outcome and time, whatever happens inside.
     dispatcher.add_outer_middleware(LogTiming())
+    dispatcher.add_outer_middleware(WelcomeNewContacts())
     dispatcher.include_router(contacts_router)
     dispatcher.include_router(conversations_router)
     # Surveys before tickets: a "差评" that answers a pending survey is a score, not a new complaint.

@@ -87,6 +87,10 @@ def build_request(claim: Claim, agent_id: int, duplicate_check_interval_s: int) 
         body = {"userid": payload["userid"], "external_userid": claim.recipient}
         body |= {k: payload[k] for k in ("add_tag", "remove_tag") if payload.get(k)}
         return Request(Channel.WECOM, claim.api, body)
+    if kind == OutboxKind.WELCOME_MESSAGE:
+        return Request(
+            Channel.WECOM, claim.api, {"welcome_code": claim.recipient, "text": {"content": payload["content"]}}
+        )
     if kind == OutboxKind.OA_MESSAGE:
         return Request(Channel.OA, CUSTOM_SEND_PATH, {"touser": claim.recipient, **_oa_content(payload)})
     if kind == OutboxKind.MASS_TASK:

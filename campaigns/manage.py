@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import facts as facts_of
-from campaigns.document import CampaignDocument, DocumentError, broadcast_time, parse_document
+from campaigns.document import EVENT_TRIGGERS, CampaignDocument, DocumentError, broadcast_time, parse_document
 from campaigns.funnel import Funnel, funnel
 from campaigns.policy import CampaignPolicy
 from campaigns.runs import KF_QUOTA, KF_WINDOW, CampaignBroken, audience_condition, fire_if_due
@@ -24,6 +24,7 @@ from storage.repos import campaigns as rows
 from storage.repos import segments as segment_rows
 
 PREVIEW_SAMPLES: Final = 3
+NOT_YET_PATHS: Final = ("mass_group", "oa_template")
 
 
 class CampaignError(ValueError):
@@ -62,9 +63,11 @@ async def create_campaign(
     """Validate everything before writing anything; a dry run stops after the preview."""
     try:
         document = parse_document(raw, policy.zone, now)
-        check_template(document.message)
+        check_templates(document)
     except (DocumentError, TemplateProblem) as exc:
         raise CampaignError(str(exc)) from None
+    if document.path in NOT_YET_PATHS:
+        raise CampaignError(f"path: {document.path} 尚未支持 / is not supported yet")
     if await rows.by_name_or_id(session, document.name) is not None:
         raise CampaignError(f"name: 活动「{document.name}」已存在 / a campaign with this name exists")
     if document.segment is not None and await segment_rows.by_name_or_id(session, document.segment) is None:
@@ -86,6 +89,19 @@ async def create_campaign(
         await rows.insert_campaign(session, campaign)
     view = _view(campaign, policy, now)
     return CampaignView(**{**asdict(view), "audience_now": count, "previews": previews, "warnings": warnings})
+
+
+def check_templates(document: CampaignDocument) -> None:
+    """Every text the document may send, each named by its field when it is wrong."""
+    texts = {"message": document.message}
+    texts |= {f"state_messages.{state}": text for state, text in document.state_messages.items()}
+    if document.oa_template is not None:
+        texts |= {f"oa_template.data.{key}": text for key, text in document.oa_template.data.items()}
+    for field_name, text in texts.items():
+        try:
+            check_template(text)
+        except TemplateProblem as exc:
+            raise TemplateProblem(f"{field_name}: {str(exc).removeprefix('message: ')}") from None
 
 
 async def _preview(
@@ -214,6 +230,8 @@ def _next_firing(
     if document.kind == "recurring" and document.cron is not None:
         return next_cron_time(document.cron, policy.zone, now)
     assert document.trigger is not None
+    if document.trigger.event in EVENT_TRIGGERS:
+        return None  # as each customer adds a rep
     zone = ZoneInfo(policy.zone)
     local = now.astimezone(zone)
     today = datetime.combine(local.date(), document.trigger.local_time(), tzinfo=zone)
