@@ -29,10 +29,9 @@ CAMPAIGN = {
 
 async def _start(stack: Stack) -> str:
     """Create the campaign and have 糖糖 (no rep yet) scan 张三's store QR code; returns her external_userid."""
+    policy = campaign_policy(bot_settings(stack.database_url, stack.sandbox_url))
     async with stack.sessions() as session, session.begin():
-        await manage.create_campaign(
-            session, CAMPAIGN, SystemClock().now(), campaign_policy(bot_settings(stack.database_url, stack.sandbox_url))
-        )
+        await manage.create_campaign(session, CAMPAIGN, SystemClock().now(), policy)
     state = await stack.sandbox_state()
     candy = next(c["external_userid"] for c in state["customers"] if c["name"] == "糖糖🍬")
     await stack.act("add-contact", customer=candy, member="zhangsan", state="qr_store_01")
