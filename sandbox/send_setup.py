@@ -9,6 +9,7 @@ from .admin_faults import setup_admin_faults
 from .admin_mass import setup_admin_mass
 from .faults import FaultBook
 from .mass_engine import MassEngine
+from .mass_reps import setup_mass_reps
 from .member_quota import AppMessageQuota
 from .message_dedupe import DuplicateChecker
 from .qyapi_limits import get_limits
@@ -28,5 +29,6 @@ def setup_sandbox_send(app: web.Application) -> None:
     setup_qyapi_message(app)
     setup_qyapi_mass(app)
     setup_admin_mass(app)
+    setup_mass_reps(app)
     setup_admin_faults(app)
     app.router.add_get("/sandbox/limits", get_limits)

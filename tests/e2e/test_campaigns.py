@@ -182,3 +182,37 @@ def test_due_followup_reaches_the_rep_as_a_private_message_when_its_time_comes(s
         lambda: stack.app_messages("lisi", started.followup_label), 150, f"the reminder of {started.followup_label}"
     )
     assert any(FOLLOWUP_NOTE in text and "阿杰" in text for text in reminders), reminders
+
+
+def test_new_contact_gets_the_welcome_for_their_channel_when_they_scan_a_reps_code(stack: Stack) -> None:
+    welcome = {
+        "name": "新好友欢迎",
+        "kind": "automation",
+        "trigger": {"event": "new_contact"},
+        "path": "welcome",
+        "message": "您好，我是{{ owner_name }}，有问题随时找我～",
+        "state_messages": {"e2e_live": "{{ name }}您好，欢迎从直播间来！回复「福利」领取专属券。"},
+    }
+    create_campaign(stack, welcome)
+    zhou = stack.external_userid("老周")
+    stack.act("add-contact", {"customer": zhou, "member": "wangwu", "state": "e2e_live"})
+
+    sent = stack.wait_for(
+        lambda: [e for e in stack.log() if e["kind"] == "welcome_message" and e["external_userid"] == zhou],
+        30,
+        "老周's welcome through send_welcome_msg",
+    )
+    assert [e["content"] for e in sent] == ["老周您好，欢迎从直播间来！回复「福利」领取专属券。"], sent
+    shown = stack.cli_json("campaign", "show", "新好友欢迎")
+    assert shown["funnel"]["queued"] == 1, shown["funnel"]
+
+
+def test_tag_added_with_the_cli_is_on_the_timeline_for_the_tag_added_trigger_when_wecom_accepts_it(
+    stack: Stack,
+) -> None:
+    kevin = stack.external_userid("Kevin")
+    stack.cli("customer", "tag", str(stack.customer_id(kevin)), "--add", "VIP")
+    entries = stack.wait_for(
+        lambda: [e for e in stack.timeline(kevin) if e["kind"] == "tag_added"], 60, "Kevin's tag_added entry"
+    )
+    assert "VIP" in str(entries[0]), entries
