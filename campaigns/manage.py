@@ -17,14 +17,14 @@ from campaigns.funnel import Funnel, funnel
 from campaigns.policy import CampaignPolicy
 from campaigns.runs import KF_QUOTA, KF_WINDOW, CampaignBroken, audience_condition, fire_if_due
 from campaigns.schedule import next_cron_time
-from campaigns.templates import TemplateProblem, check_template, is_personal, render
+from campaigns.templates import TemplateProblem, check_template, is_personal, render, uses_variables
 from storage.models import Customer
 from storage.models_campaigns import Campaign, CampaignStatus
 from storage.repos import campaigns as rows
 from storage.repos import segments as segment_rows
 
 PREVIEW_SAMPLES: Final = 3
-NOT_YET_PATHS: Final = ("mass_group", "oa_template")
+NOT_YET_PATHS: Final = ("oa_template",)
 
 
 class CampaignError(ValueError):
@@ -126,6 +126,10 @@ async def _preview(
         warnings.append("消息因人而异：每种不同的文字是一条单独的群发任务，负责人需逐条确认")
     if document.path == "kf":
         await _check_kf_audience(session, document, live, now, count)
+    if document.path == "mass_group" and uses_variables(document.message):
+        raise CampaignError(
+            "message: 群发到客户群的文字对所有人相同，不能使用客户变量 / mass_group sends one text to every group"
+        )
     return count, previews, warnings
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns import facts as facts_of
 from campaigns.document import REP_PATHS, CampaignDocument
+from campaigns.group_path import dispatch_groups
 from campaigns.policy import CampaignPolicy
 from campaigns.schedule import due_firing
 from campaigns.segment_filter import Node, parse_filter
@@ -268,11 +269,14 @@ async def _dispatch(
     now: datetime,
     policy: CampaignPolicy,
 ) -> None:
-    async with sessions() as session:
-        owners = await rows.selected_owners(session, run.id)
-    for owner in owners:
-        while await _dispatch_chunk(sessions, run, campaign, document, owner, now, policy):
-            pass
+    if document.path == "mass_group":
+        await dispatch_groups(sessions, run, campaign, now)
+    else:
+        async with sessions() as session:
+            owners = await rows.selected_owners(session, run.id)
+        for owner in owners:
+            while await _dispatch_chunk(sessions, run, campaign, document, owner, now, policy):
+                pass
     async with sessions() as session, session.begin():
         await rows.update_run(session, run.id, status=RunStatus.DONE, finished_at=now)
         if document.kind == "broadcast":
