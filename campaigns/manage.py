@@ -24,7 +24,6 @@ from storage.repos import campaigns as rows
 from storage.repos import segments as segment_rows
 
 PREVIEW_SAMPLES: Final = 3
-NOT_YET_PATHS: Final = ("oa_template",)
 
 
 class CampaignError(ValueError):
@@ -66,8 +65,6 @@ async def create_campaign(
         check_templates(document)
     except (DocumentError, TemplateProblem) as exc:
         raise CampaignError(str(exc)) from None
-    if document.path in NOT_YET_PATHS:
-        raise CampaignError(f"path: {document.path} 尚未支持 / is not supported yet")
     if await rows.by_name_or_id(session, document.name) is not None:
         raise CampaignError(f"name: 活动「{document.name}」已存在 / a campaign with this name exists")
     if document.segment is not None and await segment_rows.by_name_or_id(session, document.segment) is None:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from campaigns import facts as facts_of
 from campaigns.document import REP_PATHS, CampaignDocument
 from campaigns.group_path import dispatch_groups
+from campaigns.oa_path import as_oa_templates
 from campaigns.policy import CampaignPolicy
 from campaigns.schedule import due_firing
 from campaigns.segment_filter import Node, parse_filter
@@ -223,7 +224,7 @@ async def guard_batch(
             outcome, reason = SendOutcome.SKIPPED, "opted_out"
         elif document.path in ("mass_single", *REP_PATHS) and not person.owner_userid:
             outcome, reason = SendOutcome.SKIPPED, "no_owner"
-        elif marketing and not person.external_userid:
+        elif marketing and not person.external_userid and document.path != "oa_template":
             outcome, reason = SendOutcome.SKIPPED, "no_external_userid"
         elif person.customer_id in others_today:
             outcome, reason = SendOutcome.SKIPPED, "dedupe"
@@ -318,6 +319,8 @@ async def _dispatch_chunk(
             await _as_task(session, run, owner, chunk, now)
         elif document.path == "kf":
             await _as_kf(session, run, chunk, now)
+        elif document.path == "oa_template":
+            await as_oa_templates(session, run, document, chunk, now)
         elif document.path == "followup":
             await _as_followups(session, run, campaign, owner, chunk, now)
         else:

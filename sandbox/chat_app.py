@@ -15,6 +15,7 @@ from .archive_notify import ArchiveNotifier
 from .oa_api import setup_oa_api
 from .oa_callbacks import OACallbackSender
 from .oa_model import OAIds, seed_followers
+from .oa_template import setup_oa_template
 from .tokens import TokenStore
 
 
@@ -47,4 +48,5 @@ def setup_chat(app: web.Application) -> None:
     app[appkeys.CLOCK_LISTENERS].append(notifier.flush)
     setup_archive_api(app)
     setup_oa_api(app)
+    setup_oa_template(app)
     app.cleanup_ctx.append(_chat_ctx)

@@ -17,6 +17,7 @@ from .cli_render import console, print_json, render_error, render_log, render_st
 from .cli_send import register_send_commands
 from .config import SandboxConfig, SandboxConfigError
 from .mass_reps import rep_confirm_from_env
+from .oa_template import templates_from_env
 from .serve import run_server
 from .state_file import StateFileError
 from .wire import Json
@@ -67,7 +68,9 @@ def main(ctx: typer.Context, host: Host = "127.0.0.1", port: MainPort = None, ur
 def _config(state_file: Path | None) -> SandboxConfig:
     try:
         config = SandboxConfig.from_env()
-        rep_confirm_from_env()  # checked here too, so a bad value is one line, not a traceback at start-up
+        # Checked here too, so a bad value is one line, not a traceback at start-up.
+        rep_confirm_from_env()
+        templates_from_env()
     except SandboxConfigError as error:
         render_error(str(error))
         raise typer.Exit(2) from None

@@ -167,6 +167,24 @@ async def queue_welcome_message(
     )
 
 
+async def queue_oa_template(
+    session: AsyncSession,
+    now: datetime,
+    openid: str,
+    template_id: str,
+    data: dict[str, str],
+    url: str | None,
+    *,
+    key: str | None = None,
+    priority: int = Priority.LOW,
+) -> int:
+    """An OA template message (campaigns): outside any window, to a follower of the account."""
+    payload = {"template_id": template_id, "data": data, "url": url or ""}
+    return await _queue(
+        session, now, OutboxKind.OA_TEMPLATE, openid, payload, key=key, priority=priority, not_before=None
+    )
+
+
 async def queue_oa_message(
     session: AsyncSession,
     now: datetime,
