@@ -27,7 +27,8 @@ FOLLOWUP_NOTE = "回访双十二订单"
 
 FAST = {
     "campaigns": {"tick_s": 1, "quiet_hours": {"start": "00:00", "end": "00:00"}},
-    "sender": {"mass_poll_interval_s": 1, "mass_poll_max_interval_s": 3},
+    # A task is reminded 7 s after it is created (WeCom's remind_groupmsg_send; at most 3 a day).
+    "sender": {"mass_poll_interval_s": 1, "mass_poll_max_interval_s": 3, "mass_remind_after_h": 0.002},
     "followups": {"tick_s": 1},
 }
 
@@ -216,3 +217,38 @@ def test_tag_added_with_the_cli_is_on_the_timeline_for_the_tag_added_trigger_whe
         lambda: [e for e in stack.timeline(kevin) if e["kind"] == "tag_added"], 60, "Kevin's tag_added entry"
     )
     assert "VIP" in str(entries[0]), entries
+
+
+def test_unconfirmed_task_is_reminded_and_reported_when_the_rep_never_confirms(stack: Stack) -> None:
+    # Realistic reps (sandbox/mass_reps.py): 张三 confirms after 3 s on his own, 赵六 never does.
+    http_json("POST", f"{stack.sandbox_url}/sandbox/mass/reps", {"userid": "zhangsan", "confirm_after_s": 3})
+    http_json("POST", f"{stack.sandbox_url}/sandbox/mass/reps", {"userid": "zhaoliu", "never": True})
+    document = broadcast("意向客户回访", "", "新品体验名额开放中，回复「退订」不再接收。")
+    del document["segment"]
+    document["filter"] = {"tags": {"any": ["高意向", "观望"]}}  # Kevin (赵六's) and 🌻向日葵 (张三's)
+    create_campaign(stack, document)
+
+    created = stack.wait_for(
+        lambda: len(found := [t for t in tasks(stack) if "新品体验名额" in t["text"]]) == 2 and found,
+        90,
+        "the two tasks of the campaign",
+    )
+    by_rep = {task["parts"][0]["userid"]: task for task in created}
+    assert set(by_rep) == {"zhangsan", "zhaoliu"}, by_rep
+    msgid = by_rep["zhaoliu"]["msgid"]
+    reminded = stack.wait_for(
+        lambda: [
+            e for e in stack.log() if e["kind"] == "mass_task" and (e["action"], e["msgid"]) == ("reminded", msgid)
+        ],
+        120,
+        "赵六's task reminded by the bot",
+    )
+    assert reminded
+    row = stack.wait_for(
+        lambda: (r := report_row(stack, "意向客户回访")) and r["tasks_confirmed"] == 1 and r["delivered"] == 1 and r,
+        120,
+        "the report: 张三's task confirmed and delivered",
+    )
+    assert row["tasks_unconfirmed"] == 1 and row["tasks_created"] == 2, row
+    # Never resent as a second task: still exactly the two.
+    assert len([t for t in tasks(stack) if "新品体验名额" in t["text"]]) == 2
