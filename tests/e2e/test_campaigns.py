@@ -252,3 +252,31 @@ def test_unconfirmed_task_is_reminded_and_reported_when_the_rep_never_confirms(s
     assert row["tasks_unconfirmed"] == 1 and row["tasks_created"] == 2, row
     # Never resent as a second task: still exactly the two.
     assert len([t for t in tasks(stack) if "新品体验名额" in t["text"]]) == 2
+
+
+def test_group_broadcast_becomes_one_group_task_for_the_group_owner_when_its_customers_are_chosen(stack: Stack) -> None:
+    welfare = stack.group_id("会员福利群")  # 李四's group: 阿杰, 王姐(宝妈), 奔跑的蜗牛🐌, 老周
+    stack.customer_id(stack.external_userid("奔跑的蜗牛🐌"))
+    document = broadcast("福利群直播通知", "", "本周五晚8点会员专场直播，记得来看～")
+    del document["segment"]
+    document["path"] = "mass_group"
+    document["filter"] = {"group": {"in": [welfare]}}
+    create_campaign(stack, document)
+
+    (task,) = stack.wait_for(
+        lambda: [t for t in tasks(stack) if "会员专场直播" in t["text"] and t["dispatched"]], 90, "the group task"
+    )
+    assert task["chat_type"] == "group" and task["sender"] == "lisi", task
+    (part,) = task["parts"]
+    assert [t["chat_id"] for t in part["targets"]] == [welfare], part
+    stack.act("confirm-task", {"msgid": task["msgid"], "member": "lisi"})
+    posted = stack.wait_for(
+        lambda: [e for e in stack.log() if e["kind"] == "mass_message" and e["chat_id"] == welfare],
+        30,
+        "the post in 会员福利群",
+    )
+    assert posted[0]["text"] == "本周五晚8点会员专场直播，记得来看～"
+    row = stack.wait_for(
+        lambda: (r := report_row(stack, "福利群直播通知")) and r["tasks_confirmed"] == 1 and r, 60, "the report"
+    )
+    assert row["tasks_created"] == 1 and row["in_tasks"] >= 1, row
