@@ -17,14 +17,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import SenderSettings
-from bot.masstrack import LIST_PATH
+from bot.config.settings import SenderSettings
+from bot.delivery.masstasks import LIST_PATH
 from bot.metrics import Metrics
-from bot.outgoing import Claim
-from bot.quotas import QuotaBook, Verdict, kf_pair
-from services.masstasks import mark_failed
+from bot.delivery.wire import Claim
+from bot.delivery.quotas import QuotaBook, Verdict, kf_pair
+from services.outbox.masstasks import mark_failed
 from storage.db import dialect_of
-from storage.models import Outbox, OutboxKind, OutboxStatus
+from storage.models.outbox import Outbox
+from storage.models.outbox import OutboxKind
+from storage.models.outbox import OutboxStatus
 from storage.repos import masstasks, quotas
 from storage.repos import outbox as outbox_repo
 from storage.repos.windows import split_kf_recipient

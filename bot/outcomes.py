@@ -13,16 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.apiclient import ApiError, ApiUnavailable, ErrorClass, JsonObject, backoff_s
 from bot.channels.officialaccount.client import OUT_OF_WINDOW, OVER_COUNT
-from bot.claims import NO_RESEND
-from bot.config import SenderSettings
-from bot.kf_handoff import after_kf_trans, after_kf_trans_refused
-from bot.masstrack import MassTracker
+from bot.delivery.claims import NO_RESEND
+from bot.config.settings import SenderSettings
+from bot.delivery.kf_handoff import after_kf_trans, after_kf_trans_refused
+from bot.delivery.masstasks import MassTracker
 from bot.metrics import Metrics
-from bot.outgoing import Claim
-from bot.sent_replies import CUSTOMER_MESSAGES, record_sent_reply
-from services.masstasks import mark_failed
-from services.tagging import apply_marked
-from storage.models import OutboxKind, OutboxStatus
+from bot.delivery.wire import Claim
+from bot.delivery.sent_replies import CUSTOMER_MESSAGES, record_sent_reply
+from services.outbox.masstasks import mark_failed
+from services.customers.tagging import apply_marked
+from storage.models.outbox import OutboxKind
+from storage.models.outbox import OutboxStatus
 from storage.repos import masstasks, quotas, windows
 from storage.repos import outbox as outbox_repo
 from storage.repos.windows import KfPair, split_kf_recipient

@@ -10,8 +10,8 @@ from typing import Any, Final
 
 from bot.channels.apiclient import JsonObject
 from bot.channels.officialaccount.client import CUSTOM_SEND_PATH
-from services.messages import TEXT_MAX_BYTES, MessageType, fit_bytes
-from storage.models import OutboxKind
+from services.outbox.messages import TEXT_MAX_BYTES, MessageType, fit_bytes
+from storage.models.outbox import OutboxKind
 from storage.repos.windows import split_kf_recipient
 
 MASS_PAGE: Final = 1000

@@ -6,10 +6,10 @@ campaigns package is wired into the bot here, at the composition root's edge (ha
 
 from __future__ import annotations
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.dispatch import Context, Next
 from bot.events import CustomerAdded, Event
-from bot.policies import campaign_policy
+from bot.campaign_policy import campaign_policy
 from campaigns.policy import CampaignPolicy
 from campaigns.welcome import welcome_new_contact
 

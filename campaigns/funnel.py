@@ -10,9 +10,15 @@ from typing import Any, Final
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer, MassTarget, MassTargetStatus, MassTask, MassTaskStatus, Message, SenderKind
-from storage.models_campaigns import CampaignSend, SendOutcome
-from storage.models_service import Purchase
+from storage.models.customers import Customer
+from storage.models.masstasks import MassTarget
+from storage.models.masstasks import MassTargetStatus
+from storage.models.masstasks import MassTask
+from storage.models.masstasks import MassTaskStatus
+from storage.models.messages import Message
+from storage.models.messages import SenderKind
+from storage.models.campaigns import CampaignSend, SendOutcome
+from storage.models.purchases import Purchase
 from storage.repos import campaigns as rows
 
 REPLY_WINDOW: Final = timedelta(hours=72)

@@ -15,10 +15,14 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.messages import MassContent
-from services.outbox import MAX_GROUP_TARGETS, queue_mass_task
-from storage.models import Group, GroupMember, GroupStatus, Member, Priority
-from storage.models_campaigns import Campaign, CampaignRun, CampaignSend, SendOutcome
+from services.outbox.messages import MassContent
+from services.outbox.queue import MAX_GROUP_TARGETS, queue_mass_task
+from storage.models.groups import Group
+from storage.models.groups import GroupMember
+from storage.models.groups import GroupStatus
+from storage.models.customers import Member
+from storage.models.outbox import Priority
+from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, SendOutcome
 from storage.repos import campaigns as rows
 
 NO_GROUP: Final = "no_group"

@@ -18,8 +18,8 @@ from campaigns.policy import CampaignPolicy
 from campaigns.runs import KF_QUOTA, KF_WINDOW, CampaignBroken, audience_condition, fire_if_due
 from campaigns.schedule import next_cron_time
 from campaigns.templates import TemplateProblem, check_template, is_personal, render, uses_variables
-from storage.models import Customer
-from storage.models_campaigns import Campaign, CampaignStatus
+from storage.models.customers import Customer
+from storage.models.campaigns import Campaign, CampaignStatus
 from storage.repos import campaigns as rows
 from storage.repos import segments as segment_rows
 

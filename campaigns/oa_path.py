@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns import facts as facts_of
 from campaigns.document import CampaignDocument
 from campaigns.templates import TemplateProblem, render
-from services.outbox import queue_oa_template
-from storage.models import Customer, Priority
-from storage.models_campaigns import CampaignRun, CampaignSend, SendOutcome
+from services.outbox.queue import queue_oa_template
+from storage.models.customers import Customer
+from storage.models.outbox import Priority
+from storage.models.campaigns import CampaignRun, CampaignSend, SendOutcome
 from storage.repos import campaigns as rows
 
 NO_OPENID: Final = "no_openid"

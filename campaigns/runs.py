@@ -29,11 +29,12 @@ from campaigns.segment_filter import Node, parse_filter
 from campaigns.segment_sql import Moment, compile_node
 from campaigns.templates import TemplateProblem, render
 from campaigns.triggers import trigger_condition
-from services.followups import FollowupError, add_followup
-from services.messages import MassContent, Text
-from services.outbox import queue_app_message, queue_kf_reply, queue_mass_task
-from storage.models import Customer, Priority
-from storage.models_campaigns import Campaign, CampaignRun, CampaignSend, CampaignStatus, RunStatus, SendOutcome
+from services.service.followups import FollowupError, add_followup
+from services.outbox.messages import MassContent, Text
+from services.outbox.queue import queue_app_message, queue_kf_reply, queue_mass_task
+from storage.models.customers import Customer
+from storage.models.outbox import Priority
+from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, CampaignStatus, RunStatus, SendOutcome
 from storage.repos import campaigns as rows
 from storage.repos import masstasks
 from storage.repos import segments as segment_rows

@@ -12,9 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
 
 from campaigns.document import Trigger
-from storage.models import Customer, CustomerEvent, Message, SenderKind
-from storage.models_campaigns import CustomerAttribute
-from storage.models_service import Purchase
+from storage.models.customers import Customer
+from storage.models.customers import CustomerEvent
+from storage.models.messages import Message
+from storage.models.messages import SenderKind
+from storage.models.campaigns import CustomerAttribute
+from storage.models.purchases import Purchase
 
 ANNIVERSARY_YEARS = 30
 JOINED_GROUP_KIND = "joined_group"

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.document import CampaignDocument
 from campaigns.policy import CampaignPolicy
 from campaigns.runs import audience_condition, guard_batch
-from services.messages import Text
-from services.outbox import queue_welcome_message
-from storage.models import Customer
-from storage.models_campaigns import Campaign, CampaignRun, CampaignSend, RunStatus, SendOutcome
+from services.outbox.messages import Text
+from services.outbox.queue import queue_welcome_message
+from storage.models.customers import Customer
+from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, RunStatus, SendOutcome
 from storage.repos import campaigns as rows
 
 log = logging.getLogger(__name__)

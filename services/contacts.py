@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.directory import ContactDirectory, ExternalContactInfo, FollowInfo
-from services.identity import link_by_unionid
+from services.customers.directory import ContactDirectory, ExternalContactInfo, FollowInfo
+from services.customers.identity import link_by_unionid
 from services.tag_events import record_tags_added
-from storage.models import Customer, CustomerFollow, FollowStatus
+from storage.models.customers import Customer
+from storage.models.customers import CustomerFollow
+from storage.models.customers import FollowStatus
 from storage.repos import contacts
 
 

@@ -16,8 +16,9 @@ from typing import Any, Final, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.messages import CustomerMessage, MassContent, MemberMessage
-from storage.models import OutboxKind, Priority
+from services.outbox.messages import CustomerMessage, MassContent, MemberMessage
+from storage.models.outbox import OutboxKind
+from storage.models.outbox import Priority
 from storage.repos import masstasks
 from storage.repos import outbox as outbox_repo
 from storage.repos.outbox import NewOutbox

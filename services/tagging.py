@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.outbox import queue_mark_tag
-from services.purchases import resolve_customers
+from services.outbox.queue import queue_mark_tag
+from services.purchases.recording import resolve_customers
 from services.tag_events import record_tags_added
-from storage.models import Customer, CustomerTag
+from storage.models.customers import Customer
+from storage.models.customers import CustomerTag
 from storage.repos import contacts
 
 

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
-from bot.config import load_settings
-from bot.policies import campaign_policy
+from bot.config.settings import load_settings
+from bot.campaign_policy import campaign_policy
 from campaigns import manage
 from services.clock import SystemClock
 

@@ -12,7 +12,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models import Customer, CustomerFollow, CustomerTag, FollowStatus, Member
+from storage.models.customers import Customer
+from storage.models.customers import CustomerFollow
+from storage.models.customers import CustomerTag
+from storage.models.customers import FollowStatus
+from storage.models.customers import Member
 
 
 def insert_for(session: AsyncSession, model: type[Any]) -> Any:

@@ -8,7 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from campaigns import manage, runs
-from storage.models import Group, GroupMember, MassTask
+from storage.models.groups import Group
+from storage.models.groups import GroupMember
+from storage.models.masstasks import MassTask
 from tests.campaigns.test_runs import NOW, POLICY, _create, _doc, _sends, _tasks, _world
 
 # (chat_id, owner, customers in it)

@@ -8,7 +8,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from campaigns import manage, runs
-from storage.models import Customer, CustomerTag, Outbox, OutboxKind
+from storage.models.customers import Customer
+from storage.models.customers import CustomerTag
+from storage.models.outbox import Outbox
+from storage.models.outbox import OutboxKind
 from tests.campaigns.test_runs import NOW, POLICY, _create, _doc, _sends, _world
 
 TEMPLATE = {

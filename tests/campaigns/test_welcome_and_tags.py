@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns import manage, runs
 from campaigns.welcome import welcome_new_contact
-from services.tagging import apply_marked
-from storage.models import CustomerEvent, Outbox, OutboxKind
-from storage.models_campaigns import CampaignSend
+from services.customers.tagging import apply_marked
+from storage.models.customers import CustomerEvent
+from storage.models.outbox import Outbox
+from storage.models.outbox import OutboxKind
+from storage.models.campaigns import CampaignSend
 from tests.campaigns.test_runs import NOW, POLICY, _create, _doc, _sends, _tasks, _world
 
 WELCOME = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.policies import campaign_policy
+from bot.campaign_policy import campaign_policy
 from campaigns import manage, runs
 from services.clock import SystemClock
-from storage.models import Customer
+from storage.models.customers import Customer
 from tests.integration.test_faq import eventually
 from tests.support.stack import bot_settings, running_stack
 

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.policies import campaign_policy
+from bot.campaign_policy import campaign_policy
 from campaigns import manage
 from services.clock import SystemClock
-from storage.models import Outbox, OutboxKind, OutboxStatus
+from storage.models.outbox import Outbox
+from storage.models.outbox import OutboxKind
+from storage.models.outbox import OutboxStatus
 from tests.integration.test_faq import eventually
 from tests.support.stack import Stack, bot_settings, running_stack
 
