@@ -22,6 +22,7 @@ from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
 from bot.runtime import CORE, DISPATCHER, FAQ_ENGINE, FEATURES, setup_core
 from bot.status_routes import setup_status_routes
+from bot.welcome_hook import WelcomeNewContacts
 from console import ConsoleConfig, setup_console
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
@@ -38,6 +39,7 @@ def build_dispatcher() -> Dispatcher:
     dispatcher = Dispatcher()
     # Outermost first: every event gets one log line with its outcome and time, whatever happens inside.
     dispatcher.add_outer_middleware(LogTiming())
+    dispatcher.add_outer_middleware(WelcomeNewContacts())
     dispatcher.include_router(contacts_router)
     dispatcher.include_router(conversations_router)
     # Surveys before tickets: a "差评" that answers a pending survey is a score, not a new complaint.

@@ -42,6 +42,7 @@ class CustomerAdded(Event):
     external_userid: str
     state: str
     half: bool  # add_half_external_contact: the customer added the member, not yet accepted both ways
+    welcome_code: str = ""  # send_welcome_msg may use it once within 20 s (absent when the console welcomes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,18 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-TRIGGER_EVENTS = ("purchase", "birthday", "first_purchase_anniversary", "silent", "renewal_due", "joined_group")
-PATHS = ("mass_single", "kf", "member_reminder", "followup")
+TRIGGER_EVENTS = (
+    "purchase",
+    "birthday",
+    "first_purchase_anniversary",
+    "silent",
+    "renewal_due",
+    "joined_group",
+    "tag_added",
+    "new_contact",
+)
+PATHS = ("mass_single", "mass_group", "kf", "oa_template", "member_reminder", "followup", "welcome")
+EVENT_TRIGGERS = ("new_contact",)  # fired by a callback as it happens, never by the daily firing
 REP_PATHS = ("member_reminder", "followup")  # to reps, not customers: no opt-out, caps or quiet hours
 
 
@@ -30,10 +40,20 @@ class Guards(_Strict):
 
 
 class Trigger(_Strict):
-    event: Literal["purchase", "birthday", "first_purchase_anniversary", "silent", "renewal_due", "joined_group"]
+    event: Literal[
+        "purchase",
+        "birthday",
+        "first_purchase_anniversary",
+        "silent",
+        "renewal_due",
+        "joined_group",
+        "tag_added",
+        "new_contact",
+    ]
     days: int = Field(default=0, ge=0, le=3650)
     at: str = "10:00"  # HH:MM local: when the day's firing runs
     item: str | None = None  # purchase only: only purchases of this item (补货提醒)
+    tag: str | None = None  # tag_added only: the tag's name
 
     @field_validator("at")
     @classmethod
@@ -48,11 +68,23 @@ class Trigger(_Strict):
             raise ValueError("item applies to the purchase trigger only")
         if self.event == "silent" and self.days < 1:
             raise ValueError("silent needs days >= 1")
+        if (self.tag is not None) != (self.event == "tag_added"):
+            raise ValueError("tag_added needs `tag` (a tag's name), and only tag_added takes it")
+        if self.event == "new_contact" and self.days:
+            raise ValueError("new_contact fires as the customer adds the rep: days must be 0")
         return self
 
     def local_time(self) -> time:
         hour, minute = self.at.split(":")
         return time(int(hour), int(minute))
+
+
+class OaTemplate(_Strict):
+    """An OA template message: the template's id, its fields (each a Jinja2 text), and an optional link."""
+
+    template_id: str = Field(min_length=1, max_length=128)
+    data: dict[str, str] = Field(min_length=1)
+    url: str | None = None
 
 
 class CampaignDocument(_Strict):
@@ -61,8 +93,12 @@ class CampaignDocument(_Strict):
     kind: Literal["broadcast", "recurring", "automation"]
     segment: str | None = None
     filter: dict[str, Any] | None = None
-    path: Literal["mass_single", "kf", "member_reminder", "followup"]
+    path: Literal["mass_single", "mass_group", "kf", "oa_template", "member_reminder", "followup", "welcome"]
     message: str = Field(min_length=1, max_length=2000)
+    # welcome only: the text by the channel `state` the customer came from (a QR code's state); `message` otherwise
+    state_messages: dict[str, str] = Field(default_factory=dict)
+    # oa_template only: the OA template and how its fields are filled (each value a template like `message`)
+    oa_template: OaTemplate | None = None
     at: datetime | Literal["now"] | None = None
     cron: str | None = None
     trigger: Trigger | None = None
@@ -72,6 +108,7 @@ class CampaignDocument(_Strict):
 
     @model_validator(mode="after")
     def _schedule_matches_kind(self) -> CampaignDocument:
+        _check_path(self)
         if (self.segment is None) == (self.filter is None) and self.kind != "automation":
             raise ValueError("give exactly one of segment (a saved segment's name) or filter (an inline filter)")
         if self.segment is not None and self.filter is not None:
@@ -84,6 +121,17 @@ class CampaignDocument(_Strict):
             if key != wanted and present:
                 raise ValueError(f"`{key}` does not apply to a {self.kind} campaign (it uses `{wanted}`)")
         return self
+
+
+def _check_path(document: CampaignDocument) -> None:
+    """The paths tied to one trigger or one extra field."""
+    new_contact = document.trigger is not None and document.trigger.event == "new_contact"
+    if new_contact != (document.path == "welcome"):
+        raise ValueError("path welcome goes with trigger event new_contact, and new_contact with path welcome")
+    if document.state_messages and document.path != "welcome":
+        raise ValueError("state_messages applies to path welcome only")
+    if (document.oa_template is not None) != (document.path == "oa_template"):
+        raise ValueError("path oa_template needs `oa_template` (template_id and data), and only it takes one")
 
 
 def parse_document(raw: object, zone: str, now: datetime) -> CampaignDocument:

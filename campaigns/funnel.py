@@ -46,6 +46,7 @@ class Funnel:
     in_tasks: int
     tasks_created: int
     tasks_confirmed: int
+    tasks_unconfirmed: int  # created in WeCom, the rep has not sent it (reminded up to 3 a day, never resent)
     delivered: int
     replied: int
     converted: int
@@ -68,11 +69,12 @@ async def funnel(
     skipped = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith(f"{SendOutcome.SKIPPED}:")}
     sent = CampaignSend.outcome.in_((SendOutcome.QUEUED, SendOutcome.TASK))
     tasks = select(CampaignSend.mass_task_id).where(*scope, CampaignSend.mass_task_id.is_not(None)).distinct()
-    created, confirmed = (
+    created, confirmed, unconfirmed = (
         await session.execute(
             select(
                 func.count().filter(MassTask.status != MassTaskStatus.PENDING),
                 func.count().filter(MassTask.status == MassTaskStatus.CONFIRMED),
+                func.count().filter(MassTask.status == MassTaskStatus.CREATED),
             ).where(MassTask.id.in_(tasks))
         )
     ).one()
@@ -106,6 +108,7 @@ async def funnel(
         in_tasks=in_tasks,
         tasks_created=int(created or 0),
         tasks_confirmed=int(confirmed or 0),
+        tasks_unconfirmed=int(unconfirmed or 0),
         delivered=int(delivered or 0),
         replied=replied,
         converted=converted,

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import facts as facts_of
-from campaigns.document import CampaignDocument, DocumentError, broadcast_time, parse_document
+from campaigns.document import EVENT_TRIGGERS, CampaignDocument, DocumentError, broadcast_time, parse_document
 from campaigns.funnel import Funnel, funnel
 from campaigns.policy import CampaignPolicy
 from campaigns.runs import KF_QUOTA, KF_WINDOW, CampaignBroken, audience_condition, fire_if_due
 from campaigns.schedule import next_cron_time
-from campaigns.templates import TemplateProblem, check_template, is_personal, render
+from campaigns.templates import TemplateProblem, check_template, is_personal, render, uses_variables
 from storage.models.campaigns import Campaign, CampaignStatus
 from storage.models.customers import Customer
 from storage.repos import campaigns as rows
@@ -62,7 +62,7 @@ async def create_campaign(
     """Validate everything before writing anything; a dry run stops after the preview."""
     try:
         document = parse_document(raw, policy.zone, now)
-        check_template(document.message)
+        check_templates(document)
     except (DocumentError, TemplateProblem) as exc:
         raise CampaignError(str(exc)) from None
     if await rows.by_name_or_id(session, document.name) is not None:
@@ -88,6 +88,19 @@ async def create_campaign(
     return CampaignView(**{**asdict(view), "audience_now": count, "previews": previews, "warnings": warnings})
 
 
+def check_templates(document: CampaignDocument) -> None:
+    """Every text the document may send, each named by its field when it is wrong."""
+    texts = {"message": document.message}
+    texts |= {f"state_messages.{state}": text for state, text in document.state_messages.items()}
+    if document.oa_template is not None:
+        texts |= {f"oa_template.data.{key}": text for key, text in document.oa_template.data.items()}
+    for field_name, text in texts.items():
+        try:
+            check_template(text)
+        except TemplateProblem as exc:
+            raise TemplateProblem(f"{field_name}: {str(exc).removeprefix('message: ')}") from None
+
+
 async def _preview(
     session: AsyncSession, document: CampaignDocument, now: datetime, policy: CampaignPolicy
 ) -> tuple[int, list[dict[str, Any]], list[str]]:
@@ -110,6 +123,10 @@ async def _preview(
         warnings.append("消息因人而异：每种不同的文字是一条单独的群发任务，负责人需逐条确认")
     if document.path == "kf":
         await _check_kf_audience(session, document, live, now, count)
+    if document.path == "mass_group" and uses_variables(document.message):
+        raise CampaignError(
+            "message: 群发到客户群的文字对所有人相同，不能使用客户变量 / mass_group sends one text to every group"
+        )
     return count, previews, warnings
 
 
@@ -214,6 +231,8 @@ def _next_firing(
     if document.kind == "recurring" and document.cron is not None:
         return next_cron_time(document.cron, policy.zone, now)
     assert document.trigger is not None
+    if document.trigger.event in EVENT_TRIGGERS:
+        return None  # as each customer adds a rep
     zone = ZoneInfo(policy.zone)
     local = now.astimezone(zone)
     today = datetime.combine(local.date(), document.trigger.local_time(), tzinfo=zone)
@@ -234,6 +253,7 @@ REPORT_COLUMNS: Final = (
     "queued",
     "tasks_created",
     "tasks_confirmed",
+    "tasks_unconfirmed",
     "delivered",
     "replied",
     "converted",
@@ -266,6 +286,7 @@ async def campaigns_report(session: AsyncSession) -> list[dict[str, Any]]:
                 "queued": whole.queued,
                 "tasks_created": whole.tasks_created,
                 "tasks_confirmed": whole.tasks_confirmed,
+                "tasks_unconfirmed": whole.tasks_unconfirmed,
                 "delivered": whole.delivered,
                 "replied": whole.replied,
                 "converted": whole.converted,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from campaigns.document import CampaignDocument, broadcast_time
+from campaigns.document import EVENT_TRIGGERS, CampaignDocument, broadcast_time
 
 MAX_STEPS: Final = 10_000
 # A firing missed by more than this (the bot was down) is not made up: a stale "good morning" helps nobody.
@@ -29,6 +29,8 @@ def due_firing(
         latest = latest_cron_time(document.cron, zone, last or created_at, now)
         return latest if latest is not None and now - latest <= MISSED_GRACE else None
     assert document.trigger is not None
+    if document.trigger.event in EVENT_TRIGGERS:
+        return None  # fired by its callback as it happens (campaigns/welcome.py)
     local_zone = ZoneInfo(zone)
     today = now.astimezone(local_zone).date()
     scheduled = datetime.combine(today, document.trigger.local_time(), tzinfo=local_zone).astimezone(UTC)

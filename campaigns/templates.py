@@ -81,3 +81,8 @@ def is_personal(source: str) -> bool:
     """Whether the text differs per customer (on a mass path each distinct text is its own task to confirm)."""
     used = meta.find_undeclared_variables(_ENV.parse(source))
     return bool(used - {"owner_name"})
+
+
+def uses_variables(source: str) -> bool:
+    """Whether the text uses any customer variable at all (a group message must be one text for every group)."""
+    return bool(meta.find_undeclared_variables(_ENV.parse(source)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
 
 from campaigns.document import Trigger
 from storage.models.campaigns import CustomerAttribute
@@ -19,6 +19,7 @@ from storage.models.purchases import Purchase
 
 ANNIVERSARY_YEARS = 30
 JOINED_GROUP_KIND = "joined_group"
+TAG_ADDED_KIND = "tag_added"  # a timeline entry written when a rep adds a tag (detail: {"tag": name})
 
 
 def _day(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -46,14 +47,19 @@ def trigger_condition(trigger: Trigger, today: date, zone_name: str) -> ColumnEl
             exists().where(*spoke, Message.sent_at >= start, Message.sent_at < end),
             not_(exists().where(*spoke, Message.sent_at >= end)),
         )
-    if trigger.event == "joined_group":
+    if trigger.event in ("joined_group", "tag_added"):
         start, end = _day(today - timedelta(days=n), zone)
-        return exists().where(
+        conditions = [
             CustomerEvent.customer_id == Customer.id,
-            CustomerEvent.kind == JOINED_GROUP_KIND,
+            CustomerEvent.kind == (JOINED_GROUP_KIND if trigger.event == "joined_group" else TAG_ADDED_KIND),
             CustomerEvent.occurred_at >= start,
             CustomerEvent.occurred_at < end,
-        )
+        ]
+        if trigger.tag is not None:
+            conditions.append(CustomerEvent.detail["tag"].as_string() == trigger.tag)
+        return exists().where(*conditions)
+    if trigger.event == "new_contact":
+        return false()  # sent as the contact is added (campaigns/welcome.py), never by a daily firing
     return _first_purchase_anniversary(today, zone)
 
 

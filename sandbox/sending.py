@@ -10,6 +10,7 @@ from sandbox.admin.mass import setup_admin_mass
 from sandbox.faults import FaultBook
 from sandbox.mass.api import setup_qyapi_mass
 from sandbox.mass.engine import MassEngine
+from sandbox.mass.reps import setup_mass_reps
 from sandbox.messages.api import setup_qyapi_message
 from sandbox.messages.dedupe import DuplicateChecker
 from sandbox.messages.quota import AppMessageQuota
@@ -29,5 +30,6 @@ def setup_sandbox_send(app: web.Application) -> None:
     setup_qyapi_message(app)
     setup_qyapi_mass(app)
     setup_admin_mass(app)
+    setup_mass_reps(app)
     setup_admin_faults(app)
     app.router.add_get("/sandbox/limits", get_limits)

@@ -135,7 +135,8 @@ def _print_funnel(funnel: dict[str, Any]) -> None:
     typer.echo(
         f"受众 {funnel['audience']} · 对照组 {funnel['held_out']} · 任务中 {funnel['in_tasks']}"
         f" · 已排队 {funnel['queued']}"
-        f" · 任务 {funnel['tasks_created']} 已确认 {funnel['tasks_confirmed']} · 送达 {funnel['delivered']}"
+        f" · 任务 {funnel['tasks_created']} 已确认 {funnel['tasks_confirmed']}"
+        f" 未确认 {funnel['tasks_unconfirmed']} · 送达 {funnel['delivered']}"
         f" · 72 小时内回复 {funnel['replied']} · 转化 {funnel['converted']}"
     )
     for reason, count in funnel["skipped"].items():

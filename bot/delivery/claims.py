@@ -126,6 +126,11 @@ class Claimer:
                 return Verdict(False), Decision(Action.FAIL, "kf_code_expired: the event code expired before sending")
             verdict = book.kf_event_room(kf_pair(row), counted_already=counted)
             return verdict, Decision(Action.FAIL, verdict.reason)
+        if kind == OutboxKind.WELCOME_MESSAGE:
+            expires = datetime.fromisoformat(row.payload["code_expires_at"])
+            if now + timedelta(seconds=self._settings.window_margin_s) >= expires:
+                reason = "welcome_code_expired: WeCom's 20 s for send_welcome_msg passed before sending"
+                return Verdict(False), Decision(Action.FAIL, reason)
         if kind == OutboxKind.MASS_TASK and not counted:
             within, _ = book.mass_split(row.id)
             if row.id not in book.mass_task_ids or not (within or book.mass_pending.get(row.id)):

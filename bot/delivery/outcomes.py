@@ -125,7 +125,7 @@ class Recorder:
         if claim.kind == OutboxKind.KF_TRANS:
             await after_kf_trans(session, claim, outcome.data, now)
         if claim.kind == OutboxKind.MARK_TAG:
-            await apply_marked(session, claim.recipient, claim.payload)
+            await apply_marked(session, claim.recipient, claim.payload, now)
         if claim.kind in CUSTOMER_MESSAGES:
             await record_sent_reply(session, claim, now)
         self._metrics.outbox_finished.labels(claim.kind, OutboxStatus.SENT).inc()

@@ -15,6 +15,7 @@ from storage.models.outbox import OutboxKind
 from storage.repos.windows import split_kf_recipient
 
 MASS_PAGE: Final = 1000
+TEMPLATE_SEND_PATH: Final = "/cgi-bin/message/template/send"
 
 
 class Channel(StrEnum):
@@ -87,6 +88,12 @@ def build_request(claim: Claim, agent_id: int, duplicate_check_interval_s: int) 
         body = {"userid": payload["userid"], "external_userid": claim.recipient}
         body |= {k: payload[k] for k in ("add_tag", "remove_tag") if payload.get(k)}
         return Request(Channel.WECOM, claim.api, body)
+    if kind == OutboxKind.WELCOME_MESSAGE:
+        return Request(
+            Channel.WECOM, claim.api, {"welcome_code": claim.recipient, "text": {"content": payload["content"]}}
+        )
+    if kind == OutboxKind.OA_TEMPLATE:
+        return Request(Channel.OA, TEMPLATE_SEND_PATH, oa_template_body(claim.recipient, payload))
     if kind == OutboxKind.OA_MESSAGE:
         return Request(Channel.OA, CUSTOM_SEND_PATH, {"touser": claim.recipient, **_oa_content(payload)})
     if kind == OutboxKind.MASS_TASK:
@@ -101,6 +108,18 @@ def build_request(claim: Claim, agent_id: int, duplicate_check_interval_s: int) 
     if kind in (OutboxKind.MASS_REMIND, OutboxKind.MASS_CANCEL):
         return Request(Channel.WECOM, claim.api, {"msgid": claim.recipient})
     raise ValueError(f"unknown outbox kind {kind!r}")
+
+
+def oa_template_body(openid: str, payload: dict[str, Any]) -> JsonObject:
+    """template/send: each field as {"value": text}; the link only when there is one."""
+    body: JsonObject = {
+        "touser": openid,
+        "template_id": payload["template_id"],
+        "data": {key: {"value": value} for key, value in payload["data"].items()},
+    }
+    if payload.get("url"):
+        body["url"] = payload["url"]
+    return body
 
 
 def _repeat_note(repeat: int) -> str:

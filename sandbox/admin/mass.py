@@ -76,15 +76,14 @@ def _page_file(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 
 class AutoConfirmTicker:
-    """Applies SANDBOX_TASK_AUTO_CONFIRM_S while nobody polls; stopped at shutdown, before the log closes."""
+    """Applies SANDBOX_TASK_AUTO_CONFIRM_S and per-rep delays while nobody polls; stopped at shutdown."""
 
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, app: web.Application) -> None:
-        engine = app[send_keys.MASS]
-        if engine.auto_confirm_s is not None:
-            self._task = asyncio.create_task(self._run(app), name="sandbox-mass-auto-confirm")
+        # Always on: per-rep delays can be set at any time through /sandbox/mass/reps (catch_up is cheap when idle).
+        self._task = asyncio.create_task(self._run(app), name="sandbox-mass-auto-confirm")
 
     @staticmethod
     async def _run(app: web.Application) -> None:

@@ -17,6 +17,8 @@ from sandbox.cli.render import console, print_json, render_error, render_log, re
 from sandbox.cli.send import register_send_commands
 from sandbox.cli.serve import run_server
 from sandbox.config import SandboxConfig, SandboxConfigError
+from sandbox.mass.reps import rep_confirm_from_env
+from sandbox.oa.template import templates_from_env
 from sandbox.state.file import StateFileError
 from sandbox.wire import Json
 
@@ -66,6 +68,9 @@ def main(ctx: typer.Context, host: Host = "127.0.0.1", port: MainPort = None, ur
 def _config(state_file: Path | None) -> SandboxConfig:
     try:
         config = SandboxConfig.from_env()
+        # Checked here too, so a bad value is one line, not a traceback at start-up.
+        rep_confirm_from_env()
+        templates_from_env()
     except SandboxConfigError as error:
         render_error(str(error))
         raise typer.Exit(2) from None

@@ -34,6 +34,8 @@ class MassEngine:
         self.dispatch_s = config.task_dispatch_s
         self.auto_confirm_s = config.task_auto_confirm_s
         self.cap = MonthlyCap(config.mass_cap)
+        # Per-rep behaviour (sandbox/mass_reps.py): seconds until the rep confirms, or None for a rep who never does.
+        self.rep_delays: dict[str, float | None] = {}
         self._tasks: dict[str, MassTask] = {}
         # Tasks that still have an unconfirmed, uncancelled part: the only ones auto-confirm has to look at.
         self._pending: dict[str, MassTask] = {}
@@ -139,19 +141,19 @@ class MassEngine:
         return task
 
     def catch_up(self) -> int:
-        """Confirm every part whose auto-confirm time has come; returns how many parts went out."""
-        if self.auto_confirm_s is None:
+        """Confirm every part whose auto-confirm time has come (the rep's own delay first, else the corp's); returns
+        how many parts went out. A rep set to never confirm is left for a person to confirm by hand."""
+        if self.auto_confirm_s is None and not self.rep_delays:
             return 0
         now = self._clock.epoch()
-        delay = max(self.auto_confirm_s, self.dispatch_s)
         sent = 0
         for task in list(self._pending.values()):
-            if now < task.created_at + delay:
-                continue
             for part in task.parts.values():
-                if part.pending:
-                    self._send_part(task, part)
-                    sent += 1
+                wait = self.rep_delays.get(part.userid, self.auto_confirm_s)
+                if wait is None or not part.pending or now < task.created_at + max(wait, self.dispatch_s):
+                    continue
+                self._send_part(task, part)
+                sent += 1
         return sent
 
     def _live_task(self, msgid: str) -> MassTask:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers.directory import ContactDirectory, ExternalContactInfo, FollowInfo
 from services.customers.identity import link_by_unionid
+from services.tag_events import record_tags_added
 from storage.models.customers import Customer, CustomerFollow, FollowStatus
 from storage.repos import contacts
 
@@ -45,7 +46,7 @@ async def apply_contact(
     follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
     current = {f.userid: f for f in info.follows} if info else {}
     for follow_info in current.values():
-        await _store_follow(session, customer, follows, follow_info)
+        await _store_follow(session, customer, follows, follow_info, now)
     for userid, follow in follows.items():
         if userid not in current and follow.status == FollowStatus.ACTIVE:
             follow.status, follow.ended_at = FollowStatus.ENDED, now
@@ -66,7 +67,7 @@ async def apply_follows(session: AsyncSession, info: ExternalContactInfo, now: d
     _copy_profile(customer, info)
     follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
     for follow_info in info.follows:
-        await _store_follow(session, customer, follows, follow_info)
+        await _store_follow(session, customer, follows, follow_info, now)
     _update_lifecycle(customer, list(follows.values()), now)
     customer.synced_at = now
     await link_by_unionid(session, customer, now)
@@ -81,14 +82,17 @@ def _copy_profile(customer: Customer, info: ExternalContactInfo) -> None:
 
 
 async def _store_follow(
-    session: AsyncSession, customer: Customer, follows: dict[str, CustomerFollow], info: FollowInfo
+    session: AsyncSession, customer: Customer, follows: dict[str, CustomerFollow], info: FollowInfo, now: datetime
 ) -> None:
+    known = info.userid in follows
     follow = follows.get(info.userid) or await contacts.add_follow(session, customer.id, info.userid)
     follows[info.userid] = follow
     _copy_follow(follow, info)
-    await contacts.replace_tags(
+    added = await contacts.replace_tags(
         session, customer.id, info.userid, [(t.tag_id, t.name, t.group_name) for t in info.tags]
     )
+    if known:  # a first import of a follow brings its old tags, which were not "added" now
+        await record_tags_added(session, customer.id, info.userid, added, now)
 
 
 def _copy_follow(follow: CustomerFollow, info: FollowInfo) -> None:

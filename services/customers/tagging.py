@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbox.queue import queue_mark_tag
 from services.purchases.recording import resolve_customers
+from services.tag_events import record_tags_added
 from storage.models.customers import Customer, CustomerTag
 from storage.repos import contacts
 
@@ -62,7 +63,7 @@ async def change_tags(
     return TagChange(customer.id, customer.owner_userid, list(add), list(remove), outbox_id)
 
 
-async def apply_marked(session: AsyncSession, external_userid: str, payload: dict[str, object]) -> None:
+async def apply_marked(session: AsyncSession, external_userid: str, payload: dict[str, object], now: datetime) -> None:
     """WeCom accepted a mark_tag: record the change on the rep's tags here, since API changes push no callback
     (WECOM.md §2b). Tag names come from the tags Qunke has seen; an id it has never seen keeps the id as name."""
     customer = await session.scalar(select(Customer).where(Customer.external_userid == external_userid))
@@ -84,7 +85,8 @@ async def apply_marked(session: AsyncSession, external_userid: str, payload: dic
     )
     have = {tag_id for tag_id, _, _ in kept}
     kept += [(tag_id, names.get(tag_id, tag_id), groups.get(tag_id, "")) for tag_id in added if tag_id not in have]
-    await contacts.replace_tags(session, customer.id, userid, kept)
+    new = await contacts.replace_tags(session, customer.id, userid, kept)
+    await record_tags_added(session, customer.id, userid, new, now)
 
 
 def _ids(value: object) -> list[str]:

@@ -145,6 +145,47 @@ async def queue_kf_event_message(
     )
 
 
+async def queue_welcome_message(
+    session: AsyncSession,
+    now: datetime,
+    welcome_code: str,
+    code_expires_at: datetime,
+    message: CustomerMessage,
+    *,
+    key: str | None = None,
+) -> int:
+    """A welcome to a customer who just added a rep (send_welcome_msg); it fails if the code expires first."""
+    payload = {**message.to_payload(), "code_expires_at": code_expires_at.isoformat()}
+    return await _queue(
+        session,
+        now,
+        OutboxKind.WELCOME_MESSAGE,
+        welcome_code,
+        payload,
+        key=key,
+        priority=Priority.HIGH,
+        not_before=None,
+    )
+
+
+async def queue_oa_template(
+    session: AsyncSession,
+    now: datetime,
+    openid: str,
+    template_id: str,
+    data: dict[str, str],
+    url: str | None,
+    *,
+    key: str | None = None,
+    priority: int = Priority.LOW,
+) -> int:
+    """An OA template message (campaigns): outside any window, to a follower of the account."""
+    payload = {"template_id": template_id, "data": data, "url": url or ""}
+    return await _queue(
+        session, now, OutboxKind.OA_TEMPLATE, openid, payload, key=key, priority=priority, not_before=None
+    )
+
+
 async def queue_oa_message(
     session: AsyncSession,
     now: datetime,

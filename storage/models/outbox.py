@@ -34,6 +34,8 @@ class OutboxKind(StrEnum):
     MASS_CANCEL = "mass_cancel"  # cancel_groupmsg_send
     KF_TRANS = "kf_trans"  # kf/service_state/trans: hand a kf session to a person (no customer message, no quota)
     MARK_TAG = "mark_tag"  # externalcontact/mark_tag: add or remove a customer's corp tags (as their owner rep)
+    WELCOME_MESSAGE = "welcome_message"  # externalcontact/send_welcome_msg: on a WelcomeCode, within 20 s
+    OA_TEMPLATE = "oa_template"  # OA template message: no window needed, the user must follow the account
 
 
 class Priority(IntEnum):
@@ -161,4 +163,6 @@ OUTBOX_API: Final[dict[str, str]] = {
     OutboxKind.MASS_CANCEL: "/cgi-bin/externalcontact/cancel_groupmsg_send",
     OutboxKind.KF_TRANS: "/cgi-bin/kf/service_state/trans",
     OutboxKind.MARK_TAG: "/cgi-bin/externalcontact/mark_tag",
+    OutboxKind.WELCOME_MESSAGE: "/cgi-bin/externalcontact/send_welcome_msg",
+    OutboxKind.OA_TEMPLATE: "oa:/cgi-bin/message/template/send",
 }

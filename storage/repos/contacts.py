@@ -76,8 +76,14 @@ async def add_follow(session: AsyncSession, customer_id: int, userid: str) -> Cu
 
 async def replace_tags(
     session: AsyncSession, customer_id: int, userid: str, tags: Sequence[tuple[str, str, str]]
-) -> None:
-    """Set the tags one member put on a customer: (tag_id, tag_name, group_name) triples."""
+) -> list[tuple[str, str]]:
+    """Set the tags one member put on a customer: (tag_id, tag_name, group_name) triples; returns the (tag_id,
+    tag_name) pairs that are new, for the tag_added trigger."""
+    had = set(
+        await session.scalars(
+            select(CustomerTag.tag_id).where(CustomerTag.customer_id == customer_id, CustomerTag.userid == userid)
+        )
+    )
     await session.execute(
         delete(CustomerTag).where(CustomerTag.customer_id == customer_id, CustomerTag.userid == userid)
     )
@@ -94,6 +100,7 @@ async def replace_tags(
                 set_={"tag_name": stmt.excluded.tag_name, "group_name": stmt.excluded.group_name},
             )
         )
+    return [(tag_id, name) for tag_id, name, _ in dict.fromkeys(tags) if tag_id not in had]
 
 
 async def tags_of(session: AsyncSession, customer_id: int) -> list[CustomerTag]:

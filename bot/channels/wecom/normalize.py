@@ -44,7 +44,7 @@ def _build(cb: Callback, key: str, at: datetime) -> Event:
     match cb.kind:
         case "change_external_contact/add_external_contact" | "change_external_contact/add_half_external_contact":
             half = cb.kind.endswith("add_half_external_contact")
-            return CustomerAdded(at, key, member, customer, cb.get("State"), half)
+            return CustomerAdded(at, key, member, customer, cb.get("State"), half, cb.get("WelcomeCode"))
         case "change_external_contact/edit_external_contact":
             return CustomerEdited(at, key, member, customer)
         case "change_external_contact/del_external_contact":
