@@ -48,6 +48,7 @@ from bot.leader import Leadership
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
 from bot.policies import campaign_policy
+from bot.retention_job import schedule_retention
 from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.sync import queue_group_sync
@@ -202,6 +203,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         schedule_rfm(scheduler, settings, sessions, clock)
         schedule_campaigns(scheduler, settings, sessions, clock)
         schedule_followups(scheduler, settings, sessions, clock)
+        schedule_retention(scheduler, settings, sessions, clock, metrics)
         app[RUNTIME] = Runtime(settings, engine, sessions, tasks, metrics, ingest, sender, scheduler, clock)
         await import_example_if_empty(sessions, settings, clock)  # before any worker can decide a question
         writer = tasks.spawn(inbox.run(), "inbox-writer")

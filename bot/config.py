@@ -540,6 +540,16 @@ class ConsoleSettings(_Section):
     trust_proxy: bool = False
 
 
+class PrivacySettings(_Section):
+    """Data retention (DESIGN.md §7, services/retention.py): a daily purge of messages older than N days."""
+
+    retention_days: int = Field(default=0, ge=0, le=36_500)  # 0: off, everything is kept
+    run_at: time = time(4, 15)  # "HH:MM" in `timezone`, daily
+    batch_size: int = Field(default=1000, ge=1, le=50_000)  # rows per transaction
+
+    _times = field_validator("run_at", mode="before")(_clock_time)
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -569,6 +579,7 @@ class Settings(_Section):
     campaigns: CampaignSettings = CampaignSettings()
     followups: FollowupSettings = FollowupSettings()
     console: ConsoleSettings = ConsoleSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""
