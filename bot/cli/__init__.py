@@ -36,7 +36,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "bot.cli.data",
         "customer_app",
         "客户与客户时间线 (customers and their timelines)",
-        also=("bot.cli.customer_tags", "bot.cli.privacy"),  # `customer tag`, `customer export|erase`
+        # `customer tag`, `customer export|erase`, `customer search`
+        also=("bot.cli.customer_tags", "bot.cli.privacy", "bot.cli.customer_search"),
     ),
     "outbox": LazyCommand("bot.cli.outbox", "outbox_app", "机器人要发和已发的消息 (everything the bot sends)"),
     "task": LazyCommand("bot.cli.outbox", "task_app", "企业群发任务：漏斗、提醒与取消 (mass tasks)"),
