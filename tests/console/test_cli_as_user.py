@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from storage.models_campaigns import Followup
 from tests.integration.test_cli import qunke
-from tests.support.console_world import World, client, login, running_console
+from tests.support.console_world import START, World, client, login, running_console
 
 
 def _env(world_url: str, tmp_path: Path) -> dict[str, str]:
@@ -62,5 +63,15 @@ async def test_another_reps_customer_and_ticket_are_not_found_when_run_as_a_rep(
         assert ticket.returncode == 1 and f"没有找到工单 T{world.li_ticket}" in ticket.stderr
         report = await qunke("report", "service", "--as-user", "zhang", env=env)
         assert report.returncode == 1 and "仅限经理和管理员" in report.stderr and "Traceback" not in report.stderr
+        async with world.sessions() as session, session.begin():
+            for customer, rep, note in (
+                (world.zhang_customer, "zhangsan", "回访王小明"),
+                (world.li_customer, "lisi", "回访赵小红"),
+            ):
+                session.add(
+                    Followup(customer_id=customer, member_userid=rep, due_at=START, note=note, created_at=START)
+                )
+        mine = await qunke("followup", "list", "--as-user", "zhang", "--json", env=env)
+        assert [f["note"] for f in json.loads(mine.stdout)["followups"]] == ["回访王小明"]
         nobody = await qunke("customer", "list", "--as-user", "nobody", env=env)
         assert nobody.returncode == 1 and "--as-user" in nobody.stderr and "Traceback" not in nobody.stderr
