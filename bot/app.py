@@ -33,25 +33,25 @@ from bot.channels.wecom.crypto import CallbackCrypto
 from bot.channels.wecom.directory import WeComDirectory
 from bot.channels.wecom.kf import KfPuller, cursor_name
 from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
-from bot.config import ArchiveSettings, ConfigError, Settings
-from bot.contact_import import ContactImporter
+from bot.config.settings import ArchiveSettings, ConfigError, Settings
+from bot.ingest.contact_import import ContactImporter
 from bot.dispatch import Dispatcher, Features
 from bot.events import ArchivePullRequested, KfPullRequested
 from bot.failure_streak import FailureStreak
 from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up
 from bot.health import HealthSources, Worker, health_report
 from bot.http_errors import quiet_bad_requests
-from bot.inbox import InboxWriter
-from bot.ingest import IngestWorker, Puller
-from bot.kf_handoff import pool_health
+from bot.ingest.inbox import InboxWriter
+from bot.ingest.worker import IngestWorker, Puller
+from bot.delivery.kf_handoff import pool_health
 from bot.leader import Leadership
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
-from bot.policies import campaign_policy
+from bot.campaign_policy import campaign_policy
 from bot.retention_job import schedule_retention
 from bot.scheduler import Scheduler
-from bot.sender import Sender
-from bot.sync import queue_group_sync
+from bot.delivery.sender import Sender
+from bot.ingest.sync import queue_group_sync
 from bot.tasks import BackgroundTasks
 from campaigns import runs as campaign_runs
 from campaigns.rfm import run_rfm
@@ -62,15 +62,18 @@ from handlers.faq import router as faq_router
 from handlers.followups import router as followups_router
 from handlers.optout import router as optout_router
 from handlers.service import router as service_router
-from handlers.service.rules import service_rules
+from bot.policies import service_rules
 from handlers.surveys import router as surveys_router
 from handlers.tickets import router as tickets_router
-from handlers.tickets.settings import survey_policy, ticket_policy
-from services import followups, sla, survey_triggers, ticket_changes
-from services.churn import run_churn
-from services.churn_model import ChurnPolicy
+from bot.policies import survey_policy, ticket_policy
+from services.service import followups
+from services.service import sla
+from services.surveys import triggers as survey_triggers
+from services.tickets import changes as ticket_changes
+from services.churn.warning import run_churn
+from services.churn.model import ChurnPolicy
 from services.clock import Clock, SystemClock
-from services.overdue import overdue_ticket_hook
+from services.service.overdue import overdue_ticket_hook
 from storage.db import create_db_engine, make_sessionmaker
 from storage.db_errors import DatabaseUnavailable, explain, is_connection_failure
 from storage.migrate import current_head

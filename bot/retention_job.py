@@ -7,7 +7,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from services.clock import Clock

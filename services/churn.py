@@ -16,10 +16,10 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.alerts import Alert, alert_member, quote_customer_text
-from services.churn_model import Assessment, ChurnPolicy, History, assess
-from services.churn_words import negative_terms
-from services.timeline import EntryKind
+from services.service.alerts import Alert, alert_member, quote_customer_text
+from services.churn.model import Assessment, ChurnPolicy, History, assess
+from services.churn.words import negative_terms
+from services.customers.timeline import EntryKind
 from storage.repos import churn as repo
 from storage.repos import contacts, service_alerts
 from storage.repos.churn import CustomerRow, PreviousScore, Span

@@ -15,12 +15,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.messages import Text
-from services.outbox import queue_app_message
+from services.outbox.messages import Text
+from services.outbox.queue import queue_app_message
 from storage.db import dialect_of
-from storage.models import Customer, Member
-from storage.models_campaigns import Followup, FollowupStatus
-from storage.models_service import ChurnScore, Ticket
+from storage.models.customers import Customer
+from storage.models.customers import Member
+from storage.models.campaigns import Followup, FollowupStatus
+from storage.models.service import ChurnScore
+from storage.models.tickets import Ticket
 
 REF: Final = re.compile(r"^\s*[Ff]?(\d+)\s*$")
 DIGEST_LINES: Final = 20

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.customer_refs import resolve_many
-from services.identity import root_of
-from storage.models_service import Purchase
+from services.customers.refs import resolve_many
+from services.customers.identity import root_of
+from storage.models.purchases import Purchase
 from storage.repos import purchases as repo
 from storage.repos.purchases import NewPurchase
 

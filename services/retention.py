@@ -12,8 +12,10 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
-from storage.models import InboundEvent, InboxStatus, Message
-from storage.models_faq import FaqReply, UnansweredGroup, UnansweredQuestion
+from storage.models.inbox import InboundEvent
+from storage.models.inbox import InboxStatus
+from storage.models.messages import Message
+from storage.models.faq import FaqReply, UnansweredGroup, UnansweredQuestion
 
 log = logging.getLogger("qunke.retention")
 

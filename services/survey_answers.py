@@ -9,17 +9,24 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import tickets
-from services.alerts import Alert, alert_member, quote_customer_text
-from services.messages import Text
-from services.outbox import queue_kf_reply, queue_oa_message
-from services.sla_alerts import member_names
-from services.surveys import TRIGGER_TEXT, SurveyPolicy, is_low, owner_rep
-from services.surveys_parse import Kind, parse_answer
-from services.ticket_text import label
-from services.tickets import Opened, Outcome, TicketPolicy
-from storage.models import Customer, Message
-from storage.models_service import CustomerScore, ServiceAlert, Survey, SurveyKind, SurveyStatus, Ticket, TicketSource
+from services.tickets import opening as tickets
+from services.service.alerts import Alert, alert_member, quote_customer_text
+from services.outbox.messages import Text
+from services.outbox.queue import queue_kf_reply, queue_oa_message
+from services.service.alert_text import member_names
+from services.surveys.asking import TRIGGER_TEXT, SurveyPolicy, is_low, owner_rep
+from services.surveys.parse import Kind, parse_answer
+from services.tickets.text import label
+from services.tickets.opening import Opened, Outcome, TicketPolicy
+from storage.models.customers import Customer
+from storage.models.messages import Message
+from storage.models.surveys import CustomerScore
+from storage.models.service import ServiceAlert
+from storage.models.surveys import Survey
+from storage.models.surveys import SurveyKind
+from storage.models.surveys import SurveyStatus
+from storage.models.tickets import Ticket
+from storage.models.tickets import TicketSource
 from storage.repos import contacts, timeline
 
 

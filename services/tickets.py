@@ -11,11 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import identity
-from services.alerts import alert_member
-from services.ticket_text import PRIORITIES, PRIORITY_TEXT, opened_alert, reopened_alert
-from storage.models import Customer
-from storage.models_service import Ticket, TicketEvent, TicketSource, TicketStatus
+from services.customers import identity
+from services.service.alerts import alert_member
+from services.tickets.text import PRIORITIES, PRIORITY_TEXT, opened_alert, reopened_alert
+from storage.models.customers import Customer
+from storage.models.tickets import Ticket
+from storage.models.tickets import TicketEvent
+from storage.models.tickets import TicketSource
+from storage.models.tickets import TicketStatus
 from storage.repos import contacts
 from storage.repos import tickets as repo
 
@@ -31,7 +34,7 @@ def wall_clock_due(start: datetime, span: timedelta) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class TicketPolicy:
-    """What opening and changing tickets needs from config (handlers.tickets.settings builds it from Settings)."""
+    """What opening and changing tickets needs from config (bot.policies builds it from Settings)."""
 
     on_duty: tuple[str, ...] = ()
     managers: tuple[str, ...] = ()

@@ -8,14 +8,14 @@ from typing import Final
 from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.customer_refs import UnknownCustomer
-from services.followups import FollowupView, list_followups
-from services.profiles import CustomerSummary, lifecycle_status
-from services.ticket_views import TicketView, _names, _view
-from services.viewer import Viewer, can_see_customer, can_see_ticket, customer_scope, ticket_scope
-from storage.models import Customer
-from storage.models_campaigns import Followup
-from storage.models_console import Role, User
+from services.customers.refs import UnknownCustomer
+from services.service.followups import FollowupView, list_followups
+from services.customers.profiles import CustomerSummary, lifecycle_status
+from services.tickets.views import TicketView, _names, _view
+from services.access.viewer import Viewer, can_see_customer, can_see_ticket, customer_scope, ticket_scope
+from storage.models.customers import Customer
+from storage.models.campaigns import Followup
+from storage.models.console import Role, User
 from storage.repos import contacts
 from storage.repos import tickets as tickets_repo
 

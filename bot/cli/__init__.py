@@ -67,7 +67,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "user": LazyCommand("bot.cli.users", "user_app", "Console accounts (admin, manager, rep)."),
     # The sandbox is an independent peer; the CLI only gives its commands a home under `qunke sandbox`.
     "sandbox": LazyCommand(
-        "sandbox.cli", "app", "本地企业微信沙箱 (the local WeCom sandbox; `qunke sandbox --help`)。"
+        "sandbox.cli.main", "app", "本地企业微信沙箱 (the local WeCom sandbox; `qunke sandbox --help`)。"
     ),
 }
 
@@ -110,7 +110,7 @@ def main() -> None:
         app()
     except Exception as exc:
         # Imported here, not at the top: only a command that failed needs them (and has loaded them already).
-        from bot.config import ConfigError
+        from bot.config.settings import ConfigError
         from storage.db_errors import explain as explain_database_error
 
         if isinstance(exc, ConfigError):

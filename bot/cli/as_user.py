@@ -8,9 +8,9 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from services.customer_refs import UnknownCustomer
-from services.viewer import Viewer
+from bot.config.settings import Settings
+from services.customers.refs import UnknownCustomer
+from services.access.viewer import Viewer
 from services.viewer_reads import OPERATOR, NotForViewer, ViewerError, viewer_for
 
 T = TypeVar("T")

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.choices import truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import print_json
-from bot.config import load_settings
-from services import churn
-from services.churn_model import ChurnPolicy
+from bot.config.settings import load_settings
+from services.churn import warning as churn
+from services.churn.model import ChurnPolicy
 from services.clock import SystemClock
 from storage.db import create_db_engine, make_sessionmaker
 

@@ -14,8 +14,8 @@ from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.choices import pick
 from bot.cli.data import STATUS_TEXT, JsonFlag, customer_app
 from bot.cli.output import local, print_json
-from bot.config import load_settings
-from services.customer_search import CustomerPage, CustomerQuery, search_customers
+from bot.config.settings import load_settings
+from services.customers.search import CustomerPage, CustomerQuery, search_customers
 
 console = Console()
 

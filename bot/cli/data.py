@@ -19,14 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.choices import INBOX_TEXT, pick, truncation_note
 from bot.cli.output import local, print_json
-from bot.config import Settings, load_settings
-from services import identity
+from bot.config.settings import Settings, load_settings
+from services.customers import identity
 from services.clock import SystemClock
-from services.customer_refs import UnknownCustomer, resolve_customer, resolve_customer_id
-from services.profiles import CustomerProfile, CustomerSummary, customer_profile, list_customers
+from services.customers.refs import UnknownCustomer, resolve_customer, resolve_customer_id
+from services.customers.profiles import CustomerProfile, CustomerSummary, customer_profile, list_customers
 from services.viewer_reads import check_customer, customers_in_scope
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import InboundEvent
+from storage.models.inbox import InboundEvent
 from storage.repos import contacts, inbound
 
 events_app = typer.Typer(no_args_is_help=True, help="收到的回调事件 (inbound callbacks in the inbox)")

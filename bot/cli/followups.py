@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
-from bot.config import load_settings
-from services import followups
+from bot.config.settings import load_settings
+from services.service import followups
 from services.clock import SystemClock
-from services.purchases import resolve_customers
+from services.purchases.recording import resolve_customers
 from services.viewer_reads import followups_in_scope
-from storage.models import Customer
+from storage.models.customers import Customer
 
 followup_app = typer.Typer(no_args_is_help=True, help="跟进 Follow-ups: reminders for reps to follow up a customer.")
 console = Console()

@@ -14,8 +14,8 @@ from rich.text import Text
 from bot.cli.choices import truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
-from bot.config import load_settings
-from services import purchases
+from bot.config.settings import load_settings
+from services.purchases import recording as purchases
 from services.clock import SystemClock
 
 purchase_app = typer.Typer(no_args_is_help=True, help="购买记录：录入、导入 CSV、列表 (purchases)")

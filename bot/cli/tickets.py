@@ -16,14 +16,18 @@ from bot.cli.choices import pick, pick_all, truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.cli.ticket_timeline import ticket_timeline
-from bot.config import Settings, load_settings
-from handlers.tickets.settings import survey_policy, ticket_policy
-from services import survey_triggers, ticket_changes, ticket_text, ticket_views, tickets
+from bot.config.settings import Settings, load_settings
+from bot.policies import survey_policy, ticket_policy
+from services.surveys import triggers as survey_triggers
+from services.tickets import changes as ticket_changes
+from services.tickets import text as ticket_text
+from services.tickets import views as ticket_views
+from services.tickets import opening as tickets
 from services.clock import SystemClock
-from services.customer_refs import UnknownCustomer, resolve_customer
-from services.ticket_text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
-from services.ticket_views import TicketFilter
-from services.tickets import TicketError, TicketSource
+from services.customers.refs import UnknownCustomer, resolve_customer
+from services.tickets.text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
+from services.tickets.views import TicketFilter
+from services.tickets.opening import TicketError, TicketSource
 from services.viewer_reads import can_read_ticket, tickets_in_scope
 from storage.repos import contacts
 from storage.repos import tickets as tickets_repo

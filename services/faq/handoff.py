@@ -11,11 +11,12 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import notify
-from services.messages import Text
-from services.outbox import queue_kf_trans
-from services.ticket_text import label
-from services.tickets import TicketPolicy, open_or_link
-from storage.models_service import Ticket, TicketSource
+from services.outbox.messages import Text
+from services.outbox.queue import queue_kf_trans
+from services.tickets.text import label
+from services.tickets.opening import TicketPolicy, open_or_link
+from storage.models.tickets import Ticket
+from storage.models.tickets import TicketSource
 
 HANDOFF_WORDS: Final = ("人工", "转人工", "人工客服", "真人", "投诉")
 # What a customer is told when nobody can take the session now: the truth, and when a person will answer.

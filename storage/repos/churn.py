@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.db import dialect_of
-from storage.models import Customer, CustomerEvent, CustomerFollow, FollowStatus, Message, SenderKind
+from storage.models.customers import Customer
+from storage.models.customers import CustomerEvent
+from storage.models.customers import CustomerFollow
+from storage.models.customers import FollowStatus
+from storage.models.messages import Message
+from storage.models.messages import SenderKind
 from storage.models_service import (
     ChurnScore,
     CustomerScore,

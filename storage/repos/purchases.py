@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models_service import Purchase
+from storage.models.purchases import Purchase
 
 
 @dataclass(frozen=True, slots=True)

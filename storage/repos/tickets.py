@@ -13,7 +13,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models_service import Ticket, TicketEvent, TicketMessage, TicketStatus
+from storage.models.tickets import Ticket
+from storage.models.tickets import TicketEvent
+from storage.models.tickets import TicketMessage
+from storage.models.tickets import TicketStatus
 
 LIVE = (TicketStatus.OPEN, TicketStatus.PENDING)
 DONE = (TicketStatus.SOLVED, TicketStatus.CLOSED)

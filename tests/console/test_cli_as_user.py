@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from storage.models_campaigns import Followup
+from storage.models.campaigns import Followup
 from tests.integration.test_cli import qunke
 from tests.support.console_world import START, World, client, login, running_console
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.models_service import Ticket
+from storage.models.tickets import Ticket
 from tests.handlers.service_support import Harness
 
 

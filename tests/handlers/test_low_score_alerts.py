@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import ServiceSettings, Settings
-from storage.models_service import Ticket
+from bot.config.settings import ServiceSettings, Settings
+from storage.models.tickets import Ticket
 from tests.handlers.service_support import MANAGER, Harness
 
 

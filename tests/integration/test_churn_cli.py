@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import Outbox
+from storage.models.outbox import Outbox
 from tests.integration.test_cli import qunke
 from tests.support.churn_histories import generate, insert_generated
 

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels.wecom.client import WeComClient
-from bot.config import ServiceSettings
+from bot.config.settings import ServiceSettings
 from tests.integration.test_faq import eventually, logged
 from tests.support.stack import DEMO, Stack, running_stack
 

@@ -7,8 +7,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.churn import run_churn
-from services.churn_model import ChurnPolicy
+from services.churn.warning import run_churn
+from services.churn.model import ChurnPolicy
 from storage.db import create_db_engine, make_sessionmaker
 from tests.integration.test_cli import qunke
 from tests.support.churn_histories import generate, insert_generated

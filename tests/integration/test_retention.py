@@ -12,11 +12,13 @@ from aiohttp import web
 from sqlalchemy import select, update
 
 from bot.app import RUNTIME, create_app
-from bot.config import PrivacySettings
+from bot.config.settings import PrivacySettings
 from bot.retention_job import RETENTION_JOB
 from sandbox.app import create_app as create_sandbox
 from storage.db import create_db_engine, make_sessionmaker
-from storage.models import InboundEvent, InboxStatus, Message
+from storage.models.inbox import InboundEvent
+from storage.models.inbox import InboxStatus
+from storage.models.messages import Message
 from tests.integration.test_faq import eventually
 from tests.support.postgres import free_port
 from tests.support.stack import Stack, bot_settings, calling_back, sandbox_config, start_site

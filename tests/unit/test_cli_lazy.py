@@ -13,7 +13,7 @@ from bot.cli import COMMANDS, app
 
 REPO = Path(__file__).resolve().parents[2]
 # What made every `qunke` command take seconds before it printed anything.
-HEAVY = ("sqlalchemy", "bot.app", "bot.config", "services", "storage", "aiohttp", "sandbox.app")
+HEAVY = ("sqlalchemy", "bot.app", "bot.config.settings", "services", "storage", "aiohttp", "sandbox.app")
 
 PROBE = """
 import sys

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.clock import ManualClock
-from services.conversations import PersonRef, Said, record_many
+from services.conversations.recording import PersonRef, Said, record_many
 from services.faq import kb, unanswered
 from services.faq.answering import Outcome, Policy, Question, handle_question
 from services.faq.engine import Deciding, FaqEngine
@@ -21,13 +21,17 @@ from services.faq.handoff import Handoff, is_handoff_request
 from services.faq.matcher import MatcherSettings, build_matcher_async
 from services.faq.questions import rep_for
 from services.faq.types import KbItem
-from services.messages import Text
-from services.outbox import queue_kf_reply
-from services.tickets import TicketPolicy
+from services.outbox.messages import Text
+from services.outbox.queue import queue_kf_reply
+from services.tickets.opening import TicketPolicy
 from storage.db import make_sessionmaker
-from storage.models import Customer, Group, MassTask, Outbox, OutboxKind
-from storage.models_faq import FaqReply, GroupFaqMode, UnansweredGroup
-from storage.models_service import Ticket
+from storage.models.customers import Customer
+from storage.models.groups import Group
+from storage.models.masstasks import MassTask
+from storage.models.outbox import Outbox
+from storage.models.outbox import OutboxKind
+from storage.models.faq import FaqReply, GroupFaqMode, UnansweredGroup
+from storage.models.tickets import Ticket
 from storage.repos import faq as faq_repo
 from storage.repos import messages, windows
 from tests.support.kf_trans import answer_trans

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.churn_words import negative_terms as churn_negative_terms
+from services.churn.words import negative_terms as churn_negative_terms
 from services.text.tone import is_complaint, is_plain_question, negative_terms, negativity
 
 
