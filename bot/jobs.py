@@ -15,6 +15,7 @@ from bot.config.settings import Settings
 from bot.health import HealthSources
 from bot.leader import Leadership
 from bot.policies import service_rules, survey_policy, ticket_policy
+from bot.retention_job import schedule_retention
 from bot.runtime import CORE, HEALTH
 from bot.scheduler import Scheduler
 from campaigns import runs as campaign_runs
@@ -51,6 +52,7 @@ def setup_jobs(app: web.Application) -> None:
         schedule_rfm(scheduler, settings, sessions, clock)
         schedule_campaigns(scheduler, settings, sessions, clock)
         schedule_followups(scheduler, settings, sessions, clock)
+        schedule_retention(scheduler, settings, sessions, clock, core.metrics)
         register_service_jobs(scheduler, sessions, clock, settings)
         database = settings.database
         app[HEALTH] = HealthSources(sessions, database.url, database.min_free_mb, scheduler, core.workers)

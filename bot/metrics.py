@@ -112,6 +112,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.retention_purged = Counter(
+            "qunke_retention_purged_total",
+            "Rows deleted by the daily retention purge (privacy.retention_days), by table",
+            ["table"],
+            registry=self.registry,
+        )
+
     def job_finished(self, job: str, seconds: float, ok: bool) -> None:
         """The scheduler's listener: one run of `job` ended."""
         self.job_runs.labels(job=job, result="ok" if ok else "failed").inc()

@@ -9,34 +9,75 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.lazy import LazyCommand, LazyGroup
 from bot.cli.width import widen_output
 
 widen_output()  # before any rich console exists: they read COLUMNS when they are made
 
-from bot.cli import (  # noqa: E402
-    campaigns,
-    churn,
-    customer_tags,  # noqa: F401  registers `customer tag` on customer_app
-    data,
-    doctor,
-    faq,
-    followups,
-    outbox,
-    privacy,
-    purchases,
-    report,
-    run,
-    segments,
-    tickets,
-    users,
-)
-from bot.cli.faq_kb import group_app  # noqa: E402
-from bot.config.base import ConfigError  # noqa: E402
-from storage.db_errors import explain as explain_database_error  # noqa: E402
-
 DATABASE_EXIT_CODE = 3  # 2 is a configuration error; 3 says the database is down, unreachable or not migrated
 
+# Each command's module is imported only when that command runs (the app, SQLAlchemy and the services take seconds
+# to import); the help here is what `qunke --help` lists, the same words as the command's own.
+COMMANDS: dict[str, LazyCommand] = {
+    "serve": LazyCommand("bot.cli.run", "serve", "运行机器人：回调、收件与全部后台任务 (run the bot)"),
+    "demo": LazyCommand(
+        "bot.cli.run",
+        "demo",
+        "演示：在 SQLite 上同时启动沙箱和机器人，Ctrl-C 停止两者 (sandbox + bot with the seeded demo corp)",
+    ),
+    "doctor": LazyCommand(
+        "bot.cli.doctor",
+        "doctor",
+        "检查部署：配置、数据库、企业微信凭据、回调地址、会话存档密钥、节假日数据、调度器 (check this deployment)",
+    ),
+    "db": LazyCommand("bot.cli.run", "db_app", "数据库结构 (database schema)"),
+    "events": LazyCommand("bot.cli.data", "events_app", "收到的回调事件 (inbound callbacks in the inbox)"),
+    "customer": LazyCommand(
+        "bot.cli.data",
+        "customer_app",
+        "客户与客户时间线 (customers and their timelines)",
+        # `customer tag`, `customer export|erase`, `customer search`
+        also=("bot.cli.customer_tags", "bot.cli.privacy", "bot.cli.customer_search"),
+    ),
+    "outbox": LazyCommand("bot.cli.outbox", "outbox_app", "机器人要发和已发的消息 (everything the bot sends)"),
+    "task": LazyCommand("bot.cli.outbox", "task_app", "企业群发任务：漏斗、提醒与取消 (mass tasks)"),
+    "ticket": LazyCommand("bot.cli.tickets", "ticket_app", "工单 T<id>：开单、列表、查看、认领、解决 (tickets)"),
+    "purchase": LazyCommand("bot.cli.purchases", "purchase_app", "购买记录：录入、导入 CSV、列表 (purchases)"),
+    "churn": LazyCommand(
+        "bot.cli.churn", "churn_app", "流失预警：立即评分、列出有流失风险的客户 (churn early warning)"
+    ),
+    "report": LazyCommand("bot.cli.report", "report_app", "给管理者的报表 (reports for managers)"),
+    "faq": LazyCommand(
+        "bot.cli.faq", "faq_app", "知识库问答：试问、评估、导入导出、未解答问题 (FAQ answering and the KB)。"
+    ),
+    "segment": LazyCommand("bot.cli.segments", "segment_app", "分群 Segments: audiences defined by a filter document."),
+    "rfm": LazyCommand("bot.cli.segments", "rfm_app", "RFM 分层: recency, frequency and amount tiers (also daily)."),
+    "attribute": LazyCommand(
+        "bot.cli.segments", "attribute_app", "客户属性 Attributes: birthday, renewal date, your own fields."
+    ),
+    "campaign": LazyCommand(
+        "bot.cli.campaigns", "campaign_app", "群发与自动化 Campaigns: broadcasts, recurring and automations."
+    ),
+    "followup": LazyCommand(
+        "bot.cli.followups", "followup_app", "跟进 Follow-ups: reminders for reps to follow up a customer."
+    ),
+    "group": LazyCommand(
+        "bot.cli.faq_kb", "group_app", "客户群：知识库在每个群里怎样帮忙 (FAQ mode per customer group)"
+    ),
+    "user": LazyCommand("bot.cli.users", "user_app", "Console accounts (admin, manager, rep)."),
+    # The sandbox is an independent peer; the CLI only gives its commands a home under `qunke sandbox`.
+    "sandbox": LazyCommand(
+        "sandbox.cli.main", "app", "本地企业微信沙箱 (the local WeCom sandbox; `qunke sandbox --help`)。"
+    ),
+}
+
+
+class QunkeGroup(LazyGroup):
+    lazy = COMMANDS
+
+
 app = typer.Typer(
+    cls=QunkeGroup,
     no_args_is_help=True,
     add_completion=False,
     help="群客 Qunke：企业微信社群 CRM 机器人 (community CRM bot for WeCom)。",
@@ -59,51 +100,22 @@ def _root(
     """群客 Qunke：企业微信社群 CRM 机器人 (community CRM bot for WeCom)"""
 
 
-app.command("serve")(run.serve)
-app.command("demo")(run.demo)
-app.command("doctor")(doctor.doctor)
-app.add_typer(run.db_app, name="db")
-app.add_typer(data.events_app, name="events")
-app.add_typer(data.customer_app, name="customer")  # with `customer tag` from customer_tags
-_PRIVACY_COMMANDS = (privacy.customer_export, privacy.customer_erase)  # importing adds them to customer_app
-app.add_typer(outbox.outbox_app, name="outbox")
-app.add_typer(outbox.task_app, name="task")
-app.add_typer(tickets.ticket_app, name="ticket")
-app.add_typer(purchases.purchase_app, name="purchase")
-app.add_typer(churn.churn_app, name="churn")
-app.add_typer(report.report_app, name="report")
-app.add_typer(faq.faq_app, name="faq")
-app.add_typer(segments.segment_app, name="segment")
-app.add_typer(segments.rfm_app, name="rfm")
-app.add_typer(segments.attribute_app, name="attribute")
-app.add_typer(campaigns.campaign_app, name="campaign")
-app.add_typer(followups.followup_app, name="followup")
-app.add_typer(group_app, name="group")
-app.add_typer(users.user_app, name="user")
-
-
-def _mount_sandbox() -> None:
-    # The sandbox is an independent peer; the CLI only gives its commands a home under `qunke sandbox`.
-    from sandbox.cli.main import app as sandbox_app
-
-    app.add_typer(
-        sandbox_app, name="sandbox", help="本地企业微信沙箱 (the local WeCom sandbox; `qunke sandbox --help`)。"
-    )
-
-
-_mount_sandbox()
-
-
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler says "Running job ..." twice per run: our own job status and metrics say it better.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic lists its plugins at import; commands now import it after logging is set up, so that would show.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         app()
-    except ConfigError as exc:
-        typer.secho(f"配置错误 / configuration error:\n{exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
     except Exception as exc:
+        # Imported here, not at the top: only a command that failed needs them (and has loaded them already).
+        from bot.config.settings import ConfigError
+        from storage.db_errors import explain as explain_database_error
+
+        if isinstance(exc, ConfigError):
+            typer.secho(f"配置错误 / configuration error:\n{exc}", fg=typer.colors.RED, err=True)
+            sys.exit(2)
         # The one place every command that opens the database gets its failures explained in one line.
         message = explain_database_error(exc)
         if message is None:

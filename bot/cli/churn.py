@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.choices import truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import print_json
 from bot.config.settings import load_settings
@@ -56,9 +58,14 @@ def churn_list(
 ) -> None:
     """上次评分中超过阈值的客户，附原因与建议 (customers at risk, with reasons)"""
     settings = load_settings()
-    rows = with_session(settings, lambda s: churn.at_risk(s, limit, include_lost=include_lost))
+
+    async def listed(session: AsyncSession) -> tuple[list[churn.AtRisk], int]:
+        rows = await churn.at_risk(session, limit, include_lost=include_lost)
+        return rows, await churn.count_at_risk(session, include_lost=include_lost)
+
+    rows, total = with_session(settings, listed)
     if as_json:
-        print_json([r.to_dict() for r in rows])
+        print_json({"total": total, "customers": [r.to_dict() for r in rows]})
         return
     table = Table("客户ID", "客户", "负责人", "风险", "原因", "建议")
     for r in rows:
@@ -71,3 +78,4 @@ def churn_list(
             r.action,
         )
     console.print(table)
+    truncation_note(len(rows), total)

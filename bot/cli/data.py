@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.choices import INBOX_TEXT, pick, truncation_note
 from bot.cli.output import local, print_json
 from bot.config.settings import Settings, load_settings
@@ -23,6 +24,7 @@ from services.clock import SystemClock
 from services.customers import identity
 from services.customers.profiles import CustomerProfile, CustomerSummary, customer_profile, list_customers
 from services.customers.refs import UnknownCustomer, resolve_customer, resolve_customer_id
+from services.viewer_reads import check_customer, customers_in_scope
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models.inbox import InboundEvent
 from storage.repos import contacts, inbound
@@ -116,14 +118,17 @@ def customer_list(
     as_json: JsonFlag = False,
     limit: Annotated[int, typer.Option()] = 100,
     offset: Annotated[int, typer.Option()] = 0,
+    as_user: AsUser = None,
 ) -> None:
     """全部客户：负责人与生命周期状态 (every customer)"""
     settings = load_settings()
 
     async def listed(session: AsyncSession) -> tuple[list[CustomerSummary], int]:
+        if as_user is not None:
+            return await customers_in_scope(session, await viewer_of(session, as_user), limit, offset)
         return await list_customers(session, limit=limit, offset=offset), await contacts.count_customers(session)
 
-    rows, total = with_session(settings, listed)
+    rows, total = run_as(settings, listed)
     if as_json:
         print_json(rows)
         return
@@ -152,6 +157,7 @@ def customer_show(
         str | None, typer.Option(help="Only entries at or after YYYY-MM-DD[THH:MM] (business zone).")
     ] = None,
     as_json: JsonFlag = False,
+    as_user: AsUser = None,
 ) -> None:
     """A customer's profile, scores and one page of the whole timeline, newest last."""
     settings = load_settings()
@@ -159,9 +165,10 @@ def customer_show(
 
     async def work(session: AsyncSession) -> CustomerProfile | None:
         found = await resolve_customer(session, customer)
+        await check_customer(session, await viewer_of(session, as_user), found.id, customer)
         return await customer_profile(session, found.id, page=page, limit=limit, since=after)
 
-    profile = _resolving(settings, work)
+    profile = run_as(settings, work)
     if profile is None:
         _fail(f"找不到客户「{customer}」")
     if as_json:

@@ -11,12 +11,14 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config.settings import load_settings
 from services.clock import SystemClock
 from services.purchases.recording import resolve_customers
 from services.service import followups
+from services.viewer_reads import followups_in_scope
 from storage.models.customers import Customer
 
 followup_app = typer.Typer(no_args_is_help=True, help="跟进 Follow-ups: reminders for reps to follow up a customer.")
@@ -85,6 +87,7 @@ def followup_list(
     ] = "open",
     limit: Annotated[int, typer.Option(help="How many, earliest due first.")] = 50,
     as_json: JsonFlag = False,
+    as_user: AsUser = None,
 ) -> None:
     """Follow-ups, earliest due first."""
     chinese = {v: k for k, v in followups.STATUS_TEXT.items()}
@@ -92,10 +95,12 @@ def followup_list(
     if wanted not in (*followups.STATUS_TEXT, "all"):
         raise _fail(f"--status: 未知状态 {status!r}；可选 open, done, cancelled, all / unknown status")
     settings = load_settings()
-    views, total = with_session(
-        settings,
-        lambda s: followups.list_followups(s, member=member, status=None if wanted == "all" else wanted, limit=limit),
-    )
+
+    async def listed(session: AsyncSession) -> tuple[list[followups.FollowupView], int]:
+        viewer = await viewer_of(session, as_user)
+        return await followups_in_scope(session, viewer, member, None if wanted == "all" else wanted, limit)
+
+    views, total = run_as(settings, listed)
     if as_json:
         print_json({"total": total, "followups": [v.to_dict() for v in views]})
         return

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot.cli.choices import truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config.settings import load_settings
@@ -100,12 +101,12 @@ def purchase_list(
     """购买记录，最新在前 (purchases, newest first)"""
     settings = load_settings()
     try:
-        rows = with_session(settings, lambda s: purchases.list_purchases(s, limit, customer))
+        rows, total = with_session(settings, lambda s: purchases.purchases_page(s, limit, customer))
     except purchases.PurchaseError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     if as_json:
-        print_json([r.to_dict() for r in rows])
+        print_json({"total": total, "purchases": [r.to_dict() for r in rows]})
         return
     table = Table("订单号", "客户ID", "商品", "金额", "购买时间")
     for r in rows:
@@ -117,3 +118,4 @@ def purchase_list(
             local(r.purchased_at, settings.timezone),
         )
     console.print(table)
+    truncation_note(len(rows), total)

@@ -6,14 +6,16 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.data import JsonFlag, with_session
+from bot.cli.as_user import AsUser, run_as, viewer_of
+from bot.cli.data import JsonFlag
 from bot.cli.output import local, print_json
 from bot.config.settings import load_settings
 from campaigns import manage
@@ -21,6 +23,7 @@ from services.clock import SystemClock
 from services.reports.service import ServiceReport, service_report
 from services.service.response_times import GroupStats
 from services.tickets.text import SOURCE_TEXT, STATUS_TEXT
+from services.viewer_reads import require_manager
 
 report_app = typer.Typer(no_args_is_help=True, help="给管理者的报表 (reports for managers)")
 console = Console()
@@ -52,12 +55,18 @@ def report_service(
         int, typer.Option("--at-risk", help="列出几位有流失风险的客户 (how many at-risk customers)")
     ] = 20,
     as_json: JsonFlag = False,
+    as_user: AsUser = None,
 ) -> None:
     """服务报表：各客服响应时间、SLA 超时、工单、CSAT、NPS、流失风险客户 (the service report)"""
     settings = load_settings()
     now = SystemClock().now()
     first, after = period(start, end, settings.timezone, now)
-    report = with_session(settings, lambda s: service_report(s, first, after, now, at_risk_limit=at_risk))
+
+    async def built(session: AsyncSession) -> ServiceReport:
+        require_manager(await viewer_of(session, as_user), "服务报表")  # counts every customer: not a rep's
+        return await service_report(session, first, after, now, at_risk_limit=at_risk)
+
+    report = run_as(settings, built)
     if as_json:
         print_json(report.to_dict())
         return
@@ -137,11 +146,17 @@ def _print(report: ServiceReport, zone: str) -> None:
 def report_campaigns(
     as_json: JsonFlag = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header, for a spreadsheet.")] = False,
+    as_user: AsUser = None,
 ) -> None:
     """Every campaign's funnel: audience, held out, skipped, tasks created and confirmed, delivered, replied,
     converted, and the lift against the holdout with its 95 % interval."""
     settings = load_settings()
-    rows = with_session(settings, manage.campaigns_report)
+
+    async def built(session: AsyncSession) -> list[dict[str, Any]]:
+        require_manager(await viewer_of(session, as_user), "群发报表")
+        return await manage.campaigns_report(session)
+
+    rows = run_as(settings, built)
     if as_json:
         print_json(rows)
         return

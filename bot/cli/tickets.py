@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.choices import pick, pick_all, truncation_note
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
@@ -27,6 +28,7 @@ from services.tickets import views as ticket_views
 from services.tickets.opening import TicketError, TicketSource
 from services.tickets.text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
 from services.tickets.views import TicketFilter
+from services.viewer_reads import can_read_ticket, tickets_in_scope
 from storage.repos import contacts
 from storage.repos import tickets as tickets_repo
 
@@ -121,6 +123,7 @@ def ticket_list(
         typer.Option(help="来源 (source): handoff/转人工, low_score/低分评价, complaint/投诉, overdue, manual"),
     ] = None,
     limit: Annotated[int, typer.Option(help="最多显示几条，最新在前 (newest first)")] = 100,
+    as_user: AsUser = None,
 ) -> None:
     """工单列表：状态、来源、负责人、是否超时 (tickets, newest first)"""
     settings = load_settings()
@@ -132,11 +135,13 @@ def ticket_list(
     )
 
     async def listed(session: AsyncSession) -> tuple[list[ticket_views.TicketView], int]:
+        if as_user is not None:
+            return await tickets_in_scope(session, await viewer_of(session, as_user), filters, SystemClock().now())
         return await ticket_views.list_tickets(session, filters, SystemClock().now()), await tickets_repo.count(
             session, filters
         )
 
-    rows, total = with_session(settings, listed)
+    rows, total = run_as(settings, listed)
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
@@ -158,11 +163,17 @@ def ticket_list(
 
 
 @ticket_app.command("show")
-def ticket_show(ref: Ref, as_json: JsonFlag = False) -> None:
+def ticket_show(ref: Ref, as_json: JsonFlag = False, as_user: AsUser = None) -> None:
     """查看一张工单：经过与关联消息，按时间排列 (one ticket)"""
     settings = load_settings()
     ticket_id = _ticket_id(ref)
-    detail = with_session(settings, lambda s: ticket_views.show_ticket(s, ticket_id, SystemClock().now()))
+
+    async def shown(session: AsyncSession) -> ticket_views.TicketDetail | None:
+        if not await can_read_ticket(session, await viewer_of(session, as_user), ticket_id):
+            return None  # another rep's ticket reads as a missing one, as the console's 404
+        return await ticket_views.show_ticket(session, ticket_id, SystemClock().now())
+
+    detail = run_as(settings, shown)
     if detail is None:
         _fail(f"没有找到工单 T{ticket_id} (no ticket T{ticket_id})")
     assert detail is not None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from pathlib import Path
 from typing import Final, Literal
 
 from pydantic import Field, field_validator
 
-from bot.config.base import ConfigError, Section, check_aes_key
+from bot.config.base import ConfigError, Section, check_aes_key, clock_time
 
 REAL_WECOM_API_BASE: Final = "https://qyapi.weixin.qq.com"
 REAL_WECHAT_API_BASE: Final = "https://api.weixin.qq.com"
@@ -125,3 +126,13 @@ class ConsoleSettings(Section):
     idle_timeout_min: int = Field(default=120, ge=1, le=7 * 24 * 60)
     # Believe X-Forwarded-Proto/-For (Secure cookies, client IPs) only when a reverse proxy in front sets them.
     trust_proxy: bool = False
+
+
+class PrivacySettings(Section):
+    """Data retention (DESIGN.md §7, services/retention.py): a daily purge of messages older than N days."""
+
+    retention_days: int = Field(default=0, ge=0, le=36_500)  # 0: off, everything is kept
+    run_at: time = time(4, 15)  # "HH:MM" in `timezone`, daily
+    batch_size: int = Field(default=1000, ge=1, le=50_000)  # rows per transaction
+
+    _times = field_validator("run_at", mode="before")(clock_time)

@@ -28,6 +28,7 @@ from bot.config.platform import (
     DatabaseSettings,
     IngestSettings,
     OfficialAccountSettings,
+    PrivacySettings,
     ServerSettings,
     WebhookSettings,
     WeComSettings,
@@ -112,6 +113,7 @@ class Settings(Section):
     campaigns: CampaignSettings = CampaignSettings()
     followups: FollowupSettings = FollowupSettings()
     console: ConsoleSettings = ConsoleSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     def require_wecom(self) -> WeComSettings:
         """Fail with the names of the missing secrets when the bot is about to talk to WeCom."""

@@ -254,6 +254,11 @@ def churn_alert(customer: CustomerRow, result: Assessment) -> Alert:
     return Alert(title="客户流失预警", body="\n".join(lines))
 
 
+async def count_at_risk(session: AsyncSession, *, include_lost: bool = False) -> int:
+    """How many customers `at_risk` would list without its limit."""
+    return await repo.count_at_risk(session, include_lost)
+
+
 async def at_risk(session: AsyncSession, limit: int = 50, *, include_lost: bool = False) -> list[AtRisk]:
     """The customers over the threshold now, riskiest first; lost customers only when asked for."""
     rows = await repo.at_risk_rows(session, limit, include_lost)

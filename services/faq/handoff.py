@@ -23,7 +23,14 @@ QUEUED_NOTICE: Final = (
     "您的人工服务请求已收到。目前暂时没有客服可以接待，已为您排队，我们会在工作时间内尽快回复您，请留意消息。"
 )
 WEEKDAYS: Final = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-_FILLER: Final = re.compile(r"[\s\W_]|请|帮我|我要|要|找|转|接|一下|服务|呢|啊|吧|呀|谢谢")
+# Greetings, politeness and the ways of asking ("能转人工吗", "帮我找个人工", "人工客服在吗") that carry no question of
+# their own; longest first so "我要" goes before "要". Anything else left over ("费多少钱") makes it a question.
+_FILLER: Final = re.compile(
+    r"[\s\W_]|你好|您好|哈喽|哈啰|hello|hi|在吗|在不在|有没有|请问|麻烦|帮忙|帮我|给我|我要|我想|想要|需要|可以|"
+    r"能不能|一下|服务|谢谢|请|要|想|找|转|接|个|能|吗|呢|啊|吧|呀|嘛|喂|嗨|有|在|您|你|了",
+    re.IGNORECASE,
+)
+_MAX_REQUEST_CHARS: Final = 16  # letters and digits only: punctuation and spaces do not make it a long message
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +67,13 @@ def queued_notice(days: Sequence[int], start: str, end: str) -> str:
 
 
 def is_handoff_request(text: str, words: Sequence[str] = HANDOFF_WORDS) -> bool:
-    """A short request for a person ("人工", "转人工！", "我要投诉"), not a long message that mentions one.
+    """A short request for a person ("人工", "你好，我要转人工", "能转人工吗"), not a message that mentions one.
 
     What is left after removing the keyword and polite filler must be nothing, so "人工智能课程怎么报名" is a
     question, not a hand-off.
     """
-    compact = re.sub(r"\s+", "", text)
-    if len(compact) > 12:
+    compact = re.sub(r"[\s\W_]+", "", text)
+    if len(compact) > _MAX_REQUEST_CHARS:
         return False
     for word in sorted(words, key=len, reverse=True):
         if word in compact and not _FILLER.sub("", compact.replace(word, "")):

@@ -183,11 +183,24 @@ def _differs(stored: Purchase, row: NewPurchase) -> bool:
     )
 
 
+async def _customer_id(session: AsyncSession, customer: str | None) -> int | None:
+    if customer is None:
+        return None
+    resolved = await resolve_customers(session, [customer])
+    if customer.strip() not in resolved:
+        raise PurchaseError(f"找不到客户 {customer!r} / unknown customer {customer!r}")
+    return resolved[customer.strip()]
+
+
 async def list_purchases(session: AsyncSession, limit: int, customer: str | None = None) -> list[PurchaseView]:
-    customer_id: int | None = None
-    if customer is not None:
-        resolved = await resolve_customers(session, [customer])
-        if customer.strip() not in resolved:
-            raise PurchaseError(f"找不到客户 {customer!r} / unknown customer {customer!r}")
-        customer_id = resolved[customer.strip()]
+    customer_id = await _customer_id(session, customer)
     return [PurchaseView.of(p) for p in await repo.list_recent(session, limit, customer_id)]
+
+
+async def purchases_page(
+    session: AsyncSession, limit: int, customer: str | None = None
+) -> tuple[list[PurchaseView], int]:
+    """The newest `limit` purchases and how many there are in all (for "显示 N / 共 M")."""
+    customer_id = await _customer_id(session, customer)
+    rows = await repo.list_recent(session, limit, customer_id)
+    return [PurchaseView.of(p) for p in rows], await repo.count_recent(session, customer_id)

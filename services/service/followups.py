@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,13 +102,19 @@ async def add_followup(
 
 
 async def list_followups(
-    session: AsyncSession, *, member: str | None = None, status: str | None = "open", limit: int = 100
+    session: AsyncSession,
+    *,
+    member: str | None = None,
+    status: str | None = "open",
+    limit: int = 100,
+    scope: ColumnElement[bool] | None = None,  # a viewer's WHERE clause over followups (services/viewer_reads.py)
 ) -> tuple[list[FollowupView], int]:
     query = select(Followup, Customer.name).join(Customer, Customer.id == Followup.customer_id)
     counted = select(func.count()).select_from(Followup)
     for condition in (
         Followup.member_userid == member if member else None,
         Followup.status == status if status else None,
+        scope,
     ):
         if condition is not None:
             query, counted = query.where(condition), counted.where(condition)

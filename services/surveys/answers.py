@@ -188,9 +188,12 @@ def _low_score_alert(
         opened.outcome, f"已开工单 {ref}"
     )
     name = quote_customer_text(customer.name, 40).strip("「」") or f"客户{customer.id}"
+    body = f"客户：{name}（{trigger}评价）· {did}，负责人：{assignee or '待分配'}"
+    if not assignee:  # the managers' only alert about this ticket: it must say nobody has it yet
+        body += f"\n工单无人负责，请回复「认领 {ref}」认领或分配给客服。"
     return Alert(
         title=f"客户低分：{survey.kind.upper()} {score}",
-        body=f"客户：{name}（{trigger}评价）· {did}，负责人：{assignee or '待分配'}",
+        body=body,
         customer_text=message.text,
     )
 

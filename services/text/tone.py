@@ -40,6 +40,14 @@ NEGATIVE_TERMS: Final[Mapping[str, float]] = {
     "什么破": 0.6,
     "退钱": 0.5,
     "骗人": 0.8,
+    "骗钱": 1.0,
+    "骗我": 0.8,
+    "被骗": 1.0,
+    "欺骗": 0.8,
+    "被坑": 0.8,
+    "坑钱": 1.0,
+    "坑爹": 0.8,
+    "太坑": 0.8,
     "再也不买": 0.8,
     "再也不会买": 0.8,
     "不会再买": 0.8,
@@ -57,12 +65,17 @@ NEGATIVE_TERMS: Final[Mapping[str, float]] = {
     "敷衍": 0.5,
 }
 
-# "不差" ("not bad"), "差不多" ("about right"), "没有投诉" and "一点也不失望" are not negative: such spans are blanked
-# before matching.
+# "不差" ("not bad"), "差不多" ("about right"), "没有投诉", "一点也不失望", "没有不满意" and "不是不满意" are not
+# negative: such spans are blanked before matching. Longer negations first, so "不是" is not read as "不".
 _NEGATED: Final = re.compile(
     r"不差|差不多|差点|没有投诉|不是投诉|不用投诉|不想投诉|不会投诉|不算差"
-    r"|(?:一点也不|没有|并不|毫不|不|没)(?:失望|不满意|不满|生气|后悔|无语)"
+    r"|(?:一点也不|一点都不|并没有|也没有|没有|不是|并不|毫不|不|没)(?:有点|太|很)?"
+    r"(?:失望|不满意|不满|生气|后悔|无语|被坑|被骗|坑人|骗人)"
 )
+# "太失望", "非常不满意": an intensifier right before a term makes it half as strong again, so two intensified
+# milder terms add up to a complaint ("太失望了，非常不满意") while one alone ("非常失望") still does not.
+_INTENSIFIER: Final = re.compile(r"(?:太|非常|很|特别|十分|极其|极度|超级|真的|实在|相当|极)$")
+_INTENSIFIED: Final = 1.5
 # A clause (up to and including its end mark) and what makes it a plain question: asking ("请问", "能否") or
 # ending like one ("吗", "？"). A question with a grievance in it ("为什么还不退款？", "凭什么不能退货") is not plain.
 _CLAUSE: Final = re.compile(r"[^。！!？?；;，,\n]*[。！!？?；;，,\n]?")
@@ -124,7 +137,8 @@ def negative_terms(text: str, extra: Iterable[str] = (), asked: Iterable[str] = 
             if not any(taken[i] for i in span):
                 for i in span:
                     taken[i] = True
-                hits.append(ToneHit(term, words[term]))
+                weight = words[term] * (_INTENSIFIED if _INTENSIFIER.search(flat[:start]) else 1.0)
+                hits.append(ToneHit(term, round(min(weight, COMPLAINT_THRESHOLD), 3)))
                 break  # a term counts once per text: repeating a word is not more evidence
             start = flat.find(term, start + 1)
     return hits

@@ -234,7 +234,9 @@ async def _insert_new(
     await repo.add_event(session, new_id, "opened", request.actor, now, event)
     await repo.link_messages(session, new_id, request.message_ids)
     alert = opened_alert(ticket, customer)
-    for userid in _recipients(ticket.assignee_userid, policy) if request.tell_assignee or owner is None else []:
+    # With `tell_assignee` off the caller's own alert (a low score, a hand-off) goes to the same people, the
+    # managers included when nobody is assigned, and says the ticket is unassigned: one alert each, not two.
+    for userid in _recipients(ticket.assignee_userid, policy) if request.tell_assignee else []:
         await alert_member(session, now, userid, alert, key=f"ticket:{ticket.id}:opened:{userid}")
     return Opened(ticket, Outcome.OPENED)
 

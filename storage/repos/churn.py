@@ -243,6 +243,19 @@ async def at_risk_rows(session: AsyncSession, limit: int, include_lost: bool) ->
     return [(score, customer) for score, customer in (await session.execute(stmt)).all()]
 
 
+async def count_at_risk(session: AsyncSession, include_lost: bool) -> int:
+    """How many rows `at_risk_rows` would give without its limit."""
+    stmt = (
+        select(func.count())
+        .select_from(ChurnScore)
+        .join(Customer, Customer.id == ChurnScore.customer_id)
+        .where(ChurnScore.at_risk.is_(True))
+    )
+    if not include_lost:
+        stmt = stmt.where(Customer.lost_at.is_(None))
+    return int(await session.scalar(stmt) or 0)
+
+
 def _utc(value: datetime | None) -> datetime | None:
     """Aggregates may come back naive on SQLite; every stored time is UTC."""
     if value is None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,3 +65,11 @@ async def list_recent(session: AsyncSession, limit: int, customer_id: int | None
     if customer_id is not None:
         stmt = stmt.where(Purchase.customer_id == customer_id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def count_recent(session: AsyncSession, customer_id: int | None = None) -> int:
+    """How many rows `list_recent` would show without its limit."""
+    stmt = select(func.count()).select_from(Purchase)
+    if customer_id is not None:
+        stmt = stmt.where(Purchase.customer_id == customer_id)
+    return int(await session.scalar(stmt) or 0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -125,15 +125,18 @@ class TicketFilter:
     limit: int = 100
 
 
-async def find(session: AsyncSession, f: TicketFilter) -> list[Ticket]:
-    """Tickets matching the filter, newest first."""
+async def find(session: AsyncSession, f: TicketFilter, scope: ColumnElement[bool] | None = None) -> list[Ticket]:
+    """Tickets matching the filter (and `scope`, a viewer's WHERE clause), newest first."""
     stmt = _matching(select(Ticket), f).order_by(Ticket.id.desc()).limit(f.limit)
+    if scope is not None:
+        stmt = stmt.where(scope)
     return list((await session.execute(stmt)).scalars())
 
 
-async def count(session: AsyncSession, f: TicketFilter) -> int:
-    """How many tickets match the filter, ignoring its limit."""
-    return int(await session.scalar(_matching(select(func.count()).select_from(Ticket), f)) or 0)
+async def count(session: AsyncSession, f: TicketFilter, scope: ColumnElement[bool] | None = None) -> int:
+    """How many tickets match the filter (and `scope`), ignoring its limit."""
+    stmt = _matching(select(func.count()).select_from(Ticket), f)
+    return int(await session.scalar(stmt if scope is None else stmt.where(scope)) or 0)
 
 
 def _matching(stmt: Select[Any], f: TicketFilter) -> Select[Any]:

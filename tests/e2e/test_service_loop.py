@@ -119,6 +119,16 @@ def test_handoff_goes_to_the_rep_on_duty_when_the_customer_has_no_owner(stack: S
     assert stack.wait_for(lambda: texts(stack.kf_sent(newcomer)), 30, "the newcomer told about the transfer")
 
 
+def test_handoff_happens_when_the_customer_greets_before_asking_for_a_person(stack: Stack) -> None:
+    newcomer = stack.act("kf-say", {"customer": "new", "text": "你好，我要转人工"})["external_userid"]
+
+    stack.wait_for(
+        lambda: (stack.kf_session(newcomer) or {}).get("servicer_userid") == "wangwu",
+        60,
+        "the greeting newcomer's session with 王五 (on duty)",
+    )
+
+
 def test_owner_is_told_the_customer_waits_in_the_pool_when_the_owner_is_not_a_kf_servicer(stack: Stack) -> None:
     deer = stack.external_userid("小鹿乱撞🦌")  # owner 张三 is no kf servicer: WeCom refuses the transfer (95014)
     stack.kf_say(deer, "转人工")

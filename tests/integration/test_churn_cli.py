@@ -44,10 +44,10 @@ async def test_purchase_import_list_and_churn_run_list_work_from_the_command_lin
     assert refused.returncode == 1 and "第 3 行" in refused.stderr and "nobody" in refused.stderr
     assert imported.returncode == 0, imported.stderr
     assert json.loads(imported.stdout)["added"] == 1
-    assert [p["reference"] for p in json.loads(listed.stdout)] == ["P-1"]
+    assert [p["reference"] for p in json.loads(listed.stdout)["purchases"]] == ["P-1"]
     assert json.loads(ran.stdout) == {"scored": 2, "at_risk": 1, "crossed": 1, "alerted": 1, "not_alerted": 0}
     assert again.returncode == 0 and "新超过阈值 0 位" in again.stdout
-    rows = json.loads(at_risk.stdout)
+    rows = json.loads(at_risk.stdout)["customers"]
     assert [r["customer_id"] for r in rows] == [1]
     assert rows[0]["reasons"] == ["近30天没有发言（以往每30天约10条）"] and rows[0]["alerted_at"]
     assert "近30天没有发言" in readable.stdout

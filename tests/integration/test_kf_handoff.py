@@ -85,3 +85,13 @@ async def test_the_owner_hears_the_customer_waits_in_the_pool_when_they_are_not_
         assert await service_state(stack, aftersales["open_kfid"], jie["external_userid"]) == (2, "")
         async with stack.http.get(f"{stack.bot_url}/metrics") as resp:
             assert 'qunke_kf_handoffs_total{outcome="pool_fallback"} 1.0' in await resp.text()
+
+
+async def test_a_greeting_before_the_request_still_hands_the_customer_off_when_they_ask_for_a_person(
+    database_url: str,
+) -> None:
+    async with stack_with(database_url, managers=("zhaoliu",)) as stack:
+        said = await stack.act("kf-say", customer="new", text="你好，我要转人工")
+        await eventually(logged(stack, "kf_send", "已为您排队", touser=said["external_userid"]))
+        [alert] = await eventually(logged(stack, "app_message", "客户转人工（待接入）"))
+        assert "你好，我要转人工" in json.dumps(alert, ensure_ascii=False)

@@ -362,6 +362,13 @@ async def test_oa_answers_with_a_customer_service_message_when_the_follower_asks
         ("人工智能课程怎么报名", False),
         ("投诉电话是多少，我的快递三天了还没到，到底怎么回事", False),
         ("发票怎么开", False),
+        ("你好，我要转人工", True),
+        ("帮我找个人工", True),
+        ("人工客服在吗", True),
+        ("能转人工吗", True),
+        ("您好，请帮我转一下人工客服，谢谢", True),
+        ("人工费多少钱", False),
+        ("人工服务时间是几点", False),
     ],
 )
 def test_a_short_request_for_a_person_is_a_hand_off_when_nothing_else_is_asked(text: str, wanted: bool) -> None:

@@ -17,6 +17,10 @@ from services.text.tone import is_complaint, is_plain_question, negative_terms, 
         "我要打12315",
         "态度太差了，真让人失望",
         "垃圾产品，再也不买了",
+        "太失望了，非常不满意",
+        "你们这是骗钱",
+        "我被骗了",
+        "太坑了吧，差评",
     ],
 )
 def test_complaints(text: str) -> None:
@@ -32,6 +36,11 @@ def test_complaints(text: str) -> None:
         "我没有投诉的意思，就是问问",
         "不满意你们的退货政策怎么处理",  # displeasure, not yet a complaint (0.4)
         "有点失望",
+        "非常失望",
+        "我没有不满意，就是问问",
+        "不是不满意，想再了解一下",
+        "一点都不失望，非常满意",
+        "我没有被骗，放心",
     ],
 )
 def test_not_complaints(text: str) -> None:

@@ -1,0 +1,57 @@
+"""`qunke customer search`: the console's customer search (name or external_userid, tag, owner, status), paged."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.as_user import AsUser, run_as, viewer_of
+from bot.cli.choices import pick
+from bot.cli.data import STATUS_TEXT, JsonFlag, customer_app
+from bot.cli.output import local, print_json
+from bot.config.settings import load_settings
+from services.customers.search import CustomerPage, CustomerQuery, search_customers
+
+console = Console()
+
+
+@customer_app.command("search")
+def customer_search(
+    query: Annotated[str, typer.Argument(help="Part of the name or external_userid; '' for any.")] = "",
+    tag: Annotated[str, typer.Option(help="Only customers with this tag.")] = "",
+    owner: Annotated[str, typer.Option(help="Only this owner rep's customers (member userid).")] = "",
+    status: Annotated[str | None, typer.Option(help="contact/联系人, lost/已流失, group_only/仅群成员")] = None,
+    page: Annotated[int, typer.Option(min=1, help="Page of 50, newest first.")] = 1,
+    as_json: JsonFlag = False,
+    as_user: AsUser = None,
+) -> None:
+    """Search customers as the console does; with --as-user only that user's customers."""
+    settings = load_settings()
+    wanted = CustomerQuery(
+        q=query.strip(), tag=tag, owner=owner, status=pick(status, STATUS_TEXT, "--status") or "", page=page
+    )
+
+    async def found(session: AsyncSession) -> CustomerPage:
+        return await search_customers(session, await viewer_of(session, as_user), wanted)
+
+    result = run_as(settings, found)
+    if as_json:
+        print_json({"total": result.total, "page": result.page, "pages": result.pages, "customers": result.items})
+        return
+    table = Table("ID", "客户", "external_userid", "负责人", "状态", "首次出现")
+    for c in result.items:
+        table.add_row(
+            str(c.id),
+            Text(c.name),
+            c.external_userid or "-",
+            c.owner_name or c.owner_userid or "-",
+            STATUS_TEXT.get(c.status, c.status),
+            local(c.first_seen_at, settings.timezone),
+        )
+    console.print(table)
+    typer.echo(f"共 {result.total} 位，第 {result.page}/{result.pages} 页")
