@@ -11,7 +11,7 @@ from bot.config.settings import Settings
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from services.clock import Clock
-from services.retention import RetentionPolicy, purge_expired
+from services.privacy.retention import RetentionPolicy, purge_expired
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from console.deps import db, now, origin, viewer
 from console.render import page, path_id
 from services.access import audit
-from services.followup_scope import complete_visible, visible_followups
+from services.service.followup_scope import complete_visible, visible_followups
 from services.service.followups import FollowupError
 
 STATE_TEXT = {"overdue": "已逾期", "due": "今日到期", "later": "未到期"}

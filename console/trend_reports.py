@@ -14,11 +14,11 @@ from console.deps import db, deps, now, viewer
 from console.render import page
 from console.reports import csv_response
 from services.access.viewer import Viewer
-from services.report_churn import churn_and_repurchase
-from services.report_clv import clv_by_tier
-from services.report_months import Table
-from services.report_nps import nps_by_month
-from services.report_retention import retention_cohorts
+from services.reports.churn import churn_and_repurchase
+from services.reports.clv import clv_by_tier
+from services.reports.months import Table
+from services.reports.nps import nps_by_month
+from services.reports.retention import retention_cohorts
 
 Builder = Callable[[AsyncSession, Viewer, web.Request], Awaitable[Table]]
 TITLES: Final = {

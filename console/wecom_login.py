@@ -20,7 +20,7 @@ from console.wecom_exchange import WecomUnavailable
 from services.access import accounts, audit
 from services.access.accounts import LoginProblem
 from services.access.audit import Origin
-from services.member_login import login_member
+from services.access.member_login import login_member
 
 log = logging.getLogger("qunke.console")
 STATE_COOKIE: Final = "qunke_oauth_state"

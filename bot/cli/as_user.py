@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.settings import Settings
 from services.access.viewer import Viewer
+from services.access.viewer_reads import OPERATOR, NotForViewer, ViewerError, viewer_for
 from services.customers.refs import UnknownCustomer
-from services.viewer_reads import OPERATOR, NotForViewer, ViewerError, viewer_for
 
 T = TypeVar("T")
 

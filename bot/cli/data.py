@@ -20,11 +20,11 @@ from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.choices import INBOX_TEXT, pick, truncation_note
 from bot.cli.output import local, print_json
 from bot.config.settings import Settings, load_settings
+from services.access.viewer_reads import check_customer, customers_in_scope
 from services.clock import SystemClock
 from services.customers import identity
 from services.customers.profiles import CustomerProfile, CustomerSummary, customer_profile, list_customers
 from services.customers.refs import UnknownCustomer, resolve_customer, resolve_customer_id
-from services.viewer_reads import check_customer, customers_in_scope
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models.inbox import InboundEvent
 from storage.repos import contacts, inbound

@@ -15,10 +15,10 @@ from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.data import JsonFlag, with_session
 from bot.cli.output import local, print_json
 from bot.config.settings import load_settings
+from services.access.viewer_reads import followups_in_scope
 from services.clock import SystemClock
 from services.purchases.recording import resolve_customers
 from services.service import followups
-from services.viewer_reads import followups_in_scope
 from storage.models.customers import Customer
 
 followup_app = typer.Typer(no_args_is_help=True, help="跟进 Follow-ups: reminders for reps to follow up a customer.")

@@ -19,11 +19,11 @@ from bot.cli.data import JsonFlag
 from bot.cli.output import local, print_json
 from bot.config.settings import load_settings
 from campaigns import manage
+from services.access.viewer_reads import require_manager
 from services.clock import SystemClock
 from services.reports.service import ServiceReport, service_report
 from services.service.response_times import GroupStats
 from services.tickets.text import SOURCE_TEXT, STATUS_TEXT
-from services.viewer_reads import require_manager
 
 report_app = typer.Typer(no_args_is_help=True, help="给管理者的报表 (reports for managers)")
 console = Console()

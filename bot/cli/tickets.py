@@ -18,6 +18,7 @@ from bot.cli.output import local, print_json
 from bot.cli.ticket_timeline import ticket_timeline
 from bot.config.settings import Settings, load_settings
 from bot.policies import survey_policy, ticket_policy
+from services.access.viewer_reads import can_read_ticket, tickets_in_scope
 from services.clock import SystemClock
 from services.customers.refs import UnknownCustomer, resolve_customer
 from services.surveys import triggers as survey_triggers
@@ -28,7 +29,6 @@ from services.tickets import views as ticket_views
 from services.tickets.opening import TicketError, TicketSource
 from services.tickets.text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
 from services.tickets.views import TicketFilter
-from services.viewer_reads import can_read_ticket, tickets_in_scope
 from storage.repos import contacts
 from storage.repos import tickets as tickets_repo
 

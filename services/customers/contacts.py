@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers.directory import ContactDirectory, ExternalContactInfo, FollowInfo
 from services.customers.identity import link_by_unionid
-from services.tag_events import record_tags_added
+from services.customers.tag_events import record_tags_added
 from storage.models.customers import Customer, CustomerFollow, FollowStatus
 from storage.repos import contacts
 

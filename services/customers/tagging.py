@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.customers.tag_events import record_tags_added
 from services.outbox.queue import queue_mark_tag
 from services.purchases.recording import resolve_customers
-from services.tag_events import record_tags_added
 from storage.models.customers import Customer, CustomerTag
 from storage.repos import contacts
 

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.access.viewer import Viewer
-from services.report_churn import churn_and_repurchase
-from services.report_clv import clv_by_tier
-from services.report_nps import nps_by_month
-from services.report_retention import retention_cohorts
+from services.reports.churn import churn_and_repurchase
+from services.reports.clv import clv_by_tier
+from services.reports.nps import nps_by_month
+from services.reports.retention import retention_cohorts
 from storage.db import make_sessionmaker
 from storage.models.campaigns import RfmScore
 from storage.models.console import Role

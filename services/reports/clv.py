@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.access.viewer import Viewer, customer_scope
-from services.report_months import Table
+from services.reports.months import Table
 from storage.models.campaigns import RfmScore
 from storage.models.customers import Customer
 from storage.models.purchases import Purchase

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.access.viewer import Viewer, customer_scope
-from services.report_months import Table, last_months, month_key, month_start, months_between, percent
+from services.reports.months import Table, last_months, month_key, month_start, months_between, percent
 from storage.models.customers import Customer
 from storage.models.messages import Message, SenderKind
 from storage.models.purchases import Purchase
