@@ -27,7 +27,7 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/tickets": EVERYONE,
     "/console/tickets/{id}/claim": EVERYONE,
     "/console/tickets/{id}/solve": EVERYONE,
-    "/console/followups": EVERYONE,  # a rep sees only their own (services/followup_scope.py)
+    "/console/followups": EVERYONE,  # a rep sees only their own (services/service/followup_scope.py)
     "/console/followups/{id}/done": EVERYONE,
     "/console/segments": STAFF,
     "/console/segments/{id}": STAFF,

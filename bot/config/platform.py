@@ -129,7 +129,7 @@ class ConsoleSettings(Section):
 
 
 class PrivacySettings(Section):
-    """Data retention (DESIGN.md §7, services/retention.py): a daily purge of messages older than N days."""
+    """Data retention (DESIGN.md §7, services/privacy/retention.py): a daily purge of messages older than N days."""
 
     retention_days: int = Field(default=0, ge=0, le=36_500)  # 0: off, everything is kept
     run_at: time = time(4, 15)  # "HH:MM" in `timezone`, daily

@@ -118,7 +118,7 @@ def _describe_more(kind: str, member_name: str, detail: Mapping[str, Any]) -> st
     if kind == EntryKind.KF_SEND_FAILED:
         reason = KF_SEND_FAILURES.get(int(detail.get("fail_type", 0) or 0), "未知原因")
         return f"微信客服消息发送失败（{reason}）"
-    if kind == "tag_added":  # services/tag_events.py
+    if kind == "tag_added":  # services/customers/tag_events.py
         return f"{member_name} 添加了标签「{detail.get('tag', '')}」"
     return kind
 

@@ -41,7 +41,7 @@ CALIBRATION: Final = DEFAULT_KNOTS
 
 @dataclass(frozen=True, slots=True)
 class MatcherSettings:
-    """Thresholds and knobs; config `faq.*` maps onto these (bot/config.py FaqSettings)."""
+    """Thresholds and knobs; config `faq.*` maps onto these (bot/config/faq.py FaqSettings)."""
 
     answer: float = 0.72  # at or above: the bot answers
     suggest: float = 0.5  # at or above (and below `answer`): a rep gets a suggested reply
