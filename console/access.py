@@ -41,7 +41,7 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/kb/promote": STAFF,
     "/console/kb/variant": STAFF,
     "/console/reports/{name}": STAFF,  # the service report counts every customer: not for reps
-    # These count only the viewer's customers (services/report_*.py), so a rep may open them.
+    # These count only the viewer's customers (services/reports/), so a rep may open them.
     "/console/reports/retention": EVERYONE,
     "/console/reports/retention.csv": EVERYONE,
     "/console/reports/churn": EVERYONE,
