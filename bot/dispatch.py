@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,9 @@ from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory
 from services.faq.engine import FaqEngine
+
+if TYPE_CHECKING:
+    from bot.ingest.page import Page
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ class Context:
     clock: Clock
     directory: ContactDirectory
     features: Features = field(default_factory=Features)
+    page: Page | None = None  # set by intake for a page of new messages: their facts, loaded once (bot/ingest/page.py)
 
 
 Handler = Callable[[Any, Context], Awaitable[None]]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.dispatch import Context, Dispatcher
 from bot.events import ChatMessage, Event
+from bot.ingest.page import Page
 from services.conversations import recording as conversations
 from services.conversations.recording import PersonRef, Said
 from services.customers import contacts
@@ -37,13 +39,16 @@ async def take(dispatcher: Dispatcher, events: Sequence[Event], ctx: Context) ->
     speakers = {s.member_userid for s in said if s.member_userid and s.source_key in new}
     if speakers:  # so the timeline names the rep who answered (once per member, then it is stored)
         await contacts.fetch_unknown_members(ctx.session, ctx.directory, speakers, ctx.clock.now())
+    page = Page(ctx.session, [s.source_key for s in said if s.source_key in new])
+    paged = replace(ctx, page=page)
     handled = 0
     for event in events:
         if isinstance(event, ChatMessage):
             if event.source_key not in new:
                 continue
-            await dispatcher.feed(event, ctx)
+            await dispatcher.feed(event, paged)
             handled += 1  # stored is handled, whether or not a feature also reacted to it
-        elif await dispatcher.feed(event, ctx):
-            handled += 1
+        else:
+            handled += int(await dispatcher.feed(event, ctx))
+            page.forget()  # a recall, a session's end or a contact change may have changed what the page loaded
     return handled

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, Speaker
+from bot.ingest.page import stored_message
 from services.customers import contact_prefs
 from services.customers.contact_prefs import Reach
-from storage.repos import messages
 
 router = Router("optout")
 
@@ -21,7 +21,7 @@ async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
     preference = contact_prefs.preference_word(event.text, words.optout_words, words.optin_words)
     if preference is None:
         return
-    stored = await messages.by_source_key(ctx.session, event.source_key)
+    stored = await stored_message(ctx, event.source_key)
     if stored is None or stored.customer_id is None:
         return
     person = event.customer

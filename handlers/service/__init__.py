@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, Speaker
+from bot.ingest.page import stored_message
 from bot.policies import service_rules
 from services.service import waits
 from services.text.intent import needs_answer
-from storage.repos import messages
 
 router = Router("service")
 
@@ -20,6 +20,6 @@ async def on_chat_message(event: ChatMessage, ctx: Context) -> None:
     if event.speaker not in (Speaker.CUSTOMER, Speaker.MEMBER):
         return
     # Intake stored the message before any handler runs; the stored row has the resolved customer.
-    stored = await messages.by_source_key(ctx.session, event.source_key)
+    stored = await stored_message(ctx, event.source_key)
     if stored is not None:
-        await waits.note_message(ctx.session, stored, service_rules(ctx.features.settings))
+        await waits.note_message(ctx.session, stored, service_rules(ctx.features.settings), ctx.page)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, KfSessionChanged, Speaker
+from bot.ingest.page import stored_message
 from bot.policies import survey_policy, ticket_policy
 from services.conversations import recording as conversations
 from services.conversations.recording import PersonRef
 from services.surveys import answers as survey_answers
 from services.surveys import triggers as survey_triggers
-from storage.repos import messages
 
 router = Router("surveys")
 
@@ -21,13 +21,16 @@ def _from_customer(event: ChatMessage) -> bool:
 @router.watch(ChatMessage, _from_customer)
 async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
     """Read only while a survey is pending for this customer in this chat; otherwise it is just a message."""
-    stored = await messages.by_source_key(ctx.session, event.source_key)
-    if stored is None:
-        return
+    stored = await stored_message(ctx, event.source_key)
+    if stored is None or stored.customer_id is None:
+        return  # take_answer reads nothing without a customer
+    now = ctx.clock.now()
+    if ctx.page is not None and not await ctx.page.may_have_pending_survey(stored.customer_id, now):
+        return  # most customers have no survey pending: one query for the whole page tells
     settings = ctx.features.settings
     await survey_answers.take_answer(
         ctx.session,
-        ctx.clock.now(),
+        now,
         stored,
         menu_id=event.menu_id,
         policy=survey_policy(settings),

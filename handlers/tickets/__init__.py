@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, MemberText, Speaker
+from bot.ingest.page import stored_message
 from bot.policies import survey_policy, ticket_policy
 from handlers.tickets.commands import is_command, parse_command, run_command
 from services.outbox.messages import Text
@@ -12,7 +13,6 @@ from services.surveys import answers as survey_answers
 from services.text.tone import is_complaint
 from services.tickets import opening as tickets
 from storage.models.tickets import TicketSource
-from storage.repos import messages
 
 router = Router("tickets")
 
@@ -40,7 +40,7 @@ async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
     config = ctx.features.settings.tickets
     if not is_complaint(event.text, config.complaint_words):
         return
-    stored = await messages.by_source_key(ctx.session, event.source_key)
+    stored = await stored_message(ctx, event.source_key)
     if stored is None or stored.customer_id is None:
         return
     if await survey_answers.answered_by(ctx.session, [stored.id]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,26 +26,39 @@ CUSTOMER: Final = "customer"
 MEMBER: Final = "member"
 
 
-async def note_message(session: AsyncSession, message: Message, rules: ServiceRules) -> None:
+class WaitFacts(Protocol):
+    """What opening a wait reads besides the message; a page of messages answers these from one query each."""
+
+    async def tag_names(self, customer_id: int) -> set[str]: ...
+
+    async def owner(self, chat_type: str, chat_id: str, customer_id: int) -> str | None: ...
+
+
+async def note_message(
+    session: AsyncSession, message: Message, rules: ServiceRules, facts: WaitFacts | None = None
+) -> None:
     """React to one stored message: a customer's question opens a wait, a member's message answers waits."""
     if message.sender_kind == CUSTOMER:
-        await open_wait(session, message, rules)
+        await open_wait(session, message, rules, facts)
     elif message.sender_kind == MEMBER:
         await close_by_member(session, message, rules.calendar)
 
 
-async def open_wait(session: AsyncSession, message: Message, rules: ServiceRules) -> int | None:
+async def open_wait(
+    session: AsyncSession, message: Message, rules: ServiceRules, facts: WaitFacts | None = None
+) -> int | None:
     """Open a wait for a question or request; None when it needs no answer or the customer already waits here."""
     if message.customer_id is None or message.recalled_at is not None or not needs_answer(message.text):
         return None
-    policy = rules.policy_for(await waits_repo.tag_names(session, message.customer_id))
+    facts = facts or _QueryEach(session)
+    policy = rules.policy_for(await facts.tag_names(message.customer_id))
     asked = message.sent_at
     wait = NewWait(
         channel=message.channel,
         chat_type=message.chat_type,
         chat_id=message.chat_id,
         customer_id=message.customer_id,
-        owner_userid=await owner_for(session, message.chat_type, message.chat_id, message.customer_id),
+        owner_userid=await facts.owner(message.chat_type, message.chat_id, message.customer_id),
         first_message_id=message.id,
         question=message.text[:QUESTION_MAX_CHARS],
         policy=policy.name,
@@ -54,6 +67,19 @@ async def open_wait(session: AsyncSession, message: Message, rules: ServiceRules
         next_check_at=rules.calendar.add_business_time(asked, policy.warn_after_s),
     )
     return await waits_repo.open_once(session, wait)
+
+
+class _QueryEach:
+    """The facts for one message alone, one query each."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def tag_names(self, customer_id: int) -> set[str]:
+        return await waits_repo.tag_names(self._session, customer_id)
+
+    async def owner(self, chat_type: str, chat_id: str, customer_id: int) -> str | None:
+        return await owner_for(self._session, chat_type, chat_id, customer_id)
 
 
 async def close_by_member(session: AsyncSession, message: Message, calendar: BusinessCalendar) -> list[int]:
