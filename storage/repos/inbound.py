@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,8 +50,10 @@ async def insert_many_if_new(
     ]
     insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
     # Rows go as parameters, not as a multi-row VALUES literal: SQLAlchemy batches them ("insertmanyvalues") at
-    # a fraction of the CPU, and the statement compiles once instead of once per batch size.
-    stmt = insert(InboundEvent).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(InboundEvent.dedupe_key)
+    # a fraction of the CPU, and the statement compiles once instead of once per batch size. Against the Table,
+    # not the mapped class: the ORM's bulk-insert path would only add per-row bookkeeping on the webhook's path.
+    table = cast(Table, InboundEvent.__table__)
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.dedupe_key)
     return set((await session.execute(stmt, values)).scalars())
 
 

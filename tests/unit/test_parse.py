@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import xmltodict
 
-from bot.channels.wecom.parse import CallbackParseError, parse_xml, to_callback
+from bot.channels.wecom.parse import CallbackParseError, _flatten, parse_xml, to_callback
 
 CHAT_UPDATE = """<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>
 <CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_chat]]></Event>
@@ -87,3 +88,33 @@ def test_declared_encoding_is_ignored_when_the_body_is_already_text() -> None:
 def test_any_doctype_is_refused_when_it_declares_no_entity() -> None:
     with pytest.raises(CallbackParseError, match="DOCTYPE"):
         parse_xml('<!DOCTYPE xml SYSTEM "http://example.invalid/x.dtd"><xml><MsgType>text</MsgType></xml>')
+
+
+def _xmltodict_fields(body: str) -> dict[str, str | list[str]]:
+    """The fields as xmltodict alone builds them: what the one-pass parse must match."""
+    root = xmltodict.parse(body, disable_entities=True)["xml"]
+    assert isinstance(root, dict)
+    return {key: _flatten(key, value, 1) for key, value in root.items()}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<xml>\n <A> 1 </A>\n <A>2</A><A/><B><![CDATA[ x&y ]]></B><C></C>\n</xml>",
+        "<xml><A>1</A><B/><A>3</A><A></A><D>&amp;&lt;</D></xml>",
+        "<xml><!-- note --><A>1<!-- inside -->2</A><?pi x?></xml>",
+        "<xml><L><Item>a</Item><Item>b</Item></L><M><Item>z</Item></M></xml>",
+        "<xml><A><B>1</B><C>2</C></A></xml>",
+        "<xml>stray<A>1</A></xml>",
+        "<xml k='v'><A>1</A></xml>",
+        "<xml><A k='v'>1</A></xml>",
+    ],
+)
+def test_one_pass_fields_equal_xmltodicts_when_the_body_is_flat_or_richer(body: str) -> None:
+    assert parse_xml(body) == _xmltodict_fields(body)
+
+
+@pytest.mark.parametrize("body", ["<xml/>", "<xml>  </xml>", "<xml>text</xml>", "<foo><A>1</A></foo>"])
+def test_root_is_refused_when_it_is_not_an_xml_element_with_children(body: str) -> None:
+    with pytest.raises(CallbackParseError, match="root element is not <xml>"):
+        parse_xml(body)

@@ -49,8 +49,15 @@ class Callback:
 
 
 def parse_xml(body: str) -> Fields:
-    """Parse `<xml>...</xml>` into flat fields; entity declarations, deep nesting and broken XML are refused."""
-    _check_shape(body)
+    """Parse `<xml>...</xml>` into flat fields; entity declarations, deep nesting and broken XML are refused.
+
+    One expat pass both checks the shape and, for the flat documents WeCom sends (`<xml>` holding text elements,
+    no attributes), builds the fields; only anything richer is handed to xmltodict, which parses it a second time.
+    """
+    flat = _FlatFields()
+    _check_shape(body, flat)
+    if flat.fields is not None:
+        return flat.fields
     try:
         doc = xmltodict.parse(body, disable_entities=True)
     except ExpatError as exc:
@@ -63,25 +70,69 @@ def parse_xml(body: str) -> Fields:
     return {key: _flatten(key, value, 1) for key, value in root.items()}
 
 
-def _check_shape(body: str) -> None:
-    """One streaming pass, no tree built: refuse a DOCTYPE (WeCom never sends one) and nesting past the cap."""
+class _FlatFields:
+    """Builds the fields during the shape check, exactly as xmltodict + `_flatten` would for a flat document.
+
+    `fields` stays None when the document is not flat (a deeper element, an attribute, text beside the root's
+    children, another root name, no children): xmltodict then decides, so the result never depends on the path.
+    """
+
+    def __init__(self) -> None:
+        self.fields: Fields | None = None
+        self._building: Fields = {}
+        self._flat = True
+        self._depth = 0
+        self._text: list[str] = []
+
+    def start(self, name: str, attrs: object) -> None:
+        self._depth += 1
+        if attrs or self._depth > 2 or (self._depth == 1 and name != "xml"):
+            self._flat = False
+        self._text = []
+
+    def end(self, name: str) -> None:
+        if self._depth == 2 and self._flat:
+            value = "".join(self._text).strip()  # xmltodict strips; an empty element flattens to ""
+            earlier = self._building.get(name)
+            if earlier is None:
+                self._building[name] = value
+            elif isinstance(earlier, list):
+                earlier.append(value)
+            else:
+                self._building[name] = [earlier, value]
+        elif self._depth == 1 and self._flat and self._building:
+            self.fields = self._building
+        self._depth -= 1
+        self._text = []
+
+    def text(self, data: str) -> None:
+        if self._depth == 1 and data.strip():
+            self._flat = False  # the root's own text: xmltodict keeps it as "#text"
+        self._text.append(data)
+
+
+def _check_shape(body: str, flat: _FlatFields) -> None:
+    """One streaming pass: refuse a DOCTYPE (WeCom never sends one) and nesting past the cap; build flat fields."""
     parser = expat.ParserCreate("utf-8")  # the body is already text: a declared encoding (GBK, junk) is ignored
     depth = 0
 
-    def start(_name: str, _attrs: object) -> None:
+    def start(name: str, attrs: object) -> None:
         nonlocal depth
         depth += 1
         if depth > MAX_ELEMENT_DEPTH:
             raise XmlTooDeep(f"elements nested deeper than {MAX_ELEMENT_DEPTH}")
+        flat.start(name, attrs)
 
-    def end(_name: str) -> None:
+    def end(name: str) -> None:
         nonlocal depth
         depth -= 1
+        flat.end(name)
 
     def doctype(*_args: object) -> None:
         raise CallbackParseError("hostile XML: a DOCTYPE declaration")
 
     parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.CharacterDataHandler = flat.text
     parser.StartDoctypeDeclHandler = doctype
     try:
         parser.Parse(body.encode("utf-8", "surrogatepass"), True)
