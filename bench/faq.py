@@ -17,7 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from services.faq.matcher import MatcherSettings, build_matcher  # noqa: E402
+from services.faq.match_settings import MatcherSettings  # noqa: E402
+from services.faq.matcher import build_matcher  # noqa: E402
 from services.faq.types import KbItem  # noqa: E402
 from services.text.normalize import normalize  # noqa: E402
 

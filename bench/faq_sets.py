@@ -12,7 +12,8 @@ sys.path.insert(0, str(ROOT))
 
 from services.faq.evaluate import NONE, CaseResult, evaluate, read_cases  # noqa: E402
 from services.faq.kb import read_file  # noqa: E402
-from services.faq.matcher import MatcherSettings, build_matcher  # noqa: E402
+from services.faq.match_settings import MatcherSettings  # noqa: E402
+from services.faq.matcher import build_matcher  # noqa: E402
 from services.faq.types import Action  # noqa: E402
 
 DATA: Final = ROOT / "tests" / "data" / "faq"

@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import facts as facts_of
+from campaigns.audience import CampaignBroken, audience_condition
+from campaigns.dispatch import KF_QUOTA, KF_WINDOW
 from campaigns.document import EVENT_TRIGGERS, CampaignDocument, DocumentError, broadcast_time, parse_document
 from campaigns.funnel import Funnel, funnel
 from campaigns.policy import CampaignPolicy
-from campaigns.runs import KF_QUOTA, KF_WINDOW, CampaignBroken, audience_condition, fire_if_due
+from campaigns.runs import fire_if_due
 from campaigns.schedule import next_cron_time
 from campaigns.templates import TemplateProblem, check_template, is_personal, render, uses_variables
 from storage.models.campaigns import Campaign, CampaignStatus

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns.audience import audience_condition
 from campaigns.document import CampaignDocument
+from campaigns.guards import guard_batch
 from campaigns.policy import CampaignPolicy
-from campaigns.runs import audience_condition, guard_batch
 from services.outbox.messages import Text
 from services.outbox.queue import queue_welcome_message
 from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, RunStatus, SendOutcome

@@ -31,9 +31,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "检查部署：配置、数据库、企业微信凭据、回调地址、会话存档密钥、节假日数据、调度器 (check this deployment)",
     ),
     "db": LazyCommand("bot.cli.run", "db_app", "数据库结构 (database schema)"),
-    "events": LazyCommand("bot.cli.data", "events_app", "收到的回调事件 (inbound callbacks in the inbox)"),
+    "events": LazyCommand("bot.cli.events", "events_app", "收到的回调事件 (inbound callbacks in the inbox)"),
     "customer": LazyCommand(
-        "bot.cli.data",
+        "bot.cli.customers",
         "customer_app",
         "客户与客户时间线 (customers and their timelines)",
         # `customer tag`, `customer export|erase`, `customer search`

@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.session import with_session
 from bot.config.settings import Settings
 from services.access.viewer import Viewer
 from services.access.viewer_reads import OPERATOR, NotForViewer, ViewerError, viewer_for
@@ -32,8 +33,6 @@ async def viewer_of(session: AsyncSession, as_user: str | None) -> Viewer:
 
 def run_as(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work`; an unknown user, a read the role may not make or a customer out of scope is one line, exit 1."""
-    from bot.cli.data import with_session  # here: bot.cli.data's commands take --as-user from this module
-
     try:
         return with_session(settings, work)
     except (ViewerError, NotForViewer, UnknownCustomer) as exc:

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.campaign_policy import campaign_policy
-from bot.cli.data import JsonFlag, with_session
-from bot.cli.output import local, print_json
+from bot.cli.output import JsonFlag, local, print_json
+from bot.cli.session import with_session
 from bot.config.settings import load_settings
 from campaigns import manage
 from services.clock import SystemClock

@@ -12,8 +12,8 @@ from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.choices import truncation_note
-from bot.cli.data import JsonFlag, with_session
-from bot.cli.output import print_json
+from bot.cli.output import JsonFlag, print_json
+from bot.cli.session import with_session
 from bot.config.settings import load_settings
 from services.churn import warning as churn
 from services.churn.model import ChurnPolicy

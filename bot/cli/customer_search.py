@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.choices import pick
-from bot.cli.data import STATUS_TEXT, JsonFlag, customer_app
-from bot.cli.output import local, print_json
+from bot.cli.customer_profile import STATUS_TEXT
+from bot.cli.customers import customer_app
+from bot.cli.output import JsonFlag, local, print_json
 from bot.config.settings import load_settings
 from services.customers.search import CustomerPage, CustomerQuery, search_customers
 

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.data import JsonFlag, customer_app, with_session
-from bot.cli.output import print_json
+from bot.cli.customers import customer_app
+from bot.cli.output import JsonFlag, print_json
+from bot.cli.session import with_session
 from bot.config.settings import load_settings
 from services.clock import SystemClock
 from services.customers import tagging

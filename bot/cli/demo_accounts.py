@@ -6,7 +6,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.data import with_session
+from bot.cli.session import with_session
 from bot.config.settings import Settings
 from services.access import accounts, audit
 from services.access.audit import Origin

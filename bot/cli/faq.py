@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli import faq_kb
-from bot.cli.data import JsonFlag, with_session
 from bot.cli.faq_pending import faq_confirm_variant
-from bot.cli.output import print_json
+from bot.cli.output import JsonFlag, print_json
+from bot.cli.session import with_session
 from bot.config.settings import Settings, load_settings
 from bot.embeddings import embedder_from_settings
 from services.faq import kb

@@ -16,9 +16,9 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.data import JsonFlag, with_session
 from bot.cli.faq_pending import pending_variants, print_pending
-from bot.cli.output import local, print_json
+from bot.cli.output import JsonFlag, local, print_json
+from bot.cli.session import with_session
 from bot.config.settings import load_settings
 from services.clock import SystemClock
 from services.faq import kb, unanswered

@@ -12,8 +12,8 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.choices import pick, plain, truncation_note
-from bot.cli.data import JsonFlag, with_session
-from bot.cli.output import local, print_json
+from bot.cli.output import JsonFlag, local, print_json
+from bot.cli.session import with_session
 from bot.config.settings import load_settings
 from services.clock import SystemClock
 from services.outbox.masstasks import (

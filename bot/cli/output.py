@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="输出 JSON (machine-readable output)")]
 
 
 def _default(value: Any) -> Any:

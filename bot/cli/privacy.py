@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.data import customer_app
+from bot.cli.customers import customer_app
 from bot.config.settings import load_settings
 from services.access import audit
 from services.access.audit import Origin

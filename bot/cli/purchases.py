@@ -12,8 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.cli.choices import truncation_note
-from bot.cli.data import JsonFlag, with_session
-from bot.cli.output import local, print_json
+from bot.cli.output import JsonFlag, local, print_json
+from bot.cli.session import with_session
 from bot.config.settings import load_settings
 from services.clock import SystemClock
 from services.purchases import recording as purchases

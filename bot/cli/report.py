@@ -15,8 +15,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.as_user import AsUser, run_as, viewer_of
-from bot.cli.data import JsonFlag
-from bot.cli.output import local, print_json
+from bot.cli.output import JsonFlag, local, print_json
 from bot.config.settings import load_settings
 from campaigns import manage
 from services.access.viewer_reads import require_manager

@@ -12,8 +12,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli.data import JsonFlag, with_session
-from bot.cli.output import local, print_json
+from bot.cli.output import JsonFlag, local, print_json
+from bot.cli.session import with_session
 from bot.config.settings import load_settings
 from campaigns import rfm, segments
 from campaigns.segment_filter import RFM_TIERS

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.as_user import AsUser, run_as, viewer_of
 from bot.cli.choices import pick, pick_all, truncation_note
-from bot.cli.data import JsonFlag, with_session
-from bot.cli.output import local, print_json
+from bot.cli.output import JsonFlag, local, print_json
+from bot.cli.session import with_session
 from bot.cli.ticket_timeline import ticket_timeline
 from bot.config.settings import Settings, load_settings
 from bot.policies import survey_policy, ticket_policy

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.data import JsonFlag, with_session
-from bot.cli.output import local, print_json
+from bot.cli.output import JsonFlag, local, print_json
+from bot.cli.session import with_session
 from bot.config.settings import load_settings
 from services.access import accounts, audit
 from services.access.accounts import AccountError

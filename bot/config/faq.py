@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, model_validator
 
 if TYPE_CHECKING:
-    from services.faq.matcher import MatcherSettings
+    from services.faq.match_settings import MatcherSettings
 
 from bot.config.base import Section
 
@@ -55,7 +55,7 @@ class FaqSettings(Section):
 
     def matcher_settings(self) -> MatcherSettings:
         """The matcher's settings from this section (imported lazily: the matcher pulls in numpy and bm25s)."""
-        from services.faq.matcher import MatcherSettings
+        from services.faq.match_settings import MatcherSettings
 
         return MatcherSettings(
             answer=self.answer_threshold,

@@ -87,7 +87,7 @@ class CampaignSettings(Section):
 
 
 class FollowupSettings(Section):
-    """Rep follow-up reminders (services/service/followups.py): a reminder when one falls due, a workday morning digest."""
+    """Rep follow-up reminders (services/service/followups.py): a reminder when due, a workday morning digest."""
 
     tick_s: float = Field(default=60, gt=0, le=3600)  # how often due follow-ups are looked for
     digest_at: time = time(9)  # "HH:MM" in `timezone`, on workdays (service.business_hours and holidays)

@@ -107,7 +107,8 @@ async def list_followups(
     member: str | None = None,
     status: str | None = "open",
     limit: int = 100,
-    scope: ColumnElement[bool] | None = None,  # a viewer's WHERE clause over followups (services/access/viewer_reads.py)
+    scope: ColumnElement[bool]
+    | None = None,  # a viewer's WHERE clause over followups (services/access/viewer_reads.py)
 ) -> tuple[list[FollowupView], int]:
     query = select(Followup, Customer.name).join(Customer, Customer.id == Followup.customer_id)
     counted = select(func.count()).select_from(Followup)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from campaigns import manage, runs
+from campaigns.guards import held_out
 from campaigns.policy import CampaignPolicy
 from services.service.calendar import BusinessCalendar, WorkingHours
 from storage.db import make_sessionmaker
@@ -101,10 +102,10 @@ async def test_personal_texts_become_separate_tasks_when_the_message_names_the_c
 
 
 async def test_holdout_is_deterministic_and_excluded_when_a_share_is_held_out() -> None:
-    draws = [runs.held_out(7, customer, 0.3) for customer in range(2000)]
-    assert draws == [runs.held_out(7, customer, 0.3) for customer in range(2000)]
+    draws = [held_out(7, customer, 0.3) for customer in range(2000)]
+    assert draws == [held_out(7, customer, 0.3) for customer in range(2000)]
     assert 0.25 < sum(draws) / len(draws) < 0.35
-    assert not any(runs.held_out(7, customer, 0) for customer in range(100))
+    assert not any(held_out(7, customer, 0) for customer in range(100))
 
 
 async def test_night_firing_waits_for_the_morning_when_quiet_hours_hold(engine: AsyncEngine) -> None:

@@ -18,7 +18,8 @@ from services.faq import kb, unanswered
 from services.faq.answering import Outcome, Policy, Question, handle_question
 from services.faq.engine import Deciding, FaqEngine
 from services.faq.handoff import Handoff, is_handoff_request
-from services.faq.matcher import MatcherSettings, build_matcher_async
+from services.faq.match_settings import MatcherSettings
+from services.faq.matcher import build_matcher_async
 from services.faq.questions import rep_for
 from services.faq.types import KbItem
 from services.outbox.messages import Text

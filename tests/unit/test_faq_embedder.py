@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestServer
 from bot.config.faq import FaqEmbedderSettings
 from bot.embeddings import API_KEY_ENV, OpenAIEmbedder, embedder_from_settings
 from services.faq.embedder import EmbedderError, fuse
-from services.faq.matcher import MatcherSettings, build_matcher
+from services.faq.match_settings import MatcherSettings
+from services.faq.matcher import build_matcher
 from services.faq.types import Action, KbItem
 from services.text.normalize import normalize
 

@@ -21,7 +21,8 @@ from services.faq.evaluate import (
     score,
 )
 from services.faq.kb import read_file
-from services.faq.matcher import MatcherSettings, build_matcher
+from services.faq.match_settings import MatcherSettings
+from services.faq.matcher import build_matcher
 from services.faq.types import Action, Candidate, Decision
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from services.faq import frames
+from services.faq.decision_bands import calibrate
 from services.faq.kb import KbError, parse_yaml, read_file
-from services.faq.matcher import Matcher, MatcherSettings, build_matcher, build_matcher_async, calibrate
+from services.faq.match_settings import MatcherSettings
+from services.faq.matcher import Matcher, build_matcher, build_matcher_async
 from services.faq.synonyms import SynonymError, SynonymMap, default_synonyms
 from services.faq.types import Action, KbItem
 

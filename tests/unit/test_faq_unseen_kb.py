@@ -13,7 +13,8 @@ from services.faq.calibration import DEFAULT_KNOTS, SUGGEST_BOUNDS, fit
 from services.faq.evaluate import NONE, evaluate, read_cases
 from services.faq.gate import has_question_clause, is_addressed_chitchat
 from services.faq.kb import read_file
-from services.faq.matcher import MatcherSettings, build_matcher
+from services.faq.match_settings import MatcherSettings
+from services.faq.matcher import build_matcher
 from services.faq.types import Action, KbItem
 
 ROOT = Path(__file__).resolve().parents[2]
