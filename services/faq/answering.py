@@ -31,7 +31,6 @@ from storage.kf_state import WITH_PERSON
 from storage.models.faq import FaqDecision, GroupFaqMode, KbEntry
 from storage.models.messages import KfSession
 from storage.models.outbox import Priority
-from storage.models.tickets import TicketSource
 from storage.repos import faq as faq_repo
 from storage.repos.faq import NewReply
 from storage.repos.windows import kf_recipient
@@ -225,10 +224,8 @@ async def _hand_off(
     now: datetime,
     decision: Decision | None = None,
 ) -> Outcome:
-    # A complaint's hand-off joins the complaint ticket the tickets handler files: one ticket for one cause.
-    source = TicketSource.COMPLAINT if is_complaint(q.text) else TicketSource.HANDOFF
     done = await hand_off(
-        session, q.message_id, q.chat_id, q.external_userid, q.customer_id, owner, why, policy.handoff, now, source
+        session, q.message_id, q.chat_id, q.external_userid, q.customer_id, owner, why, policy.handoff, now
     )
     if done.servicer is None:
         told = f"managers to alert: {', '.join(done.alerted)}" if done.alerted else "no managers (service.managers)"

@@ -100,12 +100,11 @@ async def hand_off(
     why: str,
     policy: Handoff,
     now: datetime,
-    source: TicketSource = TicketSource.HANDOFF,
 ) -> HandedOff:
     """Queue the trans (to a person, or to the pool when nobody can take it) with the customer's notice, and a
     ticket. Who is alerted rides on the trans: they hear what really happened once WeCom answers it."""
     servicer = choose_servicer(owner, customer_id, policy.on_duty)
-    ticket = await _handoff_ticket(session, message_id, open_kfid, customer_id, servicer, why, policy, now, source)
+    ticket = await _handoff_ticket(session, message_id, open_kfid, customer_id, servicer, why, policy, now)
     alerted = (servicer,) if servicer else policy.managers
     alert = notify.HandoffAlert(
         to=alerted,
@@ -138,7 +137,6 @@ async def _handoff_ticket(
     why: str,
     policy: Handoff,
     now: datetime,
-    source: TicketSource,
 ) -> Ticket | None:
     if policy.tickets is None or customer_id is None:
         return None
@@ -148,7 +146,7 @@ async def _handoff_ticket(
         TicketRequest(
             customer_id=customer_id,
             subject=f"转人工：{why}",
-            source=source,
+            source=TicketSource.HANDOFF,
             channel="kf",
             chat_id=open_kfid,
             assignee=servicer,
