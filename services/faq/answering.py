@@ -26,7 +26,6 @@ from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
 from services.outbox.messages import MassContent, Text
 from services.outbox.queue import queue_kf_reply, queue_mass_task, queue_oa_message
-from services.text.tone import is_complaint
 from storage.kf_state import WITH_PERSON
 from storage.models.faq import FaqDecision, GroupFaqMode, KbEntry
 from storage.models.messages import KfSession
@@ -91,9 +90,6 @@ async def handle_question(
             if in_flight:
                 return Outcome(None, "handoff_in_flight")
             return await _hand_off(session, q, policy, owner, "客户要求人工服务", now)
-        if not in_flight and is_complaint(q.text):
-            # The ticket handler files the complaint; the customer must not hear silence while a person is needed.
-            return await _hand_off(session, q, policy, owner, "客户投诉", now)
     if q.chat_type == "group" and (await faq_repo.group_mode(session, q.chat_id)) == GroupFaqMode.OFF:
         return Outcome(None, "group_off")
     decision = await engine.decide(session, q.text)
