@@ -65,6 +65,11 @@ class Metrics:
             "Start-up contact imports interrupted by a directory error (resumed later)",
             registry=self.registry,
         )
+        self.group_sync_failures = Counter(
+            "qunke_group_sync_failures_total",
+            "Start-up group syncs that failed on a directory or database error (retried later)",
+            registry=self.registry,
+        )
         self.outbox_rows = Gauge(
             "qunke_outbox_rows",
             "Outbox rows by status (queued, deferred, sending, ...)",

@@ -42,6 +42,7 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/kb/variant": STAFF,
     "/console/reports/{name}": STAFF,  # the service report counts every customer: not for reps
     # These count only the viewer's customers (services/reports/), so a rep may open them.
+    "/console/reports": EVERYONE,  # redirects to the retention report (console/not_found.py)
     "/console/reports/retention": EVERYONE,
     "/console/reports/retention.csv": EVERYONE,
     "/console/reports/churn": EVERYONE,

@@ -26,6 +26,14 @@ def _lookup(table: dict[str, str]) -> Callable[[Any], str]:
     return name
 
 
+def actor_name(value: Any) -> str:
+    """Who made a row, as a person reads it: the console login, not the audit actor's "user:" prefix."""
+    text = str(value or "")
+    if text.startswith("user:"):
+        return text.removeprefix("user:")
+    return {"cli": "命令行", "bot": "机器人", "": "-"}.get(text, text)
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "local": local_time,
     "customer_status": _lookup(CUSTOMER_STATUS),
@@ -33,4 +41,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "ticket_source": _lookup(dict(SOURCE_TEXT)),
     "ticket_priority": _lookup(dict(PRIORITY_TEXT)),
     "role": _lookup(ROLE_TEXT),
+    "actor": actor_name,
 }

@@ -17,6 +17,7 @@ from console import (
     followups,
     groups,
     kb,
+    not_found,
     pages,
     privacy,
     reports,
@@ -39,7 +40,7 @@ def setup_console(
     clock: Clock | None = None,
 ) -> web.Application:
     """Mount /console on `app`; `sessions` is called per request (the app's sessionmaker exists only once started)."""
-    console = web.Application(middlewares=[auth.session_middleware])
+    console = web.Application(middlewares=[not_found.chinese_not_found, auth.session_middleware])
     console[CONSOLE] = ConsoleDeps(config, sessions, clock or SystemClock())
     env = aiohttp_jinja2.setup(
         console,
@@ -63,6 +64,7 @@ def setup_console(
     privacy.add_routes(console)
     trend_reports.add_routes(console)
     reports.add_routes(console)
+    not_found.add_routes(console)
     app.add_subapp("/console", console)
 
     async def to_console(_: web.Request) -> web.Response:

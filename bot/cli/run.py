@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Final
 
-import aiohttp
 import typer
 from aiohttp import web
 
 from bot.access_log import QuietAccessLogger
 from bot.app import create_app
 from bot.cli import ports
+from bot.cli.callback_check import describe, verify_when_bot_answers
 from bot.cli.demo_accounts import banner_lines, ensure_demo_accounts
 from bot.config.settings import Settings, load_settings
 from storage.migrate import upgrade
@@ -200,7 +200,7 @@ async def _demo(settings: Settings, sandbox: subprocess.Popen[bytes], port: int)
         managers=",".join(service.managers),
         on_duty=",".join(service.on_duty),
     )
-    ready = asyncio.create_task(_verify_callback_url(sandbox_url))
+    ready = asyncio.create_task(_verify_callback_url(sandbox_url, os.environ["SANDBOX_CALLBACK_URL"]))
     try:
         await _serve(settings, settings.server.host, port, on_ready=banner)
     finally:
@@ -209,12 +209,11 @@ async def _demo(settings: Settings, sandbox: subprocess.Popen[bytes], port: int)
             await ready
 
 
-async def _verify_callback_url(sandbox_url: str) -> None:
-    """Do what an admin does when saving the callback URL in WeCom's console: the GET verification."""
-    await asyncio.sleep(0.5)
-    async with aiohttp.ClientSession() as http, http.post(f"{sandbox_url}/sandbox/verify-url") as resp:
-        result = await resp.json()
-    typer.echo(f"回调 URL 验证 (callback URL verification): {'通过 ok' if result.get('ok') else result}")
+async def _verify_callback_url(sandbox_url: str, callback_url: str) -> None:
+    """Do what an admin does when saving the callback URL in WeCom's console: the GET verification, once the bot
+    listens (the sandbox is up first, so an early check would only see a refused connection)."""
+    result = await verify_when_bot_answers(sandbox_url)
+    typer.echo(describe(result, callback_url))
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

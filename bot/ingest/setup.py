@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.health import Worker
 from bot.ingest.contact_import import ContactImporter
 from bot.ingest.inbox import InboxWriter
-from bot.ingest.sync import queue_group_sync
+from bot.ingest.startup_sync import sync_groups_until_done
 from bot.ingest.worker import IngestWorker
 from bot.runtime import CORE, DISPATCHER, FEATURES, INBOX, PULLERS
 from bot.tasks import drain
@@ -45,10 +45,13 @@ def setup_ingest(app: web.Application) -> None:
         worker = core.tasks.spawn(ingest.run(), "ingest-worker")
         core.workers["inbox_writer"] = Worker(writer, inbox.streak, retries_itself=False)
         core.workers["ingest_worker"] = Worker(worker, ingest.streak)  # it also runs the kf puller
-        if settings.ingest.sync_groups_on_start:
-            sync = queue_group_sync(core.sessions, core.directory, core.clock, ingest.wake)
-            core.tasks.spawn(sync, "startup-group-sync")
         stop_import = asyncio.Event()
+        if settings.ingest.sync_groups_on_start:
+            retry_s = settings.ingest.contact_import_retry_s
+            sync = sync_groups_until_done(
+                core.sessions, core.directory, core.clock, ingest.wake, core.metrics, retry_s, stop_import
+            )
+            core.tasks.spawn(sync, "startup-group-sync")
         if settings.ingest.import_contacts_on_start:
             importer = ContactImporter(core.sessions, core.directory, core.directory, core.clock, core.metrics)
             retry_s = settings.ingest.contact_import_retry_s

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sandbox.cli.client import SandboxCallError, call
+from sandbox.cli.kf_lines import message_lines
 from sandbox.cli.render import console, print_json, render_error
 from sandbox.wire import Json
 
@@ -209,21 +210,14 @@ def kf_chats(kf: Kf = None, as_json: AsJson = False) -> None:
         return
     for chat in rows:
         state = chat.get("service_state")
-        console.print(Text(f"{chat.get('name')}（{chat.get('external_userid')}）· 会话状态 {state}"))
+        named = f"{state}（{STATE_NAMES[state]}）" if isinstance(state, int) and state in STATE_NAMES else state
+        console.print(Text(f"{chat.get('name')}（{chat.get('external_userid')}）· 会话状态 {named}"))
         messages = chat.get("messages")
         for line in messages if isinstance(messages, list) else []:
-            console.print(Text(f"  [{line.get('from')}] {_summary(line)}"))
-
-
-def _summary(line: Json) -> str:
-    message = line.get("message")
-    msgtype = str(line.get("msgtype"))
-    body = message.get(msgtype) if isinstance(message, dict) else None
-    if msgtype == "text" and isinstance(body, dict):
-        return str(body.get("content"))
-    if msgtype == "event" and isinstance(body, dict):
-        return f"事件 {body.get('event_type')}"
-    return msgtype
+            first, *rest = message_lines(line)
+            console.print(Text(f"  [{line.get('from')}] {first}"))
+            for more in rest:
+                console.print(Text(f"  {more}"))
 
 
 def render_kf_state(state: Json) -> None:

@@ -118,6 +118,10 @@ def _describe_more(kind: str, member_name: str, detail: Mapping[str, Any]) -> st
     if kind == EntryKind.KF_SEND_FAILED:
         reason = KF_SEND_FAILURES.get(int(detail.get("fail_type", 0) or 0), "未知原因")
         return f"微信客服消息发送失败（{reason}）"
+    if kind in ("opted_out", "opted_in"):  # services/customers/contact_prefs.py
+        where = {"kf": "微信客服", "oa": "公众号", "archive": "聊天"}.get(str(detail.get("channel", "")), "")
+        what = "退订了营销消息" if kind == "opted_out" else "恢复订阅营销消息"
+        return what + (f"（在{where}回复）" if where else "")
     if kind == "tag_added":  # services/customers/tag_events.py
         return f"{member_name} 添加了标签「{detail.get('tag', '')}」"
     return kind
