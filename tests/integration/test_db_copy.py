@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from storage.db import create_db_engine, make_sessionmaker
 from storage.db_copy import CopyRefused, copy_database
-from storage.models import Message
+from storage.models.messages import Message
 from storage.schema import metadata
 from tests.support.console_world import seed
 from tests.support.postgres import Cluster

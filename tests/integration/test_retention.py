@@ -11,9 +11,10 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import select, update
 
-from bot.app import RUNTIME, create_app
+from bot.app import create_app
 from bot.config.settings import PrivacySettings
 from bot.retention_job import RETENTION_JOB
+from bot.runtime import HEALTH
 from sandbox.app import create_app as create_sandbox
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models.inbox import InboundEvent, InboxStatus
@@ -71,7 +72,7 @@ async def test_messages_and_handled_events_older_than_the_retention_are_purged_w
                 .values(status=InboxStatus.FAILED)
             )
 
-        await app[RUNTIME].scheduler.run_now(RETENTION_JOB)  # type: ignore[union-attr]
+        await app[HEALTH].scheduler.run_now(RETENTION_JOB)  # type: ignore[union-attr]
 
         async with stack.sessions() as session:
             texts = list((await session.execute(select(Message.text))).scalars())
