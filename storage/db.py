@@ -12,6 +12,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+# Every model registered: a lazily imported CLI command may load one model module whose foreign keys name the
+# tables of others by string, and SQLAlchemy resolves them only against the tables it has seen.
+import storage.schema  # noqa: F401
 from storage.db_errors import check_url
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
