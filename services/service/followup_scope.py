@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.access.viewer import Viewer
-from services.service.followups import FollowupError, FollowupView, complete, label
+from services.service.followups import FollowupError, FollowupView, complete, view_of
 from storage.models.campaigns import Followup, FollowupStatus
 from storage.models.customers import Customer
 
@@ -58,22 +58,6 @@ async def complete_visible(session: AsyncSession, viewer: Viewer, now: datetime,
     row.done_by = (viewer.wecom_userid or viewer.actor)[:64]
     name = await session.scalar(select(Customer.name).where(Customer.id == row.customer_id))
     return view_of(row, name)
-
-
-def view_of(row: Followup, customer_name: str | None) -> FollowupView:
-    return FollowupView(
-        row.id,
-        label(row.id),
-        row.customer_id,
-        customer_name or "",
-        row.member_userid,
-        row.due_at,
-        row.note,
-        row.source,
-        row.status,
-        row.created_at,
-        row.done_at,
-    )
 
 
 def _utc(moment: datetime) -> datetime:

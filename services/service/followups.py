@@ -120,11 +120,11 @@ async def list_followups(
         if condition is not None:
             query, counted = query.where(condition), counted.where(condition)
     rows = await session.execute(query.order_by(Followup.due_at, Followup.id).limit(limit))
-    views = [_view(f, name) for f, name in rows]
+    views = [view_of(f, name) for f, name in rows]
     return views, int(await session.scalar(counted) or 0)
 
 
-def _view(row: Followup, customer_name: str | None) -> FollowupView:
+def view_of(row: Followup, customer_name: str | None) -> FollowupView:
     return FollowupView(
         row.id,
         label(row.id),
