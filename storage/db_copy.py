@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Integer, Table, func, select, text, tuple_
+from sqlalchemy import Column, ColumnElement, Table, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.db import create_db_engine
@@ -105,12 +105,9 @@ def _after(key: list[Column[Any]], last: tuple[Any, ...]) -> ColumnElement[bool]
 
 
 async def _advance_sequences(conn: AsyncConnection) -> None:
+    """Every column with a sequence behind it (PostgreSQL knows which) moves past the largest copied value."""
     for table in metadata.sorted_tables:
         for column in table.primary_key.columns:
-            if column.autoincrement is not True and not (
-                column.autoincrement == "auto" and len(table.primary_key.columns) == 1 and _is_integer(column)
-            ):
-                continue
             sequence = (
                 await conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name})
             ).scalar_one_or_none()
@@ -120,7 +117,3 @@ async def _advance_sequences(conn: AsyncConnection) -> None:
                 text(f"SELECT setval(:s, COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"),
                 {"s": sequence},
             )
-
-
-def _is_integer(column: Column[Any]) -> bool:
-    return isinstance(column.type, Integer)
