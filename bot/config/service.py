@@ -167,10 +167,21 @@ class TicketSettings(Section):
     complaint_words: tuple[str, ...] = ()
     complaint_priority: Literal["low", "normal", "high", "urgent"] = "high"
     low_score_priority: Literal["low", "normal", "high", "urgent"] = "high"
+    # Told to the customer in kf and on the OA when a complaint opens (or reopens) a ticket; {ref} is T<id>; "" = off.
+    complaint_ack: str = "很抱歉给您带来不好的体验，我们已登记您的问题（{ref}），专人会尽快联系您处理。"
     # Wall-clock SLA defaults until the service-sla policies (business hours) take over.
     first_response_minutes: int = Field(default=30, ge=1)
     resolution_minutes: int = Field(default=1440, ge=1)
     close_interval_s: float = Field(default=3600.0, ge=1)  # a job every millisecond would only hammer the DB
+
+    @field_validator("complaint_ack")
+    @classmethod
+    def _ack_fills(cls, value: str) -> str:
+        try:
+            value.format(ref="T1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"may only use the placeholder {{ref}} (the ticket, e.g. T12), not {exc}") from None
+        return value
 
 
 class SurveyKinds(Section):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bot.dispatch import Context, Router
-from bot.events import ChatMessage, MemberText, Speaker
+from bot.events import ChatMessage, MemberText, MessageChannel, Speaker
 from bot.ingest.page import stored_message
 from bot.policies import survey_policy, ticket_policy
 from handlers.tickets.commands import is_command, parse_command, run_command
 from services.outbox.messages import Text
-from services.outbox.queue import queue_app_message
+from services.outbox.queue import queue_app_message, queue_kf_reply, queue_oa_message
 from services.surveys import answers as survey_answers
 from services.text.tone import is_complaint
 from services.tickets import opening as tickets
@@ -45,7 +45,7 @@ async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
         return
     if await survey_answers.answered_by(ctx.session, [stored.id]):
         return  # "差评" as the answer to a survey: the low score already opened or reopened a ticket
-    await tickets.open_or_link(
+    opened = await tickets.open_or_link(
         ctx.session,
         ctx.clock.now(),
         tickets.TicketRequest(
@@ -60,3 +60,18 @@ async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
             policy=ticket_policy(ctx.features.settings),
         ),
     )
+    if opened.outcome in (tickets.Outcome.OPENED, tickets.Outcome.REOPENED) and config.complaint_ack:
+        await _acknowledge(event, opened.ticket.id, config.complaint_ack, ctx)
+
+
+async def _acknowledge(event: ChatMessage, ticket_id: int, template: str, ctx: Context) -> None:
+    """Where the bot may speak to the customer (kf, the OA), say the complaint is registered: silence after "太失望了"
+    reads as being ignored. In groups and 1:1 chats the bot cannot speak; the rep's alert is the answer there."""
+    text = Text(template.format(ref=f"T{ticket_id}"))
+    key = f"complaint-ack:{event.source_key}"
+    now = ctx.clock.now()
+    assert event.customer is not None
+    if event.channel == MessageChannel.KF:
+        await queue_kf_reply(ctx.session, now, event.chat_id, event.customer.external_userid, text, key=key)
+    elif event.channel == MessageChannel.OA:
+        await queue_oa_message(ctx.session, now, event.chat_id, text, key=key)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,13 @@ from storage.models.customers import Customer
 from storage.models.tickets import Ticket, TicketEvent, TicketSource, TicketStatus
 from storage.repos import contacts
 from storage.repos import tickets as repo
+
+# A complaint and a request for a person are one cause: "我要投诉" is both (the ticket watcher sees a complaint, the
+# FAQ hands the kf session to a person), and one ticket serves it.
+SAME_CAUSE: Final[dict[TicketSource, tuple[TicketSource, ...]]] = {
+    TicketSource.COMPLAINT: (TicketSource.COMPLAINT, TicketSource.HANDOFF),
+    TicketSource.HANDOFF: (TicketSource.HANDOFF, TicketSource.COMPLAINT),
+}
 
 __all__ = ["Problem", "TicketError", "TicketSource", "TicketStatus"]
 
@@ -137,9 +144,11 @@ async def _seen(session: AsyncSession, source_key: str) -> Ticket | None:
 async def _live_for(
     session: AsyncSession, customer_id: int, source: TicketSource, reopen_ticket_id: int | None
 ) -> Ticket | None:
-    """The live ticket a new cause joins: the customer's of the same automatic source, else the one it is about."""
-    if source != TicketSource.MANUAL and (live := await repo.live_of(session, customer_id, source)) is not None:
-        return live
+    """The live ticket a new cause joins: the customer's of the same automatic cause, else the one it is about."""
+    if source != TicketSource.MANUAL:
+        live = await repo.live_of(session, customer_id, SAME_CAUSE.get(source, (source,)))
+        if live is not None:
+            return live
     about = await repo.get(session, reopen_ticket_id, lock=True) if reopen_ticket_id is not None else None
     return about if about is not None and about.status in repo.LIVE else None
 

@@ -42,11 +42,11 @@ async def insert_once(session: AsyncSession, values: dict[str, Any]) -> int | No
     return int(found) if found is not None else None
 
 
-async def live_of(session: AsyncSession, customer_id: int, source: str) -> Ticket | None:
-    """The customer's oldest open or pending ticket of this source (where a new complaint is linked)."""
+async def live_of(session: AsyncSession, customer_id: int, sources: Sequence[str]) -> Ticket | None:
+    """The customer's oldest open or pending ticket of one of these sources (where a new complaint is linked)."""
     stmt = (
         select(Ticket)
-        .where(Ticket.customer_id == customer_id, Ticket.source == source, Ticket.status.in_(LIVE))
+        .where(Ticket.customer_id == customer_id, Ticket.source.in_(sources), Ticket.status.in_(LIVE))
         .order_by(Ticket.id)
         .limit(1)
     )

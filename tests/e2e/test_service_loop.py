@@ -146,6 +146,12 @@ def test_complaint_in_kf_opens_a_ticket_for_the_owner(stack: Stack) -> None:
     opened = stack.wait_for(lambda: ticket(stack, "🌻向日葵", "complaint"), 60, "a complaint ticket")
     assert opened["assignee"] == "zhangsan" and opened["status"] == "open", opened
     assert stack.wait_for(lambda: stack.app_messages("zhangsan", opened["ref"]), 30, "张三 told about the ticket")
+    told = stack.wait_for(
+        lambda: [t for t in texts(stack.kf_sent(sunflower)) if opened["ref"] in t],
+        30,
+        "the customer told it is registered",
+    )
+    assert "已登记您的问题" in told[0], told
 
 
 def test_kf_csat_score_is_recorded_when_the_customer_answers_the_star_menu(stack: Stack) -> None:

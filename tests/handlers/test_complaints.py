@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.events import ChatKind
 from storage.models.tickets import Ticket
 from tests.handlers.service_support import Harness
 
@@ -33,3 +34,23 @@ async def test_no_ticket_is_opened_when_the_displeasure_is_negated_or_mild(h: Ha
     await h.customer("wmOLA")
     await h.feed(h.kf_says("wmOLA", text))
     assert await _tickets(h) == []
+
+
+async def _kf_texts(h: Harness) -> list[str]:
+    return [str(r.payload.get("content", "")) for r in await h.outbox("kf_message")]
+
+
+async def test_the_customer_is_told_the_complaint_is_registered_once_when_it_opens_a_ticket_in_kf(h: Harness) -> None:
+    await h.customer("wmPIA")
+    await h.feed(h.kf_says("wmPIA", "收到的东西质量太差了，非常失望，太不满意了"))
+    await h.feed(h.kf_says("wmPIA", "太坑了，给差评"))  # joins the live ticket: no second acknowledgement
+    [ticket] = await _tickets(h)
+    ack = f"很抱歉给您带来不好的体验，我们已登记您的问题（T{ticket.id}），专人会尽快联系您处理。"
+    assert await _kf_texts(h) == [ack]
+
+
+async def test_nothing_is_said_in_a_group_when_a_complaint_there_opens_a_ticket(h: Harness) -> None:
+    await h.customer("wmQIN")
+    await h.feed(h.archive_says("wmQIN", "太失望了，非常不满意", ChatKind.GROUP, "wrGROUP1"))
+    assert len(await _tickets(h)) == 1
+    assert await _kf_texts(h) == []

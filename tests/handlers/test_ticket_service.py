@@ -86,6 +86,18 @@ async def test_a_second_complaint_joins_the_live_one_but_a_manual_ticket_is_alwa
     assert kinds == ["opened", "linked"]
 
 
+async def test_a_handoff_joins_the_live_complaint_when_one_message_is_both(h: Harness) -> None:
+    """ "我要投诉" in kf is a complaint (the ticket watcher) and a request for a person (the FAQ's hand-off)."""
+    customer = await h.customer("wmCOMPLAIN")
+    complaint = await _open(h, customer.id, source_key="complaint:kf:m7", subject="我要投诉")
+    handoff = await _open(h, customer.id, source=TicketSource.HANDOFF, source_key="handoff:7", subject="转人工：投诉")
+    assert handoff.outcome == Outcome.LINKED and handoff.ticket.id == complaint.ticket.id
+    later = await _open(h, customer.id, source_key="complaint:kf:m8", subject="还是没人理")
+    assert later.ticket.id == complaint.ticket.id
+    async with h.sessions() as session:
+        assert len(await repo.find(session, TicketFilter())) == 1
+
+
 async def test_without_an_owner_the_least_loaded_on_duty_rep_gets_it_and_nobody_means_the_managers(h: Harness) -> None:
     a = await h.customer("wmD1", owner=None)
     b = await h.customer("wmD2", owner=None)
