@@ -9,10 +9,12 @@ from typing import Annotated
 
 import typer
 
+from bot.cli import chinese
 from bot.cli.lazy import LazyCommand, LazyGroup
 from bot.cli.width import widen_output
 
 widen_output()  # before any rich console exists: they read COLUMNS when they are made
+chinese.install()  # usage errors and panel titles in Chinese, like the rest of the CLI
 
 DATABASE_EXIT_CODE = 3  # 2 is a configuration error; 3 says the database is down, unreachable or not migrated
 

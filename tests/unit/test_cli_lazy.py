@@ -39,4 +39,4 @@ def test_help_lists_every_command_without_importing_the_app_when_run_alone() -> 
 def test_each_command_loads_its_module_when_asked_for_its_help(name: str) -> None:
     result = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "Usage: " in result.output and name in result.output
+    assert "用法：" in result.output and name in result.output
