@@ -52,21 +52,19 @@ COMMANDS: dict[str, LazyCommand] = {
     "faq": LazyCommand(
         "bot.cli.faq", "faq_app", "知识库问答：试问、评估、导入导出、未解答问题 (FAQ answering and the KB)。"
     ),
-    "segment": LazyCommand("bot.cli.segments", "segment_app", "分群 Segments: audiences defined by a filter document."),
-    "rfm": LazyCommand("bot.cli.segments", "rfm_app", "RFM 分层: recency, frequency and amount tiers (also daily)."),
+    "segment": LazyCommand("bot.cli.segments", "segment_app", "分群：按筛选文档定义的受众 (segments)"),
+    "rfm": LazyCommand("bot.cli.segments", "rfm_app", "RFM 分层：最近购买、购买频次与金额，每日自动计算 (RFM tiers)"),
     "attribute": LazyCommand(
-        "bot.cli.segments", "attribute_app", "客户属性 Attributes: birthday, renewal date, your own fields."
+        "bot.cli.segments", "attribute_app", "客户属性：生日、续费日期与自定义字段 (customer attributes)"
     ),
     "campaign": LazyCommand(
-        "bot.cli.campaigns", "campaign_app", "群发与自动化 Campaigns: broadcasts, recurring and automations."
+        "bot.cli.campaigns", "campaign_app", "群发与自动化：定时群发、周期群发与自动化触达 (campaigns)"
     ),
-    "followup": LazyCommand(
-        "bot.cli.followups", "followup_app", "跟进 Follow-ups: reminders for reps to follow up a customer."
-    ),
+    "followup": LazyCommand("bot.cli.followups", "followup_app", "跟进提醒：提醒客服跟进客户 (follow-ups)"),
     "group": LazyCommand(
         "bot.cli.faq_kb", "group_app", "客户群：知识库在每个群里怎样帮忙 (FAQ mode per customer group)"
     ),
-    "user": LazyCommand("bot.cli.users", "user_app", "Console accounts (admin, manager, rep)."),
+    "user": LazyCommand("bot.cli.users", "user_app", "控制台账号：管理员、经理、客服 (console accounts)"),
     # The sandbox is an independent peer; the CLI only gives its commands a home under `qunke sandbox`.
     "sandbox": LazyCommand(
         "sandbox.cli.main", "app", "本地企业微信沙箱 (the local WeCom sandbox; `qunke sandbox --help`)。"

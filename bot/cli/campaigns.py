@@ -17,7 +17,7 @@ from bot.config.settings import load_settings
 from campaigns import manage
 from services.clock import SystemClock
 
-campaign_app = typer.Typer(no_args_is_help=True, help="群发与自动化 Campaigns: broadcasts, recurring and automations.")
+campaign_app = typer.Typer(no_args_is_help=True, help="群发与自动化：定时群发、周期群发与自动化触达 (campaigns)")
 console = Console()
 KIND_TEXT = {"broadcast": "单次群发", "recurring": "周期群发", "automation": "自动化"}
 STATUS_TEXT = {"active": "进行中", "paused": "已暂停", "cancelled": "已取消", "finished": "已完成"}
@@ -52,11 +52,11 @@ def _read(file: Path) -> object:
 
 @campaign_app.command("create")
 def campaign_create(
-    file: Annotated[Path, typer.Option("--file", "-f", help="The campaign document (YAML), see docs/CAMPAIGNS.md.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and preview only; save nothing.")] = False,
+    file: Annotated[Path, typer.Option("--file", "-f", help="活动文档（YAML），见 docs/CAMPAIGNS.md (document)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验并预览，不保存 (validate only)")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a campaign: validated, with its audience now and the message for three sample customers."""
+    """创建活动：校验文档，显示当前受众人数及三位示例客户收到的内容 (create a campaign)"""
     raw = _read(file)
     settings = load_settings()
     policy = campaign_policy(settings)
@@ -80,7 +80,7 @@ def campaign_create(
 
 @campaign_app.command("list")
 def campaign_list(as_json: JsonFlag = False) -> None:
-    """Every campaign with its status and next firing."""
+    """全部活动及其状态与下次发送时间 (every campaign)"""
     settings = load_settings()
     policy = campaign_policy(settings)
     views = with_session(settings, lambda s: manage.list_campaigns(s, policy, SystemClock().now()))
@@ -102,9 +102,9 @@ def campaign_list(as_json: JsonFlag = False) -> None:
 
 @campaign_app.command("show")
 def campaign_show(
-    name: Annotated[str, typer.Argument(help="The campaign's name or id.")], as_json: JsonFlag = False
+    name: Annotated[str, typer.Argument(help="活动名称或 ID (the campaign's name or id)")], as_json: JsonFlag = False
 ) -> None:
-    """One campaign: its definition, the funnel over all runs and per run, and the lift against the holdout."""
+    """一个活动：定义、总漏斗与每次运行的漏斗，及相对对照组的提升 (one campaign)"""
     settings = load_settings()
     policy = campaign_policy(settings)
     try:
@@ -152,7 +152,7 @@ def _print_funnel(funnel: dict[str, Any]) -> None:
 
 
 def _transition(action: str, done: str) -> Any:
-    def command(name: Annotated[str, typer.Argument(help="The campaign's name or id.")]) -> None:
+    def command(name: Annotated[str, typer.Argument(help="活动名称或 ID (the campaign's name or id)")]) -> None:
         settings = load_settings()
         try:
             campaign = with_session(settings, lambda s: manage.change_status(s, name, action, SystemClock().now()))
@@ -161,9 +161,9 @@ def _transition(action: str, done: str) -> Any:
         typer.echo(f"活动「{campaign.name}」{done}")
 
     command.__doc__ = {
-        "pause": "Pause: nothing fires until resumed.",
-        "resume": "Resume a paused campaign.",
-        "cancel": "Cancel for good; a run in progress stops.",
+        "pause": "暂停：恢复前不会触发 (pause)",
+        "resume": "恢复已暂停的活动 (resume)",
+        "cancel": "永久取消；进行中的运行随之停止 (cancel)",
     }[action]
     return command
 
@@ -174,8 +174,8 @@ campaign_app.command("cancel")(_transition("cancel", "已取消"))
 
 
 @campaign_app.command("run")
-def campaign_run(name: Annotated[str, typer.Argument(help="The campaign's name or id.")]) -> None:
-    """Fire the campaign now; the running bot dispatches it at its next tick (quiet hours still apply)."""
+def campaign_run(name: Annotated[str, typer.Argument(help="活动名称或 ID (the campaign's name or id)")]) -> None:
+    """立即触发活动；运行中的机器人在下一个周期发出（仍遵守免打扰时段） (fire now)"""
     settings = load_settings()
     policy = campaign_policy(settings)
     try:

@@ -23,15 +23,15 @@ console = Console()
 
 @customer_app.command("search")
 def customer_search(
-    query: Annotated[str, typer.Argument(help="Part of the name or external_userid; '' for any.")] = "",
-    tag: Annotated[str, typer.Option(help="Only customers with this tag.")] = "",
-    owner: Annotated[str, typer.Option(help="Only this owner rep's customers (member userid).")] = "",
-    status: Annotated[str | None, typer.Option(help="contact/联系人, lost/已流失, group_only/仅群成员")] = None,
-    page: Annotated[int, typer.Option(min=1, help="Page of 50, newest first.")] = 1,
+    query: Annotated[str, typer.Argument(help="昵称或 external_userid 的一部分；'' 表示全部 (search text)")] = "",
+    tag: Annotated[str, typer.Option(help="只看带此标签的客户 (tag)")] = "",
+    owner: Annotated[str, typer.Option(help="只看此负责人的客户（成员 userid） (owner)")] = "",
+    status: Annotated[str | None, typer.Option(help="contact/联系人、lost/已流失、group_only/仅群成员")] = None,
+    page: Annotated[int, typer.Option(min=1, help="页码，每页 50 位，最新在前 (page)")] = 1,
     as_json: JsonFlag = False,
     as_user: AsUser = None,
 ) -> None:
-    """Search customers as the console does; with --as-user only that user's customers."""
+    """像控制台一样搜索客户；加 --as-user 只看该用户可见的客户 (search customers)"""
     settings = load_settings()
     wanted = CustomerQuery(
         q=query.strip(), tag=tag, owner=owner, status=pick(status, STATUS_TEXT, "--status") or "", page=page

@@ -16,12 +16,12 @@ from services.customers import tagging
 
 @customer_app.command("tag")
 def customer_tag(
-    customer: Annotated[str, typer.Argument(help="The customer's id or external_userid.")],
-    add: Annotated[list[str] | None, typer.Option("--add", help="A tag name to add (repeatable).")] = None,
-    remove: Annotated[list[str] | None, typer.Option("--remove", help="A tag name to remove (repeatable).")] = None,
+    customer: Annotated[str, typer.Argument(help="客户 ID 或 external_userid (the customer)")],
+    add: Annotated[list[str] | None, typer.Option("--add", help="要添加的标签名，可重复 (add a tag)")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="要移除的标签名，可重复 (remove a tag)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Add or remove tags; the bot sends it to WeCom as the owner rep, and the tags update from WeCom's callback."""
+    """添加或移除标签：机器人以负责人身份提交企业微信，标签随回调更新 (edit tags)"""
     settings = load_settings()
     try:
         change = with_session(

@@ -67,17 +67,17 @@ def customer_list(
 @customer_app.command("show")
 def customer_show(
     customer: Annotated[
-        str, typer.Argument(help="The customer's ID (from `customer list`), external_userid or openid.")
+        str, typer.Argument(help="客户 ID（见 `customer list`）、external_userid 或 openid (the customer)")
     ],
-    page: Annotated[int, typer.Option(min=1, help="Timeline page: 1 is the newest entries, 2 the ones before.")] = 1,
-    limit: Annotated[int, typer.Option(min=1, max=500, help="Timeline entries per page.")] = 50,
+    page: Annotated[int, typer.Option(min=1, help="时间线页码：1 为最新，2 为更早 (page)")] = 1,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="每页条数 (entries per page)")] = 50,
     since: Annotated[
-        str | None, typer.Option(help="Only entries at or after YYYY-MM-DD[THH:MM] (business zone).")
+        str | None, typer.Option(help="只看此时间及之后的记录，YYYY-MM-DD[THH:MM]，业务时区 (since)")
     ] = None,
     as_json: JsonFlag = False,
     as_user: AsUser = None,
 ) -> None:
-    """A customer's profile, scores and one page of the whole timeline, newest last."""
+    """客户档案、评分与时间线的一页，最新在最后 (one customer)"""
     settings = load_settings()
     after = _since(since, settings.timezone)
 

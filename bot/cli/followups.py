@@ -21,7 +21,7 @@ from services.purchases.recording import resolve_customers
 from services.service import followups
 from storage.models.customers import Customer
 
-followup_app = typer.Typer(no_args_is_help=True, help="跟进 Follow-ups: reminders for reps to follow up a customer.")
+followup_app = typer.Typer(no_args_is_help=True, help="跟进提醒：提醒客服跟进客户 (follow-ups)")
 console = Console()
 
 
@@ -44,13 +44,13 @@ def _due(text: str | None, zone: str) -> datetime:
 
 @followup_app.command("add")
 def followup_add(
-    customer: Annotated[str, typer.Argument(help="The customer's id or external_userid.")],
-    note: Annotated[str, typer.Argument(help="What to do, e.g. 回访使用体验.")],
-    to: Annotated[str | None, typer.Option("--to", help="The rep's userid; default the customer's owner.")] = None,
-    due: Annotated[str | None, typer.Option(help="When (YYYY-MM-DD [HH:MM], business zone); default now.")] = None,
+    customer: Annotated[str, typer.Argument(help="客户 ID 或 external_userid (the customer)")],
+    note: Annotated[str, typer.Argument(help="跟进内容，如 回访使用体验 (what to do)")],
+    to: Annotated[str | None, typer.Option("--to", help="负责跟进的成员 userid，默认客户的负责人 (the rep)")] = None,
+    due: Annotated[str | None, typer.Option(help="到期时间（YYYY-MM-DD [HH:MM]，业务时区），默认现在 (when)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Remind a rep to follow up a customer; they get a private message when it is due."""
+    """提醒客服跟进客户；到期时客服会收到私信 (add a follow-up)"""
     settings = load_settings()
     when = _due(due, settings.timezone)
     now = SystemClock().now()
@@ -81,15 +81,15 @@ def followup_add(
 
 @followup_app.command("list")
 def followup_list(
-    member: Annotated[str | None, typer.Option(help="Only this rep's follow-ups.")] = None,
+    member: Annotated[str | None, typer.Option(help="只看这位成员的跟进 (one rep)")] = None,
     status: Annotated[
-        str, typer.Option(help="open | done | cancelled | all (also 待跟进 / 已完成 / 已取消).")
+        str, typer.Option(help="open | done | cancelled | all（也可写 待跟进 / 已完成 / 已取消） (status)")
     ] = "open",
-    limit: Annotated[int, typer.Option(help="How many, earliest due first.")] = 50,
+    limit: Annotated[int, typer.Option(help="显示多少条，最早到期在前 (how many)")] = 50,
     as_json: JsonFlag = False,
     as_user: AsUser = None,
 ) -> None:
-    """Follow-ups, earliest due first."""
+    """跟进列表，最早到期在前 (follow-ups)"""
     chinese = {v: k for k, v in followups.STATUS_TEXT.items()}
     wanted = chinese.get(status, status)
     if wanted not in (*followups.STATUS_TEXT, "all"):
@@ -120,8 +120,8 @@ def followup_list(
 
 
 @followup_app.command("done")
-def followup_done(ref: Annotated[str, typer.Argument(help="F12 or 12.")]) -> None:
-    """Mark a follow-up done (as a manager: any rep's)."""
+def followup_done(ref: Annotated[str, typer.Argument(help="F12 或 12 (the follow-up)")]) -> None:
+    """标记跟进已完成（管理者可标记任何成员的） (mark done)"""
     followup_id = followups.parse_ref(ref)
     if followup_id is None:
         raise _fail(f"跟进编号应为 F12 这样的格式 / expected a follow-up like F12: {ref!r}")

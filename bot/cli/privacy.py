@@ -18,7 +18,7 @@ from services.clock import SystemClock
 from services.privacy import pipl as privacy
 from storage.db import create_db_engine, make_sessionmaker
 
-CustomerId = Annotated[int, typer.Argument(help="The customer's ID from `customer list`.")]
+CustomerId = Annotated[int, typer.Argument(help="客户 ID，见 `customer list` (the customer)")]
 
 
 def _origin() -> Origin:
@@ -33,9 +33,9 @@ def _fail(message: str) -> None:
 @customer_app.command("export")
 def customer_export(
     customer_id: CustomerId,
-    out: Annotated[Path, typer.Option("--out", help="Where to write the JSON document.")],
+    out: Annotated[Path, typer.Option("--out", help="JSON 文件的写入路径 (output file)")],
 ) -> None:
-    """Everything held about one person, as one JSON document (PIPL access request)."""
+    """导出一个人的全部数据为一个 JSON 文档（个人信息查阅请求） (PIPL export)"""
 
     async def run() -> dict[str, Any]:
         engine = create_db_engine(load_settings().database.url)
@@ -63,9 +63,9 @@ def customer_export(
 @customer_app.command("erase")
 def customer_erase(
     customer_id: CustomerId,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="确认：此操作不可撤销 (confirm)")] = False,
 ) -> None:
-    """Hard-delete one person's data everywhere (PIPL erasure); a tombstone without identifiers remains."""
+    """彻底删除一个人在各处的数据（个人信息删除）；仅留不含身份信息的删除记录 (PIPL erasure)"""
     if not yes:
         _fail("删除不可撤销：确认请加 --yes (erasure cannot be undone; pass --yes)")
     counts, scrubbed = asyncio.run(erase(customer_id))

@@ -144,11 +144,11 @@ def _print(report: ServiceReport, zone: str) -> None:
 @report_app.command("campaigns")
 def report_campaigns(
     as_json: JsonFlag = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header, for a spreadsheet.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="输出带表头的 CSV，可用表格软件打开 (CSV)")] = False,
     as_user: AsUser = None,
 ) -> None:
-    """Every campaign's funnel: audience, held out, skipped, tasks created and confirmed, delivered, replied,
-    converted, and the lift against the holdout with its 95 % interval."""
+    """活动漏斗：受众、对照组、跳过、任务创建与确认、送达、回复、转化，及相对对照组的提升与 95% 区间
+    (every campaign's funnel and lift)"""
     settings = load_settings()
 
     async def built(session: AsyncSession) -> list[dict[str, Any]]:

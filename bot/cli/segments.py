@@ -22,10 +22,10 @@ from services.clock import SystemClock
 from services.customers import attributes
 from storage.db import create_db_engine, make_sessionmaker
 
-segment_app = typer.Typer(no_args_is_help=True, help="分群 Segments: audiences defined by a filter document.")
-rfm_app = typer.Typer(no_args_is_help=True, help="RFM 分层: recency, frequency and amount tiers (also daily).")
+segment_app = typer.Typer(no_args_is_help=True, help="分群：按筛选文档定义的受众 (segments)")
+rfm_app = typer.Typer(no_args_is_help=True, help="RFM 分层：最近购买、购买频次与金额，每日自动计算 (RFM tiers)")
 console = Console()
-FileOption = Annotated[Path | None, typer.Option("--file", "-f", help="A YAML or JSON segment document.")]
+FileOption = Annotated[Path | None, typer.Option("--file", "-f", help="分群文档，YAML 或 JSON (a segment document)")]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -49,7 +49,7 @@ def _read_document(file: Path) -> dict[str, Any]:
 
 @segment_app.command("create")
 def segment_create(file: FileOption = None, as_json: JsonFlag = False) -> None:
-    """Save a segment from a document: `name:` and a filter (all/any/not or a field), see docs/CAMPAIGNS.md."""
+    """保存分群：文档含 `name:` 与筛选条件（all/any/not 或字段），见 docs/CAMPAIGNS.md (save a segment)"""
     if file is None:
         raise _fail("需要 --file 分群文档 / --file is required")
     document = _read_document(file)
@@ -72,7 +72,7 @@ def segment_create(file: FileOption = None, as_json: JsonFlag = False) -> None:
 
 @segment_app.command("list")
 def segment_list(as_json: JsonFlag = False) -> None:
-    """Every saved segment."""
+    """全部已保存的分群 (every saved segment)"""
     settings = load_settings()
     views = with_session(settings, segments.list_segments)
     if as_json:
@@ -86,9 +86,9 @@ def segment_list(as_json: JsonFlag = False) -> None:
 
 @segment_app.command("show")
 def segment_show(
-    name: Annotated[str, typer.Argument(help="The segment's name or id.")], as_json: JsonFlag = False
+    name: Annotated[str, typer.Argument(help="分群名称或 ID (the segment's name or id)")], as_json: JsonFlag = False
 ) -> None:
-    """One segment's filter document."""
+    """一个分群的筛选文档 (one segment's filter)"""
     settings = load_settings()
     try:
         view = with_session(settings, lambda s: segments.find_segment(s, name))
@@ -103,12 +103,12 @@ def segment_show(
 
 @segment_app.command("preview")
 def segment_preview(
-    name: Annotated[str | None, typer.Argument(help="A saved segment's name or id (or use --file).")] = None,
+    name: Annotated[str | None, typer.Argument(help="已保存分群的名称或 ID，或用 --file (a saved segment)")] = None,
     file: FileOption = None,
-    sample: Annotated[int, typer.Option(help="How many customers to show.")] = segments.SAMPLE_SIZE,
+    sample: Annotated[int, typer.Option(help="显示多少位客户作为示例 (sample size)")] = segments.SAMPLE_SIZE,
     as_json: JsonFlag = False,
 ) -> None:
-    """Who the segment selects right now: the count, per owner rep, and a sample."""
+    """分群此刻选中的客户：总数、各负责人人数与示例 (preview the audience)"""
     if (name is None) == (file is None):
         raise _fail("请给出分群名称或 --file（二选一）/ give a segment name or --file, not both")
     settings = load_settings()
@@ -137,8 +137,8 @@ async def _saved(session: Any, name: str | None) -> segments.SegmentView:
 
 
 @segment_app.command("delete")
-def segment_delete(name: Annotated[str, typer.Argument(help="The segment's name or id.")]) -> None:
-    """Delete a saved segment."""
+def segment_delete(name: Annotated[str, typer.Argument(help="分群名称或 ID (the segment's name or id)")]) -> None:
+    """删除已保存的分群 (delete a segment)"""
     settings = load_settings()
     try:
         view = with_session(settings, lambda s: segments.delete_segment(s, name))
@@ -149,7 +149,7 @@ def segment_delete(name: Annotated[str, typer.Argument(help="The segment's name 
 
 @rfm_app.command("run")
 def rfm_run(as_json: JsonFlag = False) -> None:
-    """Score every customer now (the daily job does the same at rfm.run_at)."""
+    """立即为全部客户计算 RFM 分层；每日任务在 rfm.run_at 自动运行 (score now)"""
     settings = load_settings()
 
     async def run() -> rfm.RfmSummary:
@@ -171,10 +171,10 @@ def rfm_run(as_json: JsonFlag = False) -> None:
 @rfm_app.command("list")
 def rfm_list(
     tier: Annotated[str | None, typer.Option(help=f"Only one tier: {', '.join(RFM_TIERS)}.")] = None,
-    limit: Annotated[int, typer.Option(help="How many, highest amount first.")] = 50,
+    limit: Annotated[int, typer.Option(help="显示多少位，金额高者在前 (how many)")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
-    """Customers with their R/F/M scores and tier, as of the last run."""
+    """客户的 R/F/M 分数与分层，按最近一次计算 (customers by tier)"""
     if tier is not None:
         tier = tier if tier.endswith("客户") else f"{tier}客户"
         if tier not in RFM_TIERS:
@@ -219,15 +219,15 @@ def _rfm_row(row: Any) -> dict[str, Any]:
     }
 
 
-attribute_app = typer.Typer(no_args_is_help=True, help="客户属性 Attributes: birthday, renewal date, your own fields.")
+attribute_app = typer.Typer(no_args_is_help=True, help="客户属性：生日、续费日期与自定义字段 (customer attributes)")
 
 
 @attribute_app.command("import")
 def attribute_import(
-    file: Annotated[Path, typer.Argument(help="CSV with a header customer,<attribute>,...; - for stdin.")],
+    file: Annotated[Path, typer.Argument(help="CSV 文件，表头为 customer,<属性>,...；- 表示标准输入 (CSV file)")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Import attributes (birthday and renewal_date as YYYY-MM-DD); nothing is written when any line is wrong."""
+    """导入客户属性（birthday、renewal_date 格式 YYYY-MM-DD）；任一行有错则全部不写入 (import attributes)"""
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

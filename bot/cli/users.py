@@ -20,10 +20,10 @@ from services.access.accounts import AccountError
 from services.access.audit import Origin
 from services.clock import SystemClock
 
-user_app = typer.Typer(no_args_is_help=True, help="Console accounts (admin, manager, rep).")
+user_app = typer.Typer(no_args_is_help=True, help="控制台账号：管理员、经理、客服 (console accounts)")
 console = Console()
-Login = Annotated[str, typer.Argument(help="The login name.")]
-PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")]
+Login = Annotated[str, typer.Argument(help="登录名 (the login)")]
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码 (password from stdin)")]
 
 
 def _origin() -> Origin:
@@ -47,12 +47,12 @@ def _fail(message: str) -> None:
 @user_app.command("add")
 def user_add(
     login: Login,
-    role: Annotated[str, typer.Option("--role", help="admin, manager or rep.")],
-    userid: Annotated[str | None, typer.Option("--userid", help="WeCom member userid (a rep needs one).")] = None,
-    name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
+    role: Annotated[str, typer.Option("--role", help="admin、manager 或 rep (the role)")],
+    userid: Annotated[str | None, typer.Option("--userid", help="企业微信成员 userid，客服必填 (WeCom member)")] = None,
+    name: Annotated[str, typer.Option("--name", help="显示名称 (display name)")] = "",
     password_stdin: PasswordStdin = False,
 ) -> None:
-    """Add a console account; the password comes from a prompt or --password-stdin."""
+    """添加控制台账号；密码通过提示输入或 --password-stdin (add an account)"""
     password = _read_password(password_stdin)
 
     async def work(session: AsyncSession) -> None:
@@ -66,7 +66,7 @@ def user_add(
 
 @user_app.command("list")
 def user_list(as_json: JsonFlag = False) -> None:
-    """Every account with its role, WeCom member and status."""
+    """全部账号及其角色、企业微信成员与状态 (every account)"""
     settings = load_settings()
     users = with_session(settings, accounts.list_users)
     rows = [
@@ -94,14 +94,14 @@ def user_list(as_json: JsonFlag = False) -> None:
 
 @user_app.command("disable")
 def user_disable(login: Login) -> None:
-    """Disable an account and end all its sessions."""
+    """停用账号并注销其全部登录 (disable)"""
     _set_disabled(login, True)
     typer.echo(f"已停用 {login}，其所有登录已失效")
 
 
 @user_app.command("enable")
 def user_enable(login: Login) -> None:
-    """Enable a disabled account again."""
+    """重新启用已停用的账号 (enable)"""
     _set_disabled(login, False)
     typer.echo(f"已启用 {login}")
 
@@ -117,7 +117,7 @@ def _set_disabled(login: str, disabled: bool) -> None:
 
 @user_app.command("password")
 def user_password(login: Login, password_stdin: PasswordStdin = False) -> None:
-    """Set a new password; every existing session of the account ends."""
+    """设置新密码；该账号的全部登录失效 (set a password)"""
     password = _read_password(password_stdin)
 
     async def work(session: AsyncSession) -> None:
