@@ -57,6 +57,13 @@ class Calibration:
                 return y0 + (y1 - y0) * (max(similarity, x0) - x0) / (x1 - x0)
         return self.knots[-1][1]
 
+    def raw_at(self, confidence: float) -> float:
+        """The raw similarity whose confidence is `confidence` (the inverse of `confidence`; knots rise strictly)."""
+        for (x0, y0), (x1, y1) in itertools.pairwise(self.knots):
+            if confidence <= y1:
+                return x0 + (x1 - x0) * (max(confidence, y0) - y0) / (y1 - y0)
+        return self.knots[-1][0]
+
     def explain(self) -> dict[str, object]:
         return {
             "source": self.source,

