@@ -63,12 +63,16 @@ class VariantScorer:
         return Query(normalized, chars, words, sum(char_idf.values()), sum(word_idf.values()), char_idf, word_idf)
 
     def lexical(
-        self, query: Query, exclude: int | None = None, semantic: bool = True, suggest_raw: float = 0.0
+        self,
+        query: Query,
+        exclude: int | None = None,
+        semantic: bool = True,
+        knots: tuple[float, float] = (0.0, float("inf")),
     ) -> dict[str, Scored]:
         """Retrieve with both BM25 indexes, then score the retrieved variants; the best variant per entry.
 
-        `suggest_raw` is the raw similarity of the suggest threshold: the embedder is consulted only where its lift
-        could change the decision (see `_embedding_can_matter`).
+        `knots` are the raw similarities of the suggest and answer thresholds: the embedder is consulted only where
+        its lift could change the decision (see `_embedding_can_matter`).
         """
         picked = self.index.retrieve(query.chars, query.words)
         best: dict[str, Scored] = {}
@@ -79,12 +83,8 @@ class VariantScorer:
             current = best.get(variants[int(i)].entry_id)
             if current is None or scored.similarity > current.similarity:
                 best[variants[int(i)].entry_id] = scored
-        if (
-            semantic
-            and self.vectors is not None
-            and _embedding_can_matter(best, self.settings.embed_weight, suggest_raw)
-        ):
-            self._add_embedding(query, best, picked, suggest_raw)
+        if semantic and self.vectors is not None and _embedding_can_matter(best, self.settings.embed_weight, knots):
+            self._add_embedding(query, best, picked, knots[0])
         return best
 
     def _add_embedding(self, query: Query, best: dict[str, Scored], picked: set[int], suggest_raw: float) -> None:
@@ -155,15 +155,17 @@ class VariantScorer:
         return out
 
 
-def _embedding_can_matter(best: Mapping[str, Scored], weight: float, suggest_raw: float) -> bool:
-    """Whether a lift of at most `weight` could change the decision: reorder the top entry, or lift it into the
-    suggest band. A clear winner (ahead by more than `weight`) already at or above the knot keeps its place and band
-    (the lift can never make the bot answer), and a query whose best entry cannot reach the knot stays silent: for
-    those the query is never encoded, which is where the embedder's CPU time goes."""
+def _embedding_can_matter(best: Mapping[str, Scored], weight: float, knots: tuple[float, float]) -> bool:
+    """Whether a lift of at most `weight` could change the decision: reorder the top entry of a menu, or lift it
+    into the suggest band. Not consulted: a query whose best entry cannot reach the suggest knot (it stays silent), a
+    clear winner (ahead by more than `weight`) already in the suggest band (it keeps its place and band: the lift
+    never makes the bot answer), and lexical evidence already at the answer knot (a weak signal does not overturn
+    it). For those the query is never encoded, which is where the embedder's CPU time goes."""
     if not best:
         return False
+    suggest_raw, answer_raw = knots
     top, second = _two_best(best)
-    if top + weight < suggest_raw:
+    if top + weight < suggest_raw or top >= answer_raw:
         return False
     return top - second <= weight or top < suggest_raw
 

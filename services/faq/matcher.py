@@ -50,9 +50,9 @@ class Matcher:
             self._index, settings, self._load_vectors(texts) if settings.local_embedder else None
         )
         self.calibration: Calibration = self._fit_calibration() if settings.per_kb_calibration else Calibration()
-        # The raw similarity at the configured suggest threshold: below it, minus the embedder's largest lift, the
-        # query is not worth encoding.
-        self._suggest_raw: Final = self.calibration.raw_at(settings.suggest)
+        # The raw similarities at the configured thresholds: where the embedder's lift cannot move a decision across
+        # them, the query is not worth encoding.
+        self._knots: Final = (self.calibration.raw_at(settings.suggest), self.calibration.raw_at(settings.answer))
         self._embeddings: Final = EmbeddingIndex(embedder, texts) if embedder is not None else None
 
     def _load_vectors(self, texts: list[str]) -> VariantVectors | None:
@@ -83,14 +83,14 @@ class Matcher:
         gate = self._gate(text)
         if isinstance(gate, Decision):
             return gate
-        return self._finish(gate, self._scorer.lexical(gate, suggest_raw=self._suggest_raw))
+        return self._finish(gate, self._scorer.lexical(gate, knots=self._knots))
 
     async def adecide(self, text: str) -> Decision:
         """`decide`, with the embedder's cosine fused into the lexical score when one is configured."""
         gate = self._gate(text)
         if isinstance(gate, Decision):
             return gate
-        scored = self._scorer.lexical(gate, suggest_raw=self._suggest_raw)
+        scored = self._scorer.lexical(gate, knots=self._knots)
         if self._embeddings is not None and self._index.variants:
             try:
                 cosines = await self._embeddings.cosines(text)
