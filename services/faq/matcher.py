@@ -13,6 +13,7 @@ from services.faq.calibration import fit as fit_calibration
 from services.faq.decision_bands import decide_bands
 from services.faq.embedder import EmbedderError, EmbeddingIndex
 from services.faq.gate import has_question_clause, is_addressed_chitchat
+from services.faq.homophones import Homophones
 from services.faq.local_embedder import LocalEmbedderMissing, VariantVectors, load_encoder
 from services.faq.match_index import MatchIndex
 from services.faq.match_scoring import Query, Scored, VariantScorer
@@ -44,6 +45,9 @@ class Matcher:
         tokens.prepare(self.synonyms.terms)
         self._items: Final = {item.id: item for item in items if item.enabled}
         self._index: Final = MatchIndex(self._items, self.synonyms)
+        self._homophones: Final = Homophones(
+            frozenset().union(*self._index.entry_words.values(), self._index.answers.vocabulary())
+        )
         texts = [v.text for v in self._index.variants]
         self.embedder_status = "on" if settings.local_embedder else "off"  # "missing": extra not installed
         self._scorer: Final = VariantScorer(
@@ -111,7 +115,7 @@ class Matcher:
             return Decision(Action.SILENT, 0.0, "chitchat", normalized=normalized)
         if not needs_answer(text) and not has_question_clause(text) and not self._is_topic(info.text):
             return Decision(Action.SILENT, 0.0, "not_question", normalized=normalized)
-        return self._scorer.query(normalized)
+        return self._scorer.query(self._homophones.repair(normalized))
 
     @staticmethod
     def _is_topic(text: str) -> bool:

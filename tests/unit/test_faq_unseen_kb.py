@@ -14,6 +14,7 @@ from bot.cli import app
 from services.faq.calibration import DEFAULT_KNOTS, SUGGEST_BOUNDS, fit
 from services.faq.evaluate import NONE, evaluate, read_cases
 from services.faq.gate import has_question_clause, is_addressed_chitchat
+from services.faq.homophones import Homophones
 from services.faq.kb import read_file
 from services.faq.match_settings import MatcherSettings
 from services.faq.matcher import build_matcher
@@ -137,3 +138,18 @@ def test_query_vector_is_reused_when_the_same_question_is_asked_again(monkeypatc
     matcher.forget_query_vectors()
     matcher.decide("房间有浴巾么")
     assert encoder.encoded.count("房间有浴巾么") == 2
+
+
+def test_pinyin_slip_reads_as_the_kb_word_when_it_sounds_the_same() -> None:
+    items = [*ITEMS, KbItem("booking", ("怎么预约", "需要预约吗"), "请提前一天在小程序预约。")]
+    matcher = build_matcher(items, MatcherSettings())
+    decision = matcher.decide("需要先预越吗")
+    assert decision.best is not None and decision.best.entry_id == "booking"
+    assert "预约" in decision.normalized and decision.action is not Action.SILENT
+
+
+def test_homophones_leave_text_as_typed_when_no_kb_word_sounds_alike() -> None:
+    repair = Homophones(["预约", "寄养", "答疑"]).repair
+    assert repair("寄样要打疫苗吗") == "寄养要打疫苗吗"
+    assert repair("尺码小了能换大一码吗") == "尺码小了能换大一码吗"  # a numeral, not a slip of 答疑
+    assert repair("今天天气不错") == "今天天气不错"
