@@ -81,7 +81,7 @@ def test_ask_json_explains_evidence_and_thresholds() -> None:
     assert set(evidence) == {"question", "answer_text", "answer_terms", "embedder", "held_below_answer"}
 
 
-@pytest.mark.parametrize(("name", "spoke"), [("pet_shop", 0.33), ("dental_clinic", 0.42)])
+@pytest.mark.parametrize(("name", "spoke"), [("pet_shop", 0.35), ("dental_clinic", 0.42)])
 def test_blind_tuning_sets_stay_at_their_measured_level(name: str, spoke: float) -> None:
     """Far below the issue's 95 % target (see bench/RESULTS.md): floors so that a change for the worse is noticed."""
     items = read_file(BLIND / f"{name}_kb.yaml")
@@ -89,7 +89,7 @@ def test_blind_tuning_sets_stay_at_their_measured_level(name: str, spoke: float)
     assert report.in_scope_top1 >= spoke
     assert report.silence_recall >= 0.9 and report.wrong_confident_answers == 0
     ranked = [r for r in report.results if r.case.expected != NONE]
-    assert sum(r.top == r.case.expected for r in ranked) / len(ranked) >= 0.64
+    assert sum(r.top == r.case.expected for r in ranked) / len(ranked) >= 0.67
 
 
 def test_local_embedder_lifts_a_paraphrase_but_never_into_answer() -> None:
