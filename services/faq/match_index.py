@@ -57,12 +57,15 @@ class MatchIndex:
         for item in items.values():
             seen: set[str] = set()
             for question in item.questions:
-                text = synonyms.apply(analyze(question).text)
-                if text and text not in seen:
-                    seen.add(text)
-                    variants.append(
-                        Variant(item.id, question, frozenset(tokens.chars(text)), frozenset(tokens.words(text)))
-                    )
+                plain = analyze(question).text
+                # As the synonyms rewrite it, and as written: "几点关门" reads as 营业时间, yet a customer's "关门"
+                # alone is not rewritten and must still find the words the manager wrote.
+                for text in (synonyms.apply(plain), plain):
+                    if text and text not in seen:
+                        seen.add(text)
+                        variants.append(
+                            Variant(item.id, question, frozenset(tokens.chars(text)), frozenset(tokens.words(text)))
+                        )
         self.variants: Final = variants
         self.entry_variants: dict[str, list[int]] = {}
         for i, v in enumerate(variants):

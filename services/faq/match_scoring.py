@@ -51,7 +51,7 @@ class VariantScorer:
     def __init__(self, index: MatchIndex, settings: MatcherSettings, vectors: VariantVectors | None) -> None:
         self.index: Final = index
         self.settings: Final = settings
-        self._vectors: Final = vectors
+        self.vectors: Final = vectors
 
     def query(self, normalized: str) -> Query:
         chars = frozenset(tokens.chars(normalized))
@@ -62,8 +62,18 @@ class VariantScorer:
         word_idf = {t: ix.word_idf.get(t, unknown * frames.weight(t)) for t in words}
         return Query(normalized, chars, words, sum(char_idf.values()), sum(word_idf.values()), char_idf, word_idf)
 
-    def lexical(self, query: Query, exclude: int | None = None, semantic: bool = True) -> dict[str, Scored]:
-        """Retrieve with both BM25 indexes, then score the retrieved variants; the best variant per entry."""
+    def lexical(
+        self,
+        query: Query,
+        exclude: int | None = None,
+        semantic: bool = True,
+        knots: tuple[float, float] = (0.0, float("inf")),
+    ) -> dict[str, Scored]:
+        """Retrieve with both BM25 indexes, then score the retrieved variants; the best variant per entry.
+
+        `knots` are the raw similarities of the suggest and answer thresholds: the embedder is consulted only where
+        its lift could change the decision (see `_embedding_can_matter`).
+        """
         picked = self.index.retrieve(query.chars, query.words)
         best: dict[str, Scored] = {}
         picked.discard(-1 if exclude is None else exclude)
@@ -73,15 +83,22 @@ class VariantScorer:
             current = best.get(variants[int(i)].entry_id)
             if current is None or scored.similarity > current.similarity:
                 best[variants[int(i)].entry_id] = scored
-        if semantic and self._vectors is not None and best:
-            self._add_embedding(query, best, picked)
+        if semantic and self.vectors is not None and _embedding_can_matter(best, self.settings.embed_weight, knots):
+            self._add_embedding(query, best, picked, knots[0])
         return best
 
-    def _add_embedding(self, query: Query, best: dict[str, Scored], picked: set[int]) -> None:
-        """Additive, over the retrieved variants only: each entry's best cosine above the floor lifts its score."""
-        assert self._vectors is not None
+    def _add_embedding(self, query: Query, best: dict[str, Scored], picked: set[int], suggest_raw: float) -> None:
+        """Additive, over the retrieved variants only: each entry's best cosine above the floor lifts its score.
+
+        Only the variants of entries whose lift could reach the top entry or the suggest band are compared: the
+        rest cannot change the decision, and each uncached variant costs an encoder call.
+        """
+        assert self.vectors is not None
         s = self.settings
-        cosines = self._vectors.cosines(self._vectors.embed(query.normalized), picked)
+        reach = min(max(sc.similarity for sc in best.values()), suggest_raw) - s.embed_weight
+        variants = self.index.variants
+        worth = {i for i in picked if (sc := best.get(variants[i].entry_id)) is not None and sc.similarity >= reach}
+        cosines = self.vectors.cosines(self.vectors.embed(query.normalized), worth)
         top: dict[str, float] = {}
         for i, cosine in cosines.items():
             entry = self.index.variants[i].entry_id
@@ -136,6 +153,31 @@ class VariantScorer:
             else:
                 out[entry] = dataclasses.replace(lexical, similarity=fused)
         return out
+
+
+def _embedding_can_matter(best: Mapping[str, Scored], weight: float, knots: tuple[float, float]) -> bool:
+    """Whether a lift of at most `weight` could change the decision: reorder the top entry of a menu, or lift it
+    into the suggest band. Not consulted: a query whose best entry cannot reach the suggest knot (it stays silent), a
+    clear winner (ahead by more than `weight`) already in the suggest band (it keeps its place and band: the lift
+    never makes the bot answer), and lexical evidence already at the answer knot (a weak signal does not overturn
+    it). For those the query is never encoded, which is where the embedder's CPU time goes."""
+    if not best:
+        return False
+    suggest_raw, answer_raw = knots
+    top, second = _two_best(best)
+    if top + weight < suggest_raw or top >= answer_raw:
+        return False
+    return top - second <= weight or top < suggest_raw
+
+
+def _two_best(best: Mapping[str, Scored]) -> tuple[float, float]:
+    first = second = 0.0
+    for sc in best.values():
+        if sc.similarity > first:
+            first, second = sc.similarity, first
+        elif sc.similarity > second:
+            second = sc.similarity
+    return first, second
 
 
 def _coverage(

@@ -13,6 +13,7 @@ from services.faq.calibration import fit as fit_calibration
 from services.faq.decision_bands import decide_bands
 from services.faq.embedder import EmbedderError, EmbeddingIndex
 from services.faq.gate import has_question_clause, is_addressed_chitchat
+from services.faq.homophones import Homophones
 from services.faq.local_embedder import LocalEmbedderMissing, VariantVectors, load_encoder
 from services.faq.match_index import MatchIndex
 from services.faq.match_scoring import Query, Scored, VariantScorer
@@ -44,12 +45,18 @@ class Matcher:
         tokens.prepare(self.synonyms.terms)
         self._items: Final = {item.id: item for item in items if item.enabled}
         self._index: Final = MatchIndex(self._items, self.synonyms)
+        self._homophones: Final = Homophones(
+            frozenset().union(*self._index.entry_words.values(), self._index.answers.vocabulary())
+        )
         texts = [v.text for v in self._index.variants]
         self.embedder_status = "on" if settings.local_embedder else "off"  # "missing": extra not installed
         self._scorer: Final = VariantScorer(
             self._index, settings, self._load_vectors(texts) if settings.local_embedder else None
         )
         self.calibration: Calibration = self._fit_calibration() if settings.per_kb_calibration else Calibration()
+        # The raw similarities at the configured thresholds: where the embedder's lift cannot move a decision across
+        # them, the query is not worth encoding.
+        self._knots: Final = (self.calibration.raw_at(settings.suggest), self.calibration.raw_at(settings.answer))
         self._embeddings: Final = EmbeddingIndex(embedder, texts) if embedder is not None else None
 
     def _load_vectors(self, texts: list[str]) -> VariantVectors | None:
@@ -60,6 +67,11 @@ class Matcher:
             log.warning("faq local embedder unavailable, deciding on lexical scores only: %s", exc)
             self.embedder_status = "missing"
             return None
+
+    def forget_query_vectors(self) -> None:
+        """Drop the embedder's cached query vectors (benchmarks measure unseen questions; KB vectors are kept)."""
+        if self._scorer.vectors is not None:
+            self._scorer.vectors.forget_queries()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -75,14 +87,14 @@ class Matcher:
         gate = self._gate(text)
         if isinstance(gate, Decision):
             return gate
-        return self._finish(gate, self._scorer.lexical(gate))
+        return self._finish(gate, self._scorer.lexical(gate, knots=self._knots))
 
     async def adecide(self, text: str) -> Decision:
         """`decide`, with the embedder's cosine fused into the lexical score when one is configured."""
         gate = self._gate(text)
         if isinstance(gate, Decision):
             return gate
-        scored = self._scorer.lexical(gate)
+        scored = self._scorer.lexical(gate, knots=self._knots)
         if self._embeddings is not None and self._index.variants:
             try:
                 cosines = await self._embeddings.cosines(text)
@@ -103,7 +115,7 @@ class Matcher:
             return Decision(Action.SILENT, 0.0, "chitchat", normalized=normalized)
         if not needs_answer(text) and not has_question_clause(text) and not self._is_topic(info.text):
             return Decision(Action.SILENT, 0.0, "not_question", normalized=normalized)
-        return self._scorer.query(normalized)
+        return self._scorer.query(self._homophones.repair(normalized))
 
     @staticmethod
     def _is_topic(text: str) -> bool:

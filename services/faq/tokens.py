@@ -132,6 +132,11 @@ def prepare(words: Iterable[str]) -> None:
                 _added.add(word)
 
 
+def segment(text: str) -> list[str]:
+    """jieba's segmentation of normalised text, every piece kept (spaces and function words too)."""
+    return list(_jieba().lcut(text, HMM=False))
+
+
 def words(text: str) -> list[str]:
     """jieba words of normalised text, without spaces and function words."""
     return [w for w in _jieba().lcut(text, HMM=False) if w.strip() and w not in STOPWORDS]

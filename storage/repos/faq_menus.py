@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.faq import FaqDecision, FaqReply, KbEntry, UnansweredQuestion
+from storage.models.faq import FaqDecision, FaqReply, KbEntry, KbQuestion, UnansweredQuestion
 from storage.models.outbox import Outbox
 
 
@@ -60,7 +60,17 @@ async def most_answered(session: AsyncSession, since: datetime, limit: int) -> l
 
 
 async def enabled_entry_ids(session: AsyncSession, limit: int) -> list[str]:
-    stmt = select(KbEntry.id).where(KbEntry.enabled.is_(True)).order_by(KbEntry.id).limit(limit)
+    """Enabled entries in KB order: the order their questions were first stored (an import keeps the file's order),
+    entries without a question last, ties by id."""
+    first = func.min(KbQuestion.id)
+    stmt = (
+        select(KbEntry.id)
+        .outerjoin(KbQuestion, KbQuestion.entry_id == KbEntry.id)
+        .where(KbEntry.enabled.is_(True))
+        .group_by(KbEntry.id)
+        .order_by(first.is_(None), first, KbEntry.id)
+        .limit(limit)
+    )
     return list((await session.execute(stmt)).scalars())
 
 

@@ -113,6 +113,29 @@ async def test_chitchat_gets_one_greeting_menu_per_session_and_then_silence(menu
     assert len(answers) == 1
 
 
+async def test_the_greeting_lists_the_first_kb_entries_in_file_order_when_nothing_was_asked_yet(
+    menu_stack: Stack,
+) -> None:
+    said = await menu_stack.act("kf-say", customer="new", text="你好")
+    greeting = await menu_sent(menu_stack, said["external_userid"], "大家常问")
+    assert click_ids(greeting) == [item_id(entry) for entry in list(ANSWERS)[:5]]
+
+
+async def test_the_greeting_lists_the_most_asked_entries_first_when_customers_have_asked(menu_stack: Stack) -> None:
+    asked = (
+        ("你们营业时间是几点", "opening_hours"),
+        ("客服几点上班", "opening_hours"),
+        ("直播课有回放吗", "class_replay"),
+    )
+    for text, entry in asked:  # each from a customer of their own: three confident answers
+        said = await menu_stack.act("kf-say", customer="new", text=text)
+        await eventually(logged(menu_stack, "kf_send", ANSWERS[entry], touser=said["external_userid"]))
+    said = await menu_stack.act("kf-say", customer="new", text="你好")
+    greeting = await menu_sent(menu_stack, said["external_userid"], "大家常问")
+    kb_order = [entry for entry in ANSWERS if entry not in ("opening_hours", "class_replay")][:3]
+    assert click_ids(greeting) == [item_id(e) for e in ("opening_hours", "class_replay", *kb_order)]
+
+
 async def test_no_menu_is_sent_when_the_window_cannot_afford_the_answer_after_it(database_url: str) -> None:
     update = {"service": ServiceSettings(on_duty=("wangwu",)), "sender": SenderSettings(kf_quota=1)}
     async with running_stack(database_url, settings_update=update) as stack:

@@ -83,7 +83,7 @@ def test_uncovered_in_domain_questions_stay_silent(example: Matcher) -> None:
 
 def test_thresholds_decide_the_action() -> None:
     items = read_file(ROOT / "kb" / "example.yaml")
-    query = "退款三天了还没到"
+    query = "退款多久能到账"
     confidence = build_matcher(items, MatcherSettings()).decide(query).confidence
     assert 0 < confidence < 1
     answer = build_matcher(items, MatcherSettings(answer=confidence, suggest=confidence / 2)).decide(query)

