@@ -221,7 +221,8 @@ def enrol_crowd(stack: Stack, cohort: str, count: int) -> list[str]:
         # Refused as a whole while any customer is still unknown to the bot; accepted once the import has them all.
         return run_cli(["attribute", "import", str(csv)], stack.env, stack.root).returncode == 0
 
-    stack.wait_for(imported, 300, f"the bot's start-up import of the {count} seeded customers")
+    # Seldom: each try is a CLI process, and the import shares the machine with it.
+    stack.wait_for(imported, 600, f"the bot's start-up import of the {count} seeded customers", interval=15)
     return people
 
 
