@@ -141,9 +141,11 @@ class QuotaBook:
     async def _load_mass(self, session: AsyncSession, outbox_ids: list[int]) -> None:
         tasks = await masstasks.tasks_by_outbox(session, outbox_ids)
         everyone: set[str] = set()
+        wanted = [MassTargetStatus.PENDING, MassTargetStatus.UNSENT]
+        by_task = await masstasks.targets_of_tasks(session, [t.id for t in tasks.values()], wanted)
         for outbox_id, task in tasks.items():
             self.mass_task_ids[outbox_id] = task.id
-            targets = await masstasks.targets_of(session, task.id, [MassTargetStatus.PENDING, MassTargetStatus.UNSENT])
+            targets = by_task[task.id]
             pending = [t.target_id for t in targets if t.status == MassTargetStatus.PENDING]
             self.mass_pending[outbox_id] = pending
             self.mass_unsent[outbox_id] = [t.target_id for t in targets if t.status == MassTargetStatus.UNSENT]

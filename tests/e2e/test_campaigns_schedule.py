@@ -26,8 +26,8 @@ from tests.e2e.pool import StackPool, use_stack
 pytestmark = pytest.mark.e2e
 
 OWNER = "lisi"
-# The mass-task result polls keep their shipped pace (60 s): polled every second, a few hundred tasks' polls would
-# fill the sender and hold back the low-priority add_msg_template calls of the large run.
+# The mass-task result polls keep their shipped pace (60 s); however fast they come, they take only their share
+# (sender.mass_poll_share) of the sender, so the large run's task creation is never held back by them.
 FAST: dict[str, Any] = {"campaigns": {"tick_s": 1, "quiet_hours": {"start": "00:00", "end": "00:00"}}}
 
 
