@@ -24,6 +24,7 @@ from storage.repos import campaigns as rows
 KF_WINDOW = timedelta(hours=48)
 KF_QUOTA = 5
 REMINDER_LINES = 30  # customers named in one member reminder; the rest are counted
+TASKS_PER_CHUNK = 50  # personal texts turned into tasks in one transaction: short, so the sender still gets to write
 
 
 async def dispatch_chunk(
@@ -57,7 +58,7 @@ async def dispatch_chunk(
         if not chunk:
             return True
         if document.path == "mass_single":
-            await _as_task(session, run, owner, chunk, now)
+            await _as_task(session, run, owner, chunk, now, full=len(chunk) >= policy.task_max_targets)
         elif document.path == "kf":
             await _as_kf(session, run, chunk, now)
         elif document.path == "oa_template":
@@ -70,22 +71,40 @@ async def dispatch_chunk(
 
 
 async def _as_task(
-    session: AsyncSession, run: CampaignRun, owner: str, chunk: list[tuple[CampaignSend, str]], now: datetime
+    session: AsyncSession,
+    run: CampaignRun,
+    owner: str,
+    chunk: list[tuple[CampaignSend, str]],
+    now: datetime,
+    *,
+    full: bool,
 ) -> None:
-    # One add_msg_template task carries one text: customers whose personal text differs get tasks of their own.
-    text = chunk[0][0].text
-    same = [(s, ext) for s, ext in chunk if s.text == text]
-    task_id = await queue_mass_task(
-        session,
-        now,
-        sender=owner,
-        chat_type="single",
-        targets=[ext for _, ext in same],
-        content=MassContent(text),
-        key=f"campaign:{run.id}:{same[0][0].id}",
-        priority=Priority.LOW,
-    )
-    await rows.mark_sends(session, [s.id for s, _ in same], outcome=SendOutcome.TASK, mass_task_id=task_id)
+    """One add_msg_template task per text: customers whose personal text differs get tasks of their own.
+
+    Every text of the chunk becomes its task in this transaction (a chunk is read in text order), up to
+    TASKS_PER_CHUNK; a text the chunk may have cut (the last one of a full chunk) waits for the next chunk, unless
+    it is the only one. One task per chunk read made a 5,000-customer personal run read its owner's sends 5,000 times.
+    """
+    groups: list[list[tuple[CampaignSend, str]]] = []
+    for send, ext in chunk:
+        if groups and groups[-1][0][0].text == send.text:
+            groups[-1].append((send, ext))
+        else:
+            groups.append([(send, ext)])
+    if full and len(groups) > 1:
+        groups.pop()
+    for same in groups[:TASKS_PER_CHUNK]:
+        task_id = await queue_mass_task(
+            session,
+            now,
+            sender=owner,
+            chat_type="single",
+            targets=[ext for _, ext in same],
+            content=MassContent(same[0][0].text),
+            key=f"campaign:{run.id}:{same[0][0].id}",
+            priority=Priority.LOW,
+        )
+        await rows.mark_sends(session, [s.id for s, _ in same], outcome=SendOutcome.TASK, mass_task_id=task_id)
 
 
 async def _as_kf(session: AsyncSession, run: CampaignRun, chunk: list[tuple[CampaignSend, str]], now: datetime) -> None:

@@ -52,6 +52,9 @@ class SenderSettings(Section):
     mass_track_days: float = Field(default=7.0, gt=0)
     mass_remind_after_h: float = Field(default=4.0, gt=0)
     mass_remind_per_day: int = Field(default=3, ge=0, le=3)
+    # Share of a claim's batch that mass-task polls and result pages may take while other rows are due, so the polls
+    # of a large run's unconfirmed tasks never keep its task creation (low priority) out of every batch.
+    mass_poll_share: float = Field(default=0.25, gt=0, le=1)
 
     def check_lease(self, request_timeout_s: float) -> None:
         if self.lease_s < 3 * request_timeout_s:

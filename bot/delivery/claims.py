@@ -34,6 +34,8 @@ CLAIM_LOCK: Final = 0x5157_4B45_0001  # pg_advisory_xact_lock key: "QWKE" + 1
 # Kinds whose resend WeCom cannot recognise: an unknown outcome stays unknown (an operator may retry).
 NO_RESEND: Final = frozenset({OutboxKind.OA_MESSAGE, OutboxKind.MASS_REMIND})
 RECONCILE_API: Final = LIST_PATH
+# Calls that follow a task already created: a bounded share of each batch, so they cannot starve task creation.
+POLL_KINDS: Final = (OutboxKind.MASS_POLL, OutboxKind.MASS_RESULTS)
 
 
 class Action(StrEnum):
@@ -69,7 +71,9 @@ class Claimer:
         if dialect_of(session) == "postgresql":
             await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
         paused = await quotas.paused_apis(session, now)
-        rows = await outbox_repo.due_rows(session, now, self._settings.batch_size, paused)
+        size = self._settings.batch_size
+        poll_places = max(1, int(size * self._settings.mass_poll_share))
+        rows = await outbox_repo.due_rows(session, now, size, paused, POLL_KINDS, poll_places)
         batch = ClaimBatch([], len(rows))
         if not rows:
             return batch
@@ -99,12 +103,16 @@ class Claimer:
         verdict, decision = self._kind_room(book, row, now, counted=notes.counted(row.result))
         if not verdict.ok:
             return decision
+        if row.kind in POLL_KINDS and not (poll := book.poll_room()).ok:
+            return Decision(Action.SKIP, poll.reason, poll.until)
         reconcile = unknown and row.kind == OutboxKind.MASS_TASK
         for api in (row.api, RECONCILE_API) if reconcile else (row.api,):
             call = book.call_room(api, row.priority)
             if not call.ok:
                 return Decision(Action.SKIP, call.reason, call.until)
         book.take_call(row.api)
+        if row.kind in POLL_KINDS:
+            book.take_poll()
         if reconcile:
             book.take_call(RECONCILE_API)  # the attempt reads get_groupmsg_list_v2 before it creates anything
         return await self._reserve(session, book, row, lease_until, decision)

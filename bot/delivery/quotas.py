@@ -26,6 +26,7 @@ from storage.repos import masstasks, quotas, windows
 from storage.repos.windows import OA_MESSAGE, KfPair, split_kf_recipient
 
 APP_DAY: Final = "d:app"  # message/send person-times per natural day
+POLLS: Final = "g:poll"  # mass-task polls and result pages, in the global rate's tenths (pruned with "g")
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 
@@ -96,6 +97,7 @@ class QuotaBook:
         self._api_minute: Counter[str] = Counter()
         self._api_hour: Counter[str] = Counter()
         self._global = 0
+        self._polls = 0
         self._new_calls: Counter[tuple[str, int]] = Counter()
         self._stamps: dict[str, list[datetime]] = {}
         self._new_stamps: list[tuple[str, datetime, int]] = []
@@ -119,6 +121,7 @@ class QuotaBook:
         since = {f"m:{a}": int(now.timestamp() - 60 - margin) for a in apis}
         since |= {f"h:{a}": int((now.timestamp() - 3600 - margin) // 60) for a in apis}
         since["g"] = int((now.timestamp() - 1) * 10)  # every tenth touching the last second: a strict window
+        since[POLLS] = since["g"]
         since[APP_DAY] = book._day
         sums = await quotas.counter_sums(session, since)
         book._app_today = sums.get(APP_DAY, 0)
@@ -126,6 +129,7 @@ class QuotaBook:
             book._api_minute[api] = sums.get(f"m:{api}", 0)
             book._api_hour[api] = sums.get(f"h:{api}", 0)
         book._global = sums.get("g", 0)
+        book._polls = sums.get(POLLS, 0)
         members = {m for r in rows if r.kind == OutboxKind.APP_MESSAGE for m in r.recipient.split("|")}
         book._stamps = dict(await quotas.member_stamps(session, members, now - book.hour))
         pairs = {kf_pair(r) for r in rows if r.kind in (OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE)}
@@ -137,9 +141,11 @@ class QuotaBook:
     async def _load_mass(self, session: AsyncSession, outbox_ids: list[int]) -> None:
         tasks = await masstasks.tasks_by_outbox(session, outbox_ids)
         everyone: set[str] = set()
+        wanted = [MassTargetStatus.PENDING, MassTargetStatus.UNSENT]
+        by_task = await masstasks.targets_of_tasks(session, [t.id for t in tasks.values()], wanted)
         for outbox_id, task in tasks.items():
             self.mass_task_ids[outbox_id] = task.id
-            targets = await masstasks.targets_of(session, task.id, [MassTargetStatus.PENDING, MassTargetStatus.UNSENT])
+            targets = by_task[task.id]
             pending = [t.target_id for t in targets if t.status == MassTargetStatus.PENDING]
             self.mass_pending[outbox_id] = pending
             self.mass_unsent[outbox_id] = [t.target_id for t in targets if t.status == MassTargetStatus.UNSENT]
@@ -160,6 +166,17 @@ class QuotaBook:
         if self._api_hour[api] >= s.api_per_hour:
             return Verdict(False, "api_hour_rate", self.now + MINUTE)
         return Verdict.go()
+
+    def poll_room(self) -> Verdict:
+        """Polls of created tasks take at most their share of the global rate, the rest stays for new tasks."""
+        ceiling = max(1, int(self.settings.global_per_second * self.settings.mass_poll_share))
+        if self._polls >= ceiling:
+            return Verdict(False, "poll_rate", self.now + timedelta(seconds=0.1))
+        return Verdict.go()
+
+    def take_poll(self) -> None:
+        self._polls += 1
+        self._new_calls[(POLLS, self._tenth)] += 1
 
     def take_call(self, api: str) -> None:
         self._global += 1

@@ -20,6 +20,7 @@ from sandbox.contacts.actions import (
     edit_contact,
     new_customer,
 )
+from sandbox.contacts.bulk import seed_customers
 from sandbox.contacts.group_actions import create_group, dismiss_group, join_group, leave_group, rename_group
 from sandbox.contacts.group_lag import GroupLag
 from sandbox.http_json import Body, error_response, json_response, read_object
@@ -90,6 +91,10 @@ def _new_customer(w: World, b: Body) -> ActionResult:
     return new_customer(w.corp, w.ids, b.text("name"), b.integer("gender", 0), b.optional_text("unionid") or "")
 
 
+def _seed_customers(w: World, b: Body) -> ActionResult:
+    return seed_customers(w.corp, w.ids, w.now, b.text("name"), b.integer("count", 1), b.text_list("members") or [])
+
+
 ACTIONS: Final[dict[str, Callable[[World, Body], ActionResult]]] = {
     "add-contact": _add_contact,
     "edit-contact": _edit_contact,
@@ -101,6 +106,7 @@ ACTIONS: Final[dict[str, Callable[[World, Body], ActionResult]]] = {
     "dismiss-group": _dismiss_group,
     "rename-group": _rename_group,
     "new-customer": _new_customer,
+    "seed-customers": _seed_customers,
 }
 
 

@@ -78,6 +78,23 @@ async def targets_of(session: AsyncSession, task_id: int, statuses: Collection[s
     return list((await session.execute(stmt)).scalars())
 
 
+async def targets_of_tasks(
+    session: AsyncSession, task_ids: Collection[int], statuses: Collection[str]
+) -> dict[int, list[MassTarget]]:
+    """targets_of for many tasks in one query (a claim loads every task of its batch at once)."""
+    found: dict[int, list[MassTarget]] = {task_id: [] for task_id in task_ids}
+    if not task_ids:
+        return found
+    stmt = (
+        select(MassTarget)
+        .where(MassTarget.task_id.in_(list(task_ids)), MassTarget.status.in_(list(statuses)))
+        .order_by(MassTarget.task_id, MassTarget.id)
+    )
+    for target in (await session.execute(stmt)).scalars():
+        found[target.task_id].append(target)
+    return found
+
+
 async def cap_usage(session: AsyncSession, target_ids: Collection[str], period: str) -> dict[str, int]:
     """How many mass messages each target holds under the cap in `period` (all tasks, all senders)."""
     if not target_ids:

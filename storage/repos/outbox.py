@@ -59,14 +59,35 @@ async def insert_if_new(session: AsyncSession, row: NewOutbox, now: datetime) ->
     return int(existing), False
 
 
-async def due_rows(session: AsyncSession, now: datetime, limit: int, paused_apis: Collection[str]) -> list[Outbox]:
+async def due_rows(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    paused_apis: Collection[str],
+    capped_kinds: Collection[str] = (),
+    capped_limit: int | None = None,
+) -> list[Outbox]:
     """Queued or deferred rows whose time has come, and leased rows whose lease ran out, by priority.
 
+    Rows of `capped_kinds` take at most `capped_limit` of the `limit` places while other rows are due (they take the
+    places left over when fewer are): a flood of one kind cannot keep a lower priority out of every batch.
     On PostgreSQL the rows stay locked (FOR UPDATE SKIP LOCKED) until the claim transaction commits.
     """
+    if not capped_kinds or capped_limit is None:
+        return await _due(session, now, limit, paused_apis)
+    others = await _due(session, now, limit, paused_apis, Outbox.kind.not_in(list(capped_kinds)))
+    room = max(capped_limit, limit - len(others))
+    capped = await _due(session, now, room, paused_apis, Outbox.kind.in_(list(capped_kinds)))
+    kept = others[: limit - len(capped)]  # the lowest of the others wait for the next claim
+    return sorted([*kept, *capped], key=lambda r: (r.priority, r.due_at, r.id))
+
+
+async def _due(
+    session: AsyncSession, now: datetime, limit: int, paused_apis: Collection[str], *where: Any
+) -> list[Outbox]:
     stmt = (
         select(Outbox)
-        .where(Outbox.due_at.is_not(None), Outbox.due_at <= now)
+        .where(Outbox.due_at.is_not(None), Outbox.due_at <= now, *where)
         .order_by(Outbox.priority, Outbox.due_at, Outbox.id)
         .limit(limit)
     )

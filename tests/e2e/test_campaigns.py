@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.harness import ZONE, Keys, Stack, StackPlan, http_json
+from tests.e2e.harness import ZONE, Keys, Stack, StackPlan, http_json, run_cli
 from tests.e2e.pool import StackPool, use_stack
 
 pytestmark = pytest.mark.e2e
@@ -250,8 +250,22 @@ def test_unconfirmed_task_is_reminded_and_reported_when_the_rep_never_confirms(s
         "the report: 张三's task confirmed and delivered",
     )
     assert row["tasks_unconfirmed"] == 1 and row["tasks_created"] == 2, row
-    # Never resent as a second task: still exactly the two.
+    # WeCom's rule, at most 3 reminders a day: the manager's two more go out, a fourth is refused by the bot itself.
+    task_id = next(int(t["id"]) for t in stack.cli_json("task", "list", "--limit", "500") if t["msgid"] == msgid)
+    stack.cli("task", "remind", str(task_id))
+    stack.cli("task", "remind", str(task_id))
+    fourth = run_cli(["task", "remind", str(task_id)], stack.env, stack.root)
+    assert fourth.returncode == 1 and "24 小时内已提醒 3 次" in fourth.stderr, (fourth.stdout, fourth.stderr)
+    stack.wait_for(lambda: len(reminders_of(stack, msgid)) == 3, 60, "赵六's task reminded three times in WeCom")
+    # Never resent as a second task: still exactly the two, and the bot's own reminders stopped at three.
     assert len([t for t in tasks(stack) if "新品体验名额" in t["text"]]) == 2
+    shown = stack.cli_json("task", "show", str(task_id))
+    assert shown["status"] == "created" and len(shown["reminders"]) == 3, shown
+    assert len(reminders_of(stack, msgid)) == 3
+
+
+def reminders_of(stack: Stack, msgid: str) -> list[dict[str, Any]]:
+    return [e for e in stack.log() if e["kind"] == "mass_task" and (e["action"], e["msgid"]) == ("reminded", msgid)]
 
 
 def test_group_broadcast_becomes_one_group_task_for_the_group_owner_when_its_customers_are_chosen(stack: Stack) -> None:

@@ -20,14 +20,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.harness import ZONE, Keys, Stack, StackPlan, http_json
+from tests.e2e.harness import ZONE, Keys, Stack, StackPlan, http_json, run_cli
 from tests.e2e.pool import StackPool, use_stack
 
 pytestmark = pytest.mark.e2e
 
 OWNER = "lisi"
-# The mass-task result polls keep their shipped pace (60 s): polled every second, a few hundred tasks' polls would
-# fill the sender and hold back the low-priority add_msg_template calls of the large run.
+# The mass-task result polls keep their shipped pace (60 s); however fast they come, they take only their share
+# (sender.mass_poll_share) of the sender, so the large run's task creation is never held back by them.
 FAST: dict[str, Any] = {"campaigns": {"tick_s": 1, "quiet_hours": {"start": "00:00", "end": "00:00"}}}
 
 
@@ -202,15 +202,39 @@ def test_held_out_customer_gets_no_task_and_is_counted_as_held_out_when_the_broa
     assert row["held_out"] == 1, row
 
 
-# The sandbox seeds customers one admin call at a time (new-customer, add-contact), each imported by the bot from its
-# callback: a few hundred keep the test within minutes on a shared machine; the issue's 5,000 is for the benchmark.
-LARGE_RUN = 240
+# WeCom's side holds the crowd already (the sandbox's bulk seed, no callbacks); the bot learns it through its start-up
+# import of every contact, so the bot is restarted once before the run.
+LARGE_RUN = 5000
+LARGE_REPS = ("lisi", "wangwu", "zhangsan")
+
+
+def enrol_crowd(stack: Stack, cohort: str, count: int) -> list[str]:
+    """`count` customers of LARGE_REPS seeded in WeCom, imported by a restarted bot, marked with their `cohort`."""
+    seeded = stack.act("seed-customers", {"name": cohort, "count": count, "members": list(LARGE_REPS)})
+    people = [str(p) for p in seeded["customers"]["external_userids"]]
+    stack.bot.stop()
+    stack.start_bot()
+    csv = stack.root / f"{cohort}.csv"
+    csv.write_text("customer,cohort\n" + "".join(f"{p},{cohort}\n" for p in people), encoding="utf-8")
+
+    def imported() -> bool:
+        # Refused as a whole while any customer is still unknown to the bot; accepted once the import has them all.
+        return run_cli(["attribute", "import", str(csv)], stack.env, stack.root).returncode == 0
+
+    # Seldom: each try is a CLI process, and the import shares the machine with it.
+    stack.wait_for(imported, 600, f"the bot's start-up import of the {count} seeded customers", interval=15)
+    return people
+
+
+def run_funnel(stack: Stack, name: str) -> dict[str, Any]:
+    runs = show(stack, name)["runs"]
+    return dict(runs[0]["funnel"]) if runs else {}
 
 
 def test_every_recipient_gets_exactly_one_task_when_the_bot_is_killed_in_the_middle_of_a_large_run(
     stack: Stack,
 ) -> None:
-    people = enrol(stack, "大促", LARGE_RUN, reps=("lisi", "wangwu", "zhangsan"))
+    people = enrol_crowd(stack, "大促", LARGE_RUN)
     marker = "双旦大促提前购"
     document = {
         "name": "双旦大促",
@@ -223,20 +247,26 @@ def test_every_recipient_gets_exactly_one_task_when_the_bot_is_killed_in_the_mid
         "guards": {"quiet_hours": False},
     }
     create_campaign(stack, document)
-    stack.wait_for(lambda: len(campaign_tasks(stack, marker)) >= 10, 120, "the first tasks of the run in WeCom")
+
+    def partly_done() -> dict[str, Any] | None:
+        funnel = run_funnel(stack, "双旦大促")
+        return funnel if funnel.get("tasks_created", 0) >= LARGE_RUN // 10 else None
+
+    partly = stack.wait_for(partly_done, 300, "a tenth of the run's tasks created in WeCom")
     stack.bot.stop(signal.SIGKILL)
     at_kill = len(campaign_tasks(stack, marker))
     stack.start_bot()
 
-    def all_dispatched() -> list[dict[str, Any]] | None:
-        found = campaign_tasks(stack, marker)
-        return found if len({t for task in found for t in targets(task)}) == len(people) else None
+    def all_created() -> dict[str, Any] | None:
+        shown = runs_done(stack, "双旦大促", 1)
+        return shown if shown and shown["runs"][0]["funnel"]["tasks_created"] >= LARGE_RUN else None
 
-    stack.wait_for(all_dispatched, 300, f"a task for each of the {len(people)} customers after the restart")
-    shown = stack.wait_for(lambda: runs_done(stack, "双旦大促", 1), 120, "the run done after the restart")
+    shown = stack.wait_for(all_created, 900, f"the run done and its {LARGE_RUN} tasks created after the restart")
     found = campaign_tasks(stack, marker)
     sent = Counter(target for task in found for target in targets(task))
-    assert sent == Counter(people), ({k: v for k, v in sent.items() if v != 1}, at_kill)
+    assert sent == Counter(people), ({k: v for k, v in sent.items() if v != 1}, len(sent), at_kill)
     (run,) = shown["runs"]
     assert run["funnel"]["audience"] == len(people) and run["funnel"]["in_tasks"] == len(people), run
-    assert 0 < at_kill < len(people), f"the kill came after {at_kill} of {len(people)} tasks: not mid-run"
+    assert 0 < at_kill < len(people), f"the kill came after {at_kill} of {len(people)} tasks: not mid-run ({partly})"
+    row = next(r for r in stack.cli_json("report", "campaigns") if r["name"] == "双旦大促")
+    assert row["audience"] == len(people) and row["tasks_created"] == len(people), row
