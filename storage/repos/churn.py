@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -21,6 +20,7 @@ from storage.models.purchases import Purchase
 from storage.models.service import ChurnScore
 from storage.models.surveys import CustomerScore, Survey, SurveyStatus
 from storage.models.tickets import Ticket, TicketStatus
+from storage.repos import bulk
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,12 +218,14 @@ async def previous_scores(session: AsyncSession, span: Span) -> dict[int, Previo
 
 
 async def upsert_scores(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """One executemany INSERT ... ON CONFLICT (customer_id) DO UPDATE on either dialect."""
+    """PostgreSQL: COPY into a stage and one INSERT ... SELECT ... ON CONFLICT; SQLite: one executemany upsert."""
     if not rows:
         return
-    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
-    stmt = insert(ChurnScore)
     changed = ("risk", "reasons", "features", "at_risk", "scored_at", "crossed_at", "alerted_at")
+    if dialect_of(session) == "postgresql":
+        await bulk.copy_upsert(session, ChurnScore, rows, "customer_id", changed)
+        return
+    stmt = sqlite_insert(ChurnScore)
     stmt = stmt.on_conflict_do_update(
         index_elements=["customer_id"], set_={name: stmt.excluded[name] for name in changed}
     )
