@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.churn.alerting import alert_crossings, alertable
 from services.churn.model import ChurnPolicy, History, assess
-from services.churn.words import negative_terms
+from services.churn.words import candidate_terms, negative_terms
 from services.customers.timeline import EntryKind
 from storage.repos import churn as repo
 from storage.repos import contacts
@@ -26,6 +26,7 @@ from storage.repos.churn import CustomerRow, PreviousScore, Span
 
 GROUP_LEAVES: Final = (EntryKind.LEFT_GROUP,)
 MAX_MERGE_CHAIN: Final = 16
+NEGATIVE_CANDIDATES: Final = candidate_terms()
 
 
 @dataclass(slots=True)
@@ -154,7 +155,7 @@ async def gather_histories(
     }
     tickets = _by_root_pairs(await repo.open_tickets(session, span), roots)
     left = _by_root(await repo.event_counts(session, span, GROUP_LEAVES, recent_since), roots)
-    negative = _negatives(await repo.recent_texts(session, span, recent_since), roots)
+    negative = _negatives(await repo.recent_texts(session, span, recent_since, NEGATIVE_CANDIDATES), roots)
     out: dict[int, History] = {}
     for c in chunk:
         out[c.id] = History(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,17 +97,21 @@ async def message_buckets(
     return out
 
 
-async def recent_texts(session: AsyncSession, span: Span, since: datetime) -> list[tuple[int, str]]:
-    """What customers wrote since `since` (text messages only), for the negative-word signal."""
-    rows = await session.execute(
-        select(Message.customer_id, Message.text).where(
-            span.where(Message.customer_id),
-            Message.sent_at >= since,
-            Message.sender_kind == SenderKind.CUSTOMER,
-            Message.msgtype == "text",
-            Message.recalled_at.is_(None),
-        )
+async def recent_texts(
+    session: AsyncSession, span: Span, since: datetime, containing: Sequence[str] = ()
+) -> list[tuple[int, str]]:
+    """What customers wrote since `since` (text messages only), for the negative-word signal; with `containing`,
+    only texts with at least one of those words (one regular expression in the database)."""
+    stmt = select(Message.customer_id, Message.text).where(
+        span.where(Message.customer_id),
+        Message.sent_at >= since,
+        Message.sender_kind == SenderKind.CUSTOMER,
+        Message.msgtype == "text",
+        Message.recalled_at.is_(None),
     )
+    if containing:
+        stmt = stmt.where(Message.text.regexp_match("|".join(re.escape(word) for word in containing)))
+    rows = await session.execute(stmt)
     return [(cid, text) for cid, text in rows if cid is not None]
 
 
