@@ -139,7 +139,7 @@ async def gather_histories(
     # Window 0 also takes messages stamped a little ahead of our clock.
     bounds = [now + day] + [now - k * policy.recent_days * day for k in range(1, policy.windows + 1)]
     buckets: dict[int, list[int]] = defaultdict(lambda: [0] * policy.windows)
-    for cid, (counts, _latest) in (await repo.message_buckets(session, span, bounds)).items():
+    for cid, counts in (await repo.message_buckets(session, span, bounds)).items():
         mine = buckets[roots.get(cid, cid)]
         buckets[roots.get(cid, cid)] = [a + b for a, b in zip(mine, counts, strict=True)]
     bought: dict[int, list[datetime]] = defaultdict(list)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -73,16 +73,14 @@ async def customer_chunk(session: AsyncSession, after_id: int, limit: int) -> li
     return [CustomerRow(*row) for row in rows]
 
 
-async def message_buckets(
-    session: AsyncSession, span: Span, bounds: Sequence[datetime]
-) -> dict[int, tuple[list[int], datetime | None]]:
-    """Customer messages per window, newest first: window k is [bounds[k+1], bounds[k]); plus the latest time."""
-    sums = [
-        func.sum(case((and_(Message.sent_at >= bounds[k + 1], Message.sent_at < bounds[k]), 1), else_=0))
-        for k in range(len(bounds) - 1)
-    ]
+async def message_buckets(session: AsyncSession, span: Span, bounds: Sequence[datetime]) -> dict[int, list[int]]:
+    """Customer messages per window, newest first: window k is [bounds[k+1], bounds[k]).
+
+    One pass over the span's messages (the customer/time index) with one comparison per window: the database
+    counts the messages since each lower bound (`count(*) FILTER`), the windows are the differences."""
+    since = [func.count().filter(Message.sent_at >= bounds[k + 1]) for k in range(len(bounds) - 1)]
     rows = await session.execute(
-        select(Message.customer_id, func.max(Message.sent_at), *sums)
+        select(Message.customer_id, *since)
         .where(
             span.where(Message.customer_id),
             Message.sent_at >= bounds[-1],
@@ -91,9 +89,10 @@ async def message_buckets(
         )
         .group_by(Message.customer_id)
     )
-    out: dict[int, tuple[list[int], datetime | None]] = {}
-    for cid, latest, *counts in rows:
-        out[cid] = ([int(c or 0) for c in counts], _utc(latest))
+    out: dict[int, list[int]] = {}
+    for cid, *cumulative in rows:
+        counts = [int(n) for n in cumulative]
+        out[int(cid)] = [counts[0]] + [counts[k] - counts[k - 1] for k in range(1, len(counts))]
     return out
 
 
