@@ -91,8 +91,10 @@ async def message_buckets(session: AsyncSession, span: Span, bounds: Sequence[da
     )
     out: dict[int, list[int]] = {}
     for cid, *cumulative in rows:
+        if cid is None:
+            continue
         counts = [int(n) for n in cumulative]
-        out[int(cid)] = [counts[0]] + [counts[k] - counts[k - 1] for k in range(1, len(counts))]
+        out[cid] = [counts[0]] + [counts[k] - counts[k - 1] for k in range(1, len(counts))]
     return out
 
 
