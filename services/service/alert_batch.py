@@ -1,10 +1,10 @@
 """Many private alerts queued at once, exactly as `alerts.alert_member` would queue them one after another.
 
 A daily job that alerts thousands of reps' customers would otherwise spend five queries per alert. Here one query
-reads every member's recent send stamps, one reads (and on PostgreSQL locks) all their pending rows, then the same
-rules as `alert_member` run in memory, in order: a member's first alerts of the minute go out one per row, the
-rest fold into a digest. One insert writes the new rows (ids ascending in alert order) and one update per grown
-digest that was already pending.
+reads every member's recent send stamps, one counts their pending rows, one reads (and on PostgreSQL locks) their
+pending digests; then the same rules as `alert_member` run in memory, in order: a member's first alerts of the
+minute go out one per row, the rest fold into a digest. One insert writes the new rows (ids ascending in alert
+order), plus one update per digest that was already pending and grew.
 """
 
 from __future__ import annotations
@@ -48,6 +48,14 @@ class _Pending:
 
 
 @dataclass(slots=True)
+class _Member:
+    """What `alert_member` looks at for one member: how many rows are pending, and which of them are digests."""
+
+    pending: int = 0
+    digests: list[_Pending] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class _Plan:
     new: list[_Pending] = field(default_factory=list)
     targets: list[_Pending] = field(default_factory=list)  # per alert, the row that carries it
@@ -76,26 +84,26 @@ async def alert_members(
         return []
     members = sorted({a.userid for a in alerts})
     recent = await quotas.member_stamps(session, members, now - policy.window)
-    pending: dict[str, list[_Pending]] = defaultdict(list)
-    for row in await outbox_batch.pending_for_members(session, KIND, members):
-        pending[row.recipient].append(_Pending(dict(row.payload), row_id=row.id))
+    state: dict[str, _Member] = defaultdict(_Member)
+    for userid, count in (await outbox_batch.pending_counts(session, KIND, members)).items():
+        state[userid].pending = count
+    for row in await outbox_batch.pending_digests(session, KIND, members):
+        state[row.recipient].digests.append(_Pending(dict(row.payload), row_id=row.id))
     plan = _Plan()
     for item in alerts:
-        plan.targets.append(_place(plan, pending[item.userid], len(recent.get(item.userid, [])), item, now, policy))
+        plan.targets.append(_place(plan, state[item.userid], len(recent.get(item.userid, [])), item, policy))
     new_ids = await outbox_batch.insert_many_if_new(session, plan.rows(now), now)
-    grown = {p.row_id: p.payload for rows in pending.values() for p in rows if p.grown and p.row_id is not None}
+    grown = {p.row_id: p.payload for m in state.values() for p in m.digests if p.grown and p.row_id is not None}
     await outbox_batch.update_digests(session, grown, now)
     return [t.row_id if t.row_id is not None else new_ids[t.new_index or 0] for t in plan.targets]
 
 
-def _place(
-    plan: _Plan, pending: list[_Pending], recent: int, item: MemberAlert, now: datetime, policy: AlertPolicy
-) -> _Pending:
+def _place(plan: _Plan, member: _Member, recent: int, item: MemberAlert, policy: AlertPolicy) -> _Pending:
     """alert_member's rule for one alert: its own row while the minute has room, else into a digest."""
-    if recent + len(pending) < policy.per_minute - 1:
-        return _new_row(plan, pending, item.userid, render(item.alert, policy).to_payload(), item.key)
+    if recent + member.pending < policy.per_minute - 1:
+        return _new_row(plan, member, item.userid, render(item.alert, policy).to_payload(), item.key)
     summary = summary_line(item.alert, policy)
-    for slot in reversed(pending):
+    for slot in reversed(member.digests):
         digest = slot.payload.get("digest")
         if digest is not None and len(digest) < policy.digest_max_items:
             items = [*digest, summary]
@@ -103,12 +111,14 @@ def _place(
             slot.grown = True
             return slot
     payload = {**Text(render_digest([summary])).to_payload(), "digest": [summary]}
-    return _new_row(plan, pending, item.userid, payload, f"digest:{item.key}")
+    return _new_row(plan, member, item.userid, payload, f"digest:{item.key}")
 
 
-def _new_row(plan: _Plan, pending: list[_Pending], userid: str, payload: dict[str, Any], key: str) -> _Pending:
+def _new_row(plan: _Plan, member: _Member, userid: str, payload: dict[str, Any], key: str) -> _Pending:
     slot = _Pending(payload, new_index=len(plan.new), userid=userid, key=key)
     slot.content_key = content_key(KIND, userid, payload)
     plan.new.append(slot)
-    pending.append(slot)
+    member.pending += 1
+    if "digest" in payload:
+        member.digests.append(slot)
     return slot

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,8 @@ from storage.db import dialect_of
 from storage.models.outbox import OUTBOX_API, Outbox, OutboxStatus
 from storage.models.service import ServiceAlert
 from storage.repos.outbox import NewOutbox
+
+_PENDING = (OutboxStatus.QUEUED, OutboxStatus.DEFERRED)
 
 
 async def insert_many_if_new(session: AsyncSession, rows: Sequence[NewOutbox], now: datetime) -> list[int]:
@@ -55,14 +57,25 @@ def _values(row: NewOutbox, now: datetime) -> dict[str, Any]:
     }
 
 
-async def pending_for_members(session: AsyncSession, kind: str, recipients: Sequence[str]) -> list[Outbox]:
-    """`outbox.pending_for(..., lock=True)` for many recipients in one query, oldest first."""
+async def pending_counts(session: AsyncSession, kind: str, recipients: Sequence[str]) -> dict[str, int]:
+    """How many rows to each recipient no sender has taken yet (queued or deferred)."""
+    stmt = (
+        select(Outbox.recipient, func.count())
+        .where(Outbox.kind == kind, Outbox.recipient.in_(list(recipients)), Outbox.status.in_(_PENDING))
+        .group_by(Outbox.recipient)
+    )
+    return {str(recipient): int(n) for recipient, n in (await session.execute(stmt)).all()}
+
+
+async def pending_digests(session: AsyncSession, kind: str, recipients: Sequence[str]) -> list[Outbox]:
+    """The pending digest rows to these recipients, oldest first, locked on PostgreSQL (they may grow)."""
     stmt = (
         select(Outbox)
         .where(
             Outbox.kind == kind,
             Outbox.recipient.in_(list(recipients)),
-            Outbox.status.in_((OutboxStatus.QUEUED, OutboxStatus.DEFERRED)),
+            Outbox.status.in_(_PENDING),
+            Outbox.payload["digest"].is_not(None),
         )
         .order_by(Outbox.id)
     )
