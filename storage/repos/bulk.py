@@ -32,7 +32,7 @@ async def copy_upsert(
     conflict = f"ON CONFLICT ({key}) DO UPDATE SET {sets}" if changed else f"ON CONFLICT ({key}) DO NOTHING"
     conn = await session.connection()
     await conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} {conflict}")
-    await conn.exec_driver_sql(f"TRUNCATE {stage}")
+    await conn.exec_driver_sql(f"DELETE FROM {stage}")  # a second call in the same transaction starts empty
 
 
 async def copy_insert(session: AsyncSession, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
