@@ -94,7 +94,11 @@ async def alert_members(
         plan.targets.append(_place(plan, state[item.userid], len(recent.get(item.userid, [])), item, policy))
     new_ids = await outbox_batch.insert_many_if_new(session, plan.rows(now), now)
     grown = {p.row_id: p.payload for m in state.values() for p in m.digests if p.grown and p.row_id is not None}
-    await outbox_batch.update_digests(session, grown, now)
+    updated = await outbox_batch.update_digests(session, grown, now)
+    if updated != set(grown):
+        # Cannot happen while the digests are locked (PostgreSQL) or the database has one writer (SQLite); if it
+        # did, the caller's transaction rolls back with its claims, so the alerts are retried, never lost.
+        raise RuntimeError(f"pending digest rows {sorted(set(grown) - updated)} were taken while alerts joined them")
     return [t.row_id if t.row_id is not None else new_ids[t.new_index or 0] for t in plan.targets]
 
 
