@@ -92,6 +92,19 @@ async def load(backend: str, url: str, kinds: list[str], rate: float) -> tuple[i
     return messages, rows, time.perf_counter() - start
 
 
+async def reset(url: str) -> tuple[int, int, float]:
+    """--reuse: a database this bench loaded before, with what its runs wrote removed; (messages, 0, 0)."""
+    engine = create_db_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for table in ("churn_scores", "service_alerts", "outbox", "rfm_scores"):
+                await conn.execute(text(f"DELETE FROM {table}"))
+            messages = int(await conn.scalar(text("SELECT count(*) FROM messages")) or 0)
+    finally:
+        await engine.dispose()
+    return messages, 0, 0.0
+
+
 async def per_customer_loop(sessions: async_sessionmaker[AsyncSession], ids: list[int], policy: ChurnPolicy) -> float:
     """The same queries and model, one customer at a time; in one transaction rolled back at the end, so the
     set-based run that follows starts from the same state (and the loop is spared every commit)."""
@@ -158,8 +171,11 @@ async def measure_rfm(sessions: async_sessionmaker[AsyncSession]) -> tuple[float
 
 
 async def measure(backend: str, url: str, kinds: list[str], args: argparse.Namespace) -> Row:
-    await asyncio.to_thread(upgrade, url)
-    messages, rows, load_s = await load(backend, url, kinds, args.rate)
+    if args.reuse:
+        messages, rows, load_s = await reset(url)
+    else:
+        await asyncio.to_thread(upgrade, url)
+        messages, rows, load_s = await load(backend, url, kinds, args.rate)
     engine = create_db_engine(url)
     sessions = make_sessionmaker(engine)
     policy = ChurnPolicy(chunk_size=args.chunk)
@@ -240,6 +256,11 @@ def print_table(rows: list[Row]) -> None:
 async def run_all(args: argparse.Namespace) -> None:
     kinds = kinds_for(args.customers, seed=11)
     rows: list[Row] = []
+    if args.reuse:
+        backend = "postgresql" if args.reuse.startswith("postgresql") else "sqlite"
+        print(f"{backend}: reusing the data loaded in {args.reuse}", flush=True)
+        print_table([await measure(backend, args.reuse, kinds, args)])
+        return
     with tempfile.TemporaryDirectory(prefix="qunke-churn-bench-") as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/churn.db"
         print(f"sqlite: WAL, synchronous=FULL while scoring, file in {tmp}", flush=True)
@@ -269,6 +290,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=500, help="customers timed in the per-customer loop")
     parser.add_argument("--chunk", type=int, default=2000, help="customers per set-based chunk")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--reuse", default="", help="measure the database URL an earlier run loaded (same --customers)")
     args = parser.parse_args()
     print(
         f"churn bench: {args.customers:,} customers, a year of history (steady customers write {args.rate:g} "
