@@ -10,9 +10,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, case, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -25,6 +25,8 @@ from storage.models.service import ChurnScore
 from storage.models.surveys import CustomerScore, Survey, SurveyStatus
 from storage.models.tickets import Ticket, TicketStatus
 from storage.repos import bulk
+
+_Ts = TypeVarTuple("_Ts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +61,18 @@ class PreviousScore:
 
 async def merged_roots(session: AsyncSession) -> dict[int, int]:
     """Every merged profile and the profile it is merged into (few rows: merges are a manager's act)."""
-    rows = await (await session.connection()).execute(
-        select(Customer.id, Customer.merged_into_id).where(Customer.merged_into_id.is_not(None))
-    )
+    rows = await _all(session, select(Customer.id, Customer.merged_into_id).where(Customer.merged_into_id.is_not(None)))
     return {cid: parent for cid, parent in rows if parent is not None}
 
 
 async def customer_chunk(session: AsyncSession, after_id: int, limit: int) -> list[CustomerRow]:
     """The next `limit` profiles that stand on their own (not merged), by id."""
-    rows = await (await session.connection()).execute(
+    rows = await _all(
+        session,
         select(Customer.id, Customer.name, Customer.owner_userid, Customer.first_seen_at, Customer.lost_at)
         .where(Customer.id > after_id, Customer.merged_into_id.is_(None))
         .order_by(Customer.id)
-        .limit(limit)
+        .limit(limit),
     )
     return [CustomerRow(*row) for row in rows]
 
@@ -82,7 +83,8 @@ async def message_buckets(session: AsyncSession, span: Span, bounds: Sequence[da
     One pass over the span's messages (the customer/time index) with one comparison per window: the database
     counts the messages since each lower bound (`count(*) FILTER`), the windows are the differences."""
     since = [func.count().filter(Message.sent_at >= bounds[k + 1]) for k in range(len(bounds) - 1)]
-    rows = await (await session.connection()).execute(
+    rows = await _all(
+        session,
         select(Message.customer_id, *since)
         .where(
             span.where(Message.customer_id),
@@ -90,7 +92,7 @@ async def message_buckets(session: AsyncSession, span: Span, bounds: Sequence[da
             Message.sent_at < bounds[0],
             Message.sender_kind == SenderKind.CUSTOMER,
         )
-        .group_by(Message.customer_id)
+        .group_by(Message.customer_id),
     )
     out: dict[int, list[int]] = {}
     for cid, *cumulative in rows:
@@ -115,15 +117,16 @@ async def recent_texts(
     )
     if containing:
         stmt = stmt.where(Message.text.regexp_match("|".join(re.escape(word) for word in containing)))
-    rows = await (await session.connection()).execute(stmt)
+    rows = await _all(session, stmt)
     return [(cid, text) for cid, text in rows if cid is not None]
 
 
 async def purchase_times(session: AsyncSession, span: Span) -> dict[int, list[datetime]]:
-    rows = await (await session.connection()).execute(
+    rows = await _all(
+        session,
         select(Purchase.customer_id, Purchase.purchased_at)
         .where(span.where(Purchase.customer_id))
-        .order_by(Purchase.customer_id, Purchase.purchased_at)
+        .order_by(Purchase.customer_id, Purchase.purchased_at),
     )
     out: dict[int, list[datetime]] = defaultdict(list)
     for cid, at in rows:
@@ -152,10 +155,11 @@ async def survey_scores(session: AsyncSession, span: Span, since: datetime) -> d
         )
         .subquery()
     )
-    rows = await (await session.connection()).execute(
+    rows = await _all(
+        session,
         select(ranked.c.customer_id, ranked.c.kind, ranked.c.score)
         .where(ranked.c.rn <= 2)
-        .order_by(ranked.c.customer_id, ranked.c.kind, ranked.c.rn)
+        .order_by(ranked.c.customer_id, ranked.c.kind, ranked.c.rn),
     )
     out: dict[tuple[int, str], list[int]] = defaultdict(list)
     for cid, kind, score in rows:
@@ -165,14 +169,15 @@ async def survey_scores(session: AsyncSession, span: Span, since: datetime) -> d
 
 async def profile_scores(session: AsyncSession, span: Span, since: datetime) -> dict[tuple[int, str], int]:
     """The latest CSAT / NPS on the profile (customer_scores), when recent enough."""
-    rows = await (await session.connection()).execute(
+    rows = await _all(
+        session,
         select(
             CustomerScore.customer_id,
             CustomerScore.csat,
             CustomerScore.csat_at,
             CustomerScore.nps,
             CustomerScore.nps_at,
-        ).where(span.where(CustomerScore.customer_id))
+        ).where(span.where(CustomerScore.customer_id)),
     )
     out: dict[tuple[int, str], int] = {}
     for cid, csat, csat_at, nps, nps_at in rows:
@@ -185,41 +190,45 @@ async def profile_scores(session: AsyncSession, span: Span, since: datetime) -> 
 
 async def open_tickets(session: AsyncSession, span: Span) -> dict[int, tuple[int, int]]:
     """Unresolved tickets (open or pending) per customer, and how many of them were reopened."""
-    rows = await (await session.connection()).execute(
+    rows = await _all(
+        session,
         select(Ticket.customer_id, func.count(), func.sum(case((Ticket.reopened > 0, 1), else_=0)))
         .where(span.where(Ticket.customer_id), Ticket.status.in_((TicketStatus.OPEN, TicketStatus.PENDING)))
-        .group_by(Ticket.customer_id)
+        .group_by(Ticket.customer_id),
     )
     return {cid: (int(n), int(reopened or 0)) for cid, n, reopened in rows}
 
 
 async def event_counts(session: AsyncSession, span: Span, kinds: Sequence[str], since: datetime) -> dict[int, int]:
-    rows = await (await session.connection()).execute(
+    rows = await _all(
+        session,
         select(CustomerEvent.customer_id, func.count())
         .where(
             span.where(CustomerEvent.customer_id),
             CustomerEvent.kind.in_(list(kinds)),
             CustomerEvent.occurred_at >= since,
         )
-        .group_by(CustomerEvent.customer_id)
+        .group_by(CustomerEvent.customer_id),
     )
     return {cid: int(n) for cid, n in rows}
 
 
 async def active_follows(session: AsyncSession, span: Span) -> dict[int, int]:
-    rows = await (await session.connection()).execute(
+    rows = await _all(
+        session,
         select(CustomerFollow.customer_id, func.count())
         .where(span.where(CustomerFollow.customer_id), CustomerFollow.status == FollowStatus.ACTIVE)
-        .group_by(CustomerFollow.customer_id)
+        .group_by(CustomerFollow.customer_id),
     )
     return {cid: int(n) for cid, n in rows}
 
 
 async def previous_scores(session: AsyncSession, span: Span) -> dict[int, PreviousScore]:
-    rows = await (await session.connection()).execute(
+    rows = await _all(
+        session,
         select(
             ChurnScore.customer_id, ChurnScore.risk, ChurnScore.at_risk, ChurnScore.crossed_at, ChurnScore.alerted_at
-        ).where(ChurnScore.customer_id.between(span.lo, span.hi))
+        ).where(ChurnScore.customer_id.between(span.lo, span.hi)),
     )
     return {
         cid: PreviousScore(risk, at_risk, _utc(crossed), _utc(alerted)) for cid, risk, at_risk, crossed, alerted in rows
@@ -265,6 +274,11 @@ async def count_at_risk(session: AsyncSession, include_lost: bool) -> int:
     if not include_lost:
         stmt = stmt.where(Customer.lost_at.is_(None))
     return int(await session.scalar(stmt) or 0)
+
+
+async def _all(session: AsyncSession, stmt: Select[*_Ts]) -> Sequence[Row[*_Ts]]:
+    """Every row at once on the Core connection: no ORM loading, and no driver round trip per row."""
+    return (await (await session.connection()).execute(stmt)).all()
 
 
 def _utc(value: datetime | None) -> datetime | None:
