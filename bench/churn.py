@@ -1,5 +1,8 @@
-"""Churn scoring benchmark: the set-based daily job over 100,000 customers with a year of messages, on SQLite and
-PostgreSQL, beside a per-customer query loop (the same queries, one customer at a time) measured in the same run."""
+"""Churn and RFM benchmark: the daily jobs over 100,000 customers with a year of messages, on SQLite and PostgreSQL.
+
+Churn runs beside a per-customer query loop (the same queries, one customer at a time); RFM beside its previous
+code path (every reading through Python and back with an executemany insert), both measured in the same run, and
+the two RFM tables are compared row for row."""
 
 from __future__ import annotations
 
@@ -19,14 +22,17 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `bench.*` and `tests.support` live beside the installed packages
 
 import asyncpg  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import delete, insert, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
 from bench.churn_load import kinds_for, load_postgres, load_sqlite, slice_of  # noqa: E402
+from campaigns.rfm import TIERS, _Rank, read_purchases, run_rfm, score  # noqa: E402
+from campaigns.segment_sql import UNSCORED_TIER  # noqa: E402
 from services.churn.model import ChurnPolicy  # noqa: E402
 from services.churn.warning import run_churn, score_customers  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from storage.models.campaigns import RfmScore  # noqa: E402
 from storage.models.service import ChurnScore  # noqa: E402
 from storage.repos import churn as repo  # noqa: E402
 from tests.support.churn_histories import AT_RISK, HEALTHY  # noqa: E402
@@ -52,6 +58,9 @@ class Row:
     by_kind: dict[str, str]
     crossed: int
     peak_rss_mb: float
+    rfm_old_s: float = 0.0
+    rfm_s: float = 0.0
+    rfm_same: bool = False
 
     @property
     def loop_s(self) -> float:
@@ -83,6 +92,19 @@ async def load(backend: str, url: str, kinds: list[str], rate: float) -> tuple[i
     return messages, rows, time.perf_counter() - start
 
 
+async def reset(url: str) -> tuple[int, int, float]:
+    """--reuse: a database this bench loaded before, with what its runs wrote removed; (messages, 0, 0)."""
+    engine = create_db_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for table in ("churn_scores", "service_alerts", "outbox", "rfm_scores"):
+                await conn.execute(text(f"DELETE FROM {table}"))
+            messages = int(await conn.scalar(text("SELECT count(*) FROM messages")) or 0)
+    finally:
+        await engine.dispose()
+    return messages, 0, 0.0
+
+
 async def per_customer_loop(sessions: async_sessionmaker[AsyncSession], ids: list[int], policy: ChurnPolicy) -> float:
     """The same queries and model, one customer at a time; in one transaction rolled back at the end, so the
     set-based run that follows starts from the same state (and the loop is spared every commit)."""
@@ -97,9 +119,63 @@ async def per_customer_loop(sessions: async_sessionmaker[AsyncSession], ids: lis
     return elapsed
 
 
+async def previous_rfm(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """RFM as it ran before the INSERT ... SELECT: readings and ranks in Python, an executemany insert."""
+    async with sessions() as session, session.begin():
+        readings = await read_purchases(session, NOW, 365)
+        buyers = [r for r in readings if r.recency_days is not None]
+        ranks = (
+            _Rank([r.recency_days or 0 for r in buyers], higher_is_better=False),
+            _Rank([r.frequency for r in buyers], higher_is_better=True),
+            _Rank([r.monetary_cents for r in buyers], higher_is_better=True),
+        )
+        rows = []
+        for r in readings:
+            rs, fs, ms, tier = score(r, ranks) if r.recency_days is not None else (0, 0, 0, UNSCORED_TIER)
+            rows.append(
+                {
+                    "customer_id": r.customer_id,
+                    "recency_days": r.recency_days,
+                    "frequency": r.frequency,
+                    "monetary_cents": r.monetary_cents,
+                    "r_score": rs,
+                    "f_score": fs,
+                    "m_score": ms,
+                    "tier": tier,
+                    "computed_at": NOW,
+                }
+            )
+        await session.execute(delete(RfmScore))
+        for start in range(0, len(rows), 5000):
+            await session.execute(insert(RfmScore), rows[start : start + 5000])
+    assert TIERS  # the same eight cells
+
+
+async def rfm_table(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[object, ...]]:
+    cols = (RfmScore.customer_id, RfmScore.recency_days, RfmScore.frequency, RfmScore.monetary_cents)
+    more = (RfmScore.r_score, RfmScore.f_score, RfmScore.m_score, RfmScore.tier)
+    async with sessions() as session:
+        return [tuple(r) for r in await session.execute(select(*cols, *more).order_by(RfmScore.customer_id))]
+
+
+async def measure_rfm(sessions: async_sessionmaker[AsyncSession]) -> tuple[float, float, bool]:
+    """(previous path s, INSERT ... SELECT s, identical tables)."""
+    start = time.perf_counter()
+    await previous_rfm(sessions)
+    old_s = time.perf_counter() - start
+    old = await rfm_table(sessions)
+    start = time.perf_counter()
+    await run_rfm(sessions, NOW)
+    new_s = time.perf_counter() - start
+    return old_s, new_s, old == await rfm_table(sessions)
+
+
 async def measure(backend: str, url: str, kinds: list[str], args: argparse.Namespace) -> Row:
-    await asyncio.to_thread(upgrade, url)
-    messages, rows, load_s = await load(backend, url, kinds, args.rate)
+    if args.reuse:
+        messages, rows, load_s = await reset(url)
+    else:
+        await asyncio.to_thread(upgrade, url)
+        messages, rows, load_s = await load(backend, url, kinds, args.rate)
     engine = create_db_engine(url)
     sessions = make_sessionmaker(engine)
     policy = ChurnPolicy(chunk_size=args.chunk)
@@ -120,6 +196,8 @@ async def measure(backend: str, url: str, kinds: list[str], args: argparse.Names
             flagged = {
                 cid for (cid,) in (await session.execute(select(ChurnScore.customer_id).where(ChurnScore.at_risk)))
             }
+        print(f"{backend}: churn first {first_s:.1f} s, daily {daily_s:.1f} s; now RFM", flush=True)
+        rfm_old_s, rfm_s, rfm_same = await measure_rfm(sessions)
     finally:
         await engine.dispose()
     by_kind = Counter(kinds)
@@ -143,6 +221,9 @@ async def measure(backend: str, url: str, kinds: list[str], args: argparse.Names
         shares,
         first.crossed,
         rss,
+        rfm_old_s,
+        rfm_s,
+        rfm_same,
     )
 
 
@@ -157,19 +238,29 @@ def print_table(rows: list[Row]) -> None:
             f"{r.customers / r.first_s:>9,.0f}{r.sample:>8}{r.loop_s:>9.1f}{r.loop_s / r.first_s:>7.1f}x"
             f"{r.flagged_risky:>10.0%}{r.flagged_healthy:>9.1%}{r.peak_rss_mb:>8.0f}"
         )
+    print(f"\n{'backend':<11}{'RFM before s':>13}{'RFM now s':>10}{'ratio':>8}  identical rows")
+    for r in rows:
+        print(f"{r.backend:<11}{r.rfm_old_s:>13.2f}{r.rfm_s:>10.2f}{r.rfm_old_s / r.rfm_s:>7.1f}x  {r.rfm_same}")
     for r in rows:
         print(f"{r.backend} flagged per profile kind: " + ", ".join(f"{k} {v}" for k, v in r.by_kind.items()))
     print(
         "\nset 1st = first run (every crossing alerts its owner rep); set daily = the next run (scores only).\n"
         "loop s* = the per-customer query loop, timed on `loop n` customers spread over the id range and\n"
         "EXTRAPOLATED linearly to all customers (same queries and model, one customer at a time).\n"
-        "ratio = loop s* / set 1st. flag risky / flag ok = share of known at-risk / healthy customers flagged."
+        "ratio = loop s* / set 1st. flag risky / flag ok = share of known at-risk / healthy customers flagged.\n"
+        "RFM before = readings and ranks in Python with an executemany insert (the previous code path);\n"
+        "RFM now = one DELETE and one INSERT ... SELECT with window functions; identical = same rows."
     )
 
 
 async def run_all(args: argparse.Namespace) -> None:
     kinds = kinds_for(args.customers, seed=11)
     rows: list[Row] = []
+    if args.reuse:
+        backend = "postgresql" if args.reuse.startswith("postgresql") else "sqlite"
+        print(f"{backend}: reusing the data loaded in {args.reuse}", flush=True)
+        print_table([await measure(backend, args.reuse, kinds, args)])
+        return
     with tempfile.TemporaryDirectory(prefix="qunke-churn-bench-") as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/churn.db"
         print(f"sqlite: WAL, synchronous=FULL while scoring, file in {tmp}", flush=True)
@@ -199,6 +290,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=500, help="customers timed in the per-customer loop")
     parser.add_argument("--chunk", type=int, default=2000, help="customers per set-based chunk")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--reuse", default="", help="measure the database URL an earlier run loaded (same --customers)")
     args = parser.parse_args()
     print(
         f"churn bench: {args.customers:,} customers, a year of history (steady customers write {args.rate:g} "

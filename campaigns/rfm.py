@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from campaigns import rfm_sql
 from campaigns.segment_filter import RFM_TIERS
 from campaigns.segment_sql import UNSCORED_TIER
 from storage.models.campaigns import RfmScore
@@ -87,6 +88,7 @@ def score(reading: Reading, ranks: tuple[_Rank, _Rank, _Rank]) -> tuple[int, int
 
 
 async def read_purchases(session: AsyncSession, now: datetime, window_days: int) -> list[Reading]:
+    """Every customer's reading in Python: the reference the SQL in campaigns/rfm_sql.py is tested against."""
     since = now - timedelta(days=window_days)
     in_window = Purchase.purchased_at >= since
     rows = await session.execute(
@@ -115,38 +117,16 @@ def _aware(moment: datetime, like: datetime) -> datetime:
 async def run_rfm(
     sessions: async_sessionmaker[AsyncSession], now: datetime, window_days: int = WINDOW_DAYS
 ) -> RfmSummary:
-    """Score every customer and replace the table in one transaction (readers see the old set or the new one)."""
+    """Score every customer and replace the table in one transaction (readers see the old set or the new one):
+    one DELETE and one INSERT ... SELECT (campaigns/rfm_sql.py), no row through Python."""
     async with sessions() as session, session.begin():
-        readings = await read_purchases(session, now, window_days)
-        buyers = [r for r in readings if r.recency_days is not None]
-        ranks = (
-            _Rank([r.recency_days or 0 for r in buyers], higher_is_better=False),
-            _Rank([r.frequency for r in buyers], higher_is_better=True),
-            _Rank([r.monetary_cents for r in buyers], higher_is_better=True),
-        )
-        rows: list[dict[str, Any]] = []
-        tiers: Counter[str] = Counter()
-        for reading in readings:
-            r, f, m, tier = score(reading, ranks) if reading.recency_days is not None else (0, 0, 0, UNSCORED_TIER)
-            tiers[tier] += 1
-            rows.append(
-                {
-                    "customer_id": reading.customer_id,
-                    "recency_days": reading.recency_days,
-                    "frequency": reading.frequency,
-                    "monetary_cents": reading.monetary_cents,
-                    "r_score": r,
-                    "f_score": f,
-                    "m_score": m,
-                    "tier": tier,
-                    "computed_at": now,
-                }
-            )
         await session.execute(delete(RfmScore))
-        for start in range(0, len(rows), INSERT_CHUNK):
-            await session.execute(insert(RfmScore), rows[start : start + INSERT_CHUNK])
+        await rfm_sql.insert_scores(session, now, window_days, TIERS, UNSCORED_TIER)
+        counted = await session.execute(select(RfmScore.tier, func.count()).group_by(RfmScore.tier))
+        tiers = Counter({str(tier): int(n) for tier, n in counted})
+    customers = sum(tiers.values())
     by_tier = {name: tiers[name] for name in RFM_TIERS if tiers[name]}
-    return RfmSummary(len(readings), len(buyers), by_tier, now)
+    return RfmSummary(customers, customers - tiers[UNSCORED_TIER], by_tier, now)
 
 
 async def list_scores(session: AsyncSession, tier: str | None = None, limit: int = 100) -> tuple[list[Any], int]:

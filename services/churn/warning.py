@@ -16,17 +16,17 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.churn.model import Assessment, ChurnPolicy, History, assess
-from services.churn.words import negative_terms
+from services.churn.alerting import alert_crossings, alertable
+from services.churn.model import ChurnPolicy, History, assess
+from services.churn.words import candidate_terms, negative_terms
 from services.customers.timeline import EntryKind
-from services.service.alerts import Alert, alert_member, quote_customer_text
 from storage.repos import churn as repo
-from storage.repos import contacts, service_alerts
+from storage.repos import contacts
 from storage.repos.churn import CustomerRow, PreviousScore, Span
 
-ALERT_KIND: Final = "churn"
 GROUP_LEAVES: Final = (EntryKind.LEFT_GROUP,)
 MAX_MERGE_CHAIN: Final = 16
+NEGATIVE_CANDIDATES: Final = candidate_terms()
 
 
 @dataclass(slots=True)
@@ -95,16 +95,14 @@ async def score_customers(
     histories = await gather_histories(session, span, chunk, roots, now, policy)
     previous = await repo.previous_scores(session, span)
     follows = _by_root(await repo.active_follows(session, span), roots)
-    run, rows = ChurnRun(scored=len(chunk)), []
+    run, rows, crossings = ChurnRun(scored=len(chunk)), [], []
     for customer in chunk:
         result = assess(histories[customer.id], policy)
         at_risk, crossed_at, alerted_at, crossed = _transition(previous.get(customer.id), result.risk, now, policy)
         if crossed:
             run.crossed += 1
-            if await _alert(session, customer, follows.get(customer.id, 0) > 0, result, now):
-                alerted_at, run.alerted = now, run.alerted + 1
-            else:
-                run.not_alerted += 1
+            if alertable(customer, follows.get(customer.id, 0) > 0):
+                crossings.append((customer, result))
         run.at_risk += at_risk
         rows.append(
             {
@@ -118,6 +116,11 @@ async def score_customers(
                 "alerted_at": alerted_at,
             }
         )
+    alerted = await alert_crossings(session, crossings, now)
+    for row in rows:
+        if row["customer_id"] in alerted:
+            row["alerted_at"] = now
+    run.alerted, run.not_alerted = len(alerted), run.crossed - len(alerted)
     await repo.upsert_scores(session, rows)
     return run
 
@@ -136,7 +139,7 @@ async def gather_histories(
     # Window 0 also takes messages stamped a little ahead of our clock.
     bounds = [now + day] + [now - k * policy.recent_days * day for k in range(1, policy.windows + 1)]
     buckets: dict[int, list[int]] = defaultdict(lambda: [0] * policy.windows)
-    for cid, (counts, _latest) in (await repo.message_buckets(session, span, bounds)).items():
+    for cid, counts in (await repo.message_buckets(session, span, bounds)).items():
         mine = buckets[roots.get(cid, cid)]
         buckets[roots.get(cid, cid)] = [a + b for a, b in zip(mine, counts, strict=True)]
     bought: dict[int, list[datetime]] = defaultdict(list)
@@ -152,7 +155,7 @@ async def gather_histories(
     }
     tickets = _by_root_pairs(await repo.open_tickets(session, span), roots)
     left = _by_root(await repo.event_counts(session, span, GROUP_LEAVES, recent_since), roots)
-    negative = _negatives(await repo.recent_texts(session, span, recent_since), roots)
+    negative = _negatives(await repo.recent_texts(session, span, recent_since, NEGATIVE_CANDIDATES), roots)
     out: dict[int, History] = {}
     for c in chunk:
         out[c.id] = History(
@@ -229,29 +232,6 @@ def _transition(
     if risk >= policy.threshold:
         return True, now, None, True
     return False, prev.crossed_at if prev else None, prev.alerted_at if prev else None, False
-
-
-async def _alert(
-    session: AsyncSession, customer: CustomerRow, followed: bool, result: Assessment, now: datetime
-) -> bool:
-    """Tell the owner rep, once per crossing; not when the customer is already gone ("before they delete the rep")."""
-    if not followed or customer.lost_at is not None or not customer.owner_userid:
-        return False
-    key = f"churn:{customer.id}:{now.date().isoformat()}"
-    claimed = await service_alerts.claim(session, key, ALERT_KIND, customer.id, customer.owner_userid, now)
-    if claimed is None:
-        return False
-    queued = await alert_member(session, now, customer.owner_userid, churn_alert(customer, result), key=key)
-    await service_alerts.link_outbox(session, claimed, queued.outbox_id)
-    return True
-
-
-def churn_alert(customer: CustomerRow, result: Assessment) -> Alert:
-    who = quote_customer_text(customer.name, 30) or "（未命名）"
-    lines = [f"客户{who}（ID {customer.id}）流失风险 {round(result.risk * 100)}%，原因："]
-    lines += [f"{n}. {reason}" for n, reason in enumerate(result.reasons, start=1)]
-    lines.append(f"建议：{result.action}")
-    return Alert(title="客户流失预警", body="\n".join(lines))
 
 
 async def count_at_risk(session: AsyncSession, *, include_lost: bool = False) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from services.text.tone import NEGATIVE_TERMS
 from services.text.tone import negative_terms as tone_terms
 
 # Wanting out or having given up: weak evidence of a complaint, strong evidence of churn.
@@ -34,3 +35,9 @@ def negative_terms(text: str) -> list[str]:
     """The negative phrases in `text` (tone lexicon and leaving signs), in order of appearance."""
     hits = tone_terms(text, extra=LEAVING_TERMS, asked=POLICY_TERMS)
     return sorted((h.term for h in hits), key=text.find)
+
+
+def candidate_terms() -> tuple[str, ...]:
+    """Every word `negative_terms` can find: a text containing none of them has no hit (matching only blanks text,
+    it never makes a word), so the database may drop such texts before they are read."""
+    return tuple(sorted({*NEGATIVE_TERMS, *(t.strip() for t in LEAVING_TERMS if t.strip())}))

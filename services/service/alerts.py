@@ -118,7 +118,7 @@ async def alert_member(
     if len(recent.get(userid, [])) + len(pending) < policy.per_minute - 1:
         # Keep the last place of the minute for a digest, so a burst still reaches the rep within a minute.
         return AlertQueued(await queue_app_message(session, now, [userid], render(alert, policy), key=key), False)
-    summary = _summary_line(alert, policy)
+    summary = summary_line(alert, policy)
     for row in reversed(pending):
         has_room = row.payload.get("digest") is not None and len(row.payload["digest"]) < policy.digest_max_items
         if has_room and await _append_to_digest(session, row, summary, now):
@@ -131,7 +131,8 @@ async def alert_member(
     return AlertQueued(row_id, True)
 
 
-def _summary_line(alert: Alert, policy: AlertPolicy) -> str:
+def summary_line(alert: Alert, policy: AlertPolicy) -> str:
+    """The alert as one item of a digest."""
     quoted = quote_customer_text(alert.customer_text, min(60, policy.quote_chars))
     return "".join(p for p in (alert.title, f"：{alert.body}" if alert.body else "", f" {quoted}" if quoted else ""))
 

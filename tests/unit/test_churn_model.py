@@ -9,7 +9,7 @@ import pytest
 from bot.config.growth import ChurnSettings
 from bot.config.settings import load_settings
 from services.churn.model import ChurnPolicy, History, assess
-from services.churn.words import negative_terms
+from services.churn.words import candidate_terms, negative_terms
 from tests.support.churn_histories import CHATTER
 
 POLICY = ChurnPolicy()
@@ -113,3 +113,12 @@ def test_negative_terms_find_complaints_but_not_negated_or_neutral_phrases(text:
 
 def test_generated_everyday_chatter_has_no_negative_words() -> None:
     assert [line for line in CHATTER if negative_terms(line)] == []
+
+
+def test_every_negative_hit_is_a_candidate_term_when_the_database_prefilters_texts() -> None:
+    # The churn job asks the database only for texts containing a candidate term: none may be missing.
+    candidates = set(candidate_terms())
+    texts = ["太差了，我要投诉", "再也不来了，太慢", "为什么还不给我退款？", "被骗了，举报12315", "态度太差，后悔买了"]
+    found = {term for text in texts for term in negative_terms(text)}
+    assert found and found <= candidates
+    assert all(term in text for text in texts for term in negative_terms(text))
