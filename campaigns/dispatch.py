@@ -40,6 +40,8 @@ async def dispatch_chunk(
         fresh = await session.get(Campaign, campaign.id)
         if fresh is None or fresh.status != CampaignStatus.ACTIVE:
             return False
+        if document.path == "mass_single":
+            return await _next_task(session, run, owner, now, policy)
         chunk = await rows.selected_of_owner(session, run.id, owner, policy.task_max_targets)
         if not chunk:
             return False
@@ -56,9 +58,7 @@ async def dispatch_chunk(
                 chunk = [(s, ext) for s, ext in chunk if s.customer_id not in late]
         if not chunk:
             return True
-        if document.path == "mass_single":
-            await _as_task(session, run, owner, chunk, now)
-        elif document.path == "kf":
+        if document.path == "kf":
             await _as_kf(session, run, chunk, now)
         elif document.path == "oa_template":
             await as_oa_templates(session, run, document, chunk, now)
@@ -69,23 +69,30 @@ async def dispatch_chunk(
     return True
 
 
-async def _as_task(
-    session: AsyncSession, run: CampaignRun, owner: str, chunk: list[tuple[CampaignSend, str]], now: datetime
-) -> None:
-    # One add_msg_template task carries one text: customers whose personal text differs get tasks of their own.
-    text = chunk[0][0].text
-    same = [(s, ext) for s, ext in chunk if s.text == text]
+async def _next_task(
+    session: AsyncSession, run: CampaignRun, owner: str, now: datetime, policy: CampaignPolicy
+) -> bool:
+    """One add_msg_template task for the owner's next sends sharing a text, set-based (no ORM rows, no id lists)."""
+    # Checked again at dispatch: a customer who said 退订 after the audience was drawn is not sent.
+    await rows.skip_late_opt_outs(session, run.id, owner)
+    # One task carries one text: customers whose personal text differs get tasks of their own.
+    chunk = await rows.next_text_chunk(session, run.id, owner, policy.task_max_targets)
+    if not chunk:
+        return False
+    first_id, text, _ = chunk[0]
     task_id = await queue_mass_task(
         session,
         now,
         sender=owner,
         chat_type="single",
-        targets=[ext for _, ext in same],
+        targets=[ext for _, _, ext in chunk],
         content=MassContent(text),
-        key=f"campaign:{run.id}:{same[0][0].id}",
+        key=f"campaign:{run.id}:{first_id}",
         priority=Priority.LOW,
     )
-    await rows.mark_sends(session, [s.id for s, _ in same], outcome=SendOutcome.TASK, mass_task_id=task_id)
+    await rows.mark_text_chunk(session, run.id, owner, (text, chunk[-1][0]), outcome=SendOutcome.TASK,
+                               mass_task_id=task_id)  # fmt: skip
+    return True
 
 
 async def _as_kf(session: AsyncSession, run: CampaignRun, chunk: list[tuple[CampaignSend, str]], now: datetime) -> None:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, CampaignStatus, RunStatus, SendOutcome
+from storage.models.campaigns import (
+    Campaign,
+    CampaignRun,
+    CampaignSend,
+    CampaignStatus,
+    ContactPref,
+    RunStatus,
+    SendOutcome,
+)
 from storage.models.customers import Customer
 
 LIVE_RUN = (RunStatus.SELECTING, RunStatus.DISPATCHING)
@@ -171,3 +179,76 @@ async def outcome_counts(
         key = f"{outcome}:{reason}" if outcome == SendOutcome.SKIPPED else str(outcome)
         counts[key] = counts.get(key, 0) + int(n)
     return counts
+
+
+async def insert_sends_from(session: AsyncSession, columns: Sequence[str], source: Any) -> None:
+    """Record a batch's outcomes from one SELECT; a customer already recorded in the run keeps their first outcome."""
+    statement = (
+        _insert(session, CampaignSend)
+        .from_select(list(columns), source)
+        .on_conflict_do_nothing(index_elements=["run_id", "customer_id"])
+    )
+    await session.execute(statement)
+
+
+async def selected_in_span(session: AsyncSession, run_id: int, span: tuple[int, int]) -> list[int]:
+    """Customers of the run still selected with ids in (after, upto]: one keyset batch."""
+    after, upto = span
+    query = (
+        select(CampaignSend.customer_id)
+        .where(CampaignSend.run_id == run_id, CampaignSend.outcome == SendOutcome.SELECTED)
+        .where(CampaignSend.customer_id > after, CampaignSend.customer_id <= upto)
+        .order_by(CampaignSend.customer_id)
+    )
+    return list(await session.scalars(query))
+
+
+async def set_send_texts(session: AsyncSession, run_id: int, texts: Sequence[dict[str, Any]]) -> None:
+    """Each customer's personal text (`cid`, `t`), in one executemany."""
+    if texts:
+        statement = (
+            update(cast(Table, CampaignSend.__table__))
+            .where(CampaignSend.run_id == run_id, CampaignSend.customer_id == bindparam("cid"))
+            .values(text=bindparam("t"))
+        )
+        await session.execute(statement, list(texts))
+
+
+async def skip_late_opt_outs(session: AsyncSession, run_id: int, owner: str) -> None:
+    """At dispatch: an owner's selected customers who opted out since the audience was drawn are skipped."""
+    out = exists().where(ContactPref.customer_id == CampaignSend.customer_id, ContactPref.opted_out_at.is_not(None))
+    statement = (
+        update(CampaignSend)
+        .where(CampaignSend.run_id == run_id, CampaignSend.owner_userid == owner)
+        .where(CampaignSend.outcome == SendOutcome.SELECTED, out)
+        .values(outcome=SendOutcome.SKIPPED, reason="opted_out")
+    )
+    await session.execute(statement.execution_options(synchronize_session=False))
+
+
+async def next_text_chunk(session: AsyncSession, run_id: int, owner: str, limit: int) -> list[tuple[int, str, str]]:
+    """(send id, text, external_userid) of an owner's next selected sends sharing one text, oldest first."""
+    query = (
+        select(CampaignSend.id, CampaignSend.text, func.coalesce(Customer.external_userid, ""))
+        .join(Customer, Customer.id == CampaignSend.customer_id)
+        .where(CampaignSend.run_id == run_id, CampaignSend.outcome == SendOutcome.SELECTED)
+        .where(CampaignSend.owner_userid == owner)
+        .order_by(CampaignSend.text, CampaignSend.id)
+        .limit(limit)
+    )
+    found = [(int(i), str(t), str(e)) for i, t, e in await session.execute(query)]
+    return [row for row in found if row[1] == found[0][1]] if found else []
+
+
+async def mark_text_chunk(
+    session: AsyncSession, run_id: int, owner: str, chunk: tuple[str, int], **values: Any
+) -> None:
+    """Mark an owner's selected sends with this text up to this send id (what `next_text_chunk` returned)."""
+    text, last_id = chunk
+    statement = (
+        update(CampaignSend)
+        .where(CampaignSend.run_id == run_id, CampaignSend.owner_userid == owner)
+        .where(CampaignSend.outcome == SendOutcome.SELECTED, CampaignSend.text == text, CampaignSend.id <= last_id)
+        .values(**values)
+    )
+    await session.execute(statement.execution_options(synchronize_session=False))
