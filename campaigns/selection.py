@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, update
+from sqlalchemy import CTE, ColumnElement, and_, case, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import facts as facts_of
@@ -46,20 +46,27 @@ async def select_batch(
 ) -> Batch:
     """Record the next `batch_size` audience customers after `cursor` with their guard outcome; size 0 when none."""
     chosen = and_(Customer.merged_into_id.is_(None), audience, Customer.id > cursor)
-    window = select(Customer.id).where(chosen).order_by(Customer.id).limit(policy.batch_size).subquery()
-    size, last = (await session.execute(select(func.count(), func.max(window.c.id)))).one()
-    if not size:
-        return Batch(0, cursor)
+    # The batch carries what the guards read, so they never join `customers` again.
+    window = (
+        select(
+            Customer.id,
+            func.coalesce(Customer.owner_userid, "").label("owner_userid"),
+            func.coalesce(Customer.external_userid, "").label("external_userid"),
+        )
+        .where(chosen)
+        .order_by(Customer.id)
+        .limit(policy.batch_size)
+        .cte("batch_window")
+    )
     constant = _constant_text(document.message)
-    reason = _skip_reason(campaign, document, now, policy)
     guarded = (
         select(
-            Customer.id.label("customer_id"),
-            func.coalesce(Customer.owner_userid, "").label("owner_userid"),
-            reason.label("reason"),
+            window.c.id.label("customer_id"),
+            window.c.owner_userid,
+            _skip_reason(window, campaign, document, now, policy).label("reason"),
         )
-        .where(chosen, Customer.id <= last)
-        .subquery()
+        .cte("batch_guarded")
+        .prefix_with("MATERIALIZED")  # the guards run once per customer, not once per column that reads them
     )
     source = select(
         literal(run.id),
@@ -74,35 +81,40 @@ async def select_batch(
     ).where(guarded.c.customer_id > cursor)  # a WHERE keeps SQLite from reading ON CONFLICT as a join clause
     columns = ["run_id", "campaign_id", "customer_id", "owner_userid", "outcome", "reason", "text", "created_at"]
     await rows.insert_sends_from(session, columns, source)
-    await _finish_selected(session, run, campaign, document, (cursor, int(last)), constant, now)
-    return Batch(int(size), int(last))
+    # The batch as recorded: only this run's walk writes its rows past the cursor (welcome runs are never walked), so
+    # the first `batch_size` of them are this batch, or what a concurrent walk of the same run recorded for it.
+    size, last = await rows.recorded_after(session, run.id, cursor, policy.batch_size)
+    if not size:
+        return Batch(0, cursor)
+    await _finish_selected(session, run, campaign, document, (cursor, last), constant, now)
+    return Batch(size, last)
 
 
 def _skip_reason(
-    campaign: Campaign, document: CampaignDocument, now: datetime, policy: CampaignPolicy
+    batch: CTE, campaign: Campaign, document: CampaignDocument, now: datetime, policy: CampaignPolicy
 ) -> ColumnElement[str]:
     """The first guard a customer fails, as a CASE over correlated EXISTS / counts; '' when none."""
     marketing = document.path not in REP_PATHS
     whens: list[tuple[ColumnElement[bool], str]] = []
     if marketing:
-        whens.append((exists().where(ContactPref.customer_id == Customer.id, ContactPref.opted_out_at.is_not(None)),
+        whens.append((exists().where(ContactPref.customer_id == batch.c.id, ContactPref.opted_out_at.is_not(None)),
                       "opted_out"))  # fmt: skip
     if document.path in ("mass_single", *REP_PATHS):
-        whens.append((func.coalesce(Customer.owner_userid, "") == "", "no_owner"))
+        whens.append((batch.c.owner_userid == "", "no_owner"))
     if marketing and document.path != "oa_template":
-        whens.append((func.coalesce(Customer.external_userid, "") == "", "no_external_userid"))
+        whens.append((batch.c.external_userid == "", "no_external_userid"))
     if marketing:
         zone = ZoneInfo(policy.zone)
         day_start = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone)
-        whens.append((_sent_since(day_start, CampaignSend.campaign_id != campaign.id), "dedupe"))
+        whens.append((_sent_since(batch, day_start, CampaignSend.campaign_id != campaign.id), "dedupe"))
     if marketing and document.guards.frequency_cap:
         since = now - timedelta(days=policy.frequency_days)
-        whens.append((_sent_count_since(since) >= policy.frequency_cap, "frequency_cap"))
+        whens.append((_sent_count_since(batch, since) >= policy.frequency_cap, "frequency_cap"))
     if document.path == "mass_single" and policy.monthly_cap:
         period, cap = policy.month_cap(now)
         used = (
             select(func.count())
-            .where(MassTarget.target_id == Customer.external_userid, MassTarget.period == period)
+            .where(MassTarget.target_id == batch.c.external_userid, MassTarget.period == period)
             .where(MassTarget.status.in_(COUNTED))
             .scalar_subquery()
         )
@@ -112,19 +124,19 @@ def _skip_reason(
     return case(*whens, else_="")
 
 
-def _sent_since(since: datetime, *extra: ColumnElement[bool]) -> ColumnElement[bool]:
+def _sent_since(batch: CTE, since: datetime, *extra: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(
-        CampaignSend.customer_id == Customer.id,
+        CampaignSend.customer_id == batch.c.id,
         CampaignSend.outcome.in_(rows.SENT_OUTCOMES),
         CampaignSend.created_at >= since,
         *extra,
     )
 
 
-def _sent_count_since(since: datetime) -> Any:
+def _sent_count_since(batch: CTE, since: datetime) -> Any:
     return (
         select(func.count())
-        .where(CampaignSend.customer_id == Customer.id, CampaignSend.outcome.in_(rows.SENT_OUTCOMES))
+        .where(CampaignSend.customer_id == batch.c.id, CampaignSend.outcome.in_(rows.SENT_OUTCOMES))
         .where(CampaignSend.created_at >= since)
         .scalar_subquery()
     )

@@ -191,6 +191,19 @@ async def insert_sends_from(session: AsyncSession, columns: Sequence[str], sourc
     await session.execute(statement)
 
 
+async def recorded_after(session: AsyncSession, run_id: int, cursor: int, limit: int) -> tuple[int, int]:
+    """How many of the run's first `limit` recorded customers after `cursor` there are, and the last one's id."""
+    first = (
+        select(CampaignSend.customer_id)
+        .where(CampaignSend.run_id == run_id, CampaignSend.customer_id > cursor)
+        .order_by(CampaignSend.customer_id)
+        .limit(limit)
+        .subquery()
+    )
+    size, last = (await session.execute(select(func.count(), func.max(first.c.customer_id)))).one()
+    return int(size), int(last or cursor)
+
+
 async def selected_in_span(session: AsyncSession, run_id: int, span: tuple[int, int]) -> list[int]:
     """Customers of the run still selected with ids in (after, upto]: one keyset batch."""
     after, upto = span

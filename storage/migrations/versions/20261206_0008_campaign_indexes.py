@@ -1,0 +1,51 @@
+"""Campaign and segment indexes: a tag's customers in id order, customers' own messages, live customers by owner.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-06 19:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+LIVE = "merged_into_id IS NULL"
+SPOKE = "sender_kind = 'customer'"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("customer_tags", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_tags_tag_name")
+        batch_op.create_index("ix_customer_tags_name_customer", ["tag_name", "customer_id"], unique=False)
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_messages_customer_spoke",
+            ["customer_id", "sent_at"],
+            unique=False,
+            postgresql_where=sa.text(SPOKE),
+            sqlite_where=sa.text(SPOKE),
+        )
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_customers_live_owner",
+            ["id", "owner_userid"],
+            unique=False,
+            postgresql_where=sa.text(LIVE),
+            sqlite_where=sa.text(LIVE),
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index("ix_customers_live_owner")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_customer_spoke")
+    with op.batch_alter_table("customer_tags", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_tags_name_customer")
+        batch_op.create_index("ix_customer_tags_tag_name", ["tag_name"], unique=False)
