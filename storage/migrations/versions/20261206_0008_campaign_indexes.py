@@ -1,4 +1,5 @@
-"""Campaign and segment indexes: a tag's customers in id order, customers' own messages, live customers by owner.
+"""Campaign and segment indexes: a tag's customers in id order, customers' own messages, live customers by owner,
+what was sent to each customer lately.
 
 Revision ID: 0008
 Revises: 0007
@@ -17,6 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 LIVE = "merged_into_id IS NULL"
 SPOKE = "sender_kind = 'customer'"
+SENT = "outcome IN ('queued', 'task')"
 
 
 def upgrade() -> None:
@@ -39,9 +41,19 @@ def upgrade() -> None:
             postgresql_where=sa.text(LIVE),
             sqlite_where=sa.text(LIVE),
         )
+    with op.batch_alter_table("campaign_sends", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_campaign_sends_sent",
+            ["customer_id", "created_at", "campaign_id"],
+            unique=False,
+            postgresql_where=sa.text(SENT),
+            sqlite_where=sa.text(SENT),
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("campaign_sends", schema=None) as batch_op:
+        batch_op.drop_index("ix_campaign_sends_sent")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_live_owner")
     with op.batch_alter_table("messages", schema=None) as batch_op:
