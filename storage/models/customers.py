@@ -35,11 +35,11 @@ class Customer(Base):
 
     __tablename__ = "customers"
     __table_args__ = (
-        # Segment previews and campaign keyset walks read live customers by id with their owner: index-only.
+        # A segment preview counts live customers per owner from the index alone.
         Index(
             "ix_customers_live_owner",
-            "id",
             "owner_userid",
+            "id",
             postgresql_where=text("merged_into_id IS NULL"),
             sqlite_where=text("merged_into_id IS NULL"),
         ),

@@ -36,7 +36,7 @@ def upgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index(
             "ix_customers_live_owner",
-            ["id", "owner_userid"],
+            ["owner_userid", "id"],
             unique=False,
             postgresql_where=sa.text(LIVE),
             sqlite_where=sa.text(LIVE),
