@@ -246,7 +246,7 @@ async def measure(backend: str, url: str, args: argparse.Namespace) -> Figures:
         preview_s, count = await preview_seconds(sessions, args.repeat)
         naive_s = await naive_preview_seconds(sessions, args.customers, args.sample)
         plan = await explain(backend, sessions)
-        print(f"{backend}: EXPLAIN of the preview's count saved to {plan.relative_to(ROOT)}", flush=True)
+        print(f"{backend}: EXPLAIN of the preview's statements saved to {plan.relative_to(ROOT)}", flush=True)
         async with sessions() as session, session.begin():  # the baseline needs a run and a campaign row to refer to
             await session.execute(
                 text(
