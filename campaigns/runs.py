@@ -1,5 +1,6 @@
 """Campaign runs: a firing becomes one run (UNIQUE per scheduled time), whose audience is walked in keyset batches
-through the guards into `campaign_sends`, then dispatched as mass tasks or outbox rows once quiet hours allow.
+through the guards into `campaign_sends` (one INSERT … SELECT each, campaigns/selection.py), then dispatched as mass
+tasks or outbox rows once quiet hours allow.
 
 Every step commits with its progress, so a crash resumes where it stopped and a customer is never sent twice: a
 batch's sends and its cursor commit together, and a send turns into a task or an outbox row in the same transaction
@@ -14,18 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.audience import CampaignBroken, audience_condition
 from campaigns.dispatch import dispatch_chunk
 from campaigns.document import REP_PATHS, CampaignDocument
 from campaigns.group_path import dispatch_groups
-from campaigns.guards import guard_batch
 from campaigns.policy import CampaignPolicy
 from campaigns.schedule import due_firing
+from campaigns.selection import select_batch
 from storage.models.campaigns import Campaign, CampaignRun, CampaignStatus, RunStatus
-from storage.models.customers import Customer
 from storage.repos import campaigns as rows
 
 log = logging.getLogger(__name__)
@@ -135,19 +134,9 @@ async def _select_all(
             if fresh is None or fresh.status != CampaignStatus.ACTIVE:
                 return
             condition = await audience_condition(session, document, _aware(run.scheduled_for, now), now, policy.zone)
-            ids = list(
-                await session.scalars(
-                    select(Customer.id)
-                    .where(Customer.merged_into_id.is_(None), condition, Customer.id > cursor)
-                    .order_by(Customer.id)
-                    .limit(policy.batch_size)
-                )
-            )
-            if ids:
-                sends = await guard_batch(session, run, campaign, document, ids, now, policy)
-                await rows.insert_sends(session, sends)
-                cursor = ids[-1]
-            done = len(ids) < policy.batch_size
+            batch = await select_batch(session, run, campaign, document, condition, cursor, now, policy)
+            cursor = batch.last_id
+            done = batch.size < policy.batch_size
             status = RunStatus.DISPATCHING if done else RunStatus.SELECTING
             await rows.update_run(session, run.id, cursor=cursor, status=status)
         if done:

@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.segment_filter import DOCUMENT_KEYS, FilterError, Node, parse_filter
-from campaigns.segment_sql import Moment, audience
+from campaigns.segment_sql import Moment, compile_node
 from storage.models.customers import Customer, Member
 from storage.repos import segments as segment_rows
 
@@ -94,25 +94,36 @@ async def delete_segment(session: AsyncSession, key: str) -> SegmentView:
 
 async def preview(session: AsyncSession, node: Node, moment: Moment, sample_size: int = SAMPLE_SIZE) -> Preview:
     """How many customers the filter selects now, how many per owner rep, and a few of them by name."""
-    ids = audience(node, moment).subquery()
-    chosen = Customer.id.in_(select(ids.c.id))
-    count = int(await session.scalar(select(func.count()).select_from(ids)) or 0)
-    owners = await session.execute(
-        select(Customer.owner_userid, func.count()).where(chosen).group_by(Customer.owner_userid)
-    )
-    by_owner = {owner or "(无负责人)": int(n) for owner, n in owners}
-    rows = await session.execute(
+    per_owner, first = preview_queries(node, moment, sample_size)
+    by_owner: dict[str, int] = {}
+    for owner, n in await session.execute(per_owner):
+        key = owner or "(无负责人)"  # NULL and '' are both "no owner"
+        by_owner[key] = by_owner.get(key, 0) + int(n)
+    sample = [
+        {"id": cid, "name": name, "external_userid": ext, "owner": owner, "owner_name": owner_name or ""}
+        for cid, name, ext, owner, owner_name in await session.execute(first)
+    ]
+    count = sum(by_owner.values())
+    return Preview(count, dict(sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0]))), sample)
+
+
+OwnerCounts = Select[str | None, int]
+SampleRows = Select[int, str, str | None, str | None, str]
+
+
+def preview_queries(node: Node, moment: Moment, sample_size: int = SAMPLE_SIZE) -> tuple[OwnerCounts, SampleRows]:
+    """The preview's two statements: counts per owner (their sum is the count, so the filter is evaluated once over
+    every customer) and the sample, which walks the primary key and stops after `sample_size` matches."""
+    chosen = and_(Customer.merged_into_id.is_(None), compile_node(node, moment))
+    per_owner = select(Customer.owner_userid, func.count()).where(chosen).group_by(Customer.owner_userid)
+    first = (
         select(Customer.id, Customer.name, Customer.external_userid, Customer.owner_userid, Member.name)
         .outerjoin(Member, Member.userid == Customer.owner_userid)
         .where(chosen)
         .order_by(Customer.id)
         .limit(sample_size)
     )
-    sample = [
-        {"id": cid, "name": name, "external_userid": ext, "owner": owner, "owner_name": owner_name or ""}
-        for cid, name, ext, owner, owner_name in rows
-    ]
-    return Preview(count, dict(sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0]))), sample)
+    return per_owner, first
 
 
 def _view(row: Any) -> SegmentView:

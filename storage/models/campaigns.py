@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, JsonColumn, UtcDateTime
@@ -130,6 +130,15 @@ class CampaignSend(Base):
         UniqueConstraint("run_id", "customer_id", name="uq_campaign_sends_run_customer"),
         Index("ix_campaign_sends_customer_time", "customer_id", "created_at"),
         Index("ix_campaign_sends_run_outcome", "run_id", "outcome", "owner_userid"),
+        # What reached each customer lately (dedupe, frequency cap): sent rows only, never a run's selected ones.
+        Index(
+            "ix_campaign_sends_sent",
+            "customer_id",
+            "created_at",
+            "campaign_id",
+            postgresql_where=text("outcome IN ('queued', 'task')"),
+            sqlite_where=text("outcome IN ('queued', 'task')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

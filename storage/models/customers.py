@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, JsonColumn, UtcDateTime
@@ -34,6 +34,16 @@ class Customer(Base):
     """One person, across every channel; later issues add RFM, scores, opt-out and erasure columns."""
 
     __tablename__ = "customers"
+    __table_args__ = (
+        # A segment preview counts live customers per owner from the index alone.
+        Index(
+            "ix_customers_live_owner",
+            "owner_userid",
+            "id",
+            postgresql_where=text("merged_into_id IS NULL"),
+            sqlite_where=text("merged_into_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     external_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -76,11 +86,13 @@ class CustomerTag(Base):
     """A corp tag one member put on a customer (WeCom tags are per follow relationship)."""
 
     __tablename__ = "customer_tags"
+    # A tag's customers in id order (segments, campaign batches), without reading the rows.
+    __table_args__ = (Index("ix_customer_tags_name_customer", "tag_name", "customer_id"),)
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     userid: Mapped[str] = mapped_column(String(64), primary_key=True)
     tag_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tag_name: Mapped[str] = mapped_column(String(128), default="", index=True)
+    tag_name: Mapped[str] = mapped_column(String(128), default="")
     group_name: Mapped[str] = mapped_column(String(128), default="")
 
 

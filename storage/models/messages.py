@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, JsonColumn, UtcDateTime
@@ -40,6 +40,14 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_customer_time", "customer_id", "sent_at"),
         Index("ix_messages_chat_time", "chat_id", "sent_at"),
+        # "Has the customer spoken since …" (segments' silent / active filters) answered from the index alone.
+        Index(
+            "ix_messages_customer_spoke",
+            "customer_id",
+            "sent_at",
+            postgresql_where=text("sender_kind = 'customer'"),
+            sqlite_where=text("sender_kind = 'customer'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

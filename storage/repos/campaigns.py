@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, CampaignStatus, RunStatus, SendOutcome
+from storage.models.campaigns import (
+    Campaign,
+    CampaignRun,
+    CampaignSend,
+    CampaignStatus,
+    RunStatus,
+    SendOutcome,
+)
 from storage.models.customers import Customer
 
 LIVE_RUN = (RunStatus.SELECTING, RunStatus.DISPATCHING)
@@ -171,3 +178,49 @@ async def outcome_counts(
         key = f"{outcome}:{reason}" if outcome == SendOutcome.SKIPPED else str(outcome)
         counts[key] = counts.get(key, 0) + int(n)
     return counts
+
+
+async def insert_sends_from(session: AsyncSession, columns: Sequence[str], source: Any) -> None:
+    """Record a batch's outcomes from one SELECT; a customer already recorded in the run keeps their first outcome."""
+    statement = (
+        _insert(session, CampaignSend)
+        .from_select(list(columns), source)
+        .on_conflict_do_nothing(index_elements=["run_id", "customer_id"])
+    )
+    await session.execute(statement)
+
+
+async def recorded_after(session: AsyncSession, run_id: int, cursor: int, limit: int) -> tuple[int, int]:
+    """How many of the run's first `limit` recorded customers after `cursor` there are, and the last one's id."""
+    first = (
+        select(CampaignSend.customer_id)
+        .where(CampaignSend.run_id == run_id, CampaignSend.customer_id > cursor)
+        .order_by(CampaignSend.customer_id)
+        .limit(limit)
+        .subquery()
+    )
+    size, last = (await session.execute(select(func.count(), func.max(first.c.customer_id)))).one()
+    return int(size), int(last or cursor)
+
+
+async def selected_in_span(session: AsyncSession, run_id: int, span: tuple[int, int]) -> list[int]:
+    """Customers of the run still selected with ids in (after, upto]: one keyset batch."""
+    after, upto = span
+    query = (
+        select(CampaignSend.customer_id)
+        .where(CampaignSend.run_id == run_id, CampaignSend.outcome == SendOutcome.SELECTED)
+        .where(CampaignSend.customer_id > after, CampaignSend.customer_id <= upto)
+        .order_by(CampaignSend.customer_id)
+    )
+    return list(await session.scalars(query))
+
+
+async def set_send_texts(session: AsyncSession, run_id: int, texts: Sequence[dict[str, Any]]) -> None:
+    """Each customer's personal text (`cid`, `t`), in one executemany."""
+    if texts:
+        statement = (
+            update(cast(Table, CampaignSend.__table__))
+            .where(CampaignSend.run_id == run_id, CampaignSend.customer_id == bindparam("cid"))
+            .values(text=bindparam("t"))
+        )
+        await session.execute(statement, list(texts))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.masstasks import MassTarget, MassTargetStatus, MassTask, MassTaskStatus
@@ -52,7 +53,8 @@ async def create_task(
         for t in dict.fromkeys(target_ids)
     ]
     if rows:
-        await session.execute(insert(MassTarget), rows)
+        # Core, not the ORM's bulk path: a campaign task carries up to 10,000 targets and needs no identity map.
+        await session.execute(insert(cast(Table, MassTarget.__table__)), rows)
     return task.id
 
 
