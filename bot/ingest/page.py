@@ -1,15 +1,17 @@
-"""A page of new chat messages seen at once: the facts every watcher would query per message, loaded once per page.
+"""A page of new chat messages seen at once: the facts every watcher would query per message, loaded once per page,
+and the rows watchers would insert per message, written once per page.
 
 Only non-message events (a recall, a kf session's end, a group or customer change) can change these facts in the
 middle of a page, so intake calls `forget()` after each one and the next lookup reloads: the watchers see exactly
-what they would have queried one message at a time.
+what they would have queried one message at a time. Likewise intake flushes the page's batches before each such
+event and at the page's end; a batch whose rows a later message could read flushes itself first (`WaitBatch`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,12 +24,37 @@ if TYPE_CHECKING:
     from bot.dispatch import Context
 
 
+class PageBatch(Protocol):
+    """Rows a feature writes for a page of messages in one statement (services.service.waits.WaitBatch,
+    services.faq.jobs.QuestionBatch)."""
+
+    def __init__(self) -> None: ...
+
+    async def flush(self, session: AsyncSession) -> None: ...
+
+
+B = TypeVar("B", bound=PageBatch)
+
+
 class Page:
     def __init__(self, session: AsyncSession, source_keys: Collection[str]) -> None:
         self._session = session
         self._keys = list(source_keys)
         self._key_set = set(self._keys)
+        self._batches: dict[type[PageBatch], PageBatch] = {}
         self.forget()
+
+    def batch(self, kind: type[B]) -> B:
+        """The page's one batch of this kind, flushed by intake before each non-message event and at the end."""
+        found = self._batches.get(kind)
+        if found is None:
+            found = self._batches[kind] = kind()
+        return cast(B, found)
+
+    async def flush(self) -> None:
+        """Write every batch, in the order the page first used them."""
+        for batch in self._batches.values():
+            await batch.flush(self._session)
 
     def forget(self) -> None:
         """Drop what was loaded: an event other than a message may have changed it."""
