@@ -66,14 +66,15 @@ class Page:
     async def stored(self, source_key: str) -> Message | None:
         if source_key not in self._key_set:  # not one of this page's messages: ask as before
             return await messages.by_source_key(self._session, source_key)
-        await self._rows()
-        assert self._stored is not None
-        return self._stored.get(source_key)
+        return (await self._by_key()).get(source_key)
 
-    async def _rows(self) -> list[Message]:
+    async def _by_key(self) -> dict[str, Message]:
         if self._stored is None:
             self._stored = await page_reads.messages_by_source_keys(self._session, self._keys)
-        return list(self._stored.values())
+        return self._stored
+
+    async def _rows(self) -> list[Message]:
+        return list((await self._by_key()).values())
 
     async def _customer_ids(self) -> set[int]:
         return {m.customer_id for m in await self._rows() if m.customer_id is not None}

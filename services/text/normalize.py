@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 import opencc
@@ -94,8 +94,10 @@ def _is_emoji(char: str) -> bool:
     )
 
 
+@lru_cache(maxsize=4096)
 def analyze(text: str) -> Normalized:
-    """Normalise and remember whether a question mark, an emoji or other punctuation was there."""
+    """Normalise and remember whether a question mark, an emoji or other punctuation was there. Cached: every
+    watcher of a message (wait, FAQ, ticket, opt-out) asks about the same text, and the result is frozen."""
     # NFKC turns full-width letters, digits and punctuation into their ASCII forms ("ＶＩＰ？" -> "VIP?").
     folded = _t2s().convert(unicodedata.normalize("NFKC", text))
     stripped = _WECHAT_EMOJI.sub(" ", folded)

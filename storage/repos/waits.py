@@ -72,8 +72,13 @@ async def open_many(session: AsyncSession, waits: Sequence[NewWait]) -> None:
     stmt = insert(table).on_conflict_do_nothing(
         index_elements=["chat_id", "customer_id"], index_where=text("status = 'waiting'")
     )
-    rows = [{**asdict(w), "stage": 0, "status": WaitStatus.WAITING, "breached": False} for w in waits]
+    # Shallow, unlike asdict (which deep-copies every datetime): the values are immutable.
+    rows = [{**_fields(w), "stage": 0, "status": WaitStatus.WAITING, "breached": False} for w in waits]
     await session.execute(stmt, rows)
+
+
+def _fields(wait: NewWait) -> dict[str, object]:
+    return {name: getattr(wait, name) for name in NewWait.__slots__}
 
 
 async def waiting_in_chat(
