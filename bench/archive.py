@@ -1,5 +1,7 @@
 """Archive ingest benchmark: archived messages decrypted and stored per second by the archive puller (batched
-inserts, keys unwrapped on a thread pool), beside a commit-per-message loop measured in the same run."""
+inserts, keys unwrapped on a thread pool), beside a commit-per-message loop measured in the same run. Every feature
+is on, as `qunke serve` runs them (the FAQ engine built from the shipped KB), and the figure is also given against
+this machine's limit: cores ÷ (one core's time to unwrap one RSA key + one core's time to store one message)."""
 
 from __future__ import annotations
 
@@ -181,9 +183,7 @@ async def run_store_only(url: str, items: list[ArchiveItem], keys: ArchiveKeys, 
         await engine.dispose()
 
 
-async def bench_backend(
-    name: str, url_for: Callable[[str], str], args: argparse.Namespace, rsa_rate: float
-) -> list[str]:
+async def bench_backend(name: str, url_for: Callable[[str], str], args: argparse.Namespace) -> list[str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     keys = ArchiveKeys({1: key})
     items = make_items(key, args.n)
@@ -195,9 +195,12 @@ async def bench_backend(
         for url in (qunke_url, naive_url, store_url):
             await asyncio.to_thread(upgrade, url)
             features[url] = await every_feature(url, http)
+        # The machine is shared: the RSA rate is measured around the runs it is compared with, not once at start.
+        rsa_before = await rsa_only(1000)
         q = await run_qunke(qunke_url, items, keys, args.threads, features[qunke_url])
-        n = await run_naive(naive_url, naive_items, keys, features[naive_url])
         st = await run_store_only(store_url, items, keys, features[store_url])
+        rsa_rate = (rsa_before + await rsa_only(1000)) / 2
+        n = await run_naive(naive_url, naive_items, keys, features[naive_url])
     assert await stored(qunke_url) == len(items), "every archived message is stored exactly once"
     assert await stored(naive_url) == len(naive_items)
     q_rate, n_rate = len(items) / q, len(naive_items) / n
@@ -207,6 +210,7 @@ async def bench_backend(
     lines.append(f"{name:<10} {'store path only':<24} {len(items):>7} {s_rate:>10.0f}/s   {s_rate / n_rate:>5.1f}x")
     # The machine's limit: every core busy with one message at a time, each costing one unwrap and one store.
     ceiling = (os.cpu_count() or 1) / (1 / rsa_rate + 1 / s_rate)
+    lines.append(f"{name:<10} {'one core unwraps':<24} {'':>7} {rsa_rate:>10.0f}/s   (RSA keys)")
     lines.append(f"{name:<10} {'ceiling (cores)':<24} {'':>7} {ceiling:>10.0f}/s   puller = {q_rate / ceiling:.2f}x it")
     return lines
 
@@ -225,11 +229,10 @@ async def main_async(args: argparse.Namespace) -> None:
         f"{args.n} archived group messages (naive loop: {args.naive_n}), 2048-bit RSA key per message, "
         f"{args.threads} decrypt threads, {os.cpu_count()} CPUs"
     )
-    rsa_rate = await rsa_only(2000)
-    print(f"one core unwraps {rsa_rate:.0f} RSA keys/s (PKCS#1 v1.5, 2048-bit); ceiling = cores / (1/that + 1/store)")
+    print("ceiling = cores / (1/RSA unwraps per core-second + 1/store path rate), measured around the same runs")
     lines = []
     with tempfile.TemporaryDirectory(prefix="qunke-bench-archive-") as tmp:
-        lines += await bench_backend("sqlite", lambda h: f"sqlite+aiosqlite:///{tmp}/{h}.db", args, rsa_rate)
+        lines += await bench_backend("sqlite", lambda h: f"sqlite+aiosqlite:///{tmp}/{h}.db", args)
     if not args.skip_pg:
         try:
             cluster = await asyncio.to_thread(start_cluster)
@@ -239,7 +242,7 @@ async def main_async(args: argparse.Namespace) -> None:
             try:
                 for db in ("qunke", "naive", "store"):
                     cluster.psql(f"CREATE DATABASE archive_{db}")
-                lines += await bench_backend("postgresql", lambda h: cluster.url(f"archive_{h}"), args, rsa_rate)
+                lines += await bench_backend("postgresql", lambda h: cluster.url(f"archive_{h}"), args)
             finally:
                 await asyncio.to_thread(cluster.stop)
     print(f"{'database':<10} {'how':<24} {'msgs':>7} {'rate':>12}   vs naive")
