@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import failpoints
 from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, ArchiveSource, ItemUnreadable, open_item
 from bot.channels.wecom.archive_messages import to_events
-from bot.channels.wecom.read_ahead import ReadAhead
 from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event
 from bot.ingest import intake
@@ -58,8 +57,6 @@ class ArchivePuller:
         self._threads = max(1, decrypt_threads)
         self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="archive-decrypt")
         self._lock = asyncio.Lock()
-        # The next page is fetched and unwrapped on the pool while this one is stored: both cores at work.
-        self._ahead = ReadAhead(self._read, self._after)
 
     @property
     def source(self) -> ArchiveSource:
@@ -104,9 +101,10 @@ class ArchivePuller:
     async def _page(self) -> int:
         async with self._sessions() as session:
             seq = int(await cursors.lock(session, CURSOR, self._clock.now()) or 0)
-            items, opened = await self._ahead.read(seq)
+            items = await self._source.fetch(seq, self._limit)
             if not items:
                 return 0
+            opened = await self._open(items)
             now = self._clock.now()
             events = [e for o in opened if o.message is not None for e in to_events(o.message, now)]
             ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
@@ -130,15 +128,6 @@ class ArchivePuller:
         self._metrics.pulled.labels("archive", "seen").inc(len(items) - handled)
         return len(items)
 
-    async def _read(self, seq: int) -> tuple[list[ArchiveItem], list[Opened]]:
-        items = await self._source.fetch(seq, self._limit)
-        return items, await self._open(items) if items else []
-
-    def _after(self, seq: int, page: tuple[list[ArchiveItem], list[Opened]]) -> int | None:
-        """A full page: more is likely waiting after it, so read it ahead."""
-        items = page[0]
-        return max(seq, *(i.seq for i in items)) if len(items) >= self._limit else None
-
     async def _open(self, items: list[ArchiveItem]) -> list[Opened]:
         """Decrypt a page in one chunk per thread, keeping the items' order."""
         loop = asyncio.get_running_loop()
@@ -157,5 +146,4 @@ class ArchivePuller:
         return out
 
     def close(self) -> None:
-        self._ahead.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
