@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.service.waits import owner_for
+from services.service.waits import WaitBatch, owner_for
 from storage.models.messages import Message
 from storage.repos import messages, page_reads
 from storage.repos.waits import tag_names
@@ -62,6 +62,7 @@ class Page:
         self._pending_survey: set[int] | None = None
         self._tags: dict[int, set[str]] | None = None
         self._group_owners: dict[str, str | None] | None = None
+        self._open_wait_chats: tuple[set[str], set[str]] | None = None  # (chats asked about, those with waits)
 
     async def stored(self, source_key: str) -> Message | None:
         if source_key not in self._key_set:  # not one of this page's messages: ask as before
@@ -94,6 +95,18 @@ class Page:
         if known is None:  # a customer none of the page's stored rows name: ask as before
             return await tag_names(self._session, customer_id)
         return set(known)
+
+    async def may_have_open_waits(self, chat_id: str) -> bool:
+        """False only when nobody waited in the chat when the page was loaded and the page opened no wait there
+        (closing waits only makes the answer more conservative)."""
+        wait_batch = self._batches.get(WaitBatch)
+        if isinstance(wait_batch, WaitBatch) and chat_id in wait_batch.touched:
+            return True
+        if self._open_wait_chats is None:
+            chats = {m.chat_id for m in await self._rows()} | {chat_id}
+            self._open_wait_chats = (chats, await page_reads.chats_with_open_waits(self._session, chats))
+        asked, open_chats = self._open_wait_chats
+        return chat_id not in asked or chat_id in open_chats  # a chat outside the page: let the caller query
 
     async def owner(self, chat_type: str, chat_id: str, customer_id: int) -> str | None:
         if chat_type != "group":

@@ -33,6 +33,8 @@ class WaitFacts(Protocol):
 
     async def owner(self, chat_type: str, chat_id: str, customer_id: int) -> str | None: ...
 
+    async def may_have_open_waits(self, chat_id: str) -> bool: ...
+
 
 class WaitBatch:
     """The waits a page of messages opens, written in one statement when the page is flushed.
@@ -43,8 +45,10 @@ class WaitBatch:
 
     def __init__(self) -> None:
         self._waits: dict[tuple[str, int], NewWait] = {}
+        self.touched: set[str] = set()  # every chat a wait was added for, flushed or not
 
     def add(self, wait: NewWait) -> None:
+        self.touched.add(wait.chat_id)
         # A later question from a customer already waiting here opens nothing: the first keeps its time.
         self._waits.setdefault((wait.chat_id, wait.customer_id), wait)
 
@@ -71,6 +75,8 @@ async def note_message(
     elif message.sender_kind == MEMBER:
         if batch is not None and batch.pending_in(message.chat_id):
             await batch.flush(session)  # the waits this member answers may be among the page's new ones
+        if facts is not None and not await facts.may_have_open_waits(message.chat_id):
+            return  # a rep chatting where nobody waits: one query for the page tells
         await close_by_member(session, message, rules.calendar)
 
 
@@ -118,6 +124,9 @@ class _QueryEach:
 
     async def owner(self, chat_type: str, chat_id: str, customer_id: int) -> str | None:
         return await owner_for(self._session, chat_type, chat_id, customer_id)
+
+    async def may_have_open_waits(self, chat_id: str) -> bool:
+        return True  # close_by_member's own query tells
 
 
 async def close_by_member(session: AsyncSession, message: Message, calendar: BusinessCalendar) -> list[int]:

@@ -191,10 +191,16 @@ async def test_a_mixed_page_writes_what_its_messages_write_one_at_a_time_when_ev
 
 @contextmanager
 def _inserts_into(engine: AsyncEngine, table: str) -> Iterator[list[str]]:
+    with _statements(engine, f"INSERT INTO {table} ") as seen:
+        yield seen
+
+
+@contextmanager
+def _statements(engine: AsyncEngine, prefix: str) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().startswith(f"INSERT INTO {table} "):
+        if statement.lstrip().startswith(prefix):
             seen.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
@@ -215,3 +221,18 @@ async def test_a_page_of_questions_opens_its_waits_and_queues_its_faq_jobs_in_on
         await hf.feed(*page)
     assert (len(waits), len(jobs)) == (1, 1)
     assert len(await _waits(hf)) == 21  # one per customer and group: 7 customers x 3 groups
+
+
+async def test_reps_chatting_where_nobody_waits_read_no_waits_when_paged(hf: Harness, engine: AsyncEngine) -> None:
+    async with hf.sessions() as session:
+        session.add(Member(userid="lisi", name="李四"))
+        await session.commit()
+    chats = [f"wrIDLE{g}" for g in range(3)]
+    page: list[Event] = [_member_in_group(hf, "lisi", f"大家好，今天第{i}次上新", chats[i % 3]) for i in range(12)]
+    page.append(hf.archive_says("wmHAL", "请问还有货吗？", ChatKind.GROUP, chats[0]))
+    page.append(_member_in_group(hf, "lisi", "有的", chats[0]))
+    with _statements(engine, "SELECT chat_waits.") as per_message:
+        await hf.feed(*page)
+    assert len(per_message) == 1  # only the rep's answer where a customer waited reads that chat's waits
+    [answered] = await _waits(hf)
+    assert (answered.chat_id, answered.status, answered.answered_by) == (chats[0], "answered", "lisi")
