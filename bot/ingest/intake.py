@@ -49,6 +49,8 @@ async def take(dispatcher: Dispatcher, events: Sequence[Event], ctx: Context) ->
             await dispatcher.feed(event, paged)
             handled += 1  # stored is handled, whether or not a feature also reacted to it
         else:
+            await page.flush()  # what the messages before it wrote, as if each had been stored alone
             handled += int(await dispatcher.feed(event, ctx))
             page.forget()  # a recall, a session's end or a contact change may have changed what the page loaded
+    await page.flush()
     return handled

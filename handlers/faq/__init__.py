@@ -14,7 +14,7 @@ from services.faq.answering import Outcome, Policy, Question, handle_question
 from services.faq.budget import Budgets
 from services.faq.greeting import greet_once
 from services.faq.handoff import Handoff, queued_notice
-from services.faq.jobs import queue_question
+from services.faq.jobs import QuestionBatch, queue_question
 from services.faq.menu_clicks import handle_menu_click
 from services.faq.menus import is_faq_menu_id
 from services.faq.questions import question_from, rep_for
@@ -78,14 +78,21 @@ async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
     # kf chit-chat is queued too: the session's first one gets the greeting menu (services/faq/greeting.py).
     greets = event.channel is MessageChannel.KF and ctx.features.settings.faq.menus
     if ctx.features.faq is not None and (greets or not is_chitchat(event.text)):
-        await queue_question(ctx.session, event.source_key, ctx.clock.now())
+        await _queue(ctx, event.source_key)
 
 
 @router.watch(ChatMessage, _faq_menu_tap)
 async def on_menu_tap(event: ChatMessage, ctx: Context) -> None:
     """A tap on one of the FAQ's own menus is decided as a job too, like a question."""
     if ctx.features.faq is not None:
-        await queue_question(ctx.session, event.source_key, ctx.clock.now())
+        await _queue(ctx, event.source_key)
+
+
+async def _queue(ctx: Context, message_key: str) -> None:
+    if ctx.page is not None:  # a page of messages queues its questions in one statement when intake flushes it
+        ctx.page.batch(QuestionBatch).add(message_key, ctx.clock.now())
+    else:
+        await queue_question(ctx.session, message_key, ctx.clock.now())
 
 
 @router.on(FaqQuestionQueued)

@@ -22,4 +22,5 @@ async def on_chat_message(event: ChatMessage, ctx: Context) -> None:
     # Intake stored the message before any handler runs; the stored row has the resolved customer.
     stored = await stored_message(ctx, event.source_key)
     if stored is not None:
-        await waits.note_message(ctx.session, stored, service_rules(ctx.features.settings), ctx.page)
+        batch = ctx.page.batch(waits.WaitBatch) if ctx.page is not None else None  # one INSERT per page
+        await waits.note_message(ctx.session, stored, service_rules(ctx.features.settings), ctx.page, batch)

@@ -33,21 +33,62 @@ class WaitFacts(Protocol):
 
     async def owner(self, chat_type: str, chat_id: str, customer_id: int) -> str | None: ...
 
+    async def may_have_open_waits(self, chat_id: str) -> bool: ...
+
+
+class WaitBatch:
+    """The waits a page of messages opens, written in one statement when the page is flushed.
+
+    Only `close_by_member` reads open waits while a page is handled, and it flushes first when its chat has some
+    here, so every message sees the waits it would have seen one message at a time.
+    """
+
+    def __init__(self) -> None:
+        self._waits: dict[tuple[str, int], NewWait] = {}
+        self.touched: set[str] = set()  # every chat a wait was added for, flushed or not
+
+    def add(self, wait: NewWait) -> None:
+        self.touched.add(wait.chat_id)
+        # A later question from a customer already waiting here opens nothing: the first keeps its time.
+        self._waits.setdefault((wait.chat_id, wait.customer_id), wait)
+
+    def pending_in(self, chat_id: str) -> bool:
+        return any(chat == chat_id for chat, _ in self._waits)
+
+    async def flush(self, session: AsyncSession) -> None:
+        if self._waits:
+            await waits_repo.open_many(session, list(self._waits.values()))
+            self._waits.clear()
+
 
 async def note_message(
-    session: AsyncSession, message: Message, rules: ServiceRules, facts: WaitFacts | None = None
+    session: AsyncSession,
+    message: Message,
+    rules: ServiceRules,
+    facts: WaitFacts | None = None,
+    batch: WaitBatch | None = None,
 ) -> None:
-    """React to one stored message: a customer's question opens a wait, a member's message answers waits."""
+    """React to one stored message: a customer's question opens a wait, a member's message answers waits. With a
+    batch, a new wait is written when the batch is flushed."""
     if message.sender_kind == CUSTOMER:
-        await open_wait(session, message, rules, facts)
+        await open_wait(session, message, rules, facts, batch)
     elif message.sender_kind == MEMBER:
+        if batch is not None and batch.pending_in(message.chat_id):
+            await batch.flush(session)  # the waits this member answers may be among the page's new ones
+        if facts is not None and not await facts.may_have_open_waits(message.chat_id):
+            return  # a rep chatting where nobody waits: one query for the page tells
         await close_by_member(session, message, rules.calendar)
 
 
 async def open_wait(
-    session: AsyncSession, message: Message, rules: ServiceRules, facts: WaitFacts | None = None
+    session: AsyncSession,
+    message: Message,
+    rules: ServiceRules,
+    facts: WaitFacts | None = None,
+    batch: WaitBatch | None = None,
 ) -> int | None:
-    """Open a wait for a question or request; None when it needs no answer or the customer already waits here."""
+    """Open a wait for a question or request; None when it needs no answer or the customer already waits here
+    (or when it went into `batch`, which writes it later)."""
     if message.customer_id is None or message.recalled_at is not None or not needs_answer(message.text):
         return None
     facts = facts or _QueryEach(session)
@@ -66,6 +107,9 @@ async def open_wait(
         due_at=rules.calendar.add_business_time(asked, policy.first_response_s),
         next_check_at=rules.calendar.add_business_time(asked, policy.warn_after_s),
     )
+    if batch is not None:
+        batch.add(wait)
+        return None
     return await waits_repo.open_once(session, wait)
 
 
@@ -80,6 +124,9 @@ class _QueryEach:
 
     async def owner(self, chat_type: str, chat_id: str, customer_id: int) -> str | None:
         return await owner_for(self._session, chat_type, chat_id, customer_id)
+
+    async def may_have_open_waits(self, chat_id: str) -> bool:
+        return True  # close_by_member's own query tells
 
 
 async def close_by_member(session: AsyncSession, message: Message, calendar: BusinessCalendar) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 import opencc
@@ -63,6 +63,7 @@ _SPACES: Final = re.compile(r"\s+")
 # A space between two CJK characters is a typing accident, not a word boundary.
 _CJK_GAP: Final = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 _QUESTION_MARKS: Final = frozenset("?？")
+CACHED_MAX_CHARS: Final = 500
 # WeChat's built-in emoji arrive as bracketed names ("[微笑]", "[Thumbs Up]"): emoji, not words.
 _WECHAT_EMOJI: Final = re.compile(r"\[[\u4e00-\u9fffA-Za-z ]{1,12}\]")
 
@@ -95,7 +96,18 @@ def _is_emoji(char: str) -> bool:
 
 
 def analyze(text: str) -> Normalized:
-    """Normalise and remember whether a question mark, an emoji or other punctuation was there."""
+    """Normalise and remember whether a question mark, an emoji or other punctuation was there. Cached for chat-sized
+    texts: every watcher of a message (wait, FAQ, ticket, opt-out) asks about the same text, and the result is frozen;
+    long texts are rare and would make the cache's memory unbounded in practice."""
+    return _analyze_cached(text) if len(text) <= CACHED_MAX_CHARS else _analyze(text)
+
+
+@lru_cache(maxsize=4096)
+def _analyze_cached(text: str) -> Normalized:
+    return _analyze(text)
+
+
+def _analyze(text: str) -> Normalized:
     # NFKC turns full-width letters, digits and punctuation into their ASCII forms ("ＶＩＰ？" -> "VIP?").
     folded = _t2s().convert(unicodedata.normalize("NFKC", text))
     stripped = _WECHAT_EMOJI.sub(" ", folded)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models.customers import CustomerTag
 from storage.models.groups import Group
 from storage.models.messages import Message
+from storage.models.service import ChatWait, WaitStatus
 from storage.models.surveys import Survey, SurveyStatus
 
 # Well under SQLite's bound-parameter limit, and small enough for PostgreSQL's planner to use the indexes.
@@ -65,4 +66,17 @@ async def group_owners(session: AsyncSession, chat_ids: Collection[str]) -> dict
     for chunk in _chunks(chat_ids):
         rows = await session.execute(select(Group.chat_id, Group.owner_userid).where(Group.chat_id.in_(chunk)))
         found.update((chat_id, owner) for chat_id, owner in rows if owner)
+    return found
+
+
+async def chats_with_open_waits(session: AsyncSession, chat_ids: Collection[str]) -> set[str]:
+    """The chats among `chat_ids` where some customer is still waiting for an answer."""
+    found: set[str] = set()
+    for chunk in _chunks(chat_ids):
+        rows = await session.execute(
+            select(ChatWait.chat_id)
+            .where(ChatWait.chat_id.in_(chunk), ChatWait.status == WaitStatus.WAITING)
+            .distinct()
+        )
+        found.update(chat for (chat,) in rows)
     return found

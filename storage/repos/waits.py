@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import Table, and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +59,26 @@ async def open_once(session: AsyncSession, wait: NewWait) -> int | None:
         .returning(ChatWait.id)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def open_many(session: AsyncSession, waits: Sequence[NewWait]) -> None:
+    """`open_once` for many waits in one statement, in order: a customer who already waits in the chat, or whose
+    earlier wait in `waits` came first, keeps the first question's time."""
+    if not waits:
+        return
+    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    # Against the Table with the rows as parameters: one executemany, without the ORM's per-row bookkeeping.
+    table = cast(Table, ChatWait.__table__)
+    stmt = insert(table).on_conflict_do_nothing(
+        index_elements=["chat_id", "customer_id"], index_where=text("status = 'waiting'")
+    )
+    # Shallow, unlike asdict (which deep-copies every datetime): the values are immutable.
+    rows = [{**_fields(w), "stage": 0, "status": WaitStatus.WAITING, "breached": False} for w in waits]
+    await session.execute(stmt, rows)
+
+
+def _fields(wait: NewWait) -> dict[str, object]:
+    return {name: getattr(wait, name) for name in NewWait.__slots__}
 
 
 async def waiting_in_chat(

@@ -17,6 +17,7 @@ from bot.dispatch import Context, Features
 from bot.events import ChatKind, ChatMessage, Event, KfSessionChanged, MemberText, MessageChannel, Person, Speaker
 from bot.ingest import intake
 from services.clock import ManualClock
+from services.faq.engine import FaqEngine
 from storage.db import make_sessionmaker
 from storage.models.customers import Customer
 from storage.models.outbox import Outbox
@@ -43,6 +44,7 @@ class Harness:
     settings: Settings = field(
         default_factory=lambda: Settings(service=ServiceSettings(managers=(MANAGER,), on_duty=ON_DUTY))
     )
+    faq: FaqEngine | None = None  # None: FAQ answering off (no questions are queued)
     _ids: count[int] = field(default_factory=lambda: count(1))
 
     @property
@@ -54,7 +56,7 @@ class Harness:
 
     async def feed(self, *events: Event) -> None:
         async with self.sessions() as session:
-            ctx = Context(session, self.clock, NoDirectory(), Features(self.settings))  # type: ignore[arg-type]
+            ctx = Context(session, self.clock, NoDirectory(), Features(self.settings, self.faq))  # type: ignore[arg-type]
             await intake.take(build_dispatcher(), list(events), ctx)
             await session.commit()
 
