@@ -28,8 +28,10 @@ from bot.app import build_dispatcher  # noqa: E402
 from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, SandboxArchiveSource, open_item  # noqa: E402
 from bot.channels.wecom.archive_messages import to_events  # noqa: E402
 from bot.channels.wecom.archive_puller import ArchivePuller  # noqa: E402
-from bot.dispatch import Context  # noqa: E402
+from bot.config.settings import Settings  # noqa: E402
+from bot.dispatch import Context, Features  # noqa: E402
 from bot.ingest.intake import take  # noqa: E402
+from bot.ingest.pulls import PageLoop  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
@@ -38,6 +40,8 @@ from storage.models.messages import Message  # noqa: E402
 from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402
 
 GROUPS: Final = 50
+# The features of a default configuration, without the FAQ engine (no FAQ questions in this archive's texts).
+FEATURES: Final = Features.of(Settings(), faq=None, metrics=None)
 CUSTOMERS: Final = 2000
 
 
@@ -100,17 +104,9 @@ async def stored(url: str) -> int:
 
 async def run_qunke(url: str, items: list[ArchiveItem], keys: ArchiveKeys, threads: int) -> float:
     engine = create_db_engine(url)
-    puller = ArchivePuller(
-        make_sessionmaker(engine),
-        MemorySource(items),
-        keys,
-        build_dispatcher(),
-        NoDirectory(),  # type: ignore[arg-type]
-        SystemClock(),
-        Metrics(),
-        limit=1000,
-        decrypt_threads=threads,
-    )
+    metrics = Metrics()
+    pages = PageLoop(make_sessionmaker(engine), build_dispatcher(), NoDirectory(), SystemClock(), metrics, FEATURES)  # type: ignore[arg-type]
+    puller = ArchivePuller(MemorySource(items), keys, metrics, pages, limit=1000, decrypt_threads=threads)
     try:
         started = time.perf_counter()
         read = await puller.pull()
@@ -131,7 +127,7 @@ async def run_naive(url: str, items: list[ArchiveItem], keys: ArchiveKeys) -> fl
         for item in items:
             message = open_item(source, keys, item)
             async with sessions() as session:
-                ctx = Context(session=session, clock=clock, directory=NoDirectory())  # type: ignore[arg-type]
+                ctx = Context(session=session, clock=clock, directory=NoDirectory(), features=FEATURES)  # type: ignore[arg-type]
                 await take(dispatcher, to_events(message, clock.now()), ctx)
                 await session.commit()
         return time.perf_counter() - started
@@ -150,7 +146,7 @@ async def run_store_only(url: str, items: list[ArchiveItem], keys: ArchiveKeys) 
         started = time.perf_counter()
         for start in range(0, len(messages), 1000):
             async with sessions() as session:
-                ctx = Context(session=session, clock=clock, directory=NoDirectory())  # type: ignore[arg-type]
+                ctx = Context(session=session, clock=clock, directory=NoDirectory(), features=FEATURES)  # type: ignore[arg-type]
                 events = [e for m in messages[start : start + 1000] for e in to_events(m, clock.now())]
                 await take(dispatcher, events, ctx)
                 await session.commit()

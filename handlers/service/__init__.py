@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, Speaker
 from bot.ingest.page import stored_message
-from bot.policies import service_rules
 from services.service import waits
 from services.text.intent import needs_answer
 
@@ -22,4 +21,4 @@ async def on_chat_message(event: ChatMessage, ctx: Context) -> None:
     # Intake stored the message before any handler runs; the stored row has the resolved customer.
     stored = await stored_message(ctx, event.source_key)
     if stored is not None:
-        await waits.note_message(ctx.session, stored, service_rules(ctx.features.settings), ctx.page)
+        await waits.note_message(ctx.session, stored, ctx.features.policies.service, ctx.page)
