@@ -61,7 +61,8 @@ class PageLoop:
                 return page
             ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
             handled = await intake.take(self._dispatcher, page.events, ctx)
-            await archive_failures.record(session, page.unreadable, now)
+            if page.unreadable:
+                await archive_failures.record(session, page.unreadable, now)
             await cursors.save(session, source.cursor_name, page.next_cursor, self._clock.now())
             failpoints.hit(source.failpoint)  # crash tests: the page is written but not committed
             await session.commit()
