@@ -1,6 +1,7 @@
 """The seams between `bot/channels` and `bot/ingest`, so that neither imports the other (DESIGN.md §3): what a
-channel hands over (a page of platform-free events with its cursor, a decoder for its stored callbacks) and what it
-is handed (the inbox to store callbacks in, the page loop that stores and dispatches its pages)."""
+channel hands over (a page of platform-free events with its cursor, a decoder for its stored callbacks), what it is
+handed (the inbox to store callbacks in, the page loop that stores and dispatches its pages), and the errors a
+platform API answers with (ingest's directory reads catch them)."""
 
 from __future__ import annotations
 
