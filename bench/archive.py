@@ -35,6 +35,7 @@ from bot.config.settings import Settings  # noqa: E402
 from bot.dispatch import Context, Features  # noqa: E402
 from bot.faq_setup import build_faq_engine, import_example_if_empty, warm_up  # noqa: E402
 from bot.ingest.intake import take  # noqa: E402
+from bot.ingest.pulls import PageLoop  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from storage.db import create_db_engine, make_sessionmaker  # noqa: E402
@@ -43,6 +44,7 @@ from storage.models.messages import Message  # noqa: E402
 from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402
 
 GROUPS: Final = 50
+# The features of a default configuration, without the FAQ engine (no FAQ questions in this archive's texts).
 CUSTOMERS: Final = 2000
 
 
@@ -118,23 +120,14 @@ async def every_feature(url: str, http: aiohttp.ClientSession) -> Features:
         await warm_up(sessions, faq)
     finally:
         await engine.dispose()
-    return Features(settings=settings, faq=faq, metrics=Metrics())
+    return Features.of(settings, faq=faq, metrics=Metrics())
 
 
 async def run_qunke(url: str, items: list[ArchiveItem], keys: ArchiveKeys, threads: int, features: Features) -> float:
     engine = create_db_engine(url)
-    puller = ArchivePuller(
-        make_sessionmaker(engine),
-        MemorySource(items),
-        keys,
-        build_dispatcher(),
-        NoDirectory(),
-        SystemClock(),
-        Metrics(),
-        limit=1000,
-        decrypt_threads=threads,
-        features=features,
-    )
+    metrics = Metrics()
+    pages = PageLoop(make_sessionmaker(engine), build_dispatcher(), NoDirectory(), SystemClock(), metrics, features)  # type: ignore[arg-type]
+    puller = ArchivePuller(MemorySource(items), keys, metrics, pages, limit=1000, decrypt_threads=threads)
     try:
         started = time.perf_counter()
         read = await puller.pull()

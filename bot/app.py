@@ -85,7 +85,7 @@ def setup_dispatch(app: web.Application) -> None:
 
     async def dispatch(app: web.Application) -> AsyncIterator[None]:
         core = app[CORE]
-        app[FEATURES] = Features(settings=core.settings, faq=app[FAQ_ENGINE], metrics=core.metrics)
+        app[FEATURES] = Features.of(core.settings, app[FAQ_ENGINE], core.metrics)
         app[DISPATCHER] = build_dispatcher()
         yield
 

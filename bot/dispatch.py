@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config.settings import Settings
 from bot.events import Event
 from bot.metrics import Metrics
+from bot.policies import Policies, policies_from
 from services.clock import Clock
 from services.customers.directory import ContactDirectory
 from services.faq.engine import FaqEngine
@@ -26,11 +27,18 @@ E = TypeVar("E", bound=Event)
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """Long-lived, read-mostly state that handlers use beyond one unit of work; one instance per app (bot/app.py)."""
+    """Long-lived, read-mostly state that handlers use beyond one unit of work; one instance per app (bot/app.py).
+    Every field is required: a forgotten FAQ engine must be a type error, not a bot that silently never answers."""
 
-    settings: Settings = field(default_factory=Settings)
-    faq: FaqEngine | None = None  # the FAQ matcher, rebuilt when the KB changes (None: FAQ answering off)
-    metrics: Metrics | None = None  # the app's Prometheus metrics, for handlers that count what they did
+    settings: Settings
+    policies: Policies  # built once from `settings` (bot/policies.py): handlers never rebuild them per event
+    faq: FaqEngine | None  # the FAQ matcher, rebuilt when the KB changes (None: FAQ answering off)
+    metrics: Metrics | None  # the app's Prometheus metrics, for handlers that count what they did (None: not counted)
+
+    @classmethod
+    def of(cls, settings: Settings, faq: FaqEngine | None, metrics: Metrics | None) -> Features:
+        """The features of `settings`, with their policies built now."""
+        return cls(settings=settings, policies=policies_from(settings), faq=faq, metrics=metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +49,7 @@ class Context:
     session: AsyncSession
     clock: Clock
     directory: ContactDirectory
-    features: Features = field(default_factory=Features)
+    features: Features
     page: Page | None = None  # set by intake for a page of new messages: their facts, loaded once (bot/ingest/page.py)
 
 

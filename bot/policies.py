@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config.service import ServiceSettings
 from bot.config.settings import Settings
+from services.faq.answering import Policy as FaqPolicy
+from services.faq.budget import Budgets
+from services.faq.handoff import Handoff, queued_notice
+from services.faq.unanswered import Grouping
 from services.service.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours
 from services.service.policy import ServiceRules, SlaPolicy
 from services.surveys.asking import SurveyPolicy
 from services.tickets.opening import TicketPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """Every policy the handlers read, built once at start-up and carried on `Context.features` (so no handler
+    turns Settings into a policy per event)."""
+
+    service: ServiceRules
+    tickets: TicketPolicy
+    surveys: SurveyPolicy
+    faq: FaqPolicy
+
+
+def policies_from(settings: Settings) -> Policies:
+    return Policies(
+        service=service_rules(settings),
+        tickets=ticket_policy(settings),
+        surveys=survey_policy(settings),
+        faq=faq_policy(settings),
+    )
 
 
 def service_rules(settings: Settings) -> ServiceRules:
@@ -81,4 +106,32 @@ def survey_policy(settings: Settings) -> SurveyPolicy:
         low_score_reply=s.low_score_reply,
         managers=settings.service.managers,
         low_priority=settings.tickets.low_score_priority,
+    )
+
+
+def faq_policy(settings: Settings) -> FaqPolicy:
+    """The FAQ's repeat window, hand-off rules, kf/OA budgets, question grouping and menus."""
+    faq, sender, hours = settings.faq, settings.sender, settings.service.business_hours
+    return FaqPolicy(
+        repeat_window=timedelta(minutes=faq.repeat_window_min),
+        handoff=Handoff(
+            words=faq.handoff_words,
+            after_misses=faq.handoff_after_misses,
+            on_duty=settings.service.on_duty,
+            timezone=settings.timezone,
+            tickets=ticket_policy(settings),
+            managers=settings.service.managers,
+            queued_notice=queued_notice(hours.days, f"{hours.start:%H:%M}", f"{hours.end:%H:%M}"),
+        ),
+        budgets=Budgets(
+            kf_quota=sender.kf_quota,
+            kf_window=timedelta(hours=sender.kf_window_h),
+            oa_message_quota=sender.oa_message_quota,
+            oa_message_window=timedelta(hours=sender.oa_message_window_h),
+            oa_action_quota=sender.oa_action_quota,
+            oa_action_window=timedelta(seconds=sender.oa_action_window_s),
+            margin=timedelta(seconds=sender.window_margin_s),
+        ),
+        grouping=Grouping(similarity=faq.unanswered_similarity, suggest_threshold=faq.suggest_threshold),
+        menus=faq.menus,
     )

@@ -19,6 +19,7 @@ from bot.config.settings import Settings
 from bot.dispatch import Dispatcher, Features
 from bot.events import Event
 from bot.health import HealthSources, Worker
+from bot.ingest.decoders import Decoders
 from bot.ingest.inbox import InboxWriter
 from bot.metrics import Metrics
 from bot.tasks import BackgroundTasks
@@ -53,6 +54,7 @@ FEATURES: Final = web.AppKey("features", Features)
 # What pulls a source when its event arrives (bot.ingest.worker.Puller, spelled out to keep this module low).
 PULLERS: Final = web.AppKey[dict[type[Event], Callable[[Event], Awaitable[None]]]]("pullers")
 INBOX: Final = web.AppKey("inbox", InboxWriter)
+DECODERS: Final = web.AppKey("decoders", Decoders)  # set by setup_ingest; channels register into it
 HEALTH: Final = web.AppKey("health", HealthSources)
 FAQ_ENGINE: Final = web.AppKey("faq_engine", FaqEngine)
 

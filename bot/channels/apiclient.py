@@ -13,10 +13,15 @@ import random
 import re
 import time
 from abc import ABC, abstractmethod
-from enum import StrEnum
 from typing import Any, Final
 
 import aiohttp
+
+# The errcode error is part of the seam with ingest, which reads the directory through this client (its home is
+# bot/channel_ports.py so that ingest need not import a channel); the names stay importable from here.
+from bot.channel_ports import ApiError, ErrorClass
+
+__all__ = ["ApiError", "ApiUnavailable", "ErrorClass", "JsonObject", "TokenClient", "backoff_s", "is_read_api"]
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +37,6 @@ _READ_SEGMENT: Final = re.compile(r"(^|_)(get|list|sync)(_|$)")
 
 def is_read_api(path: str) -> bool:
     return bool(_READ_SEGMENT.search(path.rstrip("/").rsplit("/", 1)[-1]))
-
-
-class ErrorClass(StrEnum):
-    TOKEN = "token"  # the token was refused before the request was processed: refresh and repeat
-    RATE_LIMIT = "rate_limit"  # 45009 / 45033: pause this API for everyone
-    TRANSIENT = "transient"  # -1 system busy: retry with backoff
-    PERMANENT = "permanent"  # anything else: retrying will not help
-
-
-class ApiError(Exception):
-    """The API answered with a non-zero errcode."""
-
-    def __init__(self, path: str, errcode: int, errmsg: str, error_class: ErrorClass) -> None:
-        super().__init__(f"{path}: errcode {errcode}: {errmsg[:200]}")
-        self.path, self.errcode, self.errmsg, self.error_class = path, errcode, errmsg, error_class
 
 
 class ApiUnavailable(Exception):

@@ -9,7 +9,7 @@ from typing import Final
 
 from aiohttp import web
 
-from bot.ingest.inbox import InboxClosed, InboxWriter
+from bot.channel_ports import CallbackInbox, InboxClosed
 from bot.metrics import Metrics
 from storage.repos.inbound import NewInbound
 
@@ -62,7 +62,7 @@ async def read_capped(request: web.Request, limit: int) -> bytes:
 
 
 async def store_then_ack(
-    inbox: InboxWriter,
+    inbox: CallbackInbox,
     metrics: Metrics,
     row: NewInbound,
     started: float,

@@ -1,4 +1,5 @@
-"""The callback step of `create_app`: the WeCom and Official Account callback routes, fed into the inbox."""
+"""The callback step of `create_app`: the WeCom and Official Account callback routes, fed into the inbox, and the
+decoders that turn their stored rows into events. Wiring, not a channel (the import-linter contract exempts it)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
 
+from bot.channels.officialaccount.normalize import event_from_oa_payload
 from bot.channels.officialaccount.webhook import OA_WEBHOOK_DEPS, OaWebhookDeps, setup_oa_webhook
+from bot.channels.officialaccount.webhook import SOURCE as OA_SOURCE
 from bot.channels.wecom.crypto import CallbackCrypto
-from bot.channels.wecom.webhook import WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
+from bot.channels.wecom.normalize import event_from_payload
+from bot.channels.wecom.webhook import SOURCE, WEBHOOK_DEPS, WebhookDeps, setup_wecom_webhook
 from bot.config.settings import Settings
-from bot.runtime import CORE, INBOX
+from bot.runtime import CORE, DECODERS, INBOX
 
 
 def setup_webhooks(app: web.Application, settings: Settings) -> None:
@@ -34,6 +38,10 @@ def setup_webhooks(app: web.Application, settings: Settings) -> None:
         yield
 
     app.cleanup_ctx.append(webhooks)
+    # How the worker reads back what these routes store (setup_ingest made the registry, before any worker runs).
+    # The OA decoder is registered even with the OA off: rows stored while it was on are still read.
+    app[DECODERS].register(SOURCE, event_from_payload)
+    app[DECODERS].register(OA_SOURCE, event_from_oa_payload)
     setup_wecom_webhook(app)
     if oa is not None:
         setup_oa_webhook(app)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import failpoints
-from bot.channels.apiclient import ApiError, ErrorClass
+from bot.channel_ports import ApiError, ErrorClass
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.contacts import apply_follows, fetch_unknown_members

@@ -1,4 +1,6 @@
-"""Group-committed inbox writes: callbacks arriving together share one transaction, each waits for its commit."""
+"""Group-committed inbox writes: callbacks arriving together share one transaction, each waits for its commit.
+
+`InboxClosed` lives in bot/channel_ports.py (the webhooks catch it without importing ingest); re-exported here."""
 
 from __future__ import annotations
 
@@ -10,14 +12,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channel_ports import InboxClosed
 from bot.failure_streak import FailureStreak
 from storage.repos.inbound import NewInbound, insert_many_if_new
 
+__all__ = ["InboxClosed", "InboxWriter"]
+
 log = logging.getLogger(__name__)
-
-
-class InboxClosed(Exception):
-    """The bot is shutting down and takes no more callbacks; WeCom will retry."""
 
 
 @dataclass(slots=True)

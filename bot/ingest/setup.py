@@ -9,16 +9,19 @@ from aiohttp import web
 
 from bot.health import Worker
 from bot.ingest.contact_import import ContactImporter
+from bot.ingest.decoders import Decoders
 from bot.ingest.inbox import InboxWriter
 from bot.ingest.startup_sync import sync_groups_until_done
 from bot.ingest.worker import IngestWorker
-from bot.runtime import CORE, DISPATCHER, FEATURES, INBOX, PULLERS
+from bot.runtime import CORE, DECODERS, DISPATCHER, FEATURES, INBOX, PULLERS
 from bot.tasks import drain
 
 
 def setup_ingest(app: web.Application) -> None:
     """On shutdown: stop taking callbacks, let the writer commit what it holds, let the worker finish its current
-    event; the parts set up before it (delivery, the sources) stop after it."""
+    event; the parts set up before it (delivery, the sources) stop after it. The decoder registry exists from now
+    on, so the channel steps after this one register their decoders before the worker takes its first row."""
+    app[DECODERS] = decoders = Decoders()
 
     async def ingest_step(app: web.Application) -> AsyncIterator[None]:
         core = app[CORE]
@@ -36,9 +39,10 @@ def setup_ingest(app: web.Application) -> None:
             core.clock,
             settings.ingest,
             core.metrics,
+            app[FEATURES],
+            decoders,
             acks_pending=inbox.busy,
             pullers=app[PULLERS],
-            features=app[FEATURES],
         )
         app[INBOX] = inbox
         writer = core.tasks.spawn(inbox.run(), "inbox-writer")

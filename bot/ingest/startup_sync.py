@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.apiclient import ApiError
+from bot.channel_ports import ApiError
 from bot.ingest.sync import queue_group_sync
 from bot.metrics import Metrics
 from services.clock import Clock

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -13,20 +12,15 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.officialaccount.normalize import event_from_oa_payload
-from bot.channels.officialaccount.webhook import SOURCE as OA_SOURCE
-from bot.channels.wecom.normalize import event_from_payload
-from bot.channels.wecom.parse import CallbackParseError
 from bot.config.platform import IngestSettings
 from bot.dispatch import Context, Dispatcher, Features
-from bot.events import Event, FaqQuestionQueued, GroupResync, Unrecognized
+from bot.events import Event
 from bot.failure_streak import FailureStreak
 from bot.ingest import intake
+from bot.ingest.decoders import Decoders, PermanentFailure
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory
-from services.customers.lifecycle import INTERNAL_SOURCE, RESYNC_KIND
-from services.faq.jobs import FAQ_QUESTION_KIND, message_key_of
 from storage.models.inbox import InboundEvent
 from storage.repos import inbound
 
@@ -39,30 +33,9 @@ YIELD_STEP_S: Final = 0.01
 MAX_FAILURE_BACKOFF_S: Final = 15.0
 
 
-# A puller reads a channel (kf/sync_msg, the archive) in its own page-sized transactions, outside the dispatcher.
+# A puller reads a channel (kf/sync_msg, the archive) through the page loop (bot/ingest/pulls.py), in page-sized
+# transactions of its own, outside the trigger's.
 Puller = Callable[[Event], Awaitable[None]]
-
-
-class PermanentFailure(Exception):
-    """The stored event can never be processed (it does not parse); retrying would not help."""
-
-
-def to_event(row: InboundEvent) -> Event:
-    if row.source == "wecom":
-        try:
-            return event_from_payload(row.payload, row.dedupe_key, row.received_at)
-        except CallbackParseError as exc:
-            raise PermanentFailure(str(exc)) from exc
-    if row.source == OA_SOURCE:
-        try:
-            return event_from_oa_payload(row.payload, row.dedupe_key, row.received_at)
-        except CallbackParseError as exc:
-            raise PermanentFailure(str(exc)) from exc
-    if row.source == INTERNAL_SOURCE and row.kind == RESYNC_KIND:
-        return GroupResync(row.received_at, row.dedupe_key, str(json.loads(row.payload)["chat_id"]))
-    if row.source == INTERNAL_SOURCE and row.kind == FAQ_QUESTION_KIND:
-        return FaqQuestionQueued(row.received_at, row.dedupe_key, message_key_of(row.payload))
-    return Unrecognized(row.received_at, row.dedupe_key, f"{row.source}:{row.kind}")
 
 
 class IngestWorker:
@@ -74,12 +47,13 @@ class IngestWorker:
         clock: Clock,
         settings: IngestSettings,
         metrics: Metrics,
+        features: Features,
+        decoders: Decoders,
         acks_pending: Callable[[], bool] = lambda: False,
         pullers: Mapping[type[Event], Puller] | None = None,
-        features: Features | None = None,
     ) -> None:
         self._sessions, self._dispatcher, self._directory = sessions, dispatcher, directory
-        self._features = features or Features()
+        self._features, self._decoders = features, decoders
         self._pullers = dict(pullers or {})
         self._acks_pending = acks_pending
         self._clock, self._settings, self._metrics = clock, settings, metrics
@@ -133,7 +107,7 @@ class IngestWorker:
         """Handle one event in the claiming transaction: the handler's writes and `done` commit together."""
         event_id, kind, attempts = row.id, row.kind, row.attempts
         try:
-            event = to_event(row)
+            event = self._decoders.decode(row)
             puller = self._pullers.get(type(event))
             if puller is not None:
                 # The pull commits page by page with its cursor; only then is the trigger itself marked done, so a

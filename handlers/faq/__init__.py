@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from bot.config.settings import Settings
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, MessageChannel, Speaker
-from bot.policies import ticket_policy
 from services.customers.contact_prefs import preference_word
 from services.faq.answering import Outcome, Policy, Question, handle_question
-from services.faq.budget import Budgets
 from services.faq.greeting import greet_once
-from services.faq.handoff import Handoff, queued_notice
 from services.faq.jobs import QuestionBatch, queue_question
 from services.faq.menu_clicks import handle_menu_click
 from services.faq.menus import is_faq_menu_id
 from services.faq.questions import question_from, rep_for
-from services.faq.unanswered import Grouping
 from services.text.intent import is_chitchat
 from storage.models.faq import FaqDecision
 from storage.repos import messages
@@ -35,33 +30,6 @@ def _customer_text(event: ChatMessage) -> bool:
         and event.msgtype == "text"
         and not event.menu_id
         and bool(event.text.strip())
-    )
-
-
-def policy_from(settings: Settings) -> Policy:
-    faq, sender, hours = settings.faq, settings.sender, settings.service.business_hours
-    return Policy(
-        repeat_window=timedelta(minutes=faq.repeat_window_min),
-        handoff=Handoff(
-            words=faq.handoff_words,
-            after_misses=faq.handoff_after_misses,
-            on_duty=settings.service.on_duty,
-            timezone=settings.timezone,
-            tickets=ticket_policy(settings),
-            managers=settings.service.managers,
-            queued_notice=queued_notice(hours.days, f"{hours.start:%H:%M}", f"{hours.end:%H:%M}"),
-        ),
-        budgets=Budgets(
-            kf_quota=sender.kf_quota,
-            kf_window=timedelta(hours=sender.kf_window_h),
-            oa_message_quota=sender.oa_message_quota,
-            oa_message_window=timedelta(hours=sender.oa_message_window_h),
-            oa_action_quota=sender.oa_action_quota,
-            oa_action_window=timedelta(seconds=sender.oa_action_window_s),
-            margin=timedelta(seconds=sender.window_margin_s),
-        ),
-        grouping=Grouping(similarity=faq.unanswered_similarity, suggest_threshold=faq.suggest_threshold),
-        menus=faq.menus,
     )
 
 
@@ -102,7 +70,7 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     if engine is None or stored is None or stored.recalled_at is not None:
         return
     question = question_from(stored)
-    policy = policy_from(ctx.features.settings)
+    policy = ctx.features.policies.faq
     now = ctx.clock.now()
     menu_id = str(stored.body.get("menu_id", "")) if stored.msgtype == "text" else ""
     if question.chat_type == "kf" and not is_faq_menu_id(menu_id) and is_chitchat(question.text):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, Speaker
 from bot.ingest.page import stored_message
-from bot.policies import service_rules
 from services.service import waits
 from services.text.intent import needs_answer
 
@@ -23,4 +22,4 @@ async def on_chat_message(event: ChatMessage, ctx: Context) -> None:
     stored = await stored_message(ctx, event.source_key)
     if stored is not None:
         batch = ctx.page.batch(waits.WaitBatch) if ctx.page is not None else None  # one INSERT per page
-        await waits.note_message(ctx.session, stored, service_rules(ctx.features.settings), ctx.page, batch)
+        await waits.note_message(ctx.session, stored, ctx.features.policies.service, ctx.page, batch)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, KfSessionChanged, Speaker
 from bot.ingest.page import stored_message
-from bot.policies import survey_policy, ticket_policy
 from services.conversations import recording as conversations
 from services.conversations.recording import PersonRef
 from services.surveys import answers as survey_answers
@@ -27,14 +26,14 @@ async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
     now = ctx.clock.now()
     if ctx.page is not None and not await ctx.page.may_have_pending_survey(stored.customer_id, now):
         return  # most customers have no survey pending: one query for the whole page tells
-    settings = ctx.features.settings
+    policies = ctx.features.policies
     await survey_answers.take_answer(
         ctx.session,
         now,
         stored,
         menu_id=event.menu_id,
-        policy=survey_policy(settings),
-        ticket_policy=ticket_policy(settings),
+        policy=policies.surveys,
+        ticket_policy=policies.tickets,
     )
 
 
@@ -54,5 +53,5 @@ async def on_kf_session_ended(event: KfSessionChanged, ctx: Context) -> None:
         code=event.code,
         ended_at=event.occurred_at,
         source_key=event.source_key,
-        policy=survey_policy(ctx.features.settings),
+        policy=ctx.features.policies.surveys,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, MemberText, MessageChannel, Speaker
 from bot.ingest.page import stored_message
-from bot.policies import survey_policy, ticket_policy
 from handlers.tickets.commands import is_command, parse_command, run_command
 from services.outbox.messages import Text
 from services.outbox.queue import queue_app_message, queue_kf_reply, queue_oa_message
@@ -22,10 +21,8 @@ async def on_rep_command(event: MemberText, ctx: Context) -> None:
     command = parse_command(event.text)
     assert command is not None
     now = ctx.clock.now()
-    settings = ctx.features.settings
-    answer = await run_command(
-        ctx.session, now, event.member_userid, command, ticket_policy(settings), survey_policy(settings)
-    )
+    policies = ctx.features.policies
+    answer = await run_command(ctx.session, now, event.member_userid, command, policies.tickets, policies.surveys)
     if answer:  # empty when another message to this rep (a note to ask for a score) already says it
         await queue_app_message(ctx.session, now, [event.member_userid], Text(answer), key=f"cmd:{event.source_key}")
 
@@ -57,7 +54,7 @@ async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
             chat_id=event.chat_id,
             source_key=f"complaint:{event.source_key}",
             message_ids=[stored.id],
-            policy=ticket_policy(ctx.features.settings),
+            policy=ctx.features.policies.tickets,
         ),
     )
     if opened.outcome in (tickets.Outcome.OPENED, tickets.Outcome.REOPENED) and config.complaint_ack:

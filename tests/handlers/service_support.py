@@ -56,7 +56,7 @@ class Harness:
 
     async def feed(self, *events: Event) -> None:
         async with self.sessions() as session:
-            ctx = Context(session, self.clock, NoDirectory(), Features(self.settings, self.faq))  # type: ignore[arg-type]
+            ctx = Context(session, self.clock, NoDirectory(), Features.of(self.settings, faq=self.faq, metrics=None))  # type: ignore[arg-type]
             await intake.take(build_dispatcher(), list(events), ctx)
             await session.commit()
 

@@ -17,6 +17,9 @@ from bot.channels.wecom.archive_puller import CURSOR as ARCHIVE_CURSOR
 from bot.channels.wecom.archive_puller import ArchivePuller
 from bot.channels.wecom.client import WeComClient
 from bot.channels.wecom.directory import WeComDirectory
+from bot.config.settings import Settings
+from bot.dispatch import Features
+from bot.ingest.pulls import PageLoop
 from bot.metrics import Metrics
 from services.clock import SystemClock
 from storage.models.messages import Message
@@ -122,15 +125,9 @@ async def test_archive_pull_does_not_reset_when_nothing_new_arrived(database_url
         source = SandboxArchiveSource(stack.http, stack.sandbox_url, DEMO.corp_id, ARCHIVE_SECRET, 5)
         client = WeComClient(stack.http, stack.sandbox_url, DEMO.corp_id, DEMO.secret, 5)
         metrics = Metrics()
-        puller = ArchivePuller(
-            stack.sessions,
-            source,
-            ArchiveKeys.load({1: private}),
-            build_dispatcher(),
-            WeComDirectory(client),
-            SystemClock(),
-            metrics,
-        )
+        features = Features.of(Settings(), faq=None, metrics=metrics)
+        pages = PageLoop(stack.sessions, build_dispatcher(), WeComDirectory(client), SystemClock(), metrics, features)
+        puller = ArchivePuller(source, ArchiveKeys.load({1: private}), metrics, pages)
         try:
             assert await puller.pull() == 0  # the bot read it already: nothing new, and no reason to reset
             assert await puller.pull() == 0

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_dispatcher
-from bot.dispatch import Context
+from bot.config.settings import Settings
+from bot.dispatch import Context, Features
 from bot.events import ChatKind, ChatMessage, Event, MessageChannel, MessageRecalled, Person, Speaker
 from bot.ingest import intake
 from services.clock import ManualClock
@@ -50,7 +51,9 @@ def said(
 
 async def feed(engine: AsyncEngine, events: list[Event]) -> int:
     async with make_sessionmaker(engine)() as session:
-        ctx = Context(session=session, clock=ManualClock(T0 + timedelta(hours=1)), directory=NoDirectory())  # type: ignore[arg-type]
+        features = Features.of(Settings(), faq=None, metrics=None)  # the FAQ off: these tests are about identity
+        clock = ManualClock(T0 + timedelta(hours=1))
+        ctx = Context(session=session, clock=clock, directory=NoDirectory(), features=features)  # type: ignore[arg-type]
         handled = await intake.take(build_dispatcher(), events, ctx)
         await session.commit()
         return handled

@@ -115,7 +115,7 @@ class World:
             body={"content": text},
         )
         async with self.sessions() as session:
-            ctx = Context(session, self.clock, NoDirectory(), Features(self.settings))  # type: ignore[arg-type]
+            ctx = Context(session, self.clock, NoDirectory(), Features.of(self.settings, faq=None, metrics=None))  # type: ignore[arg-type]
             await intake.take(self.dispatcher, [event], ctx)
             await session.commit()
         return event.source_key

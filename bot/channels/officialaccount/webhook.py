@@ -13,9 +13,9 @@ from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
+from bot.channel_ports import CallbackInbox
 from bot.channels.callback_http import Refused, read_capped, refuse, required_query, store_then_ack
 from bot.channels.wecom.parse import CallbackParseError, XmlTooDeep, parse_xml
-from bot.ingest.inbox import InboxWriter
 from bot.metrics import Metrics
 from services.clock import Clock
 from storage.repos.inbound import NewInbound
@@ -30,7 +30,7 @@ class OaWebhookDeps:
     token: str
     crypto: WeChatCrypto
     app_id: str
-    inbox: InboxWriter
+    inbox: CallbackInbox
     clock: Clock
     metrics: Metrics
     max_body_bytes: int

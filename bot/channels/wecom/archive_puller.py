@@ -1,5 +1,6 @@
-"""The archive puller: from the saved seq, fetch ≤1000 items, decrypt them, store the messages and the new seq in
-one transaction; driven by `msgaudit_notify` and by a fallback timer."""
+"""The archive source: from the saved seq, fetch ≤1000 items and decrypt them into platform-free events; ingest's
+page loop stores them with the new seq in one transaction (bot/ingest/pulls.py). Driven by `msgaudit_notify` and
+by a fallback timer."""
 
 from __future__ import annotations
 
@@ -7,20 +8,16 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import failpoints
+from bot.channel_ports import ChannelPage, PageRunner
 from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, ArchiveSource, ItemUnreadable, open_item
 from bot.channels.wecom.archive_messages import to_events
-from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event
-from bot.ingest import intake
 from bot.metrics import Metrics
-from services.clock import Clock
-from services.customers.directory import ContactDirectory
-from storage.repos import archive_failures, cursors
 
 log = logging.getLogger("qunke.archive")
 
@@ -36,26 +33,19 @@ class Opened:
 
 
 class ArchivePuller:
+    """`pull()`: the chat archive from its saved seq, through ingest's page loop; one pull at a time."""
+
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
         source: ArchiveSource,
         keys: ArchiveKeys,
-        dispatcher: Dispatcher,
-        directory: ContactDirectory,
-        clock: Clock,
         metrics: Metrics,
+        pages: PageRunner,
         limit: int = 1000,
         decrypt_threads: int = 2,
-        features: Features | None = None,
     ) -> None:
-        self._features = features or Features()
-        self._sessions, self._source, self._keys = sessions, source, keys
-        self._dispatcher, self._directory = dispatcher, directory
-        self._clock, self._metrics, self._limit = clock, metrics, limit
-        # RSA releases the GIL, so unwrapping a page's keys on a small pool uses every core, off the event loop.
-        self._threads = max(1, decrypt_threads)
-        self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="archive-decrypt")
+        self._source, self._pages = source, pages
+        self._archive_pages = ArchivePages(source, keys, metrics, limit, decrypt_threads)
         self._lock = asyncio.Lock()
 
     @property
@@ -68,65 +58,78 @@ class ArchivePuller:
     async def pull(self) -> int:
         """Read until the source has nothing newer; returns how many items were read. A notify and the timer may
         fire together: one pull at a time."""
-        total = 0
         async with self._lock:
-            for _ in range(MAX_PAGES_PER_PULL):
-                count = await self._page()
-                total += count
-                if count == 0 and await self._reset_if_ahead():
-                    continue
-                if count < self._limit:
-                    break
-        return total
+            return await self._pages.run(self._archive_pages)
 
-    async def _reset_if_ahead(self) -> bool:
+    def close(self) -> None:
+        self._archive_pages.close()
+
+
+class ArchivePages:
+    """The archive after a seq: ≤ `limit` items per page, decrypted on a small thread pool, as platform-free events.
+    Unreadable items come back with the page (kept in archive_failures); the pull moves past them."""
+
+    channel: Final = "archive"
+    cursor_name: Final = CURSOR
+    failpoint: Final = "archive.before_commit"
+    max_pages: Final = MAX_PAGES_PER_PULL
+    commits_empty_pages: Final = False
+
+    def __init__(self, source: ArchiveSource, keys: ArchiveKeys, metrics: Metrics, limit: int, threads: int) -> None:
+        self._source, self._keys, self._metrics, self._limit = source, keys, metrics, limit
+        # RSA releases the GIL, so unwrapping a page's keys on a small pool uses every core, off the event loop.
+        self._threads = max(1, threads)
+        self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="archive-decrypt")
+
+    async def read_page(self, session: AsyncSession, cursor: str, now: datetime) -> ChannelPage:
+        seq = int(cursor or 0)
+        items = await self._source.fetch(seq, self._limit)
+        if not items:
+            ahead = await self._ahead_of_archive(seq)
+            # After a reset, read again from the start: has_more, from seq 0.
+            return ChannelPage(
+                events=(), read_from=cursor, next_cursor="0" if ahead else cursor, has_more=ahead, items=0
+            )
+        opened = await self._open(items)
+        events = [e for o in opened if o.message is not None for e in to_events(o.message, now)]
+        failures = [(o.item, o.failure) for o in opened if o.failure is not None]
+        self._note_failures(failures, len(items))
+        return ChannelPage(
+            events=events,
+            read_from=cursor,
+            next_cursor=str(max(seq, *(i.seq for i in items))),
+            has_more=len(items) >= self._limit,
+            items=len(items),
+            unreadable=failures,
+        )
+
+    async def _ahead_of_archive(self, seq: int) -> bool:
         """A saved seq the archive has never reached (the archive was reset, e.g. a fresh sandbox under an old
         database) would read nothing for ever. The item at our own seq must still be there: if fetching from just
         before it finds nothing, start again from the beginning; msgids already stored are recognised, so nothing
         doubles, and the new archive's messages (the ones that sent the notify) are not skipped."""
-        async with self._sessions() as session:
-            seq = int(await cursors.read(session, CURSOR) or 0)
-            if seq <= 0 or await self._source.fetch(seq - 1, 1):
-                return False
-            log.warning(
-                "archive seq %d is ahead of the archive (nothing at or after it): the archive was reset or "
-                "replaced; reading it again from the start (stored messages are recognised by msgid)",
-                seq,
-            )
-            self._metrics.cursor_resets.labels("archive").inc()
-            await cursors.save(session, CURSOR, "0", self._clock.now())
-            await session.commit()
+        if seq <= 0 or await self._source.fetch(seq - 1, 1):
+            return False
+        log.warning(
+            "archive seq %d is ahead of the archive (nothing at or after it): the archive was reset or "
+            "replaced; reading it again from the start (stored messages are recognised by msgid)",
+            seq,
+        )
+        self._metrics.cursor_resets.labels("archive").inc()
         return True
 
-    async def _page(self) -> int:
-        async with self._sessions() as session:
-            seq = int(await cursors.lock(session, CURSOR, self._clock.now()) or 0)
-            items = await self._source.fetch(seq, self._limit)
-            if not items:
-                return 0
-            opened = await self._open(items)
-            now = self._clock.now()
-            events = [e for o in opened if o.message is not None for e in to_events(o.message, now)]
-            ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
-            handled = await intake.take(self._dispatcher, events, ctx)
-            failures = [(o.item, o.failure) for o in opened if o.failure is not None]
-            for _, failure in failures:
-                self._metrics.pull_failures.labels("archive", failure.reason).inc()
-            if failures:  # the pull moves past them, so say so: they are kept in archive_failures, not dropped
-                reasons = sorted({f.reason for _, f in failures})
-                log.warning(
-                    "archive: %d of %d items unreadable (%s); kept in archive_failures",
-                    len(failures),
-                    len(items),
-                    ", ".join(reasons),
-                )
-            await archive_failures.record(session, failures, now)
-            await cursors.save(session, CURSOR, str(max(seq, *(i.seq for i in items))), now)
-            failpoints.hit("archive.before_commit")  # crash tests: the page is written but not committed
-            await session.commit()
-        self._metrics.pulled.labels("archive", "new").inc(handled)
-        self._metrics.pulled.labels("archive", "seen").inc(len(items) - handled)
-        return len(items)
+    def _note_failures(self, failures: list[tuple[ArchiveItem, ItemUnreadable]], read: int) -> None:
+        """The pull moves past unreadable items, so say so: they are kept in archive_failures, not dropped."""
+        for _, failure in failures:
+            self._metrics.pull_failures.labels("archive", failure.reason).inc()
+        if failures:
+            reasons = sorted({f.reason for _, f in failures})
+            log.warning(
+                "archive: %d of %d items unreadable (%s); kept in archive_failures",
+                len(failures),
+                read,
+                ", ".join(reasons),
+            )
 
     async def _open(self, items: list[ArchiveItem]) -> list[Opened]:
         """Decrypt a page in one chunk per thread, keeping the items' order."""

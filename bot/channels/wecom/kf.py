@@ -1,4 +1,5 @@
-"""The kf puller: on each `kf_msg_or_event`, read kf/sync_msg page by page; each page commits with its cursor."""
+"""The kf source: on each `kf_msg_or_event`, kf/sync_msg pages as platform-free events; ingest's page loop stores
+each page with its cursor (bot/ingest/pulls.py)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,17 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import failpoints
+from bot.channel_ports import ChannelPage, PageRunner
 from bot.channels.wecom.client import JsonObject, WeComApiError, WeComClient
 from bot.channels.wecom.kf_messages import customers_in, to_events
-from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event, KfPullRequested, KfSessionChanged, Person
-from bot.ingest import intake
 from bot.metrics import Metrics
-from services.clock import Clock
-from services.customers.directory import ContactDirectory
-from storage.repos import contacts, cursors
+from storage.repos import contacts
 
 log = logging.getLogger("qunke.kf")
 
@@ -40,19 +38,10 @@ def cursor_name(open_kfid: str) -> str:
 
 
 class KfPuller:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        client: WeComClient,
-        dispatcher: Dispatcher,
-        directory: ContactDirectory,
-        clock: Clock,
-        metrics: Metrics,
-        features: Features | None = None,
-    ) -> None:
-        self._sessions, self._client, self._dispatcher = sessions, client, dispatcher
-        self._features = features or Features()
-        self._directory, self._clock, self._metrics = directory, clock, metrics
+    """`pull(open_kfid, token)`: every waiting page of one kf account, through ingest's page loop."""
+
+    def __init__(self, client: WeComClient, metrics: Metrics, pages: PageRunner) -> None:
+        self._client, self._metrics, self._pages = client, metrics, pages
         # One pull per account at a time in this process (the start-up catch-up and a callback's pull would
         # otherwise read, and on a rejected cursor reset, the same pages twice); PostgreSQL's row lock covers
         # other processes.
@@ -65,25 +54,36 @@ class KfPuller:
     async def pull(self, open_kfid: str, token: str) -> int:
         """Read every waiting page; returns how many items were read. Raises (and keeps the cursor) on failure."""
         async with self._pulling.setdefault(open_kfid, asyncio.Lock()):
-            return await self._pull(open_kfid, token)
+            return await self._pages.run(KfPages(self._client, self._metrics, open_kfid, token))
 
-    async def _pull(self, open_kfid: str, token: str) -> int:
-        total = 0
-        for _ in range(MAX_PAGES_PER_PULL):
-            async with self._sessions() as session:
-                cursor = await cursors.lock(session, cursor_name(open_kfid), self._clock.now())
-                page, token, cursor = await self._sync_or_restart(open_kfid, cursor, token)
-                items = [i for i in page.get("msg_list") or [] if isinstance(i, dict)]
-                await self._store(session, items)
-                next_cursor = str(page.get("next_cursor") or cursor)
-                await cursors.save(session, cursor_name(open_kfid), next_cursor, self._clock.now())
-                failpoints.hit("kf.before_commit")  # crash tests: the page is written but not committed
-                await session.commit()
-            total += len(items)
-            if not int(page.get("has_more") or 0) or (next_cursor == cursor and not items):
-                return total
-        log.error("kf pull of %s stopped after %d pages; the next callback resumes it", open_kfid, MAX_PAGES_PER_PULL)
-        return total
+
+class KfPages:
+    """One pull's pages of one kf account: kf/sync_msg after a cursor, as platform-free events. Holds the
+    callback's token, which is dropped for the rest of the pull once WeCom says it expired."""
+
+    channel: Final = "kf"
+    failpoint: Final = "kf.before_commit"
+    max_pages: Final = MAX_PAGES_PER_PULL
+    commits_empty_pages: Final = True  # WeCom's next_cursor moves on even past a page with nothing for us
+
+    def __init__(self, client: WeComClient, metrics: Metrics, open_kfid: str, token: str) -> None:
+        self._client, self._metrics = client, metrics
+        self._open_kfid, self._token = open_kfid, token
+        self.cursor_name = cursor_name(open_kfid)
+
+    async def read_page(self, session: AsyncSession, cursor: str, now: datetime) -> ChannelPage:
+        page, self._token, cursor = await self._sync_or_restart(self._open_kfid, cursor, self._token)
+        items = [i for i in page.get("msg_list") or [] if isinstance(i, dict)]
+        people = await self._people(session, sorted(customers_in(items)))
+        events = [event for item in items for event in to_events(item, people, now)]
+        events = [await self._with_state(e) if isinstance(e, KfSessionChanged) else e for e in events]
+        return ChannelPage(
+            events=events,
+            read_from=cursor,
+            next_cursor=str(page.get("next_cursor") or cursor),
+            has_more=bool(int(page.get("has_more") or 0)),
+            items=len(items),
+        )
 
     async def _sync_or_restart(self, open_kfid: str, cursor: str, token: str) -> tuple[JsonObject, str, str]:
         """One page, and the cursor it was read from: a saved cursor WeCom rejects (it forgot it, e.g. a fresh
@@ -118,16 +118,6 @@ class KfPuller:
         log.info("kf token for %s expired; pulling without it", open_kfid)
         body.pop("token")
         return await self._client.post("/cgi-bin/kf/sync_msg", body), ""
-
-    async def _store(self, session: AsyncSession, items: list[JsonObject]) -> None:
-        people = await self._people(session, sorted(customers_in(items)))
-        now = self._clock.now()
-        ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
-        events = [event for item in items for event in to_events(item, people, now)]
-        events = [await self._with_state(e) if isinstance(e, KfSessionChanged) else e for e in events]
-        handled = await intake.take(self._dispatcher, events, ctx)
-        self._metrics.pulled.labels("kf", "new").inc(handled)
-        self._metrics.pulled.labels("kf", "seen").inc(len(events) - handled)
 
     async def _people(self, session: AsyncSession, ids: Sequence[str]) -> dict[str, Person]:
         """Name and unionid of customers seen here for the first time (kf/customer/batchget); known ones as stored."""

@@ -11,6 +11,8 @@ from xml.parsers.expat import ExpatError
 
 import xmltodict
 
+from bot.channel_ports import UndecodableEvent
+
 SYSTEM_SENDER: Final = "sys"
 MAX_DEPTH: Final = 8
 # WeCom's and WeChat's callbacks nest at most four elements deep (<xml><MemChangeList><Item>); anything far deeper is
@@ -20,7 +22,7 @@ MAX_ELEMENT_DEPTH: Final = 16
 Fields = dict[str, "str | list[str]"]
 
 
-class CallbackParseError(Exception):
+class CallbackParseError(UndecodableEvent):
     """The body is not the XML WeCom sends; the message says why, for the log line."""
 
 

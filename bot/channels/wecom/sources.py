@@ -1,4 +1,6 @@
-"""The WeCom sources step of `create_app`: the kf puller, the chat-archive puller with its timer, the kf catch-up."""
+"""The WeCom sources step of `create_app`: the kf puller, the chat-archive puller with its timer, the kf catch-up.
+
+Wiring, not a channel: it hands the channels ingest's page loop (the import-linter contract exempts it)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from bot.config.settings import Settings
 from bot.events import ArchivePullRequested, Event, KfPullRequested
 from bot.failure_streak import FailureStreak
 from bot.health import Worker
+from bot.ingest.pulls import PageLoop
 from bot.ingest.worker import Puller
 from bot.runtime import CORE, DISPATCHER, FEATURES, PULLERS, Core
 from bot.tasks import drain
@@ -41,7 +44,9 @@ def setup_wecom_sources(app: web.Application, settings: Settings) -> None:
     async def sources(app: web.Application) -> AsyncIterator[None]:
         core, dispatcher, features = app[CORE], app[DISPATCHER], app[FEATURES]
         wecom = settings.wecom
-        kf_puller = KfPuller(core.sessions, core.client, dispatcher, core.directory, core.clock, core.metrics, features)
+        # The channels read pages; ingest's loop stores and dispatches them with their cursors.
+        pages = PageLoop(core.sessions, dispatcher, core.directory, core.clock, core.metrics, features)
+        kf_puller = KfPuller(core.client, core.metrics, pages)
         pullers: dict[type[Event], Puller] = {KfPullRequested: kf_puller}
         app[PULLERS] = pullers
         archive: ArchivePuller | None = None
@@ -50,16 +55,12 @@ def setup_wecom_sources(app: web.Application, settings: Settings) -> None:
         if archive_keys is not None:
             source = _archive_source(settings.archive, core.http, wecom.api_base, wecom.corp_id or "")
             archive = ArchivePuller(
-                core.sessions,
                 source,
                 archive_keys,
-                dispatcher,
-                core.directory,
-                core.clock,
                 core.metrics,
+                pages,
                 limit=settings.archive.batch_limit,
                 decrypt_threads=settings.archive.decrypt_threads,
-                features=features,
             )
             pullers[ArchivePullRequested] = archive
             streak = FailureStreak(log, "archive pull", recovered="archive pull working again")

@@ -10,10 +10,10 @@ from typing import Final
 from aiohttp import web
 
 from bot import failpoints
+from bot.channel_ports import CallbackInbox
 from bot.channels.callback_http import Refused, read_capped, refuse, required_query, store_then_ack
 from bot.channels.wecom.crypto import CallbackCrypto, CallbackCryptoError, CryptoFailure
 from bot.channels.wecom.parse import CallbackParseError, XmlTooDeep, parse_xml, to_callback
-from bot.ingest.inbox import InboxWriter
 from bot.metrics import Metrics
 from services.clock import Clock
 from storage.repos.inbound import NewInbound
@@ -26,7 +26,7 @@ SOURCE: Final = "wecom"
 @dataclass(frozen=True, slots=True)
 class WebhookDeps:
     crypto: CallbackCrypto
-    inbox: InboxWriter
+    inbox: CallbackInbox
     clock: Clock
     metrics: Metrics
     max_body_bytes: int
