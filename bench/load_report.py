@@ -127,5 +127,11 @@ async def print_report(
     )
     print(f"  acked rows by status at the end: {dict(statuses)} (done = processed by an ingest worker)")
     print(f"  kf: {kf_said} customer messages said in the sandbox, {kf_stored} stored by the bots' pulls")
-    verdict = not missing and statuses.get("done", 0) == len(acked) and kf_stored >= kf_said
-    print(f"  verdict: {'NOTHING LOST, all processed' if verdict else 'CHECK FAILED'}")
+    last = samples[-1]
+    done_rate = last.inbox.get("done", 0) / last.at_s if last.at_s > 0 else 0.0
+    print(f"  stored: every acked callback in the inbox exactly once: {'YES' if not missing else 'NO'}")
+    print(
+        f"  processed: {statuses.get('done', 0)} of {len(acked)} acked callbacks done, {statuses.get('new', 0)} still "
+        f"waiting, {statuses.get('failed', 0)} failed, {last.at_s:.0f} s after the start; all inbox rows (with the "
+        f"bots' own follow-up jobs): {last.inbox}, {done_rate:.1f} done/s on average"
+    )
