@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class Sample:
     at_s: float
     rss_kib: list[int]  # each bot, then the sandbox
-    cpu_s: list[float]  # CPU seconds used so far, same order
+    cpu_s: list[float]  # CPU seconds so far: the same, then this process (the front), the generator, PostgreSQL
     inbox: dict[str, int]  # rows per status
 
 
@@ -84,7 +84,7 @@ def _minute_table(front: FrontLog, samples: list[Sample], bots: int) -> None:
         if front.at_s(ack) >= 0:
             per_minute[int(front.at_s(ack) // 60)].append(ack)
     names = [f"bot{i + 1} MiB" for i in range(bots)] + ["sandbox MiB"]
-    cpus = [f"bot{i + 1} CPU" for i in range(bots)] + ["sbox CPU"]
+    cpus = [f"bot{i + 1} CPU" for i in range(bots)] + ["sandbox", "front", "traffic", "postgres"]
     head = f"\n{'minute':>7}{'acks':>7}{'p50':>8}{'p99':>8}{'max':>8}{'inbox new':>10}"
     print(head + "".join(f"{n:>12}" for n in names) + "".join(f"{n:>10}" for n in cpus))
     previous = samples[0]

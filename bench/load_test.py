@@ -67,6 +67,23 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_s(cluster: Cluster) -> float:
+    """CPU seconds of the cluster's postmaster and its live children (backends, WAL writer, checkpointer)."""
+    try:
+        head = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    total = cpu_s(head)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == head:
+            total += cpu_s(int(stat.parent.name))
+    return total
+
+
 class LoadStack:
     """A throwaway PostgreSQL, the sandbox and N bots, configured as shipped (config.yaml) apart from ports."""
 
@@ -174,16 +191,20 @@ async def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> None:
             await asyncio.sleep(args.settle_s)  # start-up imports and syncs finish before the clock starts
             began = time.monotonic()
 
+            generator_pid = [0]
+
             async def sample() -> None:
                 pids, at = load.pids(), time.monotonic() - began
                 counts = await inbox_counts(url)
-                samples.append(Sample(at, [rss_kib(p) for p in pids], [cpu_s(p) for p in pids], counts))
+                cpu = [cpu_s(p) for p in (*pids, os.getpid(), generator_pid[0])] + [postgres_cpu_s(cluster)]
+                samples.append(Sample(at, [rss_kib(p) for p in pids], cpu, counts))
 
             await sample()
             ctx = multiprocessing.get_context("spawn")
             parent, child = ctx.Pipe()
             generator = ctx.Process(target=serve, args=(child,), daemon=True)
             generator.start()
+            generator_pid[0] = generator.pid or 0
             proxy.log.started = began
             parent.send(load.plan(front_url, args.rate, args.minutes * 60))
             done = asyncio.Event()
