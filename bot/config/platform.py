@@ -108,6 +108,8 @@ class WebhookSettings(Section):
 
 class IngestSettings(Section):
     batch_size: int = Field(default=50, ge=1)
+    # Claim loops per process on PostgreSQL (bot/ingest/worker.py); SQLite always runs one.
+    concurrency: int = Field(default=1, ge=1, le=64)
     poll_interval_s: float = Field(default=1.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_s: float = Field(default=2.0, gt=0)

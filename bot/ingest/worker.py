@@ -57,23 +57,37 @@ class IngestWorker:
         self._pullers = dict(pullers or {})
         self._acks_pending = acks_pending
         self._clock, self._settings, self._metrics = clock, settings, metrics
-        self._wake = asyncio.Event()
+        self._wakes = [asyncio.Event()]
         self._stopping = False
         self.streak = FailureStreak(log, "ingest cycle", recovered="database reachable again")
         self._unhandled_seen: set[str] = set()
 
     def wake(self) -> None:
         """Called after each inbox commit so new events are processed at once, not at the next poll."""
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
     def stop(self) -> None:
         """Finish the event in hand and return from `run()`: cancelling mid-transaction would strand a connection."""
         self._stopping = True
-        self._wake.set()
+        self.wake()
+
+    def _loops(self) -> int:
+        bind = self._sessions.kw.get("bind")
+        postgres = getattr(getattr(bind, "dialect", None), "name", "") == "postgresql"
+        return self._settings.concurrency if postgres else 1
 
     async def run(self) -> None:
+        """`ingest.concurrency` claim loops on PostgreSQL, one on SQLite. Each event is handled in its own claiming
+        transaction under a row lock, so loops share the inbox exactly as separate processes do; a handler waits
+        on the network (a re-read, a pull) or a durable commit far longer than it computes, so more loops drain
+        faster. SQLite claims without a lock: one loop."""
+        self._wakes = [asyncio.Event() for _ in range(self._loops())]
+        await asyncio.gather(*(self._loop(wake) for wake in self._wakes))
+
+    async def _loop(self, wake: asyncio.Event) -> None:
         while not self._stopping:
-            self._wake.clear()  # before claiming, so a commit during the claim is not missed
+            wake.clear()  # before claiming, so a commit during the claim is not missed
             try:
                 processed = await self.run_once()
                 self.streak.succeeded()
@@ -85,7 +99,7 @@ class IngestWorker:
                 poll = self._settings.poll_interval_s
                 delay = max(poll, self.streak.backoff_s(poll, MAX_FAILURE_BACKOFF_S))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    await asyncio.wait_for(wake.wait(), delay)
 
     async def run_once(self) -> int:
         """Process due events one at a time, up to a batch; returns how many were processed."""

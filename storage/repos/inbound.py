@@ -10,7 +10,7 @@ from typing import cast
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.db import dialect_of
 from storage.models.inbox import InboundEvent, InboxStatus
@@ -26,11 +26,12 @@ class NewInbound:
 
 
 async def insert_many_if_new(
-    session: AsyncSession, rows: Sequence[NewInbound], not_before: datetime | None = None
+    session: AsyncSession | AsyncConnection, rows: Sequence[NewInbound], not_before: datetime | None = None
 ) -> set[str]:
     """Insert the rows whose dedupe key is new; returns the keys that were inserted (the rest were replays).
 
-    `not_before` delays processing, which makes the inbox double as a durable queue of follow-up jobs.
+    `not_before` delays processing, which makes the inbox double as a durable queue of follow-up jobs. On an
+    autocommit connection (the webhook's inbox writer) the one statement is its own transaction.
     """
     if not rows:
         return set()
@@ -48,7 +49,8 @@ async def insert_many_if_new(
         }
         for r in rows
     ]
-    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    dialect = session.dialect.name if isinstance(session, AsyncConnection) else dialect_of(session)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # Rows go as parameters, not as a multi-row VALUES literal: SQLAlchemy batches them ("insertmanyvalues") at
     # a fraction of the CPU, and the statement compiles once instead of once per batch size. Against the Table,
     # not the mapped class: the ORM's bulk-insert path would only add per-row bookkeeping on the webhook's path.
