@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from services.tickets.text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
 
-CUSTOMER_STATUS = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
+CUSTOMER_STATUS = {"contact": "联系人", "lost": "已流失", "group_only": "未加好友"}
 ROLE_TEXT = {"admin": "管理员", "manager": "主管", "rep": "销售"}
 
 

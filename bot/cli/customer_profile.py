@@ -12,7 +12,7 @@ from rich.text import Text
 from bot.cli.output import local
 from services.customers.profiles import CustomerProfile
 
-STATUS_TEXT = {"contact": "联系人", "lost": "已流失", "group_only": "仅群成员"}
+STATUS_TEXT = {"contact": "联系人", "lost": "已流失", "group_only": "未加好友"}
 SIDE_TEXT = {"customer": "客户", "member": "员工", "bot": "机器人", "system": "系统"}
 NPS_TEXT = {"promoter": "推荐者", "passive": "中立者", "detractor": "贬损者"}
 console = Console()

@@ -26,7 +26,7 @@ def customer_search(
     query: Annotated[str, typer.Argument(help="昵称或 external_userid 的一部分；'' 表示全部 (search text)")] = "",
     tag: Annotated[str, typer.Option(help="只看带此标签的客户 (tag)")] = "",
     owner: Annotated[str, typer.Option(help="只看此负责人的客户（成员 userid） (owner)")] = "",
-    status: Annotated[str | None, typer.Option(help="contact/联系人、lost/已流失、group_only/仅群成员")] = None,
+    status: Annotated[str | None, typer.Option(help="contact/联系人、lost/已流失、group_only/未加好友")] = None,
     page: Annotated[int, typer.Option(min=1, help="页码，每页 50 位，最新在前 (page)")] = 1,
     as_json: JsonFlag = False,
     as_user: AsUser = None,
