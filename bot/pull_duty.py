@@ -40,7 +40,8 @@ class PullDuty:
     ) -> None:
         self.duty, self._leadership, self._sessions, self._clock = duty, leadership, sessions, clock
         self._pull, self._on_gain, self._soft, self._poll_s = pull, on_gain, soft_errors, poll_s
-        self.streak = FailureStreak(log, f"{duty} pull", recovered=f"{duty} pull working again")
+        recovered = "working again (or led by another process now)"
+        self.streak = FailureStreak(log, f"{duty} pull", recovered=recovered)
         self._wake = asyncio.Event()
 
     async def trigger(self, target: str, token: str) -> None:
@@ -59,6 +60,7 @@ class PullDuty:
             self._wake.clear()
             if not self._leadership.is_leader:
                 leading, failures = False, 0
+                self.streak.succeeded()  # a failure while leading is not this follower's: /healthz must not 503
             else:
                 if not leading and self._on_gain is not None:
                     await self._on_gain()  # logs its own failures; a catch-up must not keep the marks waiting

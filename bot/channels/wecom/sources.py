@@ -73,7 +73,8 @@ def setup_wecom_sources(app: web.Application, settings: Settings) -> None:
 
             led = PullDuty("archive", duties["archive"], core.sessions, core.clock, archive_pull)
             pullers[ArchivePullRequested] = _archive_trigger(led)
-            streak = FailureStreak(log, "archive pull", recovered="archive pull working again")
+            recovered = "archive pull working again (or led by another process now)"
+            streak = FailureStreak(log, "archive pull", recovered=recovered)
             interval_s, leads = settings.archive.poll_interval_s, lambda: duties["archive"].is_leader
             timer = core.tasks.spawn(_archive_timer(archive, interval_s, stop, streak, leads), "archive-timer")
             loops += [timer, core.tasks.spawn(led.run(stop), "archive-duty")]
@@ -149,6 +150,7 @@ async def _archive_timer(
     process leading "archive" pulls; a follower's loop only waits (it checks again every interval)."""
     while not stop.is_set():
         if not leads():
+            streak.succeeded()  # a failure while leading is not this follower's: /healthz must not 503
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), min(interval_s, 1.0))
             continue
