@@ -63,22 +63,7 @@ def setup_wecom_sources(app: web.Application, settings: Settings) -> None:
         stop = asyncio.Event()
         loops = [core.tasks.spawn(kf.run(stop), "kf-duty")]
         core.workers["kf_puller"] = Worker(loops[0], kf.streak)
-        archive: ArchivePuller | None = None
-        if archive_keys is not None:
-            archive = _archive_puller(app, settings, archive_keys)
-            pulls = archive.pull
-
-            async def archive_pull(_target: str, _token: str) -> int:
-                return await pulls()
-
-            led = PullDuty("archive", duties["archive"], core.sessions, core.clock, archive_pull)
-            pullers[ArchivePullRequested] = _archive_trigger(led)
-            recovered = "archive pull working again (or led by another process now)"
-            streak = FailureStreak(log, "archive pull", recovered=recovered)
-            interval_s, leads = settings.archive.poll_interval_s, lambda: duties["archive"].is_leader
-            timer = core.tasks.spawn(_archive_timer(archive, interval_s, stop, streak, leads), "archive-timer")
-            loops += [timer, core.tasks.spawn(led.run(stop), "archive-duty")]
-            core.workers["archive_puller"] = Worker(timer, streak)
+        archive = None if archive_keys is None else _start_archive(app, settings, archive_keys, stop, loops)
         yield
         # Set up before ingest, so this runs once the ingest worker (which also runs these pullers) has drained.
         stop.set()
@@ -105,6 +90,28 @@ def _archive_source(
             Path(settings.sdk_library), corp_id, settings.secret or "", settings.sdk_timeout_s, settings.sdk_proxy
         )
     return SandboxArchiveSource(http, api_base, corp_id, settings.secret or "", float(settings.sdk_timeout_s) + 5)
+
+
+def _start_archive(
+    app: web.Application, settings: Settings, keys: ArchiveKeys, stop: asyncio.Event, loops: list[asyncio.Task[None]]
+) -> ArchivePuller:
+    """The archive puller, pulled by its timer and by triggers, only on the process leading "archive"."""
+    core, duties = app[CORE], app[DUTIES]
+    archive = _archive_puller(app, settings, keys)
+    pulls = archive.pull
+
+    async def archive_pull(_target: str, _token: str) -> int:
+        return await pulls()
+
+    led = PullDuty("archive", duties["archive"], core.sessions, core.clock, archive_pull)
+    app[PULLERS][ArchivePullRequested] = _archive_trigger(led)
+    recovered = "archive pull working again (or led by another process now)"
+    streak = FailureStreak(log, "archive pull", recovered=recovered)
+    interval_s, leads = settings.archive.poll_interval_s, lambda: duties["archive"].is_leader
+    timer = core.tasks.spawn(_archive_timer(archive, interval_s, stop, streak, leads), "archive-timer")
+    loops += [timer, core.tasks.spawn(led.run(stop), "archive-duty")]
+    core.workers["archive_puller"] = Worker(timer, streak)
+    return archive
 
 
 def _archive_puller(app: web.Application, settings: Settings, keys: ArchiveKeys) -> ArchivePuller:
