@@ -55,6 +55,11 @@ class PullDuty:
 
     async def run(self, stop: asyncio.Event) -> None:
         """While leading: catch up once on gaining the lead, then serve every mark followers leave."""
+        if not self._leadership.shared:  # SQLite: one process, it leads and no follower leaves marks
+            if self._on_gain is not None:
+                await self._on_gain()
+            await stop.wait()
+            return
         leading, failures = False, 0
         while not stop.is_set():
             self._wake.clear()

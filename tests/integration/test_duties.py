@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.duties import Duties
 from bot.ingest.startup_import import import_when_leading
+from bot.leader import DUTY_KEYS
 from bot.pull_duty import PullDuty
 from services.clock import ManualClock
 from storage.db import create_db_engine, make_sessionmaker
@@ -187,3 +188,14 @@ async def test_the_snapshot_lock_is_a_no_op_when_on_sqlite(engine: AsyncEngine) 
     async with make_sessionmaker(engine)() as session, session.begin():
         await advisory.lock_for_transaction(session, advisory.GROUP_SNAPSHOT, "wrGroupA")
         await advisory.lock_for_transaction(session, advisory.GROUP_SNAPSHOT, "wrGroupA")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_one_process_leads_every_duty_and_pulls_at_once_when_on_sqlite(engine: AsyncEngine) -> None:
+    duties = Duties(engine)
+    node = Node(engine, duties)
+    kf = PullDuty("kf", duties["kf"], make_sessionmaker(engine), CLOCK, node.pull)
+    await kf.trigger("wkC", "tok")
+    report = await duties.report()
+    assert node.pulled == [("wkC", "tok")]
+    assert report["duties"] == {duty: {"leads": True, "leader": duties.identity} for duty in DUTY_KEYS}
