@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.failure_streak import FailureStreak
 from bot.leader import Leadership
 from services.clock import Clock
+from storage.db_errors import explain
 from storage.repos import pull_wants
 
 log = logging.getLogger("qunke.duties")
@@ -43,6 +44,7 @@ class PullDuty:
         recovered = "working again (or led by another process now)"
         self.streak = FailureStreak(log, f"{duty} pull", recovered=recovered)
         self._wake = asyncio.Event()
+        self._database_down = False
 
     async def trigger(self, target: str, token: str) -> None:
         """A callback asked for a pull. Raises (so the inbox retries the trigger) if the pull or the mark fails."""
@@ -99,9 +101,17 @@ class PullDuty:
                     await pull_wants.clear(session, self.duty, want)
                 log.info("%s pull of %r for a follower's callback: %d items read", self.duty, want.target, read)
             self.streak.succeeded()
+            self._database_down = False
             return True
         except self._soft as exc:
             log.warning("%s pull for a follower's callback failed (%s); trying again shortly", self.duty, exc)
-        except Exception as exc:  # the database, most likely: one line per failure kind while it lasts
-            self.streak.failed(exc)
+        except Exception as exc:
+            database = explain(exc)
+            if database is None:
+                self.streak.failed(exc)
+            elif not self._database_down:
+                # The database is down: the ingest worker and /healthz already say so, and the lead goes with it.
+                # One line here, no traceback; the marks wait in the database.
+                log.warning("%s pull paused: %s; retrying with back-off", self.duty, database)
+            self._database_down = database is not None
         return False
