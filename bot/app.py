@@ -14,6 +14,7 @@ from bot.config.settings import Settings
 from bot.console_login import wecom_login
 from bot.delivery.setup import setup_delivery
 from bot.dispatch import Dispatcher, Features
+from bot.duties import setup_duties
 from bot.faq_setup import setup_faq
 from bot.http_errors import quiet_bad_requests
 from bot.ingest.setup import setup_ingest
@@ -62,6 +63,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     setup_core(app, settings, clock, Metrics())
     setup_faq(app)
     setup_dispatch(app)
+    setup_duties(app)
     setup_delivery(app)
     setup_wecom_sources(app, settings)
     setup_ingest(app)

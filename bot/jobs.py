@@ -1,4 +1,5 @@
-"""The scheduled jobs step of `create_app`: the leader lock, the scheduler and every periodic job it fires."""
+"""The scheduled jobs step of `create_app`: the scheduler, which fires only while this process leads the "scheduler"
+duty (bot/duties.py), and every periodic job it fires."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaign_policy import campaign_policy
 from bot.config.settings import Settings
+from bot.duties import DUTIES
 from bot.health import HealthSources
-from bot.leader import Leadership
 from bot.policies import service_rules, survey_policy, ticket_policy
 from bot.retention_job import schedule_retention
 from bot.runtime import CORE, HEALTH
@@ -43,7 +44,8 @@ def setup_jobs(app: web.Application) -> None:
     async def jobs(app: web.Application) -> AsyncIterator[None]:
         core = app[CORE]
         settings, sessions, clock = core.settings, core.sessions, core.clock
-        leadership = Leadership(core.engine)
+        duties = app[DUTIES]
+        leadership = duties["scheduler"]
         scheduler = Scheduler(
             core.tasks, settings.timezone, core.metrics.job_finished, leads=lambda: leadership.is_leader
         )
@@ -56,12 +58,11 @@ def setup_jobs(app: web.Application) -> None:
         register_service_jobs(scheduler, sessions, clock, settings)
         database = settings.database
         app[HEALTH] = HealthSources(sessions, database.url, database.min_free_mb, scheduler, core.workers)
-        core.tasks.spawn(leadership.run(), "scheduler-leadership")
         scheduler.start()
         log.info("qunke started (database: %s)", core.engine.dialect.name)
         yield
         scheduler.shutdown()
-        leadership.stop()
+        duties.stop("scheduler")
 
     app.cleanup_ctx.append(jobs)
 

@@ -124,6 +124,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.leads = Gauge(
+            "qunke_leads",
+            "1 while this process leads the duty (scheduler, kf, archive, import), else 0 (bot/duties.py)",
+            ["duty", "identity"],
+            registry=self.registry,
+        )
+
     def job_finished(self, job: str, seconds: float, ok: bool) -> None:
         """The scheduler's listener: one run of `job` ended."""
         self.job_runs.labels(job=job, result="ok" if ok else "failed").inc()

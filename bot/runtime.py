@@ -21,6 +21,7 @@ from bot.events import Event
 from bot.health import HealthSources, Worker
 from bot.ingest.decoders import Decoders
 from bot.ingest.inbox import InboxWriter
+from bot.leader import process_identity
 from bot.metrics import Metrics
 from bot.tasks import BackgroundTasks
 from services.clock import Clock
@@ -65,7 +66,8 @@ def setup_core(app: web.Application, settings: Settings, clock: Clock, metrics: 
 
     async def core(app: web.Application) -> AsyncIterator[None]:
         wecom = settings.wecom
-        engine = create_db_engine(settings.database.url, echo=settings.database.echo)
+        name = f"qunke {process_identity()}"  # who leads what, as followers read it (bot/duties.py)
+        engine = create_db_engine(settings.database.url, echo=settings.database.echo, application_name=name)
         await _require_schema(engine)
         http = aiohttp.ClientSession()
         client = WeComClient(

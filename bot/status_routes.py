@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.delivery.kf_handoff import pool_health
+from bot.duties import DUTIES
 from bot.health import health_report
 from bot.runtime import CORE, HEALTH
 
@@ -19,6 +20,7 @@ async def _healthz(request: web.Request) -> web.Response:
     status, body = await health_report(request.app[HEALTH])
     core = request.app[CORE]
     body["background_tasks"] = len(core.tasks)
+    body["leadership"] = await request.app[DUTIES].report()  # which process leads what; never raises
     if status == 200:
         try:
             async with core.sessions() as session:
@@ -29,5 +31,6 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
+    request.app[DUTIES].note_metrics()  # qunke_leads{duty, identity}: read now, not when it last changed
     body, content_type = request.app[CORE].metrics.render()
     return web.Response(body=body, headers={"Content-Type": content_type})

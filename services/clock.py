@@ -17,6 +17,16 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OffsetClock:
+    """The system clock moved by a fixed offset: a test's stand-in for a host whose clock is wrong."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self._offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 class ManualClock:
     """A clock that only moves when told to."""
 

@@ -22,8 +22,9 @@ SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 log = logging.getLogger(__name__)
 
 
-def create_db_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Build the engine; for SQLite, create the file's folder and set the pragmas on every connection."""
+def create_db_engine(url: str, *, echo: bool = False, application_name: str = "") -> AsyncEngine:
+    """Build the engine; for SQLite, create the file's folder and set the pragmas on every connection. On
+    PostgreSQL `application_name` names the connections in pg_stat_activity (a follower reads who leads from it)."""
     check_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -32,7 +33,10 @@ def create_db_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    connect_args = {"server_settings": {"application_name": application_name[:63]}} if application_name else {}
+    return create_async_engine(
+        url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
+    )
 
 
 def prepare_sqlite_file(path: Path) -> None:

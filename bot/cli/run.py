@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -20,8 +21,11 @@ from bot.cli import ports
 from bot.cli.callback_check import describe, verify_when_bot_answers
 from bot.cli.demo_accounts import banner_lines, ensure_demo_accounts
 from bot.config.settings import Settings, load_settings
+from services.clock import Clock, OffsetClock
 from storage.migrate import upgrade
 from storage.single_server import SqliteAlreadyServed, claim_sqlite_file
+
+CLOCK_OFFSET_ENV: Final = "QUNKE_TEST_CLOCK_OFFSET_S"
 
 db_app = typer.Typer(no_args_is_help=True, help="数据库结构 (database schema)")
 
@@ -107,8 +111,23 @@ async def _serve(settings: Settings, host: str, port: int, on_ready: str = "") -
             os.close(lock)
 
 
+def _clock_from_env() -> Clock | None:
+    """A test hook (docs/PIPELINE.md): QUNKE_TEST_CLOCK_OFFSET_S=<seconds> runs the bot with a skewed clock."""
+    raw = os.environ.get(CLOCK_OFFSET_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        offset = timedelta(seconds=float(raw))
+    except (ValueError, OverflowError):
+        typer.echo(f"错误：环境变量 {CLOCK_OFFSET_ENV}={raw!r} 不是秒数 (expected a number of seconds)", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"注意：时钟偏移 {offset.total_seconds():+.0f} 秒 ({CLOCK_OFFSET_ENV}, tests only)", err=True)
+    return OffsetClock(offset)
+
+
 async def _serve_app(settings: Settings, host: str, port: int, on_ready: str) -> None:
-    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log_class=QuietAccessLogger)
+    app = create_app(settings, _clock_from_env())
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=QuietAccessLogger)
     await runner.setup()
     try:
         try:

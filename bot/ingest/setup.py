@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from bot.duties import DUTIES
 from bot.health import Worker
 from bot.ingest.contact_import import ContactImporter
 from bot.ingest.decoders import Decoders
 from bot.ingest.inbox import InboxWriter
+from bot.ingest.startup_import import import_when_leading
 from bot.ingest.startup_sync import sync_groups_until_done
 from bot.ingest.worker import IngestWorker
 from bot.runtime import CORE, DECODERS, DISPATCHER, FEATURES, INBOX, PULLERS
@@ -50,21 +52,33 @@ def setup_ingest(app: web.Application) -> None:
         core.workers["inbox_writer"] = Worker(writer, inbox.streak, retries_itself=False)
         core.workers["ingest_worker"] = Worker(worker, ingest.streak)  # it also runs the kf puller
         stop_import = asyncio.Event()
+        steps: list[Callable[[], Awaitable[None]]] = []
+        retry_s = settings.ingest.contact_import_retry_s
         if settings.ingest.sync_groups_on_start:
-            retry_s = settings.ingest.contact_import_retry_s
-            sync = sync_groups_until_done(
-                core.sessions, core.directory, core.clock, ingest.wake, core.metrics, retry_s, stop_import
-            )
-            core.tasks.spawn(sync, "startup-group-sync")
+
+            async def sync_groups() -> None:
+                await sync_groups_until_done(
+                    core.sessions, core.directory, core.clock, ingest.wake, core.metrics, retry_s, stop_import
+                )
+
+            steps.append(sync_groups)
         if settings.ingest.import_contacts_on_start:
             importer = ContactImporter(core.sessions, core.directory, core.directory, core.clock, core.metrics)
-            retry_s = settings.ingest.contact_import_retry_s
-            core.tasks.spawn(importer.run_until_done(retry_s, stop_import), "startup-contact-import")
+
+            async def import_contacts() -> None:
+                await importer.run_until_done(retry_s, stop_import)
+
+            steps.append(import_contacts)
+        if steps:  # once across processes: by the one leading "import" (bot/ingest/startup_import.py)
+            leadership = app[DUTIES]["import"]
+            run = import_when_leading(leadership, core.sessions, core.clock, steps, stop_import)
+            core.tasks.spawn(run, "startup-import")
         yield
         inbox.close()
         await drain(writer, "inbox writer")
         ingest.stop()
         stop_import.set()
         await drain(worker, "ingest worker")
+        app[DUTIES].stop("import")
 
     app.cleanup_ctx.append(ingest_step)

@@ -13,7 +13,7 @@ from services.customers.directory import ContactDirectory, ExternalContactInfo
 from services.customers.groups import MembershipChange, apply_group, external_ids_to_resolve
 from services.customers.timeline import EntryKind
 from storage.models.customers import FollowStatus
-from storage.repos import contacts, inbound, timeline
+from storage.repos import advisory, contacts, inbound, timeline
 
 # WeCom may answer groupchat/get before the change is visible ("例如2秒", WECOM.md §2b); look again after this.
 RESYNC_DELAY: Final = timedelta(seconds=3)
@@ -121,7 +121,10 @@ async def sync_group(
     change: MembershipChange | None = None,
     expected_version: str = "",
 ) -> None:
-    """Re-read a group and store it; schedule one more look if WeCom's snapshot lags the callback."""
+    """Re-read a group and store it; schedule one more look if WeCom's snapshot lags the callback. The read and the
+    write hold the group's advisory lock (PostgreSQL), so two processes handling changes of one group take turns
+    and the later read is the one stored last."""
+    await advisory.lock_for_transaction(session, advisory.GROUP_SNAPSHOT, chat_id)
     info = await directory.get_group_chat(chat_id)
     wanted = external_ids_to_resolve(info, change)
     known = await contacts.customers_by_external_ids(session, wanted)

@@ -1,15 +1,20 @@
 """Three `qunke serve` processes on one PostgreSQL behind one callback URL: every callback stored once, every
-question answered once, every alert sent once, and the scheduler's lead taken over when its holder is SIGKILLed."""
+question answered once, every alert sent once, each duty (scheduler, kf, archive, import) led by one process and
+taken over when its holder is SIGKILLed, and a process with a skewed clock stealing nothing."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,11 +42,11 @@ class Cluster3:
     bots: list[Process] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
 
-    def start_bot(self, name: str, port: int) -> Process:
+    def start_bot(self, name: str, port: int, **env: str) -> Process:
         bot = Process(
             name,
             [*QUNKE, "serve", "--port", str(port)],
-            self.stack.env,
+            {**self.stack.env, **env},
             self.stack.root,
             self.stack.root / f"{name}.log",
         )
@@ -54,13 +59,30 @@ class Cluster3:
     def live(self) -> list[Process]:
         return [bot for bot in self.bots if bot.popen is not None and bot.popen.poll() is None]
 
-    def leaders(self) -> list[str]:
+    def health(self, bot: Process) -> dict[str, Any]:
+        try:
+            status, body = http_text(f"http://127.0.0.1:{self.ports[bot.name]}/healthz", timeout=5)
+        except OSError:
+            return {}
+        return dict(json.loads(body)) if status in (200, 503) else {}
+
+    def leaders(self, duty: str = "scheduler") -> list[str]:
+        """The live processes whose /healthz says they lead `duty`."""
         found = []
         for bot in self.live():
-            status, body = http_text(f"http://127.0.0.1:{self.ports[bot.name]}/healthz")
-            if status in (200, 503) and '"leads": true' in body:
+            duties = self.health(bot).get("leadership", {}).get("duties", {})
+            if duties.get(duty, {}).get("leads"):
                 found.append(bot.name)
         return found
+
+    def pulled(self, result: str) -> float:
+        """kf items read by the live processes' pullers, `new` or `seen` (already stored: read twice)."""
+        pattern = re.compile(rf'^qunke_pulled_messages_total{{channel="kf",result="{result}"}} (\S+)$', re.M)
+        total = 0.0
+        for bot in self.live():
+            _, body = http_text(f"http://127.0.0.1:{self.ports[bot.name]}/metrics", timeout=5)
+            total += sum(float(v) for v in pattern.findall(body))
+        return total
 
     def stop(self) -> None:
         for bot in self.bots:
@@ -215,3 +237,80 @@ def test_nothing_is_lost_or_doubled_and_the_lead_returns_when_postgres_restarts_
     said = Counter(e["text"] for e in stack.timeline(kevin) if e["kind"] == "message")
     assert said["怎么退货"] == 1 and said["运费多少"] == 1, said
     assert len(replies) == 2 and len(set(replies)) == 2, replies
+
+
+DUTIES = ("scheduler", "kf", "archive", "import")
+
+
+def _one_leader_each(three: Cluster3) -> dict[str, str] | None:
+    """{duty: leading process} once each duty has exactly one leader that every live process names."""
+    found: dict[str, str] = {}
+    reports = {bot.name: three.health(bot).get("leadership", {}) for bot in three.live()}
+    for duty in DUTIES:
+        leading = [name for name, r in reports.items() if r.get("duties", {}).get(duty, {}).get("leads")]
+        if len(leading) != 1:
+            return None
+        identity = reports[leading[0]]["identity"]
+        if any(r.get("duties", {}).get(duty, {}).get("leader") != identity for r in reports.values()):
+            return None
+        found[duty] = leading[0]
+    return found
+
+
+def test_each_duty_has_one_leader_that_every_follower_names_when_three_share_postgres(three: Cluster3) -> None:
+    leading = _wait(three, lambda: _one_leader_each(three), 60, "one leader per duty, named by every process")
+    assert set(leading) == set(DUTIES)
+    metrics = http_text(f"http://127.0.0.1:{three.ports[leading['kf']]}/metrics")[1]
+    assert re.search(r'^qunke_leads\{duty="kf",identity="[^"]+"\} 1\.0$', metrics, re.M), metrics[-2000:]
+
+
+def test_kf_questions_are_answered_once_and_pulled_once_when_the_kf_puller_leader_is_killed(three: Cluster3) -> None:
+    stack = three.stack
+    questions = (("怎么退货", "运费多少"), ("优惠券怎么用", "发票怎么开"), ("会员有什么权益", "课程有效期多久"))
+    customers = [stack.act("kf-say", {"customer": "new", "text": first})["external_userid"] for first, _ in questions]
+    _wait(three, lambda: all(texts(stack.kf_sent(c)) for c in customers), 120, "an answer to each first question")
+    (leader,) = _wait(three, lambda: three.leaders("kf") or None, 30, "a kf puller leader")
+    seen_before = three.pulled("seen") - _pulled_on(three, leader, "seen")
+
+    killed = next(bot for bot in three.live() if bot.name == leader)
+    killed.popen.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+    killed.popen.wait(30)  # type: ignore[union-attr]
+    for customer, (_, second) in zip(customers, questions, strict=True):
+        stack.kf_say(customer, second)  # their callbacks reach the two survivors only
+    moved = _wait(three, lambda: three.leaders("kf") or None, 30, "the kf lead taken over after the SIGKILL")
+    assert len(moved) == 1 and moved[0] != leader, moved
+    replacement_port = free_port()
+    three.front.replace(three.ports[leader], replacement_port)
+    three.start_bot(f"{leader}-after-kf", replacement_port)
+
+    for customer, asked in zip(customers, questions, strict=True):
+        replies = _wait(
+            three, lambda c=customer: len(sent := texts(stack.kf_sent(c))) >= 2 and sent, 120, f"answers to {customer}"
+        )
+        said = Counter(e["text"] for e in stack.timeline(customer) if e["kind"] == "message")
+        assert all(said[q] == 1 for q in asked), (customer, said)
+        assert len(replies) == 2 and len(set(replies)) == 2, (customer, replies)
+    assert three.pulled("seen") == seen_before, "a kf item was read twice"
+    _wait(three, lambda: _one_leader_each(three), 60, "one leader per duty after the replacement started")
+
+
+def _pulled_on(three: Cluster3, name: str, result: str) -> float:
+    bot = next(b for b in three.live() if b.name == name)
+    pattern = re.compile(rf'^qunke_pulled_messages_total{{channel="kf",result="{result}"}} (\S+)$', re.M)
+    body = http_text(f"http://127.0.0.1:{three.ports[bot.name]}/metrics", timeout=5)[1]
+    return sum(float(v) for v in pattern.findall(body))
+
+
+def test_a_process_with_a_skewed_clock_takes_no_duty_while_the_holders_live(three: Cluster3) -> None:
+    before = _wait(three, lambda: _one_leader_each(three), 60, "one leader per duty before the skewed process")
+    skewed = three.start_bot("skewed", free_port(), QUNKE_TEST_CLOCK_OFFSET_S="3600")
+    # It has looked (it names every holder), and several of its 2 s retry rounds later it still holds nothing.
+    _wait(three, lambda: _one_leader_each(three), 60, "the skewed process naming every leader")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        assert _one_leader_each(three) in (before, None), "a duty moved while its holder lived"
+        assert not any(
+            three.health(skewed).get("leadership", {}).get("duties", {}).get(d, {}).get("leads") for d in DUTIES
+        )
+        time.sleep(1)
+    assert _one_leader_each(three) == before
