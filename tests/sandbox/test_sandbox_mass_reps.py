@@ -7,10 +7,10 @@ from pytest_aiohttp import AiohttpClient
 
 from sandbox.config import SandboxConfigError
 from sandbox.mass.reps import parse_rep_confirm
+from tests.sandbox.mass_task_support import Corp, make_corp
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.sandbox_api import get_json, post_json
 from tests.sandbox.send_api import advance, entries
-from tests.sandbox.test_sandbox_mass_task import Corp, _corp
 
 
 async def _statuses(corp: Corp, msgid: str) -> dict[str, int]:
@@ -23,7 +23,7 @@ async def _statuses(corp: Corp, msgid: str) -> dict[str, int]:
 async def test_each_rep_confirms_after_their_own_delay_and_a_never_rep_waits_for_a_person(
     aiohttp_client: AiohttpClient, receiver: Receiver
 ) -> None:
-    corp = await _corp(aiohttp_client, receiver)
+    corp = await make_corp(aiohttp_client, receiver)
     for body in ({"userid": "lisi", "confirm_after_s": 60}, {"userid": "zhangsan", "never": True}):
         status, data = await post_json(corp.client, "/sandbox/mass/reps", body)
         assert status == 200 and data["ok"], data
@@ -43,7 +43,7 @@ async def test_each_rep_confirms_after_their_own_delay_and_a_never_rep_waits_for
 async def test_rep_behaviour_is_refused_with_a_clear_error_when_the_request_is_wrong(
     aiohttp_client: AiohttpClient, receiver: Receiver
 ) -> None:
-    corp = await _corp(aiohttp_client, receiver)
+    corp = await make_corp(aiohttp_client, receiver)
     status, data = await post_json(corp.client, "/sandbox/mass/reps", {"userid": "lisi", "confirm_after_s": -1})
     assert status == 400 and "confirm_after_s" in data["error"]["message"], data
     status, data = await post_json(corp.client, "/sandbox/mass/reps", {"userid": "nobody", "never": True})
