@@ -23,10 +23,10 @@ from typing import Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `tests.support` lives beside the installed packages
 
-import asyncpg  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
+from bench.campaigns_load import load  # noqa: E402
 from campaigns import manage, runs, segments  # noqa: E402
 from campaigns.policy import CampaignPolicy  # noqa: E402
 from campaigns.segment_sql import Moment  # noqa: E402
@@ -40,29 +40,10 @@ from storage.models.messages import Message, SenderKind  # noqa: E402
 from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402
 
 NOW: Final = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai: outside quiet hours
-REPS: Final = 50
 FILTER: Final = {
     "all": [{"tags": {"any": ["VIP"]}}, {"last_message": {"older_than_days": 30}}, {"not": {"opted_out": True}}]
 }
 EXPLAIN_DIR: Final = ROOT / "bench" / "results"
-
-# One statement per table: every customer, a VIP tag on one in five, one in ten in the broadcast's tag, one customer
-# message each spread over 90 days, one in a hundred opted out. `{n}` is the customer count, `{series}` the row source.
-LOAD: Final = (
-    "INSERT INTO members (userid, name, position) SELECT 'rep' || x, '代表' || x, '' FROM {reps}",
-    "INSERT INTO customers (id, external_userid, name, avatar, corp_name, contact_type, gender, owner_userid,"
-    " first_seen_at, became_contact_at) SELECT x, 'wm' || x, '客户' || x, '', '', 1, 0, 'rep' || (x % {r}),"
-    " {t0}, {t0} FROM {series}",
-    "INSERT INTO customer_tags (customer_id, userid, tag_id, tag_name, group_name) SELECT x, 'rep' || (x % {r}),"
-    " 'etVIP', 'VIP', '' FROM {series} WHERE x % 5 = 0",
-    "INSERT INTO customer_tags (customer_id, userid, tag_id, tag_name, group_name) SELECT x, 'rep' || (x % {r}),"
-    " 'etB', '双十二', '' FROM {series} WHERE x % 10 = 0",
-    "INSERT INTO messages (source_key, channel, chat_type, chat_id, sender_kind, sender_id, customer_id, msgtype,"
-    " text, body, sent_at) SELECT 'kf:m' || x, 'kf', 'kf', 'wk1', 'customer', 'wm' || x, x, 'text', '你好', '{{}}',"
-    " {spread} FROM {series}",
-    "INSERT INTO contact_prefs (customer_id, opted_out_at, source) SELECT x, {t0}, 'kf' FROM {series}"
-    " WHERE x % 100 = 7",
-)
 
 
 @dataclass
@@ -78,58 +59,6 @@ class Figures:
     broadcast_peak_mb: float
     tasks: int
     naive_broadcast_s: float
-
-
-def _dialect_sql(backend: str, n: int) -> dict[str, str]:
-    if backend == "postgresql":
-        return {
-            "series": f"generate_series(1, {n}) AS g(x)",
-            "reps": f"generate_series(0, {REPS - 1}) AS g(x)",
-            "t0": "TIMESTAMPTZ '2026-01-01 00:00:00+00'",
-            "spread": "TIMESTAMPTZ '2026-12-07 02:00:00+00' - (x % 90) * INTERVAL '1 day'",
-            "r": str(REPS),
-            "n": str(n),
-        }
-    return {
-        "series": f"(WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {n}) SELECT x FROM s)",
-        "reps": f"(WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < {REPS - 1})"
-        " SELECT x FROM s)",
-        "t0": "'2026-01-01 00:00:00.000000'",
-        "spread": "strftime('%Y-%m-%d %H:%M:%f', '2026-12-07 02:00:00', '-' || (x % 90) || ' days')",
-        "r": str(REPS),
-        "n": str(n),
-    }
-
-
-async def load(backend: str, url: str, n: int) -> float:
-    start = time.perf_counter()
-    parts = _dialect_sql(backend, n)
-    if backend == "postgresql":
-        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-        try:
-            for statement in LOAD:
-                await conn.execute(statement.format(**parts))
-            await conn.execute(
-                "SELECT setval(pg_get_serial_sequence('customers', 'id'), (SELECT max(id) FROM customers))"
-            )
-            await conn.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: visibility map set
-        finally:
-            await conn.close()
-    else:
-        import sqlite3
-
-        def run() -> None:
-            db = sqlite3.connect(url.split("///", 1)[1])
-            try:
-                for statement in LOAD:
-                    db.execute(statement.format(**parts))
-                db.commit()
-                db.execute("ANALYZE")
-            finally:
-                db.close()
-
-        await asyncio.to_thread(run)
-    return time.perf_counter() - start
 
 
 async def preview_seconds(sessions: async_sessionmaker[AsyncSession], repeat: int) -> tuple[float, int]:
