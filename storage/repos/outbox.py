@@ -30,9 +30,9 @@ class NewOutbox:
     content_key: str | None = None
 
 
-async def insert_if_new(session: AsyncSession, row: NewOutbox, now: datetime) -> tuple[int, bool]:
-    """Insert the row unless its idempotency key exists; returns (id, inserted)."""
-    values = {
+def new_row_values(row: NewOutbox, now: datetime) -> dict[str, Any]:
+    """The column values of a new queued row (one insert or many: storage/repos/outbox_batch.py)."""
+    return {
         "kind": row.kind,
         "api": OUTBOX_API[row.kind],
         "recipient": row.recipient,
@@ -49,6 +49,11 @@ async def insert_if_new(session: AsyncSession, row: NewOutbox, now: datetime) ->
         "created_at": now,
         "updated_at": now,
     }
+
+
+async def insert_if_new(session: AsyncSession, row: NewOutbox, now: datetime) -> tuple[int, bool]:
+    """Insert the row unless its idempotency key exists; returns (id, inserted)."""
+    values = new_row_values(row, now)
     insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
     stmt = insert(Outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Outbox.id)
     inserted = (await session.execute(stmt, values)).scalar_one_or_none()

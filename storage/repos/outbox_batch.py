@@ -12,9 +12,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_of
-from storage.models.outbox import OUTBOX_API, Outbox, OutboxStatus
+from storage.models.outbox import Outbox, OutboxStatus
 from storage.models.service import ServiceAlert
-from storage.repos.outbox import NewOutbox
+from storage.repos.outbox import NewOutbox, new_row_values
 
 _PENDING = (OutboxStatus.QUEUED, OutboxStatus.DEFERRED)
 
@@ -25,7 +25,7 @@ async def insert_many_if_new(session: AsyncSession, rows: Sequence[NewOutbox], n
     Rows are inserted in the given order, so ids ascend as they would with one insert per row."""
     if not rows:
         return []
-    values = [_values(row, now) for row in rows]
+    values = [new_row_values(row, now) for row in rows]
     insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
     stmt = insert(Outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
     inserted = await session.execute(stmt.returning(Outbox.id, Outbox.idempotency_key), values)
@@ -35,26 +35,6 @@ async def insert_many_if_new(session: AsyncSession, rows: Sequence[NewOutbox], n
         taken = select(Outbox.id, Outbox.idempotency_key).where(Outbox.idempotency_key.in_(missing))
         found.update({key: int(rid) for rid, key in await session.execute(taken)})
     return [found[row.idempotency_key] for row in rows]
-
-
-def _values(row: NewOutbox, now: datetime) -> dict[str, Any]:
-    return {
-        "kind": row.kind,
-        "api": OUTBOX_API[row.kind],
-        "recipient": row.recipient,
-        "payload": row.payload,
-        "priority": row.priority,
-        "status": OutboxStatus.QUEUED,
-        "not_before": row.not_before,
-        "due_at": row.not_before,
-        "attempts": 0,
-        "idempotency_key": row.idempotency_key,
-        "content_key": row.content_key,
-        "reason": "",
-        "result": {},
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 async def pending_counts(session: AsyncSession, kind: str, recipients: Sequence[str]) -> dict[str, int]:
