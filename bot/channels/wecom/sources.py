@@ -68,7 +68,7 @@ def setup_wecom_sources(app: web.Application, settings: Settings) -> None:
         stop = asyncio.Event()
         loops = [core.tasks.spawn(kf.run(stop), "kf-duty")]
         core.workers["kf_puller"] = Worker(loops[0], kf.streak)
-        archive = None if archive_keys is None else _start_archive(app, settings, archive_keys, stop, loops)
+        archive = None if archive_keys is None else _start_archive(app, settings, archive_keys, pages, stop, loops)
         yield
         # Set up before ingest, so this runs once the ingest worker (which also runs these pullers) has drained.
         stop.set()
@@ -98,11 +98,16 @@ def _archive_source(
 
 
 def _start_archive(
-    app: web.Application, settings: Settings, keys: ArchiveKeys, stop: asyncio.Event, loops: list[asyncio.Task[None]]
+    app: web.Application,
+    settings: Settings,
+    keys: ArchiveKeys,
+    pages: PageLoop,
+    stop: asyncio.Event,
+    loops: list[asyncio.Task[None]],
 ) -> ArchivePuller:
     """The archive puller, pulled by its timer and by triggers, only on the process leading "archive"."""
     core, duties = app[CORE], app[DUTIES]
-    archive = _archive_puller(app, settings, keys)
+    archive = _archive_puller(app, settings, keys, pages)
     pulls = archive.pull
 
     async def archive_pull(_target: str, _token: str) -> int:
@@ -119,10 +124,9 @@ def _start_archive(
     return archive
 
 
-def _archive_puller(app: web.Application, settings: Settings, keys: ArchiveKeys) -> ArchivePuller:
+def _archive_puller(app: web.Application, settings: Settings, keys: ArchiveKeys, pages: PageLoop) -> ArchivePuller:
     core = app[CORE]
     source = _archive_source(settings.archive, core.http, settings.wecom.api_base, settings.wecom.corp_id or "")
-    pages = PageLoop(core.sessions, app[DISPATCHER], core.directory, core.clock, core.metrics, app[FEATURES])
     return ArchivePuller(
         source,
         keys,
