@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,7 @@ from typer.testing import CliRunner
 from sandbox.cli.main import app
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.sandbox_api import Client, customer_named, settle, state
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from tests.support.postgres import free_port
 
 
 async def _run(sandbox_url: str, *args: str) -> Any:
@@ -37,7 +30,7 @@ async def test_state_prints_machine_readable_json_when_json_flag_is_given(sandbo
 
 
 async def test_port_and_url_options_reach_that_sandbox_when_sandbox_url_points_elsewhere(sandbox: Client) -> None:
-    nowhere = f"http://127.0.0.1:{_free_port()}"
+    nowhere = f"http://127.0.0.1:{free_port()}"
     by_port = await _run(nowhere, "--port", str(sandbox.make_url("").port), "state", "--json")
     assert by_port.exit_code == 0, by_port.output
     assert json.loads(by_port.output)["corp_id"] == "ww5a1f0c9e2b7d4a31"
@@ -67,7 +60,7 @@ async def test_act_prints_one_line_error_when_ids_are_unknown(sandbox: Client) -
 
 
 async def test_cli_prints_one_line_error_when_sandbox_is_not_running() -> None:
-    result = await _run(f"http://127.0.0.1:{_free_port()}", "state")
+    result = await _run(f"http://127.0.0.1:{free_port()}", "state")
     assert result.exit_code == 1
     assert "无法连接沙箱" in result.output
     assert "Traceback" not in result.output
@@ -75,8 +68,8 @@ async def test_cli_prints_one_line_error_when_sandbox_is_not_running() -> None:
 
 
 async def test_server_stops_cleanly_when_it_receives_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
-    closed = f"http://127.0.0.1:{_free_port()}"
+    port = free_port()
+    closed = f"http://127.0.0.1:{free_port()}"
     env = {
         **os.environ,
         "SANDBOX_CALLBACK_URL": f"{closed}/cb",

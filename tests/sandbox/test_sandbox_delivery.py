@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.sandbox_api import Client, act, customer_named, group_named, log, post_json, settle, state
+from tests.support.postgres import free_port
 
 
 async def _add_candy(sandbox: Client) -> str:
@@ -21,13 +21,6 @@ async def _add_candy(sandbox: Client) -> str:
 
 def _attempts(entries: list[dict[str, Any]], delivery_id: str) -> list[tuple[int, str, bool]]:
     return [(e["attempt"], e["outcome"], e["duplicate"]) for e in entries if e["delivery_id"] == delivery_id]
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def test_delivery_retries_when_first_answer_is_slower_than_timeout(sandbox: Client, receiver: Receiver) -> None:
@@ -48,7 +41,7 @@ async def test_delivery_retries_when_receiver_answers_500(sandbox: Client, recei
 
 
 async def test_delivery_gives_up_after_three_retries_when_connection_is_refused(make_sandbox: Any) -> None:
-    sandbox = await make_sandbox(callback_url=f"http://127.0.0.1:{_closed_port()}/wecom/callback")
+    sandbox = await make_sandbox(callback_url=f"http://127.0.0.1:{free_port()}/wecom/callback")
     delivery_id = await _add_candy(sandbox)
     await settle(sandbox)
     attempts = _attempts(await log(sandbox), delivery_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -16,10 +17,37 @@ class PostgresUnavailable(Exception):
     """No server binaries here, or the cluster would not start; the message says which."""
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nobody listens on, below the kernel's ephemeral range.
+
+    A port the kernel hands out for `bind(0)` is an ephemeral one, so between our probe and the server's bind an
+    outgoing connection of the same test run may take it as its source port (CI once failed that way: "address
+    already in use"). Ports below the ephemeral range are never chosen for outgoing connections.
+    """
+    floor = _ephemeral_floor()
+    low = max(1024, floor - 20000)
+    for _ in range(500):
+        port = random.randrange(low, floor)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port between {low} and {floor}")
 
 
 def _bindir() -> Path:
