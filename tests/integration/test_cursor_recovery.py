@@ -135,3 +135,30 @@ async def test_archive_pull_does_not_reset_when_nothing_new_arrived(database_url
             puller.close()
         assert metrics.cursor_resets.labels("archive")._value.get() == 0
         assert await _messages(stack, "archive") == ["只有一条"]
+
+
+async def test_archive_pull_stores_each_page_once_when_every_full_page_reads_the_next_ahead(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        chat, customer = _group_speaker(await stack.sandbox_state())
+        said = [f"第{i}条" for i in range(7)]
+        for text in said:
+            await stack.act("say", **{"as": customer, "in": chat}, text=text)
+        await _wait_for_messages(stack, "archive", 7)
+        async with stack.sessions() as session:
+            last = await cursors.read(session, ARCHIVE_CURSOR)
+            await cursors.save(session, ARCHIVE_CURSOR, "0", SystemClock().now())
+            await session.commit()
+        private, _ = archive_key_files()
+        source = SandboxArchiveSource(stack.http, stack.sandbox_url, DEMO.corp_id, ARCHIVE_SECRET, 5)
+        client = WeComClient(stack.http, stack.sandbox_url, DEMO.corp_id, DEMO.secret, 5)
+        metrics = Metrics()
+        features = Features.of(Settings(), faq=None, metrics=metrics)
+        pages = PageLoop(stack.sessions, build_dispatcher(), WeComDirectory(client), SystemClock(), metrics, features)
+        puller = ArchivePuller(source, ArchiveKeys.load({1: private}), metrics, pages, limit=2)
+        try:
+            assert await puller.pull() == 7  # four pages, each but the first read ahead while the last was stored
+        finally:
+            puller.close()
+        async with stack.sessions() as session:
+            assert await cursors.read(session, ARCHIVE_CURSOR) == last
+        assert await _messages(stack, "archive") == said  # read again, stored once

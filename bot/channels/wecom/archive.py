@@ -103,17 +103,34 @@ class ArchiveKeys:
     def versions(self) -> list[int]:
         return sorted(self._keys)
 
-    def unwrap(self, item: ArchiveItem) -> bytes:
+    def pems(self) -> dict[int, bytes]:
+        """The keys as unencrypted PKCS#8 PEM, for the unwrap process (bot/channels/wecom/unwrap_pool.py)."""
+        return {
+            version: key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            for version, key in self._keys.items()
+        }
+
+    def has(self, item: ArchiveItem) -> bool:
+        """Whether the item's key version is configured; the first miss of a version logs one line."""
+        return self._key(item) is not None
+
+    def _key(self, item: ArchiveItem) -> rsa.RSAPrivateKey | None:
         key = self._keys.get(item.publickey_ver)
+        if key is None and item.publickey_ver not in self._reported:
+            self._reported.add(item.publickey_ver)  # one clear line per version, not one per message
+            log.error(
+                "archive key version %s is not configured (configured: %s): add its private key to "
+                "QUNKE_ARCHIVE_PRIVATE_KEYS; its messages are recorded as failed",
+                item.publickey_ver,
+                self.versions or "none",
+            )
+        return key
+
+    def unwrap(self, item: ArchiveItem) -> bytes:
+        key = self._key(item)
         if key is None:
-            if item.publickey_ver not in self._reported:
-                self._reported.add(item.publickey_ver)  # one clear line per version, not one per message
-                log.error(
-                    "archive key version %s is not configured (configured: %s): add its private key to "
-                    "QUNKE_ARCHIVE_PRIVATE_KEYS; its messages are recorded as failed",
-                    item.publickey_ver,
-                    self.versions or "none",
-                )
             raise ItemUnreadable("unknown_key_version", f"publickey_ver {item.publickey_ver}")
         try:
             return key.decrypt(base64.b64decode(item.encrypt_random_key, validate=True), padding.PKCS1v15())
@@ -123,7 +140,11 @@ class ArchiveKeys:
 
 def open_item(source: ArchiveSource, keys: ArchiveKeys, item: ArchiveItem) -> dict[str, Any]:
     """RSA-unwrap, decrypt and parse one item; raises ItemUnreadable with the reason."""
-    random_key = keys.unwrap(item)
+    return open_unwrapped(source, keys.unwrap(item), item)
+
+
+def open_unwrapped(source: ArchiveSource, random_key: bytes, item: ArchiveItem) -> dict[str, Any]:
+    """Decrypt and parse one item whose key is already unwrapped; raises ItemUnreadable with the reason."""
     try:
         text = source.decrypt(random_key, item.encrypt_chat_msg)
     except ItemUnreadable:

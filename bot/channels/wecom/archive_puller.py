@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,8 +15,17 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channel_ports import ChannelPage, PageRunner
-from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, ArchiveSource, ItemUnreadable, open_item
+from bot.channels.wecom.archive import (
+    ArchiveItem,
+    ArchiveKeys,
+    ArchiveSource,
+    ItemUnreadable,
+    open_item,
+    open_unwrapped,
+)
 from bot.channels.wecom.archive_messages import to_events
+from bot.channels.wecom.read_ahead import ReadAhead
+from bot.channels.wecom.unwrap_pool import Unwrapped, UnwrapPool
 from bot.events import Event
 from bot.metrics import Metrics
 
@@ -23,6 +33,9 @@ log = logging.getLogger("qunke.archive")
 
 CURSOR: Final = "archive:seq"
 MAX_PAGES_PER_PULL: Final = 100_000
+# A page this long is a backlog: its RSA unwraps go to the worker process (whose start costs ~0.5 s); a few new
+# messages after a notify are unwrapped on the thread pool, as before.
+BACKLOG_ITEMS: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +56,16 @@ class ArchivePuller:
         pages: PageRunner,
         limit: int = 1000,
         decrypt_threads: int = 2,
+        unwrap_processes: int | None = None,
+        read_ahead: bool = True,
     ) -> None:
+        """`unwrap_processes`: None sizes the unwrap pool to the spare cores (at most `decrypt_threads`), 0 keeps
+        every unwrap on the thread pool. `read_ahead=False` reads each page only when it is asked for."""
         self._source, self._pages = source, pages
-        self._archive_pages = ArchivePages(source, keys, metrics, limit, decrypt_threads)
+        if unwrap_processes is None:
+            unwrap_processes = max(1, min(decrypt_threads, (os.cpu_count() or 1) - 1))
+        self._archive_pages = ArchivePages(source, keys, metrics, limit, decrypt_threads, unwrap_processes)
+        self._archive_pages.read_ahead = read_ahead
         self._lock = asyncio.Lock()
 
     @property
@@ -61,6 +81,10 @@ class ArchivePuller:
         async with self._lock:
             return await self._pages.run(self._archive_pages)
 
+    def start_unwrap_processes(self) -> None:
+        """Start the RSA unwrap processes now rather than on the first backlog (the bench, before its clock)."""
+        self._archive_pages.start_unwrap_processes()
+
     def close(self) -> None:
         self._archive_pages.close()
 
@@ -75,33 +99,52 @@ class ArchivePages:
     max_pages: Final = MAX_PAGES_PER_PULL
     commits_empty_pages: Final = False
 
-    def __init__(self, source: ArchiveSource, keys: ArchiveKeys, metrics: Metrics, limit: int, threads: int) -> None:
+    def __init__(
+        self, source: ArchiveSource, keys: ArchiveKeys, metrics: Metrics, limit: int, threads: int, processes: int
+    ) -> None:
         self._source, self._keys, self._metrics, self._limit = source, keys, metrics, limit
-        # RSA releases the GIL, so unwrapping a page's keys on a small pool uses every core, off the event loop.
+        # The symmetric step (and small pages' unwraps) on a small thread pool, off the event loop.
         self._threads = max(1, threads)
         self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="archive-decrypt")
+        self._unwraps = UnwrapPool(keys.pems(), processes) if processes > 0 else None
+        self.read_ahead = True
+        # While page N is stored on the loop, page N+1 is fetched and unwrapped: one page ahead at most, used only
+        # when the locked cursor is exactly where it was read from (bot/channels/wecom/read_ahead.py).
+        self._ahead = ReadAhead(self._read, self._after)
 
     async def read_page(self, session: AsyncSession, cursor: str, now: datetime) -> ChannelPage:
         seq = int(cursor or 0)
-        items = await self._source.fetch(seq, self._limit)
+        items, opened = await self._ahead.read(seq) if self.read_ahead else await self._read(seq)
         if not items:
             ahead = await self._ahead_of_archive(seq)
             # After a reset, read again from the start: has_more, from seq 0.
             return ChannelPage(
                 events=(), read_from=cursor, next_cursor="0" if ahead else cursor, has_more=ahead, items=0
             )
-        opened = await self._open(items)
         events = [e for o in opened if o.message is not None for e in to_events(o.message, now)]
         failures = [(o.item, o.failure) for o in opened if o.failure is not None]
         self._note_failures(failures, len(items))
         return ChannelPage(
             events=events,
             read_from=cursor,
-            next_cursor=str(max(seq, *(i.seq for i in items))),
+            next_cursor=str(self._next_seq(seq, items)),
             has_more=len(items) >= self._limit,
             items=len(items),
             unreadable=failures,
         )
+
+    @staticmethod
+    def _next_seq(seq: int, items: list[ArchiveItem]) -> int:
+        return max(seq, *(i.seq for i in items))
+
+    async def _read(self, seq: int) -> tuple[list[ArchiveItem], list[Opened]]:
+        items = await self._source.fetch(seq, self._limit)
+        return items, await self._open(items) if items else []
+
+    def _after(self, seq: int, page: tuple[list[ArchiveItem], list[Opened]]) -> int | None:
+        """A full page: more is likely waiting after it, so read that ahead."""
+        items = page[0]
+        return self._next_seq(seq, items) if len(items) >= self._limit else None
 
     async def _ahead_of_archive(self, seq: int) -> bool:
         """A saved seq the archive has never reached (the archive was reset, e.g. a fresh sandbox under an old
@@ -132,21 +175,55 @@ class ArchivePages:
             )
 
     async def _open(self, items: list[ArchiveItem]) -> list[Opened]:
-        """Decrypt a page in one chunk per thread, keeping the items' order."""
+        """Decrypt a page in one chunk per thread, keeping the items' order; a backlog's keys are unwrapped in the
+        worker process first."""
+        backlog = self._unwraps is not None and len(items) >= BACKLOG_ITEMS
+        keys = await self._unwrap_in_process(items) if backlog else None
         loop = asyncio.get_running_loop()
         size = -(-len(items) // self._threads)
-        chunks = [items[i : i + size] for i in range(0, len(items), size)]
-        results = await asyncio.gather(*(loop.run_in_executor(self._pool, self._open_chunk, c) for c in chunks))
+        starts = range(0, len(items), size)
+        results = await asyncio.gather(
+            *(
+                loop.run_in_executor(self._pool, self._open_chunk, items[i : i + size], keys and keys[i : i + size])
+                for i in starts
+            )
+        )
         return [o for chunk in results for o in chunk]
 
-    def _open_chunk(self, items: list[ArchiveItem]) -> list[Opened]:
+    async def _unwrap_in_process(self, items: list[ArchiveItem]) -> list[Unwrapped | None] | None:
+        """Each item's plain key (None: its version is not configured), or None when the process pool broke."""
+        known = [self._keys.has(item) for item in items]
+        wrapped = [(i.publickey_ver, i.encrypt_random_key) for i, ok in zip(items, known, strict=True) if ok]
+        assert self._unwraps is not None
+        unwrapped = await self._unwraps.unwrap(wrapped) if wrapped else []
+        if unwrapped is None:
+            return None
+        keys = iter(unwrapped)
+        return [next(keys) if ok else None for ok in known]
+
+    def _open_chunk(self, items: list[ArchiveItem], keys: list[Unwrapped | None] | None) -> list[Opened]:
         out: list[Opened] = []
-        for item in items:
+        for n, item in enumerate(items):
             try:
-                out.append(Opened(item, open_item(self._source, self._keys, item), None))
+                message = open_item(self._source, self._keys, item) if keys is None else self._opened(item, keys[n])
+                out.append(Opened(item, message, None))
             except ItemUnreadable as exc:
                 out.append(Opened(item, None, exc))
         return out
 
+    def _opened(self, item: ArchiveItem, key: Unwrapped | None) -> dict[str, Any]:
+        if key is None:
+            raise ItemUnreadable("unknown_key_version", f"publickey_ver {item.publickey_ver}")
+        if isinstance(key, str):
+            raise ItemUnreadable("key_decrypt_failed", key)
+        return open_unwrapped(self._source, key, item)
+
+    def start_unwrap_processes(self) -> None:
+        if self._unwraps is not None:
+            self._unwraps.start()
+
     def close(self) -> None:
+        self._ahead.close()
+        if self._unwraps is not None:
+            self._unwraps.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
