@@ -15,11 +15,13 @@ import base64
 import contextlib
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 log = logging.getLogger("qunke.archive")
 
@@ -31,13 +33,21 @@ class WorkerDied(Exception):
     """The unwrap process ended or answered nonsense; the page is unwrapped in-process instead."""
 
 
+def _same_code_env() -> dict[str, str]:
+    """The environment with this very `bot` package first on the path, so the worker runs the parent's code."""
+    root = str(Path(__file__).resolve().parents[3])
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, path) if p)}
+
+
 class _Worker:
     """One unwrap process; one request at a time (a request finishes even if its caller was cancelled, so the
     answers never get out of step)."""
 
     def __init__(self, pems: Mapping[int, bytes]) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.channels.wecom.unwrap_worker"],
+            [sys.executable, "-P", "-m", "bot.channels.wecom.unwrap_worker"],  # -P: not whatever is in the cwd
+            env=_same_code_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
