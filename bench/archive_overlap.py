@@ -109,7 +109,7 @@ async def main_async(args: argparse.Namespace) -> None:
         await asyncio.to_thread(upgrade, f"sqlite+aiosqlite:///{template}")
         async with aiohttp.ClientSession() as http:
             features = await every_feature(f"sqlite+aiosqlite:///{template}", http)
-            rsa_rate = await rsa_only(500)
+            rsa_rate = (await rsa_only(500))[0]
             for n in range(args.rounds):
                 order = list(MODES)[n % len(MODES) :] + list(MODES)[: n % len(MODES)]  # each mode leads in turn
                 for mode in order:
