@@ -130,6 +130,11 @@ class Metrics:
             ["duty", "identity"],
             registry=self.registry,
         )
+        self.unwrap_process_failures = Counter(
+            "qunke_archive_unwrap_process_failures_total",
+            "Archive pages whose RSA unwrap process died or answered out of step (unwrapped in-process instead)",
+            registry=self.registry,
+        )
 
     def job_finished(self, job: str, seconds: float, ok: bool) -> None:
         """The scheduler's listener: one run of `job` ended."""

@@ -3,6 +3,8 @@ as the thread path gives, and a page read ahead is the page asked for."""
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -79,3 +81,18 @@ async def test_the_worker_process_reports_a_key_it_cannot_read_instead_of_failin
         pool.close()
     assert keys is not None and isinstance(keys[0], bytes) and len(keys[0]) == 32
     assert isinstance(keys[1], str) and isinstance(keys[2], str) and "publickey_ver 7" in keys[2]
+
+
+async def test_a_killed_worker_costs_one_in_process_page_and_is_started_again_for_the_next() -> None:
+    pool = UnwrapPool(ArchiveKeys({1: KEY}).pems(), processes=1)
+    wrapped = [(1, sealed({"msgid": "a"}).encrypt_random_key)]
+    try:
+        pool.start()
+        [pid] = pool.pids
+        os.kill(pid, signal.SIGKILL)
+        assert await pool.unwrap(wrapped) is None  # the caller unwraps this page itself
+        assert pool.pids == []
+        again = await pool.unwrap(wrapped)
+        assert again is not None and isinstance(again[0], bytes) and pool.pids != [pid]
+    finally:
+        pool.close()

@@ -196,7 +196,8 @@ class ArchivePages:
         wrapped = [(i.publickey_ver, i.encrypt_random_key) for i, ok in zip(items, known, strict=True) if ok]
         assert self._unwraps is not None
         unwrapped = await self._unwraps.unwrap(wrapped) if wrapped else []
-        if unwrapped is None:
+        if unwrapped is None:  # the pool logged why
+            self._metrics.unwrap_process_failures.inc()
             return None
         keys = iter(unwrapped)
         return [next(keys) if ok else None for ok in known]

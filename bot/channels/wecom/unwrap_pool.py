@@ -56,6 +56,10 @@ class _Worker:
         self._lock = threading.Lock()
         self._send(json.dumps({str(v): pem.decode() for v, pem in pems.items()}))
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def _send(self, line: str) -> None:
         assert self._proc.stdin is not None
         self._proc.stdin.write(line + "\n")
@@ -100,6 +104,11 @@ class UnwrapPool:
     @property
     def processes(self) -> int:
         return self._processes
+
+    @property
+    def pids(self) -> list[int]:
+        """The running workers' process ids (none before the first backlog)."""
+        return [w.pid for w in self._workers]
 
     def start(self) -> None:
         """Start the processes now (a bench starts them before its clock; the bot on its first backlog)."""
