@@ -75,10 +75,12 @@ async def gather_histories(
     recent_since = now - policy.recent_days * day
     # Window 0 also takes messages stamped a little ahead of our clock.
     bounds = [now + day] + [now - k * policy.recent_days * day for k in range(1, policy.windows + 1)]
-    buckets: dict[int, list[int]] = defaultdict(lambda: [0] * policy.windows)
+    buckets: dict[int, tuple[int, ...]] = {}
     for cid, counts in (await repo.message_buckets(session, span, bounds)).items():
-        mine = buckets[roots.get(cid, cid)]
-        buckets[roots.get(cid, cid)] = [a + b for a, b in zip(mine, counts, strict=True)]
+        root = roots.get(cid, cid)
+        mine = buckets.get(root)
+        buckets[root] = counts if mine is None else tuple(a + b for a, b in zip(mine, counts, strict=True))
+    silent = (0,) * policy.windows
     bought: dict[int, list[datetime]] = defaultdict(list)
     for cid, times in (await repo.purchase_times(session, span)).items():
         bought[roots.get(cid, cid)].extend(t for t in times if t <= now)
@@ -97,7 +99,7 @@ async def gather_histories(
     for c in chunk:
         out[c.id] = History(
             age_days=max(0.0, (now - c.first_seen_at) / day),
-            windows=tuple(buckets[c.id]),
+            windows=buckets.get(c.id, silent),
             purchase_ages=tuple((now - t) / day for t in sorted(bought.get(c.id, []))),
             csat=_scores(surveys, profile, c.id, "csat"),
             nps=_scores(surveys, profile, c.id, "nps"),
