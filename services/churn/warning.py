@@ -20,7 +20,7 @@ from services.churn.alerting import alert_crossings, alertable
 from services.churn.model import ChurnPolicy, assess
 from services.churn.reads import ChunkReads, merged_roots, read_chunk, read_next_chunk
 from storage.repos import churn as repo
-from storage.repos import contacts
+from storage.repos import churn_list, contacts
 from storage.repos.churn import CustomerRow, PreviousScore
 
 # Customers scored between two yields to the event loop (a chunk of 2,000 takes ~50-100 ms of model time).
@@ -146,12 +146,12 @@ def _transition(
 
 async def count_at_risk(session: AsyncSession, *, include_lost: bool = False) -> int:
     """How many customers `at_risk` would list without its limit."""
-    return await repo.count_at_risk(session, include_lost)
+    return await churn_list.count_at_risk(session, include_lost)
 
 
 async def at_risk(session: AsyncSession, limit: int = 50, *, include_lost: bool = False) -> list[AtRisk]:
     """The customers over the threshold now, riskiest first; lost customers only when asked for."""
-    rows = await repo.at_risk_rows(session, limit, include_lost)
+    rows = await churn_list.at_risk_rows(session, limit, include_lost)
     names = await contacts.members_by_ids(session, {c.owner_userid for _, c in rows if c.owner_userid})
     return [
         AtRisk(
