@@ -1,32 +1,30 @@
 """The daily churn early warning: score every customer set-based, chunk by chunk, and tell the owner rep once.
 
 Each chunk of customers (by id) is one transaction: a handful of grouped queries gather every signal for the
-whole chunk (storage/repos/churn.py), the pure model scores each customer (services/churn/model.py), one
-executemany upserts the scores, and customers who crossed the threshold alert their owner rep. Memory is bounded
-by the chunk size, whatever the number of customers.
+whole chunk (services/churn/reads.py, read while the chunk before is scored), the pure model scores each customer
+(services/churn/model.py), one upsert writes the scores, and customers who crossed the threshold alert their owner
+rep. Memory is bounded by two chunks, whatever the number of customers.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+import asyncio
+import contextlib
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.churn.alerting import alert_crossings, alertable
-from services.churn.model import ChurnPolicy, History, assess
-from services.churn.words import candidate_terms, negative_terms
-from services.customers.timeline import EntryKind
+from services.churn.model import ChurnPolicy, assess
+from services.churn.reads import ChunkReads, merged_roots, read_chunk, read_next_chunk
 from storage.repos import churn as repo
-from storage.repos import contacts
-from storage.repos.churn import CustomerRow, PreviousScore, Span
+from storage.repos import churn_list, contacts
+from storage.repos.churn import CustomerRow, PreviousScore
 
-GROUP_LEAVES: Final = (EntryKind.LEFT_GROUP,)
-MAX_MERGE_CHAIN: Final = 16
-NEGATIVE_CANDIDATES: Final = candidate_terms()
+# Customers scored between two yields to the event loop (a chunk of 2,000 takes ~50-100 ms of model time).
+YIELD_EVERY: Final = 250
 
 
 @dataclass(slots=True)
@@ -72,36 +70,45 @@ class AtRisk:
 
 
 async def run_churn(sessions: async_sessionmaker[AsyncSession], now: datetime, policy: ChurnPolicy) -> ChurnRun:
-    """Score every customer; one transaction per chunk, so a crash keeps the chunks already done."""
-    async with sessions() as session:
-        roots = _roots(await repo.merged_roots(session))
-    total, after = ChurnRun(), 0
-    while True:
-        async with sessions() as session, session.begin():
-            chunk = await repo.customer_chunk(session, after, policy.chunk_size)
-            if not chunk:
-                break
-            total.add(await score_customers(session, chunk, roots, now, policy))
-        after = chunk[-1].id
+    """Score every customer; one transaction per chunk, so a crash keeps the chunks already done.
+
+    The next chunk is read (on a second connection, in a transaction of its own) while this one is scored and
+    written: the database works on the reads while Python runs the model. A chunk's reads touch nothing the
+    chunk before it writes (its own customers' scores and alerts only)."""
+    roots = await merged_roots(sessions)
+    total = ChurnRun()
+    ahead = asyncio.create_task(read_next_chunk(sessions, 0, roots, now, policy))
+    try:
+        while (reads := await ahead) is not None:
+            ahead = asyncio.create_task(read_next_chunk(sessions, reads.chunk[-1].id, roots, now, policy))
+            async with sessions() as session, session.begin():
+                total.add(await write_chunk(session, reads, now, policy))
+    finally:
+        ahead.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ahead
     return total
 
 
 async def score_customers(
     session: AsyncSession, chunk: list[CustomerRow], roots: dict[int, int], now: datetime, policy: ChurnPolicy
 ) -> ChurnRun:
-    """Score the customers of one chunk (ids ascending) and write their scores and alerts."""
-    ids = {c.id for c in chunk}
-    span = Span(chunk[0].id, chunk[-1].id, tuple(sorted(m for m, r in roots.items() if r in ids)))
-    histories = await gather_histories(session, span, chunk, roots, now, policy)
-    previous = await repo.previous_scores(session, span)
-    follows = _by_root(await repo.active_follows(session, span), roots)
-    run, rows, crossings = ChurnRun(scored=len(chunk)), [], []
-    for customer in chunk:
-        result = assess(histories[customer.id], policy)
-        at_risk, crossed_at, alerted_at, crossed = _transition(previous.get(customer.id), result.risk, now, policy)
+    """Read, score and write one chunk (ids ascending) in the caller's transaction."""
+    return await write_chunk(session, await read_chunk(session, chunk, roots, now, policy), now, policy)
+
+
+async def write_chunk(session: AsyncSession, reads: ChunkReads, now: datetime, policy: ChurnPolicy) -> ChurnRun:
+    """Score the chunk's customers and write their scores and alerts."""
+    run, rows, crossings = ChurnRun(scored=len(reads.chunk)), [], []
+    for n, customer in enumerate(reads.chunk, start=1):
+        if n % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # the model is CPU: let the next chunk's reads (and the webhook) move on
+        result = assess(reads.histories[customer.id], policy)
+        previous = reads.previous.get(customer.id)
+        at_risk, crossed_at, alerted_at, crossed = _transition(previous, result.risk, now, policy)
         if crossed:
             run.crossed += 1
-            if alertable(customer, follows.get(customer.id, 0) > 0):
+            if alertable(customer, reads.follows.get(customer.id, 0) > 0):
                 crossings.append((customer, result))
         run.at_risk += at_risk
         rows.append(
@@ -125,103 +132,6 @@ async def score_customers(
     return run
 
 
-async def gather_histories(
-    session: AsyncSession,
-    span: Span,
-    chunk: list[CustomerRow],
-    roots: dict[int, int],
-    now: datetime,
-    policy: ChurnPolicy,
-) -> dict[int, History]:
-    """Every signal's raw facts for the chunk: one grouped query each, merged profiles folded into their person."""
-    day = timedelta(days=1)
-    recent_since = now - policy.recent_days * day
-    # Window 0 also takes messages stamped a little ahead of our clock.
-    bounds = [now + day] + [now - k * policy.recent_days * day for k in range(1, policy.windows + 1)]
-    buckets: dict[int, list[int]] = defaultdict(lambda: [0] * policy.windows)
-    for cid, counts in (await repo.message_buckets(session, span, bounds)).items():
-        mine = buckets[roots.get(cid, cid)]
-        buckets[roots.get(cid, cid)] = [a + b for a, b in zip(mine, counts, strict=True)]
-    bought: dict[int, list[datetime]] = defaultdict(list)
-    for cid, times in (await repo.purchase_times(session, span)).items():
-        bought[roots.get(cid, cid)].extend(t for t in times if t <= now)
-    score_since = now - policy.score_max_age_days * day
-    answered = await repo.survey_scores(session, span, score_since)
-    on_profile = await repo.profile_scores(session, span, score_since)
-    # A merged profile's scores stand in only where the person's own profile has none (its entries come last).
-    surveys = {(roots.get(c, c), k): v for (c, k), v in sorted(answered.items(), key=lambda kv: kv[0][0] not in roots)}
-    profile = {
-        (roots.get(c, c), k): v for (c, k), v in sorted(on_profile.items(), key=lambda kv: kv[0][0] not in roots)
-    }
-    tickets = _by_root_pairs(await repo.open_tickets(session, span), roots)
-    left = _by_root(await repo.event_counts(session, span, GROUP_LEAVES, recent_since), roots)
-    negative = _negatives(await repo.recent_texts(session, span, recent_since, NEGATIVE_CANDIDATES), roots)
-    out: dict[int, History] = {}
-    for c in chunk:
-        out[c.id] = History(
-            age_days=max(0.0, (now - c.first_seen_at) / day),
-            windows=tuple(buckets[c.id]),
-            purchase_ages=tuple((now - t) / day for t in sorted(bought.get(c.id, []))),
-            csat=_scores(surveys, profile, c.id, "csat"),
-            nps=_scores(surveys, profile, c.id, "nps"),
-            open_tickets=tickets.get(c.id, (0, 0))[0],
-            reopened_tickets=tickets.get(c.id, (0, 0))[1],
-            negative_messages=negative.get(c.id, (0, ""))[0],
-            negative_example=negative.get(c.id, (0, ""))[1],
-            groups_left=left.get(c.id, 0),
-        )
-    return out
-
-
-def _scores(
-    surveys: dict[tuple[int, str], list[int]], profile: dict[tuple[int, str], int], cid: int, kind: str
-) -> tuple[int, ...]:
-    # Answered surveys carry the history (latest and previous); the profile's score stands in when there are none.
-    if (cid, kind) in surveys:
-        return tuple(surveys[(cid, kind)])
-    return (profile[(cid, kind)],) if (cid, kind) in profile else ()
-
-
-def _negatives(texts: Iterable[tuple[int, str]], roots: dict[int, int]) -> dict[int, tuple[int, str]]:
-    found: dict[int, tuple[int, str]] = {}
-    for cid, text in texts:
-        terms = negative_terms(text)
-        if terms:
-            root = roots.get(cid, cid)
-            count, example = found.get(root, (0, ""))
-            found[root] = (count + 1, example or terms[0])
-    return found
-
-
-def _by_root(counts: dict[int, int], roots: dict[int, int]) -> dict[int, int]:
-    out: dict[int, int] = defaultdict(int)
-    for cid, n in counts.items():
-        out[roots.get(cid, cid)] += n
-    return out
-
-
-def _by_root_pairs(counts: dict[int, tuple[int, int]], roots: dict[int, int]) -> dict[int, tuple[int, int]]:
-    out: dict[int, tuple[int, int]] = {}
-    for cid, (a, b) in counts.items():
-        root = roots.get(cid, cid)
-        x, y = out.get(root, (0, 0))
-        out[root] = (x + a, y + b)
-    return out
-
-
-def _roots(parents: dict[int, int]) -> dict[int, int]:
-    """Each merged profile's person (the end of its merge chain)."""
-    roots: dict[int, int] = {}
-    for cid in parents:
-        root = cid
-        for _ in range(MAX_MERGE_CHAIN):
-            if root not in parents:
-                break
-            root = parents[root]
-        roots[cid] = root
-    return roots
-
-
 def _transition(
     prev: PreviousScore | None, risk: float, now: datetime, policy: ChurnPolicy
 ) -> tuple[bool, datetime | None, datetime | None, bool]:
@@ -236,12 +146,12 @@ def _transition(
 
 async def count_at_risk(session: AsyncSession, *, include_lost: bool = False) -> int:
     """How many customers `at_risk` would list without its limit."""
-    return await repo.count_at_risk(session, include_lost)
+    return await churn_list.count_at_risk(session, include_lost)
 
 
 async def at_risk(session: AsyncSession, limit: int = 50, *, include_lost: bool = False) -> list[AtRisk]:
     """The customers over the threshold now, riskiest first; lost customers only when asked for."""
-    rows = await repo.at_risk_rows(session, limit, include_lost)
+    rows = await churn_list.at_risk_rows(session, limit, include_lost)
     names = await contacts.members_by_ids(session, {c.owner_userid for _, c in rows if c.owner_userid})
     return [
         AtRisk(

@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.base import Base
 
+# One encoder for every row: compact, UTF-8 as is (Chinese reasons are not escaped), no cycle check on plain data.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
 
 async def copy_upsert(
     session: AsyncSession, model: type[Base], rows: Sequence[Mapping[str, Any]], key: str, changed: Sequence[str]
@@ -58,5 +61,18 @@ async def _copy(
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     as_json = {c.name for c in table.columns if isinstance(c.type, JSON)}
-    records = [tuple(json.dumps(r[c]) if c in as_json and r[c] is not None else r[c] for c in columns) for r in rows]
-    await driver.copy_records_to_table(target, records=records, columns=columns)
+    await driver.copy_records_to_table(target, records=_records(rows, columns, as_json), columns=columns)
+
+
+def _records(rows: Sequence[Mapping[str, Any]], columns: list[str], as_json: set[str]) -> list[list[Any]]:
+    """Each row's values in column order, JSON columns encoded (jsonb keeps no spacing, so none is written)."""
+    encode = _JSON.encode
+    encoded = [i for i, c in enumerate(columns) if c in as_json]
+    records = []
+    for row in rows:
+        values = [row[c] for c in columns]
+        for i in encoded:
+            if values[i] is not None:
+                values[i] = encode(values[i])
+        records.append(values)
+    return records
