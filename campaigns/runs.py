@@ -27,6 +27,7 @@ from campaigns.schedule import due_firing
 from campaigns.selection import select_batch
 from storage.models.campaigns import Campaign, CampaignRun, CampaignStatus, RunStatus
 from storage.models.customers import Customer
+from storage.planner import prefer_index_walks
 from storage.repos import campaign_spans as spans
 from storage.repos import campaigns as rows
 
@@ -139,6 +140,7 @@ async def _select_all(
         if not await spans.audience_left(session, run.id, cursor):
             condition = await audience_condition(session, document, _aware(run.scheduled_for, now), now, policy.zone)
             live = and_(Customer.merged_into_id.is_(None), condition, Customer.id > cursor)
+            await prefer_index_walks(session)
             await spans.draw_audience(session, run.id, live)
     while True:
         async with sessions() as session, session.begin():
