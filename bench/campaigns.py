@@ -37,6 +37,7 @@ from storage.models.campaigns import ContactPref  # noqa: E402
 from storage.models.customers import Customer, CustomerTag  # noqa: E402
 from storage.models.masstasks import MassTarget  # noqa: E402
 from storage.models.messages import Message, SenderKind  # noqa: E402
+from storage.planner import prefer_index_walks  # noqa: E402
 from tests.support.postgres import PostgresUnavailable, start_cluster  # noqa: E402
 
 NOW: Final = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai: outside quiet hours
@@ -103,6 +104,7 @@ async def explain(backend: str, sessions: async_sessionmaker[AsyncSession]) -> P
     parts: list[str] = []
     async with sessions() as session:
         bind = session.get_bind()
+        await prefer_index_walks(session)  # as segments.preview plans them
         for query in segments.preview_queries(node, Moment(NOW, "Asia/Shanghai")):
             compiled = str(query.compile(bind, compile_kwargs={"literal_binds": True}))
             plan = [" | ".join(str(c) for c in row) for row in await session.execute(text(prefix + compiled))]

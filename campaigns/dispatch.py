@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns import facts as facts_of
 from campaigns.document import REP_PATHS, CampaignDocument
+from campaigns.mass_single import dispatch_same_text
 from campaigns.oa_path import as_oa_templates
 from campaigns.policy import CampaignPolicy
+from campaigns.templates import is_personal
 from services.outbox.messages import MassContent, Text
 from services.outbox.queue import queue_app_message, queue_kf_reply, queue_mass_task
 from services.service.followups import FollowupError, add_followup
@@ -37,6 +39,8 @@ async def dispatch_chunk(
     policy: CampaignPolicy,
 ) -> bool:
     """Turn the next chunk of one owner's selected sends into one task or outbox rows; False when none are left."""
+    if document.path == "mass_single" and not is_personal(document.message):
+        return await dispatch_same_text(sessions, run, campaign, owner, now, policy)
     async with sessions() as session, session.begin():
         fresh = await session.get(Campaign, campaign.id)
         if fresh is None or fresh.status != CampaignStatus.ACTIVE:

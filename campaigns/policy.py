@@ -17,7 +17,7 @@ class CampaignPolicy:
     quiet_end: time = time(9, 0)
     frequency_cap: int = 2  # marketing messages per customer ...
     frequency_days: int = 7  # ... per this many days, across every campaign and path
-    batch_size: int = 1000  # customers per committed batch
+    batch_size: int = 5000  # customers per committed batch (bench/RESULTS.md: 1k vs 5k vs 10k)
     monthly_cap: bool = True  # pre-check WeCom's per-customer mass cap (days in the month) before tasking
     task_max_targets: int = 10_000  # add_msg_template: at most this many customers per task
 

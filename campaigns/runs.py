@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import and_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.audience import CampaignBroken, audience_condition
@@ -25,6 +26,9 @@ from campaigns.policy import CampaignPolicy
 from campaigns.schedule import due_firing
 from campaigns.selection import select_batch
 from storage.models.campaigns import Campaign, CampaignRun, CampaignStatus, RunStatus
+from storage.models.customers import Customer
+from storage.planner import prefer_index_walks
+from storage.repos import campaign_spans as spans
 from storage.repos import campaigns as rows
 
 log = logging.getLogger(__name__)
@@ -97,6 +101,7 @@ async def advance(
     if campaign.status == CampaignStatus.CANCELLED:
         async with sessions() as session, session.begin():
             await rows.update_run(session, run_id, status=RunStatus.STOPPED, finished_at=now)
+            await spans.drop_audience(session, run_id)
         return True
     if campaign.status != CampaignStatus.ACTIVE:
         return False  # paused: the run waits where it is
@@ -111,6 +116,7 @@ async def advance(
         log.error("campaign %s (#%d) cannot run: %s", campaign.name, campaign.id, exc)
         async with sessions() as session, session.begin():
             await rows.update_run(session, run_id, status=RunStatus.STOPPED, finished_at=now, error=str(exc))
+            await spans.drop_audience(session, run_id)
         return True
     return True
 
@@ -128,17 +134,26 @@ async def _select_all(
     policy: CampaignPolicy,
 ) -> None:
     cursor = run.cursor
+    async with sessions() as session, session.begin():
+        # Drawn once per run (and again only past the cursor when nothing is left of it, e.g. a run that was walking
+        # before campaign_audience existed): each batch then walks an index range instead of the filter.
+        if not await spans.audience_left(session, run.id, cursor):
+            condition = await audience_condition(session, document, _aware(run.scheduled_for, now), now, policy.zone)
+            live = and_(Customer.merged_into_id.is_(None), condition, Customer.id > cursor)
+            await prefer_index_walks(session)
+            await spans.draw_audience(session, run.id, live)
     while True:
         async with sessions() as session, session.begin():
             fresh = await session.get(Campaign, campaign.id)
             if fresh is None or fresh.status != CampaignStatus.ACTIVE:
                 return
-            condition = await audience_condition(session, document, _aware(run.scheduled_for, now), now, policy.zone)
-            batch = await select_batch(session, run, campaign, document, condition, cursor, now, policy)
+            batch = await select_batch(session, run, campaign, document, cursor, now, policy)
             cursor = batch.last_id
             done = batch.size < policy.batch_size
             status = RunStatus.DISPATCHING if done else RunStatus.SELECTING
             await rows.update_run(session, run.id, cursor=cursor, status=status)
+            if done:
+                await spans.drop_audience(session, run.id)
         if done:
             return
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.segment_filter import DOCUMENT_KEYS, FilterError, Node, parse_filter
 from campaigns.segment_sql import Moment, compile_node
 from storage.models.customers import Customer, Member
+from storage.planner import prefer_index_walks
 from storage.repos import segments as segment_rows
 
 SAMPLE_SIZE: Final = 5
@@ -95,6 +96,7 @@ async def delete_segment(session: AsyncSession, key: str) -> SegmentView:
 async def preview(session: AsyncSession, node: Node, moment: Moment, sample_size: int = SAMPLE_SIZE) -> Preview:
     """How many customers the filter selects now, how many per owner rep, and a few of them by name."""
     per_owner, first = preview_queries(node, moment, sample_size)
+    await prefer_index_walks(session)  # merged index-only scans over every customer, not a parallel hash of tables
     by_owner: dict[str, int] = {}
     for owner, n in await session.execute(per_owner):
         key = owner or "(无负责人)"  # NULL and '' are both "no owner"

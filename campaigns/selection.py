@@ -1,4 +1,5 @@
-"""A run's audience recorded set-based: one INSERT … SELECT per keyset batch, the guards as SQL anti-joins.
+"""A run's audience recorded set-based: one INSERT … SELECT per keyset batch of the drawn audience, the guards as
+SQL anti-joins.
 
 The guards run in the order `guards.guard_batch` applies them to one customer (opt-out, no owner, no external id,
 same-day dedupe, 7-day frequency cap, WeCom's monthly cap), each skip with its reason; the holdout (a SHA-256 draw
@@ -13,15 +14,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CTE, ColumnElement, and_, case, exists, func, literal, select, update
+from sqlalchemy import CTE, ColumnElement, case, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import facts as facts_of
 from campaigns.document import REP_PATHS, CampaignDocument
 from campaigns.guards import held_out
 from campaigns.policy import CampaignPolicy
-from campaigns.templates import CustomerFacts, TemplateProblem, render, uses_variables
-from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, ContactPref, SendOutcome
+from campaigns.templates import TemplateProblem, constant_text, render
+from storage.models.campaigns import Campaign, CampaignAudience, CampaignRun, CampaignSend, ContactPref, SendOutcome
 from storage.models.customers import Customer
 from storage.models.masstasks import MassTarget
 from storage.repos import campaigns as rows
@@ -39,26 +40,28 @@ async def select_batch(
     run: CampaignRun,
     campaign: Campaign,
     document: CampaignDocument,
-    audience: ColumnElement[bool],
     cursor: int,
     now: datetime,
     policy: CampaignPolicy,
 ) -> Batch:
-    """Record the next `batch_size` audience customers after `cursor` with their guard outcome; size 0 when none."""
-    chosen = and_(Customer.merged_into_id.is_(None), audience, Customer.id > cursor)
-    # The batch carries what the guards read, so they never join `customers` again.
+    """Record the next `batch_size` customers of the run's drawn audience after `cursor` with their guard outcome;
+    size 0 when none."""
+    # The audience was drawn once (campaign_audience): the batch is an index range from the cursor, whatever the
+    # filter. The batch carries what the guards read, so they never join `customers` again.
     window = (
         select(
             Customer.id,
             func.coalesce(Customer.owner_userid, "").label("owner_userid"),
             func.coalesce(Customer.external_userid, "").label("external_userid"),
         )
-        .where(chosen)
-        .order_by(Customer.id)
+        .join(CampaignAudience, CampaignAudience.customer_id == Customer.id)
+        .where(CampaignAudience.run_id == run.id, CampaignAudience.customer_id > cursor)
+        .where(Customer.merged_into_id.is_(None))  # merged away since the draw
+        .order_by(CampaignAudience.customer_id)
         .limit(policy.batch_size)
         .cte("batch_window")
     )
-    constant = _constant_text(document.message)
+    constant = constant_text(document.message)
     guarded = (
         select(
             window.c.id.label("customer_id"),
@@ -140,16 +143,6 @@ def _sent_count_since(batch: CTE, since: datetime) -> Any:
         .where(CampaignSend.created_at >= since)
         .scalar_subquery()
     )
-
-
-def _constant_text(message: str) -> str | None:
-    """The rendered text when it is the same for every customer; None when it must be rendered per customer."""
-    if uses_variables(message):
-        return None
-    try:
-        return render(message, CustomerFacts(0, "", "", "", "", None))
-    except TemplateProblem:
-        return None  # rendered per customer, where the problem is recorded as each one's skip
 
 
 async def _finish_selected(

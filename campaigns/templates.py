@@ -86,3 +86,13 @@ def is_personal(source: str) -> bool:
 def uses_variables(source: str) -> bool:
     """Whether the text uses any customer variable at all (a group message must be one text for every group)."""
     return bool(meta.find_undeclared_variables(_ENV.parse(source)))
+
+
+def constant_text(message: str) -> str | None:
+    """The rendered text when it is the same for every customer; None when it must be rendered per customer."""
+    if uses_variables(message):
+        return None
+    try:
+        return render(message, CustomerFacts(0, "", "", "", "", None))
+    except TemplateProblem:
+        return None  # rendered per customer, where the problem is recorded as each one's skip

@@ -81,7 +81,7 @@ class CampaignSettings(Section):
     quiet_hours: QuietHours = QuietHours()
     frequency_cap: int = Field(default=2, ge=1, le=100)  # marketing messages per customer ...
     frequency_days: int = Field(default=7, ge=1, le=90)  # ... in this many days, across campaigns and paths
-    batch_size: int = Field(default=1000, ge=10, le=20_000)  # customers per committed batch of a run
+    batch_size: int = Field(default=5000, ge=10, le=20_000)  # customers per committed batch of a run
     optout_words: list[str] = Field(default=["退订", "TD", "取消订阅"])
     optin_words: list[str] = Field(default=["订阅"])
 

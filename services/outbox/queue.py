@@ -239,6 +239,34 @@ async def queue_mass_task(
     )
 
 
+async def queue_mass_task_from(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    sender: str,
+    targets: Any,
+    content: MassContent,
+    key: str,
+    priority: int = Priority.LOW,
+) -> int:
+    """queue_mass_task to the customers whose external_userids a SELECT yields (a campaign's span of up to 10,000):
+    they go from the database into the task in one INSERT … SELECT. The SELECT must yield 1 to 10,000 ids."""
+    payload = {"chat_type": "single", **content.to_payload()}
+    outbox_id = await _queue(session, now, OutboxKind.MASS_TASK, sender, payload, key=key, priority=priority,
+                             not_before=None)  # fmt: skip
+    existing = await masstasks.task_by_outbox(session, outbox_id)
+    if existing is not None:  # the same key queued it before
+        return existing.id
+    task_id = await masstasks.create_task(
+        session, outbox_id=outbox_id, sender=sender, chat_type="single", text=str(payload["text"]), target_ids=(),
+        now=now,
+    )  # fmt: skip
+    added = await masstasks.add_targets_from(session, task_id, "customer", targets)
+    if not 1 <= added <= MAX_SINGLE_TARGETS:  # raised inside the caller's transaction: nothing is kept
+        raise ValueError(f"a single mass task goes to 1 to {MAX_SINGLE_TARGETS} targets, got {added}")
+    return task_id
+
+
 async def queue_task_followup(
     session: AsyncSession,
     now: datetime,

@@ -114,6 +114,20 @@ class CampaignRun(Base):
     error: Mapped[str] = mapped_column(Text, default="")
 
 
+class CampaignAudience(Base):
+    """A run's audience drawn once when its walk starts: the keyset batches walk this, not the filter again.
+
+    Kept only while the run is selecting (the last batch deletes it), so it never grows with the number of runs.
+    """
+
+    __tablename__ = "campaign_audience"
+
+    # No foreign keys: a scratch list written 100,000 rows at a time, where PostgreSQL's per-row FK trigger was half
+    # the cost of the draw; the run's walk deletes it when it ends (done, cancelled or broken).
+    run_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class SendOutcome(StrEnum):
     SELECTED = "selected"  # passed every guard; waiting to be dispatched
     HELD_OUT = "held_out"  # deliberately not sent, to measure lift

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.masstasks import MassTarget, MassTargetStatus, MassTask, MassTaskStatus
@@ -56,6 +58,26 @@ async def create_task(
         # Core, not the ORM's bulk path: a campaign task carries up to 10,000 targets and needs no identity map.
         await session.execute(insert(cast(Table, MassTarget.__table__)), rows)
     return task.id
+
+
+async def add_targets_from(session: AsyncSession, task_id: int, target_type: str, target_ids: Any) -> int:
+    """A task's targets from one SELECT of target ids (first column), in its order, without passing through Python;
+    empty ids and repeats are dropped. Returns how many were added."""
+    source = target_ids.subquery()
+    chosen = select(
+        literal(task_id, MassTarget.task_id.type),
+        literal(target_type, MassTarget.target_type.type),
+        source.c[0],
+        literal(MassTargetStatus.PENDING.value, MassTarget.status.type),
+    ).where(source.c[0] != "")
+    dialect = session.get_bind().dialect.name
+    statement = (
+        (pg_insert if dialect == "postgresql" else sqlite_insert)(MassTarget)
+        .from_select(["task_id", "target_type", "target_id", "status"], chosen)
+        .on_conflict_do_nothing(index_elements=["task_id", "target_id"])
+    )
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def task_by_id(session: AsyncSession, task_id: int) -> MassTask | None:
