@@ -80,7 +80,7 @@ class ChurnScore(Base):
     """The latest churn risk of one customer, with its reasons in Chinese; `alerted_at` makes the alert once."""
 
     __tablename__ = "churn_scores"
-    # Half of each page left free (migration 0009): the daily job rewrites every row, and PostgreSQL then updates
+    # Half of each page left free (migration 0010): the daily job rewrites every row, and PostgreSQL then updates
     # in place (HOT) without touching the indexes.
     __table_args__ = (Index("ix_churn_scores_risk", "risk"), {"postgresql_with": {"fillfactor": 50}})
 

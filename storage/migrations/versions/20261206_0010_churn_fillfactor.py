@@ -5,8 +5,8 @@ Measured on 2,000 rows of the 100,000-customer bench: the upsert took 6-7 ms ins
 WAL (0.26 MB instead of 1.6 MB). The table takes about twice the disk (~160 MB for 100,000 customers). Existing
 pages are not rewritten: rows move to roomier pages as the job updates them. SQLite has no such setting.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 21:40:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
