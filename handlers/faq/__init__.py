@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, MessageChannel, Speaker
 from services.customers.contact_prefs import preference_word
-from services.faq.answering import Outcome, Policy, Question, handle_question
+from services.faq.answering import Outcome, Policy, Question, handle_question, reach_of
 from services.faq.greeting import greet_once
 from services.faq.jobs import QuestionBatch, queue_question
 from services.faq.menu_clicks import handle_menu_click
@@ -20,6 +20,7 @@ from storage.repos import messages
 
 log = logging.getLogger("qunke.faq")
 router = Router("faq")
+GREETING_CHANNELS = (MessageChannel.KF, MessageChannel.OA)
 
 
 def _customer_text(event: ChatMessage) -> bool:
@@ -43,8 +44,8 @@ async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
     words = ctx.features.settings.campaigns
     if preference_word(event.text, words.optout_words, words.optin_words) is not None:
         return  # "退订" is a request handlers/optout answers, not a question
-    # kf chit-chat is queued too: the session's first one gets the greeting menu (services/faq/greeting.py).
-    greets = event.channel is MessageChannel.KF and ctx.features.settings.faq.menus
+    # kf and OA chit-chat is queued too: the conversation's first one gets the greeting menu (services/faq/greeting.py).
+    greets = event.channel in GREETING_CHANNELS and ctx.features.settings.faq.menus
     if ctx.features.faq is not None and (greets or not is_chitchat(event.text)):
         await _queue(ctx, event.source_key)
 
@@ -73,7 +74,7 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     policy = ctx.features.policies.faq
     now = ctx.clock.now()
     menu_id = str(stored.body.get("menu_id", "")) if stored.msgtype == "text" else ""
-    if question.chat_type == "kf" and not is_faq_menu_id(menu_id) and is_chitchat(question.text):
+    if question.chat_type in ("kf", "oa") and not is_faq_menu_id(menu_id) and is_chitchat(question.text):
         if policy.menus:
             await _greet(ctx, question, policy, now)
         return
@@ -83,7 +84,10 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     else:
         outcome = await handle_question(ctx.session, engine, question, policy, owner, now)
     if outcome.decision == FaqDecision.HANDOFF and ctx.features.metrics is not None:
-        ctx.features.metrics.kf_handoffs.labels(_handoff_metric(outcome)).inc()
+        if question.chat_type == "oa":
+            ctx.features.metrics.oa_handoffs.labels(_oa_handoff_metric(outcome)).inc()
+        else:
+            ctx.features.metrics.kf_handoffs.labels(_handoff_metric(outcome)).inc()
     if outcome.decision is not None:
         log.info(
             "faq %s in %s: %s (%s, entry %s, %.2f)",
@@ -97,9 +101,16 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
 
 
 async def _greet(ctx: Context, q: Question, policy: Policy, now: datetime) -> None:
-    sent = await greet_once(ctx.session, q.chat_id, q.external_userid, q.customer_id, q.message_id, policy.budgets, now)
+    reach = reach_of(q)
+    sent = await greet_once(ctx.session, reach, q.chat_id, q.customer_id, q.message_id, policy.budgets, now)
     if sent is not None:
-        log.info("faq greeting menu for kf message %s (outbox %s)", q.message_id, sent)
+        log.info("faq greeting menu for %s message %s (outbox %s)", q.chat_type, q.message_id, sent)
+
+
+def _oa_handoff_metric(outcome: Outcome) -> str:
+    if outcome.member_userid:
+        return "rep"
+    return "managers" if outcome.alerted else "unattended"
 
 
 def _handoff_metric(outcome: Outcome) -> str:
