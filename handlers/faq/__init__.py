@@ -10,9 +10,11 @@ from bot.events import ChatMessage, FaqQuestionQueued, MessageChannel, Speaker
 from services.customers.contact_prefs import preference_word
 from services.faq.answering import Outcome, Policy, Question, handle_question, reach_of
 from services.faq.greeting import greet_once
+from services.faq.handoff import is_handoff_request
 from services.faq.jobs import QuestionBatch, queue_question
 from services.faq.menu_clicks import handle_menu_click
 from services.faq.menus import is_faq_menu_id
+from services.faq.oa_handoff import hand_off_follower
 from services.faq.questions import question_from, rep_for
 from services.text.intent import is_chitchat
 from storage.models.faq import FaqDecision
@@ -21,6 +23,7 @@ from storage.repos import messages
 log = logging.getLogger("qunke.faq")
 router = Router("faq")
 GREETING_CHANNELS = (MessageChannel.KF, MessageChannel.OA)
+OA_REQUEST_REASON = "客户要求人工服务"  # kf's reason for the same request (services/faq/answering.py)
 
 
 def _customer_text(event: ChatMessage) -> bool:
@@ -81,6 +84,8 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     owner = await rep_for(ctx.session, question)
     if is_faq_menu_id(menu_id):
         outcome = await handle_menu_click(ctx.session, question, menu_id, policy, owner, now)
+    elif question.chat_type == "oa" and is_handoff_request(question.text, policy.handoff.words):
+        outcome = await hand_off_follower(ctx.session, question, policy, owner, OA_REQUEST_REASON, now)
     else:
         outcome = await handle_question(ctx.session, engine, question, policy, owner, now)
     if outcome.decision == FaqDecision.HANDOFF and ctx.features.metrics is not None:

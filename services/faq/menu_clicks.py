@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.faq import learning
 from services.faq.answering import Outcome, Policy, Question, hand_off_question, reach_of
 from services.faq.menus import NONE_ID, entry_of
-from services.faq.oa_handoff import OaAsk, oa_hand_off
+from services.faq.oa_handoff import hand_off_follower
 from services.faq.reach import KF, room, send
 from services.outbox.messages import Text
 from storage.kf_state import WITH_PERSON
@@ -67,13 +67,7 @@ async def _none_of_these(
         await learning.declined(session, q.customer_id, q.chat_id, now)
         return await hand_off_question(session, q, policy, owner, NONE_REASON, now)
     await learning.declined(session, q.customer_id, q.chat_id, now)
-    ask = OaAsk(q.message_id, q.customer_id, q.chat_id)
-    done = await oa_hand_off(session, reach_of(q), ask, owner, NONE_REASON, policy.handoff, policy.budgets, now)
-    reply = NewReply(
-        q.message_id, q.customer_id, q.channel, q.chat_id, None, FaqDecision.HANDOFF, 0.0, done.rep, done.notice_id
-    )
-    await faq_repo.add_reply(session, reply, now)
-    return Outcome(FaqDecision.HANDOFF, NONE_REASON, None, 0.0, done.rep, done.notice_id, done.alerted)
+    return await hand_off_follower(session, q, policy, owner, NONE_REASON, now)
 
 
 async def _record(

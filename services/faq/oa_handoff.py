@@ -1,4 +1,5 @@
-"""The OA's hand-off: "都不是" on an OA menu goes to a person, who replies through the OA's own customer-service tools.
+"""The OA's hand-off: "都不是" on an OA menu, or "人工"/"转人工" typed by a follower, goes to a person, who replies
+through the OA's own customer-service tools.
 
 The OA has no API that hands a follower to a person (kf's service_state/trans), so the hand-off is what kf's is
 around that call: the follower hears in Chinese that a colleague will reply, a ticket opens (as for kf), and the
@@ -15,13 +16,18 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import notify
+from services.faq.answering import Outcome, Policy, Question, reach_of
 from services.faq.budget import Budgets
 from services.faq.handoff import Handoff, choose_servicer, handoff_ticket
 from services.faq.reach import Reach, room, send
 from services.outbox.messages import Text
 from services.service.alerts import Alert, alert_member
 from services.tickets.text import label
+from storage.models.faq import FaqDecision
+from storage.repos import faq as faq_repo
 from storage.repos import messages
+from storage.repos.faq import NewReply
+from storage.repos.faq_menus import handed_off_since
 
 log = logging.getLogger("qunke.faq")
 
@@ -47,6 +53,24 @@ class OaAsk:
     message_id: int
     customer_id: int | None
     chat_id: str
+
+
+async def hand_off_follower(
+    session: AsyncSession, q: Question, policy: Policy, owner: str | None, why: str, now: datetime
+) -> Outcome:
+    """Hand the follower who sent `q` to a person, recorded as that message's FAQ decision; once per
+    `repeat_window` in a chat, so a follower who repeats "人工" does not alert the rep again and again."""
+    if await faq_repo.reply_for_message(session, q.message_id) is not None:
+        return Outcome(None, "already_handled")
+    if await handed_off_since(session, q.chat_id, now - policy.repeat_window):
+        return Outcome(None, "handoff_recent")
+    ask = OaAsk(q.message_id, q.customer_id, q.chat_id)
+    done = await oa_hand_off(session, reach_of(q), ask, owner, why, policy.handoff, policy.budgets, now)
+    reply = NewReply(
+        q.message_id, q.customer_id, q.channel, q.chat_id, None, FaqDecision.HANDOFF, 0.0, done.rep, done.notice_id
+    )
+    await faq_repo.add_reply(session, reply, now)
+    return Outcome(FaqDecision.HANDOFF, why, None, 0.0, done.rep, done.notice_id, done.alerted)
 
 
 async def oa_hand_off(

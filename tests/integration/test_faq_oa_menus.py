@@ -159,3 +159,20 @@ async def test_no_oa_menu_is_sent_when_the_window_cannot_afford_the_answer_after
         assert (reply.decision, reply.member_userid) == ("suggested", ON_DUTY)
         await stack.settle()
         assert not await logged(stack, "oa_send", touser=openid)()
+
+
+async def test_a_follower_who_types_for_a_person_is_told_a_colleague_replies_and_the_rep_hears_once(
+    oa_stack: Stack,
+) -> None:
+    """The OA's answers end with "如需人工服务，请回复“人工”": that reply reaches a person (once per 30 minutes)."""
+    openid = await a_follower(oa_stack)
+    await oa_stack.act("oa-say", openid=openid, text="转人工")
+    await eventually(logged(oa_stack, "oa_send", "同事会尽快在这里回复您", touser=openid, msgtype="text"))
+    [alert] = await eventually(logged(oa_stack, "app_message", "公众号客户转人工"))
+    assert "客户要求人工服务" in json.dumps(alert, ensure_ascii=False)
+    await oa_stack.act("oa-say", openid=openid, text="人工")
+    await eventually(lambda: stored_from(oa_stack, openid, 2))
+    await oa_stack.settle()
+    await asyncio.sleep(0.5)  # one more sender poll: nothing more is queued, so nothing more may appear
+    assert len(await logged(oa_stack, "app_message", "公众号客户转人工")()) == 1
+    assert len(await logged(oa_stack, "oa_send", touser=openid)()) == 1
