@@ -116,6 +116,13 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.oa_handoffs = Counter(
+            "qunke_oa_handoffs_total",
+            'OA hand-offs ("都不是" on an FAQ menu), by outcome: rep (owner or on duty alerted), managers (only '
+            "service.managers alerted), unattended (nobody to alert)",
+            ["outcome"],
+            registry=self.registry,
+        )
 
         self.retention_purged = Counter(
             "qunke_retention_purged_total",

@@ -42,7 +42,7 @@ class FaqSettings(Section):
     handoff_words: tuple[str, ...] = ("人工", "转人工", "人工客服", "真人", "投诉")  # kf: a short message like these
     handoff_after_misses: int = Field(default=3, ge=0)  # kf: consecutive unanswered questions; 0 turns it off
     unanswered_similarity: float = Field(default=80, ge=0, le=100)  # rapidfuzz ratio that groups two questions
-    # kf: a "did you mean" menu in the suggest band and one greeting menu per session (services/faq/menus.py)
+    # kf and the OA: a "did you mean" menu in the suggest band and one greeting menu per session (services/faq/menus.py)
     menus: bool = True
     # With an empty KB at start-up, import this file (the demo answers out of the box); "" turns it off.
     example_kb: str = "kb/example.yaml"

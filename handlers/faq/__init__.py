@@ -8,11 +8,13 @@ from datetime import datetime
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, MessageChannel, Speaker
 from services.customers.contact_prefs import preference_word
-from services.faq.answering import Outcome, Policy, Question, handle_question
+from services.faq.answering import Outcome, Policy, Question, handle_question, reach_of
 from services.faq.greeting import greet_once
+from services.faq.handoff import is_handoff_request
 from services.faq.jobs import QuestionBatch, queue_question
 from services.faq.menu_clicks import handle_menu_click
 from services.faq.menus import is_faq_menu_id
+from services.faq.oa_handoff import hand_off_follower
 from services.faq.questions import question_from, rep_for
 from services.text.intent import is_chitchat
 from storage.models.faq import FaqDecision
@@ -20,6 +22,8 @@ from storage.repos import messages
 
 log = logging.getLogger("qunke.faq")
 router = Router("faq")
+GREETING_CHANNELS = (MessageChannel.KF, MessageChannel.OA)
+OA_REQUEST_REASON = "客户要求人工服务"  # kf's reason for the same request (services/faq/answering.py)
 
 
 def _customer_text(event: ChatMessage) -> bool:
@@ -43,8 +47,8 @@ async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
     words = ctx.features.settings.campaigns
     if preference_word(event.text, words.optout_words, words.optin_words) is not None:
         return  # "退订" is a request handlers/optout answers, not a question
-    # kf chit-chat is queued too: the session's first one gets the greeting menu (services/faq/greeting.py).
-    greets = event.channel is MessageChannel.KF and ctx.features.settings.faq.menus
+    # kf and OA chit-chat is queued too: the conversation's first one gets the greeting menu (services/faq/greeting.py).
+    greets = event.channel in GREETING_CHANNELS and ctx.features.settings.faq.menus
     if ctx.features.faq is not None and (greets or not is_chitchat(event.text)):
         await _queue(ctx, event.source_key)
 
@@ -73,17 +77,22 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     policy = ctx.features.policies.faq
     now = ctx.clock.now()
     menu_id = str(stored.body.get("menu_id", "")) if stored.msgtype == "text" else ""
-    if question.chat_type == "kf" and not is_faq_menu_id(menu_id) and is_chitchat(question.text):
+    if question.chat_type in ("kf", "oa") and not is_faq_menu_id(menu_id) and is_chitchat(question.text):
         if policy.menus:
             await _greet(ctx, question, policy, now)
         return
     owner = await rep_for(ctx.session, question)
     if is_faq_menu_id(menu_id):
         outcome = await handle_menu_click(ctx.session, question, menu_id, policy, owner, now)
+    elif question.chat_type == "oa" and is_handoff_request(question.text, policy.handoff.words):
+        outcome = await hand_off_follower(ctx.session, question, policy, owner, OA_REQUEST_REASON, now)
     else:
         outcome = await handle_question(ctx.session, engine, question, policy, owner, now)
     if outcome.decision == FaqDecision.HANDOFF and ctx.features.metrics is not None:
-        ctx.features.metrics.kf_handoffs.labels(_handoff_metric(outcome)).inc()
+        if question.chat_type == "oa":
+            ctx.features.metrics.oa_handoffs.labels(_oa_handoff_metric(outcome)).inc()
+        else:
+            ctx.features.metrics.kf_handoffs.labels(_handoff_metric(outcome)).inc()
     if outcome.decision is not None:
         log.info(
             "faq %s in %s: %s (%s, entry %s, %.2f)",
@@ -97,9 +106,16 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
 
 
 async def _greet(ctx: Context, q: Question, policy: Policy, now: datetime) -> None:
-    sent = await greet_once(ctx.session, q.chat_id, q.external_userid, q.customer_id, q.message_id, policy.budgets, now)
+    reach = reach_of(q)
+    sent = await greet_once(ctx.session, reach, q.chat_id, q.customer_id, q.message_id, policy.budgets, now)
     if sent is not None:
-        log.info("faq greeting menu for kf message %s (outbox %s)", q.message_id, sent)
+        log.info("faq greeting menu for %s message %s (outbox %s)", q.chat_type, q.message_id, sent)
+
+
+def _oa_handoff_metric(outcome: Outcome) -> str:
+    if outcome.member_userid:
+        return "rep"
+    return "managers" if outcome.alerted else "unattended"
 
 
 def _handoff_metric(outcome: Outcome) -> str:

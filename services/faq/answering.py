@@ -1,7 +1,8 @@
 """The FAQ use case: what the bot does with one customer question, per channel, recorded once per message.
 
 kf and the Official Account: a confident answer goes to the customer (if the window has room); between the
-thresholds a rep gets a suggestion; in kf, "人工"/"转人工"/"投诉" or repeated misses hand the session to a person.
+thresholds a "did you mean" menu (services/faq/menus.py), or a rep's suggestion when the window cannot afford it;
+in kf, "人工"/"转人工"/"投诉" or repeated misses hand the session to a person.
 Customer groups and reps' 1:1 chats (read through the archive, where the bot cannot post): a private suggested
 reply to the rep, unless a member already answered; or, in a group switched to `group_send_task`, a one-group
 mass task for the rep to confirm. Every decision lands in `faq_replies`; every question not answered confidently
@@ -18,14 +19,16 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import notify, unanswered
-from services.faq.budget import Budgets, kf_room, oa_room
+from services.faq import reach as customer_reach
+from services.faq.budget import Budgets
 from services.faq.engine import FaqEngine
 from services.faq.handoff import Handoff, choose_servicer, hand_off, is_handoff_request
-from services.faq.menus import MENU_SENT, KfChat, did_you_mean, remember_menu
+from services.faq.menus import MENU_SENT, did_you_mean, remember_menu
+from services.faq.reach import Reach
 from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
 from services.outbox.messages import MassContent, Text
-from services.outbox.queue import queue_kf_reply, queue_mass_task, queue_oa_message
+from services.outbox.queue import queue_mass_task
 from storage.kf_state import WITH_PERSON
 from storage.models.faq import FaqDecision, GroupFaqMode, KbEntry
 from storage.models.messages import KfSession
@@ -117,21 +120,18 @@ async def _to_customer(
 ) -> Outcome:
     best = decision.best
     reason = decision.reason
+    reach = reach_of(q)
     if decision.action is Action.ANSWER and best is not None:
         if await _answered_recently(session, q, best.entry_id, policy, now):
             return await _record(session, q, decision, FaqDecision.SILENT, "repeat", now)
-        if await _room(session, q, policy, now) > 0:
+        if await customer_reach.room(session, policy.budgets, reach, now) > 0:
             reply = Text(f"{await _answer_of(session, best.entry_id)}\n\n{policy.contact_line}")
-            key = f"faq:{q.message_id}"
-            if q.chat_type == "kf":
-                outbox_id = await queue_kf_reply(session, now, q.chat_id, q.external_userid, reply, key=key)
-            else:
-                outbox_id = await queue_oa_message(session, now, q.openid, reply, key=key)
+            outbox_id = await customer_reach.send(session, now, reach, reply, f"faq:{q.message_id}")
             return await _record(session, q, decision, FaqDecision.ANSWERED, "answered", now, outbox_id=outbox_id)
         reason = "no_window"  # the window has no room left: a person answers instead
-    elif decision.action is Action.SUGGEST and policy.menus and q.chat_type == "kf":
-        room = await _room(session, q, policy, now)
-        sent = await did_you_mean(session, KfChat(q.chat_id, q.external_userid), q.message_id, decision, room, now)
+    elif decision.action is Action.SUGGEST and policy.menus:
+        room = await customer_reach.room(session, policy.budgets, reach, now)
+        sent = await did_you_mean(session, reach, q.message_id, decision, room, now)
         if sent is not None:
             await _unanswered(session, q, decision, MENU_SENT, policy, now)
             await remember_menu(session, q.message_id, sent.entries)
@@ -282,10 +282,12 @@ async def _answered_recently(session: AsyncSession, q: Question, entry_id: str, 
     return await faq_repo.answered_recently(session, q.customer_id, entry_id, since, chat_id=q.chat_id)
 
 
-async def _room(session: AsyncSession, q: Question, policy: Policy, now: datetime) -> int:
-    if q.chat_type == "kf":
-        return await kf_room(session, policy.budgets, q.chat_id, q.external_userid, now)
-    return await oa_room(session, policy.budgets, q.openid, now)
+def reach_of(q: Question) -> Reach:
+    """The kf session or OA follower who asked `q` (only kf and OA questions are answered to the customer)."""
+    found = customer_reach.reach_of(q.chat_type, q.chat_id, q.external_userid, q.openid)
+    if found is None:
+        raise ValueError(f"the bot cannot write in a {q.chat_type} chat")
+    return found
 
 
 async def _answer_of(session: AsyncSession, entry_id: str) -> str:

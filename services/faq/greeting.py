@@ -1,7 +1,9 @@
-"""One greeting per kf session: the first chit-chat ("你好", "在吗") gets a menu of the most-asked entries.
+"""One greeting per conversation (a kf session, an OA follower's 48 h window): the first chit-chat ("你好", "在吗")
+gets a menu of the most-asked entries.
 
 After it, chit-chat gets nothing: a greeting per message would spend the customer's 5 sends in 48 h on "谢谢".
-A session is WeCom's 48 h; a customer the bot already answered or offered a menu in it is not greeted either.
+A conversation is the channel's 48 h window; a customer the bot already answered or offered a menu in it is not
+greeted either.
 """
 
 from __future__ import annotations
@@ -11,13 +13,11 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.faq.budget import Budgets, kf_room
+from services.faq.budget import Budgets
 from services.faq.menus import SENDS_PER_MENU, labels
+from services.faq.reach import Reach, room, send, window_length
 from services.outbox.messages import Menu
-from services.outbox.queue import queue_kf_reply
-from storage.models.outbox import OutboxKind
 from storage.repos.faq_menus import enabled_entry_ids, kf_replied_since, most_answered, sent_with_key_since
-from storage.repos.windows import kf_recipient
 
 GREETING_HEAD: Final = "您好！我是智能助手，大家常问的问题："
 GREETING_TAIL: Final = "点击问题即可查看答案，也可以直接输入您的问题"
@@ -28,30 +28,28 @@ MOST_ASKED_SPAN: Final = timedelta(days=30)
 
 async def greet_once(
     session: AsyncSession,
-    open_kfid: str,
-    external_userid: str,
+    reach: Reach,
+    chat_id: str,
     customer_id: int | None,
     message_id: int,
     budgets: Budgets,
     now: datetime,
 ) -> int | None:
-    """Queue the session's greeting menu for this chit-chat message; None when it is not due or cannot go."""
+    """Queue the conversation's greeting menu for this chit-chat message; None when it is not due or cannot go."""
     if customer_id is None:
         return None
-    session_start = now - budgets.kf_window
-    recipient = kf_recipient(open_kfid, external_userid)
-    if await sent_with_key_since(session, OutboxKind.KF_MESSAGE, recipient, GREETING_KEY, session_start):
+    session_start = now - window_length(reach, budgets)
+    if await sent_with_key_since(session, reach.outbox_kind, reach.recipient, GREETING_KEY, session_start):
         return None
-    if await kf_replied_since(session, customer_id, open_kfid, session_start):
+    if await kf_replied_since(session, customer_id, chat_id, session_start):
         return None
-    if await kf_room(session, budgets, open_kfid, external_userid, now) < SENDS_PER_MENU:
+    if await room(session, budgets, reach, now) < SENDS_PER_MENU:
         return None
     items = await labels(session, await most_asked(session, now))
     if not items:
         return None  # an empty KB has nothing to offer
     menu = Menu(head=GREETING_HEAD, items=tuple(items.values()), tail=GREETING_TAIL)
-    key = f"{GREETING_KEY}{message_id}"
-    return await queue_kf_reply(session, now, open_kfid, external_userid, menu, key=key)
+    return await send(session, now, reach, menu, f"{GREETING_KEY}{message_id}")
 
 
 async def most_asked(session: AsyncSession, now: datetime) -> list[str]:

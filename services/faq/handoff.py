@@ -104,7 +104,7 @@ async def hand_off(
     """Queue the trans (to a person, or to the pool when nobody can take it) with the customer's notice, and a
     ticket. Who is alerted rides on the trans: they hear what really happened once WeCom answers it."""
     servicer = choose_servicer(owner, customer_id, policy.on_duty)
-    ticket = await _handoff_ticket(session, message_id, open_kfid, customer_id, servicer, why, policy, now)
+    ticket = await handoff_ticket(session, message_id, open_kfid, customer_id, servicer, why, policy, now)
     alerted = (servicer,) if servicer else policy.managers
     alert = notify.HandoffAlert(
         to=alerted,
@@ -128,16 +128,18 @@ async def hand_off(
     return HandedOff(servicer, trans_id, alerted)
 
 
-async def _handoff_ticket(
+async def handoff_ticket(
     session: AsyncSession,
     message_id: int,
-    open_kfid: str,
+    chat_id: str,
     customer_id: int | None,
     servicer: str | None,
     why: str,
     policy: Handoff,
     now: datetime,
+    channel: str = "kf",
 ) -> Ticket | None:
+    """The ticket a hand-off opens (or joins) in `chat_id` (a kf account, or an OA follower's chat)."""
     if policy.tickets is None or customer_id is None:
         return None
     opened = await open_or_link(
@@ -147,8 +149,8 @@ async def _handoff_ticket(
             customer_id=customer_id,
             subject=f"转人工：{why}",
             source=TicketSource.HANDOFF,
-            channel="kf",
-            chat_id=open_kfid,
+            channel=channel,
+            chat_id=chat_id,
             assignee=servicer,
             source_key=f"handoff:{message_id}",
             message_ids=[message_id],

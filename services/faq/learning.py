@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import unanswered
 from services.faq.kb import KbError
-from services.faq.menus import CONFIRMED, MENU_SENT, PICKED, REJECTED
+from services.faq.menus import CONFIRMED, DECLINED, MENU_SENT, PICKED, REJECTED
 from storage.models.faq import UnansweredQuestion
 from storage.repos.faq_menus import questions_with_decision
 
@@ -47,6 +47,21 @@ async def picked(
             question.detail = {**question.detail, "picked": entry_id, "picked_at": now.isoformat()}
             return _view(question)
     return None
+
+
+async def declined(session: AsyncSession, customer_id: int | None, chat_id: str, now: datetime) -> int | None:
+    """ "都不是": the customer's latest menu question goes to a person; it stays unanswered and can no longer be
+    taught by a later tap on the same menu. The question's id, or None when no menu question is open."""
+    if customer_id is None:
+        return None
+    recent = await questions_with_decision(
+        session, MENU_SENT, customer_id=customer_id, chat_id=chat_id, since=now - MENU_LIFETIME, limit=1
+    )
+    if not recent:
+        return None
+    recent[0].decision = DECLINED
+    recent[0].detail = {**recent[0].detail, "declined_at": now.isoformat()}
+    return recent[0].id
 
 
 async def pending(session: AsyncSession) -> list[PendingVariant]:

@@ -1,8 +1,10 @@
-"""The FAQ's kf menus: "did you mean" for a question in the suggest band, and one greeting per session.
+"""The FAQ's customer menus (kf and the OA): "did you mean" for a question in the suggest band, and one greeting per
+session.
 
 A menu item's id names the KB entry ("faq:<entry id>", or a hash when that would pass WeCom's 64 bytes); the
-customer's tap comes back as a text message carrying that id (WECOM.md, msgmenu). Every menu costs one of the
-customer's kf sends, so one goes out only when the window can also afford the answer after it.
+customer's tap comes back as a text message carrying that id (kf `menu_id`, the OA's `bizmsgmenuid`: WECOM.md §2d,
+§4). Every menu costs one of the customer's sends, so one goes out only when the window can also afford the answer
+after it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.faq.reach import Reach, send
 from services.faq.types import Decision
 from services.outbox.messages import Menu, MenuItem
-from services.outbox.queue import queue_kf_reply
 from storage.repos import faq as faq_repo
 from storage.repos import kb as kb_repo
 
@@ -36,12 +38,7 @@ MENU_SENT: Final = "menu"
 PICKED: Final = "menu_picked"
 CONFIRMED: Final = "menu_confirmed"
 REJECTED: Final = "menu_rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class KfChat:
-    open_kfid: str
-    external_userid: str
+DECLINED: Final = "menu_declined"  # "都不是": none of the offered entries; a person answers it
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +81,7 @@ async def labels(session: AsyncSession, entry_ids: Sequence[str]) -> dict[str, M
 
 
 async def did_you_mean(
-    session: AsyncSession, chat: KfChat, message_id: int, decision: Decision, room: int, now: datetime
+    session: AsyncSession, reach: Reach, message_id: int, decision: Decision, room: int, now: datetime
 ) -> SentMenu | None:
     """Queue "您是想问：…/都不是，转人工" for a suggest-band question, or None when the window cannot afford it."""
     if room < SENDS_PER_MENU:
@@ -94,7 +91,7 @@ async def did_you_mean(
         return None
     menu = Menu(head=MENU_HEAD, items=(*items.values(), MenuItem(NONE_ID, NONE_TEXT)), tail=MENU_TAIL)
     key = f"faq-menu:{message_id}"
-    outbox_id = await queue_kf_reply(session, now, chat.open_kfid, chat.external_userid, menu, key=key)
+    outbox_id = await send(session, now, reach, menu, key)
     return SentMenu(outbox_id, tuple(items))
 
 

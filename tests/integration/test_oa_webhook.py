@@ -31,7 +31,10 @@ CRYPTO = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
 
 
 def oa_settings(database_url: str) -> Settings:
-    oa = OfficialAccountSettings(app_id=APP_ID, secret="s", token=TOKEN, aes_key=AES_KEY)
+    # Nothing listens on port 9: a reply the FAQ queues (an answer, a "did you mean" menu) never reaches real WeChat.
+    oa = OfficialAccountSettings(
+        api_base="http://127.0.0.1:9/oa", app_id=APP_ID, secret="s", token=TOKEN, aes_key=AES_KEY
+    )
     return replace_settings(bot_settings(database_url, "http://127.0.0.1:9"), oa)
 
 

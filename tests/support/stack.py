@@ -30,6 +30,7 @@ from bot.config.platform import (
 from bot.config.settings import Settings
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import ArchiveConfig, SandboxConfig
+from services.clock import Clock
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models.inbox import InboundEvent, InboxStatus
 from tests.support.postgres import free_port
@@ -173,6 +174,7 @@ async def running_stack(
     sandbox: SandboxConfig | None = None,
     *,
     settings_update: dict[str, Any] | None = None,
+    clock: Clock | None = None,
     **ingest: Any,
 ) -> AsyncIterator[Stack]:
     bot_port, sandbox_port = free_port(), free_port()
@@ -180,7 +182,7 @@ async def running_stack(
     config = calling_back(sandbox or sandbox_config(), bot_url)
     sandbox_runner = await start_site(create_sandbox(config), sandbox_port)
     settings = bot_settings(database_url, sandbox_url, **ingest).model_copy(update=settings_update or {})
-    bot_runner = await start_site(create_app(settings), bot_port)
+    bot_runner = await start_site(create_app(settings, clock), bot_port)
     engine = create_db_engine(database_url)
     try:
         async with aiohttp.ClientSession() as http:

@@ -33,6 +33,7 @@ def event_from_oa_payload(payload: str, source_key: str, received_at: datetime) 
         at = received_at
     msg_type = fields.get("MsgType", "")
     body: dict[str, object]
+    menu_id = ""
     if msg_type == "event":
         event = fields.get("Event", "").lower()
         if event in ("subscribe", "unsubscribe"):
@@ -40,6 +41,10 @@ def event_from_oa_payload(payload: str, source_key: str, received_at: datetime) 
         return Unrecognized(at, source_key, f"oa:event/{event}")
     if msg_type == "text":
         text, body = fields.get("Content", ""), {"content": fields.get("Content", "")}
+        # A tap on a msgmenu option is a text carrying the option's id (WECOM.md §4); kept under kf's name.
+        menu_id = fields.get("bizmsgmenuid", "")
+        if menu_id:
+            body["menu_id"] = menu_id
     elif msg_type in MEDIA_FIELDS:
         body = {name: fields.get(name, "") for name in MEDIA_FIELDS[msg_type]}
         text = fields.get("Recognition", "") or fields.get("Label", "") or fields.get("Title", "")
@@ -62,4 +67,5 @@ def event_from_oa_payload(payload: str, source_key: str, received_at: datetime) 
         msgtype=msg_type,
         text=text,
         body=body,
+        menu_id=menu_id,
     )

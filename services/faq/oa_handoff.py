@@ -1,0 +1,123 @@
+"""The OA's hand-off: "都不是" on an OA menu, or "人工"/"转人工" typed by a follower, goes to a person, who replies
+through the OA's own customer-service tools.
+
+The OA has no API that hands a follower to a person (kf's service_state/trans), so the hand-off is what kf's is
+around that call: the follower hears in Chinese that a colleague will reply, a ticket opens (as for kf), and the
+owner rep (else the on-duty rep, else the managers) gets an app message with the conversation so far.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.faq import notify
+from services.faq.answering import Outcome, Policy, Question, reach_of
+from services.faq.budget import Budgets
+from services.faq.handoff import Handoff, choose_servicer, handoff_ticket
+from services.faq.reach import Reach, room, send
+from services.outbox.messages import Text
+from services.service.alerts import Alert, alert_member
+from services.tickets.text import label
+from storage.models.faq import FaqDecision
+from storage.repos import faq as faq_repo
+from storage.repos import messages
+from storage.repos.faq import NewReply
+from storage.repos.faq_menus import handed_off_since
+
+log = logging.getLogger("qunke.faq")
+
+OA_NOTICE: Final = "好的，已为您转给同事，同事会尽快在这里回复您，请稍候。"
+OA_HEADLINE: Final = (
+    "公众号：{who}请求人工服务（{why}）。公众号不能转接会话，请在微信公众平台「客服消息」中回复该粉丝"
+    "（须在其最后一条消息后 48 小时内）。"
+)
+ALERT_TITLE: Final = "公众号客户转人工"
+
+
+@dataclass(frozen=True, slots=True)
+class OaHandedOff:
+    rep: str | None  # who takes it: the owner rep or an on-duty rep; None when only managers (or nobody) hear
+    notice_id: int | None  # the follower's notice, None when their window had no room left
+    alerted: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OaAsk:
+    """The follower's message that asked for a person."""
+
+    message_id: int
+    customer_id: int | None
+    chat_id: str
+
+
+async def hand_off_follower(
+    session: AsyncSession, q: Question, policy: Policy, owner: str | None, why: str, now: datetime
+) -> Outcome:
+    """Hand the follower who sent `q` to a person, recorded as that message's FAQ decision; once per
+    `repeat_window` in a chat, so a follower who repeats "人工" does not alert the rep again and again."""
+    if await faq_repo.reply_for_message(session, q.message_id) is not None:
+        return Outcome(None, "already_handled")
+    if await handed_off_since(session, q.chat_id, now - policy.repeat_window):
+        return Outcome(None, "handoff_recent")
+    ask = OaAsk(q.message_id, q.customer_id, q.chat_id)
+    done = await oa_hand_off(session, reach_of(q), ask, owner, why, policy.handoff, policy.budgets, now)
+    reply = NewReply(
+        q.message_id, q.customer_id, q.channel, q.chat_id, None, FaqDecision.HANDOFF, 0.0, done.rep, done.notice_id
+    )
+    await faq_repo.add_reply(session, reply, now)
+    return Outcome(FaqDecision.HANDOFF, why, None, 0.0, done.rep, done.notice_id, done.alerted)
+
+
+async def oa_hand_off(
+    session: AsyncSession,
+    reach: Reach,
+    ask: OaAsk,
+    owner: str | None,
+    why: str,
+    policy: Handoff,
+    budgets: Budgets,
+    now: datetime,
+) -> OaHandedOff:
+    """Tell the follower a colleague will reply, open a ticket and alert whoever should reply."""
+    rep = choose_servicer(owner, ask.customer_id, policy.on_duty)
+    alerted = (rep,) if rep else policy.managers
+    ticket = await handoff_ticket(
+        session, ask.message_id, ask.chat_id, ask.customer_id, rep, why, policy, now, channel="oa"
+    )
+    ticket_label = label(ticket.id) if ticket is not None else ""
+    await _alert(session, now, alerted, ask, why, ticket_label, policy.timezone)
+    notice_id = None
+    if await room(session, budgets, reach, now) > 0:
+        notice_id = await send(session, now, reach, Text(OA_NOTICE), f"faq-oa-handoff:{ask.message_id}")
+    if not alerted:
+        log.warning(
+            "OA hand-off for message %s: no owner rep, no one on duty (service.on_duty) and no service.managers: "
+            "nobody was alerted",
+            ask.message_id,
+        )
+    return OaHandedOff(rep, notice_id, alerted)
+
+
+async def _alert(
+    session: AsyncSession, now: datetime, to: tuple[str, ...], ask: OaAsk, why: str, ticket: str, zone: str
+) -> None:
+    if not to:
+        return
+    who = await notify.customer_name(session, ask.customer_id)
+    body = OA_HEADLINE.format(who=who, why=why)
+    if ticket:
+        body += f"\n已建工单 {ticket}，处理完请回复「解决 {ticket}」。"
+    lines: list[str] = []
+    if ask.customer_id is not None:
+        recent = await messages.of_customers(session, [ask.customer_id], notify.CONVERSATION_LINES)
+        lines = notify.conversation_lines(recent, zone)
+    if lines:
+        body += "\n最近的对话：\n" + "\n".join(lines)
+    for userid in to:
+        key = f"faq-oa-handoff-alert:{ask.message_id}" + (f":{userid}" if len(to) > 1 else "")
+        await alert_member(session, now, userid, Alert(title=ALERT_TITLE, body=body), key=key)

@@ -1,0 +1,66 @@
+""" "Did you mean" on the Official Account, black-box: a follower's question the matcher is unsure of gets an OA msgmenu
+of its candidates; a tap (a text carrying bizmsgmenuid) gets that entry's answer; "都不是" gets a colleague."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import Stack
+from tests.e2e.scenarios import UNSTAFFED
+from tests.e2e.test_faq_menu import suggest_band_question
+
+pytestmark = pytest.mark.e2e
+E2E_STACKS = (UNSTAFFED,)
+
+
+def follower(stack: Stack, nickname: str) -> str:
+    return str(next(f["openid"] for f in stack.state()["oa_followers"] if f["nickname"] == nickname))
+
+
+def oa_sent(stack: Stack, openid: str, msgtype: str) -> list[dict[str, Any]]:
+    """What the bot sent this follower through custom/send, as the sandbox accepted it."""
+    return [
+        e["payload"]
+        for e in stack.log()
+        if e["kind"] == "oa_send" and e.get("touser") == openid and e.get("msgtype") == msgtype
+    ]
+
+
+def ask_and_get_menu(stack: Stack, openid: str, question: str) -> dict[str, Any]:
+    stack.act("oa-say", {"openid": openid, "text": question})
+    menus = stack.wait_for(lambda: oa_sent(stack, openid, "msgmenu"), 60, "the did-you-mean menu on the OA")
+    assert len(menus) == 1, menus
+    menu: dict[str, Any] = menus[0]["msgmenu"]
+    assert menu["head_content"].startswith("您是想问") and menu["list"][-1]["content"] == "都不是，转人工"
+    return menu
+
+
+def tap(stack: Stack, openid: str, option: dict[str, Any]) -> None:
+    stack.act("oa-say", {"openid": openid, "text": option["content"], "menu_id": option["id"]})
+
+
+def test_an_oa_follower_taps_the_did_you_mean_menu_and_gets_the_answer(unstaffed_stack: Stack) -> None:
+    stack = unstaffed_stack
+    decision = suggest_band_question(stack)
+    openid = follower(stack, "老周")
+    menu = ask_and_get_menu(stack, openid, decision["query"])
+    tap(stack, openid, menu["list"][0])
+    answers = stack.wait_for(lambda: oa_sent(stack, openid, "text"), 60, "the tapped answer on the OA")
+    best = decision["candidates"][0]
+    assert len(answers) == 1 and answers[0]["text"]["content"].startswith(best["answer"]), (answers, best)
+    pending = stack.cli_json("faq", "unanswered", "--pending")
+    assert any(p["text"] == decision["query"] and p["entry_id"] == best["entry_id"] for p in pending), pending
+
+
+def test_none_of_these_on_the_oa_gets_the_follower_a_colleague(unstaffed_stack: Stack) -> None:
+    stack = unstaffed_stack
+    decision = suggest_band_question(stack)
+    openid = follower(stack, "路人甲")  # not a customer of the corp: no owner, nobody on duty, so the manager hears
+    menu = ask_and_get_menu(stack, openid, decision["query"])
+    tap(stack, openid, menu["list"][-1])
+    notices = stack.wait_for(lambda: oa_sent(stack, openid, "text"), 60, "the follower's notice")
+    assert "同事" in notices[0]["text"]["content"], notices
+    alerts = stack.wait_for(lambda: stack.app_messages("zhaoliu", "公众号客户转人工"), 60, "the manager's alert")
+    assert decision["query"] in alerts[0], alerts
