@@ -19,6 +19,7 @@ from bot.failure_streak import FailureStreak
 from bot.ingest import intake
 from bot.ingest.batch import BatchTransaction, Failure
 from bot.ingest.decoders import Decoders, PermanentFailure
+from bot.ingest.prefetch import PrefetchedDirectory
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory
@@ -113,27 +114,44 @@ class IngestWorker:
             return 0
         async with self._sessions() as session:
             batch = BatchTransaction(session, dialect_of(session) == "sqlite", self._clock.now)
-            await batch.open()
+            if not batch.sqlite:
+                await batch.open()  # PostgreSQL: the claim's row locks belong to the batch's transaction
             rows = await inbound.claim_batch(session, self._clock.now(), self._settings.batch_size)
             session.expunge_all()  # each event starts on an empty identity map, as it did with a session of its own
+            decoded = [self._decode(row) for row in rows]
+            directory = self._directory
+            if batch.sqlite and rows:  # SQLite: read WeCom before taking the write lock (bot/ingest/prefetch.py)
+                directory = await self._read_ahead(decoded)
+                await batch.open()
             processed = 0
-            for row in rows:
+            for row, event in zip(rows, decoded, strict=True):
                 if self._stopping:  # finish the event in hand; the rest stay queued (unlocked by the commit)
                     break
-                if not await self._process(batch, row):
+                if not await self._process(batch, row, event, directory):
                     break
                 processed += 1
             await batch.commit()
         self._count(batch)
         return processed
 
-    async def _process(self, batch: BatchTransaction, row: InboundEvent) -> bool:
+    def _decode(self, row: InboundEvent) -> Event | Exception:
+        try:
+            return self._decoders.decode(row)
+        except Exception as exc:  # recorded as the event's failure when its turn comes
+            return exc
+
+    async def _read_ahead(self, decoded: list[Event | Exception]) -> ContactDirectory:
+        directory = PrefetchedDirectory(self._directory)
+        await directory.read_ahead(e for e in decoded if isinstance(e, Event))
+        return directory
+
+    async def _process(
+        self, batch: BatchTransaction, row: InboundEvent, event: Event | Exception, directory: ContactDirectory
+    ) -> bool:
         """Handle one event inside the batch: its writes in a savepoint, so a failure undoes only its own. False
         when the event is left for the next batch."""
-        try:
-            event = self._decoders.decode(row)
-        except Exception as exc:
-            batch.failed(self._failure(row, exc))
+        if isinstance(event, Exception):
+            batch.failed(self._failure(row, event))
             return True
         puller = self._pullers.get(type(event))
         if puller is not None and not batch.sqlite and batch.has_work:
@@ -152,7 +170,7 @@ class IngestWorker:
                 handled = True
             else:
                 session = batch.session
-                ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
+                ctx = Context(session=session, clock=self._clock, directory=directory, features=self._features)
                 async with session.begin_nested():
                     handled = await intake.take(self._dispatcher, [event], ctx) > 0
             if not handled:
