@@ -44,6 +44,11 @@ _GROUP_EVENTS: Final = (GroupCreated, GroupDismissed, GroupResync, GroupUpdated)
 T = TypeVar("T")
 
 
+def groups_named(events: Iterable[Event | Exception]) -> list[str]:
+    """The customer groups a batch's events re-read, sorted: the order PostgreSQL's per-group locks are taken in."""
+    return sorted({e.chat_id for e in events if isinstance(e, _GROUP_EVENTS)})
+
+
 class PrefetchedDirectory:
     """A ContactDirectory answering the batch's re-reads from what was read ahead."""
 
@@ -53,9 +58,9 @@ class PrefetchedDirectory:
         self._groups: dict[str, GroupChatInfo | BaseException | None] = {}
         self.reads = 0
 
-    async def read_ahead(self, events: Iterable[Event]) -> None:
+    async def read_ahead(self, events: list[Event | Exception]) -> None:
         contacts = {e.external_userid for e in events if isinstance(e, _CONTACT_EVENTS)}
-        groups = {e.chat_id for e in events if isinstance(e, _GROUP_EVENTS)}
+        groups = groups_named(events)
         gate = asyncio.Semaphore(MAX_CONCURRENT_READS)
 
         async def read(call: Callable[[], Awaitable[T]]) -> T | BaseException:

@@ -19,13 +19,13 @@ from bot.failure_streak import FailureStreak
 from bot.ingest import intake
 from bot.ingest.batch import BatchTransaction, Failure
 from bot.ingest.decoders import Decoders, PermanentFailure
-from bot.ingest.prefetch import PrefetchedDirectory
+from bot.ingest.prefetch import PrefetchedDirectory, groups_named
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory
 from storage.db import dialect_of
 from storage.models.inbox import InboundEvent
-from storage.repos import inbound
+from storage.repos import advisory, inbound
 
 log = logging.getLogger("qunke.ingest")
 
@@ -121,8 +121,14 @@ class IngestWorker:
             decoded = [self._decode(row) for row in rows]
             directory = self._directory
             if batch.sqlite and rows:  # SQLite: read WeCom before taking the write lock (bot/ingest/prefetch.py)
-                directory = await self._read_ahead(decoded)
+                directory = PrefetchedDirectory(self._directory)
+                await directory.read_ahead(decoded)
                 await batch.open()
+            elif rows:
+                # The batch holds each group's snapshot lock until it commits: take them all now, in one order, so
+                # two loops' batches wait for each other instead of deadlocking.
+                for chat_id in groups_named(decoded):
+                    await advisory.lock_for_transaction(session, advisory.GROUP_SNAPSHOT, chat_id)
             processed = 0
             for row, event in zip(rows, decoded, strict=True):
                 if self._stopping:  # finish the event in hand; the rest stay queued (unlocked by the commit)
@@ -139,11 +145,6 @@ class IngestWorker:
             return self._decoders.decode(row)
         except Exception as exc:  # recorded as the event's failure when its turn comes
             return exc
-
-    async def _read_ahead(self, decoded: list[Event | Exception]) -> ContactDirectory:
-        directory = PrefetchedDirectory(self._directory)
-        await directory.read_ahead(e for e in decoded if isinstance(e, Event))
-        return directory
 
     async def _process(
         self, batch: BatchTransaction, row: InboundEvent, event: Event | Exception, directory: ContactDirectory
