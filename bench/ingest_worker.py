@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))  # `bench.*` and `tests.*` live beside the install
 
 from aiohttp import web  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from bench.ingest import make_durable  # noqa: E402
 from bot.app import create_app  # noqa: E402
@@ -112,13 +113,9 @@ def resync_row(chat_id: str, reason: str, now: datetime) -> NewInbound:
     return NewInbound(f"{reason}:{chat_id}", INTERNAL_SOURCE, RESYNC_KIND, f'{{"chat_id": "{chat_id}"}}', now)
 
 
-async def counts(url: str) -> Counter[str]:
-    engine = create_db_engine(url)
-    try:
-        async with engine.connect() as db:
-            rows = (await db.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status))).all()
-    finally:
-        await engine.dispose()
+async def counts(engine: AsyncEngine) -> Counter[str]:
+    async with engine.connect() as db:
+        rows = (await db.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status))).all()
     return Counter({str(status): int(count) for status, count in rows})
 
 
@@ -133,12 +130,17 @@ async def store(url: str, rows: list[NewInbound]) -> None:
 
 
 async def drained(url: str, expected: int, within_s: float) -> Counter[str]:
+    """Poll (one connection, every 0.2 s: the poll runs on the bot's own event loop) until `expected` are finished."""
+    engine = create_db_engine(url)
     deadline = time.monotonic() + within_s
-    while True:
-        seen = await counts(url)
-        if seen[InboxStatus.DONE] + seen[InboxStatus.FAILED] >= expected or time.monotonic() > deadline:
-            return seen
-        await asyncio.sleep(0.05)
+    try:
+        while True:
+            seen = await counts(engine)
+            if seen[InboxStatus.DONE] + seen[InboxStatus.FAILED] >= expected or time.monotonic() > deadline:
+                return seen
+            await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()
 
 
 async def measure(backend: str, url: str, sandbox_url: str, corp: Corp, batch: int, args: argparse.Namespace) -> Result:
