@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import failpoints
@@ -16,6 +17,25 @@ from storage.repos import inbound
 # On SQLite the batch's transaction holds the database's one write lock, which the webhook's inbox writer needs for
 # every ack: a SQLite batch commits early when callbacks are waiting, and at least this often.
 SQLITE_SLICE_S: Final = 0.2
+# On PostgreSQL other loops and processes wait for the rows a batch has written until it commits: a batch ends after
+# this long, and once it has work it waits at most LOCK_WAIT for a lock before committing what it has instead.
+PG_BATCH_S: Final = 0.5
+LOCK_WAIT: Final = "100ms"
+# lock_not_available (lock_timeout ran out), deadlock_detected
+_LOCK_CONFLICTS: Final = frozenset({"55P03", "40P01"})
+
+
+def lock_conflict(exc: BaseException) -> bool:
+    """The error is PostgreSQL giving up a lock wait (lock_timeout) or breaking a deadlock."""
+    seen: BaseException | None = exc
+    for _ in range(4):  # SQLAlchemy's DBAPIError → the adapter's error → asyncpg's
+        if seen is None:
+            return False
+        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if code in _LOCK_CONFLICTS:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +68,20 @@ class BatchTransaction:
         self.session, self.sqlite, self._now = session, sqlite, now
         self._work = _Work()
         self._opened = time.monotonic()
+        self._waits_briefly = False
         self.committed = _Work()  # everything committed so far, for the metrics
 
     async def open(self) -> None:
         if self.sqlite:
             await inbound.begin_sqlite_write(self.session)
         self._opened = time.monotonic()
+        self._waits_briefly = False
+
+    async def wait_briefly(self) -> None:
+        """PostgreSQL, once the batch holds locks of its own: wait at most LOCK_WAIT for another's."""
+        if not self._waits_briefly:
+            await self.session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+            self._waits_briefly = True
 
     def done(self, event_id: int, handled: bool) -> None:
         self._work.done.append(event_id)
@@ -69,10 +97,12 @@ class BatchTransaction:
         return bool(self._work)
 
     def due(self, acks_pending: bool) -> bool:
-        """SQLite only: the slice has work and callbacks wait for the write lock, or it has run long enough."""
-        if not self.sqlite or not self._work:
+        """The transaction has work and should commit: callbacks wait for SQLite's write lock, or it has run long
+        enough (SQLITE_SLICE_S, PG_BATCH_S)."""
+        if not self._work:
             return False
-        return acks_pending or time.monotonic() - self._opened >= SQLITE_SLICE_S
+        limit = SQLITE_SLICE_S if self.sqlite else PG_BATCH_S
+        return acks_pending or time.monotonic() - self._opened >= limit
 
     async def commit(self) -> None:
         work, self._work = self._work, _Work()

@@ -17,15 +17,15 @@ from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event
 from bot.failure_streak import FailureStreak
 from bot.ingest import intake
-from bot.ingest.batch import BatchTransaction, Failure
+from bot.ingest.batch import BatchTransaction, Failure, lock_conflict
 from bot.ingest.decoders import Decoders, PermanentFailure
-from bot.ingest.prefetch import PrefetchedDirectory, groups_named
+from bot.ingest.prefetch import PrefetchedDirectory
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory
 from storage.db import dialect_of
 from storage.models.inbox import InboundEvent
-from storage.repos import advisory, inbound
+from storage.repos import inbound
 
 log = logging.getLogger("qunke.ingest")
 
@@ -124,11 +124,6 @@ class IngestWorker:
                 directory = PrefetchedDirectory(self._directory)
                 await directory.read_ahead(decoded)
                 await batch.open()
-            elif rows:
-                # The batch holds each group's snapshot lock until it commits: take them all now, in one order, so
-                # two loops' batches wait for each other instead of deadlocking.
-                for chat_id in groups_named(decoded):
-                    await advisory.lock_for_transaction(session, advisory.GROUP_SNAPSHOT, chat_id)
             processed = 0
             for row, event in zip(rows, decoded, strict=True):
                 if self._stopping:  # finish the event in hand; the rest stay queued (unlocked by the commit)
@@ -155,11 +150,14 @@ class IngestWorker:
             batch.failed(self._failure(row, event))
             return True
         puller = self._pullers.get(type(event))
-        if puller is not None and not batch.sqlite and batch.has_work:
-            # A pull's pages upsert customers and sessions this batch may hold locked: they would wait for this
-            # transaction, which would wait for them. Commit the batch so far; the trigger comes first next time.
-            return False
-        if batch.due(self._acks_pending()) or (puller is not None and batch.sqlite):
+        if not batch.sqlite and batch.has_work:
+            # PostgreSQL: end the batch (the rest is unlocked by its commit and claimed again) when it has held its
+            # locks long enough, and before a pull, whose pages upsert customers and sessions this batch may hold
+            # locked: they would wait for this transaction, which would wait for them.
+            if puller is not None or batch.due(acks_pending=False):
+                return False
+            await batch.wait_briefly()
+        elif batch.due(self._acks_pending()) or (puller is not None and batch.sqlite):
             await batch.commit()  # on SQLite, a pull's pages commit on connections of their own: release the lock
             if puller is None:
                 await batch.open()
@@ -180,6 +178,8 @@ class IngestWorker:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if batch.has_work and lock_conflict(exc):
+                return False  # it waited on another batch's locks: commit ours, it comes first in the next one
             batch.failed(self._failure(row, exc))
         if puller is not None and batch.sqlite:
             await batch.open()
