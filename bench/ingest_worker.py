@@ -95,10 +95,11 @@ def plain(kind: str, corp: Corp, rng: random.Random, msg_id: int) -> str:
     )
 
 
-def inbox_rows(n: int, corp: Corp, seed: int) -> list[NewInbound]:
+def inbox_rows(n: int, corp: Corp, seed: int, kinds: list[str]) -> list[NewInbound]:
     rng, ids, now = random.Random(seed), itertools.count(seed * 10_000_000), datetime.now(UTC)
     rows = []
-    for kind in rng.choices([k for k, _ in MIX], [w for _, w in MIX], k=n):
+    mix = [(k, w) for k, w in MIX if k in kinds]
+    for kind in rng.choices([k for k, _ in mix], [w for _, w in mix], k=n):
         msg_id = next(ids)
         if kind == "resync":
             rows.append(resync_row(rng.choice(corp.chat_ids), f"bench:{msg_id}", now))
@@ -160,7 +161,7 @@ async def measure(backend: str, url: str, sandbox_url: str, corp: Corp, batch: i
     await runner.setup()  # starts the worker, which wakes on its poll
     try:
         await drained(url, len(corp.chat_ids), 600)
-        rows = inbox_rows(args.n, corp, seed=batch + (backend == "postgresql") * 7)
+        rows = inbox_rows(args.n, corp, batch + (backend == "postgresql") * 7, args.kinds)
         started = time.monotonic()
         await store(url, rows)
         seen = await drained(url, len(corp.chat_ids) + args.n, 1800)
@@ -203,7 +204,9 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> None:
     results: list[Result] = []
     try:
         corp = await asyncio.to_thread(seed_corp, stack, args.customers, args.groups)
-        print(f"sandbox: {len(corp.follows)} follows, {len(corp.chat_ids)} groups; mix {dict(MIX)}; N={args.n}")
+        print(
+            f"sandbox: {len(corp.follows)} follows, {len(corp.chat_ids)} groups; mix {dict(MIX)}, kinds {args.kinds}; N={args.n}"
+        )
         for batch in args.batches:
             url = f"sqlite+aiosqlite:///{tmp}/worker_{batch}.db"
             results.append(await measure("sqlite", url, stack.sandbox_url, corp, batch, args))
@@ -235,6 +238,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 50], help="ingest.batch_size values; 1 first")
     parser.add_argument("--customers", type=int, default=200, help="customers seeded in the sandbox")
     parser.add_argument("--groups", type=int, default=40, help="customer groups of ten seeded in the sandbox")
+    parser.add_argument("--kinds", nargs="+", default=[k for k, _ in MIX], help="only these kinds of the mix")
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qunke-worker-bench-") as tmp:
