@@ -204,9 +204,8 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> None:
     results: list[Result] = []
     try:
         corp = await asyncio.to_thread(seed_corp, stack, args.customers, args.groups)
-        print(
-            f"sandbox: {len(corp.follows)} follows, {len(corp.chat_ids)} groups; mix {dict(MIX)}, kinds {args.kinds}; N={args.n}"
-        )
+        print(f"sandbox: {len(corp.follows)} follows, {len(corp.chat_ids)} groups; mix {dict(MIX)}", end="; ")
+        print(f"kinds {args.kinds}; N={args.n}")
         for batch in args.batches:
             url = f"sqlite+aiosqlite:///{tmp}/worker_{batch}.db"
             results.append(await measure("sqlite", url, stack.sandbox_url, corp, batch, args))
