@@ -44,11 +44,13 @@ class InboxWriter:
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._closed = False
         self._last_write = 0.0
+        self._writing = False
         self.streak = FailureStreak(log, "inbox write", recovered="database reachable again")
 
     def busy(self, within_s: float = 0.02) -> bool:
-        """Callbacks are waiting, or were written a moment ago: a burst is under way."""
-        return not self._queue.empty() or time.monotonic() - self._last_write < within_s
+        """Callbacks are waiting or being written (on SQLite, maybe waiting for the worker's write lock), or were
+        written a moment ago: a burst is under way."""
+        return self._writing or not self._queue.empty() or time.monotonic() - self._last_write < within_s
 
     async def store(self, row: NewInbound) -> bool:
         if self._closed:
@@ -118,6 +120,7 @@ class InboxWriter:
                 log.debug("inbox writer connection close failed", exc_info=True)
 
     async def _write(self, batch: list[_Pending]) -> None:
+        self._writing = True
         try:
             inserted = await self._insert([p.row for p in batch])
         except Exception as exc:
@@ -127,6 +130,8 @@ class InboxWriter:
                 if not pending.done.done():
                     pending.done.set_exception(exc)
             return
+        finally:
+            self._writing = False
         for pending in batch:
             if not pending.done.done():
                 pending.done.set_result(pending.row.dedupe_key in inserted)

@@ -1,4 +1,4 @@
-"""The ingest worker: drains `inbound_events` into the Dispatcher, one unit of work per event, with retries."""
+"""The ingest worker: drains `inbound_events` into the Dispatcher, a batch per transaction and a savepoint per event."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from bot.dispatch import Context, Dispatcher, Features
 from bot.events import Event
 from bot.failure_streak import FailureStreak
 from bot.ingest import intake
+from bot.ingest.batch import BatchTransaction, Failure, lock_conflict
 from bot.ingest.decoders import Decoders, PermanentFailure
+from bot.ingest.prefetch import PrefetchedDirectory
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory
+from storage.db import dialect_of
 from storage.models.inbox import InboundEvent
 from storage.repos import inbound
 
@@ -102,46 +105,96 @@ class IngestWorker:
                     await asyncio.wait_for(wake.wait(), delay)
 
     async def run_once(self) -> int:
-        """Process due events one at a time, up to a batch; returns how many were processed."""
+        """Claim a batch of due events and process it in one transaction; returns how many were processed."""
         waited = 0.0
         while self._acks_pending() and waited < MAX_YIELD_S and not self._stopping:
             await asyncio.sleep(YIELD_STEP_S)
             waited += YIELD_STEP_S
-        processed = 0
-        while processed < self._settings.batch_size and not self._stopping:
-            async with self._sessions() as session:
-                row = await inbound.claim_next(session, self._clock.now())
-                if row is None:
+        if self._stopping:
+            return 0
+        async with self._sessions() as session:
+            batch = BatchTransaction(session, dialect_of(session) == "sqlite", self._clock.now)
+            if not batch.sqlite:
+                await batch.open()  # PostgreSQL: the claim's row locks belong to the batch's transaction
+            rows = await inbound.claim_batch(session, self._clock.now(), self._settings.batch_size)
+            session.expunge_all()  # each event starts on an empty identity map, as it did with a session of its own
+            decoded = [self._decode(row) for row in rows]
+            directory = self._directory
+            if batch.sqlite and rows:  # SQLite: read WeCom before taking the write lock (bot/ingest/prefetch.py)
+                directory = PrefetchedDirectory(self._directory)
+                await directory.read_ahead(decoded)
+                await batch.open()
+            processed = 0
+            for row, event in zip(rows, decoded, strict=True):
+                if self._stopping:  # finish the event in hand; the rest stay queued (unlocked by the commit)
                     break
-                await self._process(session, row)
-            processed += 1
+                if not await self._process(batch, row, event, directory):
+                    break
+                processed += 1
+            await batch.commit()
+        self._count(batch)
         return processed
 
-    async def _process(self, session: AsyncSession, row: InboundEvent) -> None:
-        """Handle one event in the claiming transaction: the handler's writes and `done` commit together."""
-        event_id, kind, attempts = row.id, row.kind, row.attempts
+    def _decode(self, row: InboundEvent) -> Event | Exception:
         try:
-            event = self._decoders.decode(row)
-            puller = self._pullers.get(type(event))
+            return self._decoders.decode(row)
+        except Exception as exc:  # recorded as the event's failure when its turn comes
+            return exc
+
+    async def _process(
+        self, batch: BatchTransaction, row: InboundEvent, event: Event | Exception, directory: ContactDirectory
+    ) -> bool:
+        """Handle one event inside the batch: its writes in a savepoint, so a failure undoes only its own. False
+        when the event is left for the next batch."""
+        if isinstance(event, Exception):
+            batch.failed(self._failure(row, event))
+            return True
+        puller = self._pullers.get(type(event))
+        if not batch.sqlite and batch.has_work:
+            # PostgreSQL: end the batch (the rest is unlocked by its commit and claimed again) when it has held its
+            # locks long enough, and before a pull, whose pages upsert customers and sessions this batch may hold
+            # locked: they would wait for this transaction, which would wait for them.
+            if puller is not None or batch.due(acks_pending=False):
+                return False
+            await batch.wait_briefly()
+        elif batch.due(self._acks_pending()) or (puller is not None and batch.sqlite):
+            await batch.commit()  # on SQLite, a pull's pages commit on connections of their own: release the lock
+            if puller is None:
+                await batch.open()
+        try:
             if puller is not None:
                 # The pull commits page by page with its cursor; only then is the trigger itself marked done, so a
                 # crash mid-pull replays the trigger and the pull resumes from the last committed cursor.
                 await puller(event)
                 handled = True
             else:
-                ctx = Context(session=session, clock=self._clock, directory=self._directory, features=self._features)
-                handled = await intake.take(self._dispatcher, [event], ctx) > 0
+                session = batch.session
+                ctx = Context(session=session, clock=self._clock, directory=directory, features=self._features)
+                async with session.begin_nested():
+                    handled = await intake.take(self._dispatcher, [event], ctx) > 0
             if not handled:
-                self._note_unhandled(type(event).__name__, kind)
-            await inbound.mark_done(session, event_id, self._clock.now(), "" if handled else "unhandled")
-            await session.commit()
-            self._metrics.ingested.labels("handled" if handled else "unhandled").inc()
+                self._note_unhandled(type(event).__name__, row.kind)
+            batch.done(row.id, handled)
         except asyncio.CancelledError:
             raise
-        except PermanentFailure as exc:
-            await self._fail(session, event_id, kind, exc, retry_at=None)
         except Exception as exc:
-            await self._fail(session, event_id, kind, exc, retry_at=self._retry_at(attempts + 1))
+            if batch.has_work and lock_conflict(exc):
+                return False  # it waited on another batch's locks: commit ours, it comes first in the next one
+            batch.failed(self._failure(row, exc))
+        if puller is not None and batch.sqlite:
+            await batch.open()
+        batch.session.expunge_all()
+        return True
+
+    def _count(self, batch: BatchTransaction) -> None:
+        done = batch.committed
+        handled = len(done.done) - len(done.unhandled)
+        if handled:
+            self._metrics.ingested.labels("handled").inc(handled)
+        if done.unhandled:
+            self._metrics.ingested.labels("unhandled").inc(len(done.unhandled))
+        for failure in done.failures:
+            self._metrics.ingested.labels("failed" if failure.retry_at is None else "retry").inc()
 
     def _note_unhandled(self, event_type: str, kind: str) -> None:
         """Say once per kind that events are marked done with nothing done (e.g. msgaudit_notify while the archive
@@ -157,15 +210,12 @@ class IngestWorker:
         delay = min(self._settings.backoff_max_s, self._settings.backoff_base_s * 2 ** (attempts - 1))
         return self._clock.now() + timedelta(seconds=delay * random.uniform(0.8, 1.2))
 
-    async def _fail(
-        self, session: AsyncSession, event_id: int, kind: str, exc: Exception, retry_at: datetime | None
-    ) -> None:
+    def _failure(self, row: InboundEvent, exc: Exception) -> Failure:
+        """Retried with backoff, or failed for good when it can never succeed or has used its attempts."""
+        retry_at = None if isinstance(exc, PermanentFailure) else self._retry_at(row.attempts + 1)
         error = f"{type(exc).__name__}: {exc}"
         if retry_at is None:
-            log.error("inbound event %s (%s) failed for good: %s", event_id, kind, error)
+            log.error("inbound event %s (%s) failed for good: %s", row.id, row.kind, error)
         else:
-            log.warning("inbound event %s (%s) failed, retry at %s: %s", event_id, kind, retry_at, error)
-        self._metrics.ingested.labels("failed" if retry_at is None else "retry").inc()
-        await session.rollback()  # the handler's partial writes go; the failure is recorded on its own
-        await inbound.record_failure(session, event_id, error, retry_at, self._clock.now())
-        await session.commit()
+            log.warning("inbound event %s (%s) failed, retry at %s: %s", row.id, row.kind, retry_at, error)
+        return Failure(row.id, error, retry_at)

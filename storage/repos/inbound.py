@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -59,28 +59,42 @@ async def insert_many_if_new(
     return set((await session.execute(stmt, values)).scalars())
 
 
-async def claim_next(session: AsyncSession, now: datetime) -> InboundEvent | None:
-    """Take the oldest due event inside the caller's transaction.
+async def claim_batch(session: AsyncSession, now: datetime, limit: int) -> list[InboundEvent]:
+    """Take up to `limit` of the oldest due events, in id order, inside the caller's transaction.
 
-    On PostgreSQL the row stays locked (FOR UPDATE SKIP LOCKED) until that transaction ends, so several workers
-    share the queue, and a worker that crashes releases its event the moment its connection drops. SQLite runs
+    On PostgreSQL the rows stay locked (FOR UPDATE SKIP LOCKED) until that transaction ends, so several workers
+    share the queue, and a worker that crashes releases its batch the moment its connection drops. SQLite runs
     one worker by design and needs no lock.
     """
     stmt = (
         select(InboundEvent)
         .where(InboundEvent.status == InboxStatus.NEW, InboundEvent.next_attempt_at <= now)
         .order_by(InboundEvent.id)
-        .limit(1)
+        .limit(limit)
     )
     if dialect_of(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return list((await session.execute(stmt)).scalars())
 
 
-async def mark_done(session: AsyncSession, event_id: int, now: datetime, note: str = "") -> None:
+async def begin_sqlite_write(session: AsyncSession) -> None:
+    """Open the session's SQLite transaction as a write transaction now (BEGIN IMMEDIATE).
+
+    The sqlite3 driver only begins a transaction before a DML statement, so a SAVEPOINT opened first would start
+    (and its RELEASE commit) a transaction of its own; and a transaction that read first could not become a writer
+    once another connection committed (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not wait out).
+    """
+    await session.execute(text("BEGIN IMMEDIATE"))
+
+
+async def mark_done_many(session: AsyncSession, event_ids: Sequence[int], unhandled: set[int], now: datetime) -> None:
+    """Mark a batch done in one statement; the events in `unhandled` carry the note "unhandled"."""
+    if not event_ids:
+        return
+    note = case((InboundEvent.id.in_(unhandled), "unhandled"), else_="") if unhandled else ""
     await session.execute(
         update(InboundEvent)
-        .where(InboundEvent.id == event_id)
+        .where(InboundEvent.id.in_(event_ids))
         .values(status=InboxStatus.DONE, processed_at=now, last_error=note)
     )
 
