@@ -128,17 +128,25 @@ async def handoff_alert(
     session: AsyncSession, now: datetime, alert: HandoffAlert, outcome: HandoffOutcome
 ) -> list[int]:
     """Tell each recipient where the kf session went and why, with the last lines of the customer's timeline."""
+    title = "客户转人工" if outcome is HandoffOutcome.TAKEN else "客户转人工（待接入）"
+    return await send_handoff_alert(session, now, alert, HANDOFF_HEADLINES[outcome], title)
+
+
+async def send_handoff_alert(
+    session: AsyncSession, now: datetime, alert: HandoffAlert, headline: str, title: str
+) -> list[int]:
+    """The hand-off alert of any channel: `headline` (with {who} and {why}), the ticket, the last lines of the
+    customer's timeline; one app message per recipient."""
     if not alert.to:
         return []
     who = await customer_name(session, alert.customer_id)
     recent = await messages.of_customers(session, [alert.customer_id], CONVERSATION_LINES) if alert.customer_id else []
     lines = conversation_lines(recent, alert.zone)
-    body = HANDOFF_HEADLINES[outcome].format(who=who, why=alert.why)
+    body = headline.format(who=who, why=alert.why)
     if alert.ticket:
         body += f"\n已建工单 {alert.ticket}，处理完请回复「解决 {alert.ticket}」。"
     if lines:
         body += "\n最近的对话：\n" + "\n".join(lines)
-    title = "客户转人工" if outcome is HandoffOutcome.TAKEN else "客户转人工（待接入）"
     queued = []
     for userid in alert.to:
         key = f"{alert.key}:{userid}" if len(alert.to) > 1 else alert.key

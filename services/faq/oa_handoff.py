@@ -21,11 +21,9 @@ from services.faq.budget import Budgets
 from services.faq.handoff import Handoff, choose_servicer, handoff_ticket
 from services.faq.reach import Reach, room, send
 from services.outbox.messages import Text
-from services.service.alerts import Alert, alert_member
 from services.tickets.text import label
 from storage.models.faq import FaqDecision
 from storage.repos import faq as faq_repo
-from storage.repos import messages
 from storage.repos.faq import NewReply
 from storage.repos.faq_menus import handed_off_since
 
@@ -90,7 +88,9 @@ async def oa_hand_off(
         session, ask.message_id, ask.chat_id, ask.customer_id, rep, why, policy, now, channel="oa"
     )
     ticket_label = label(ticket.id) if ticket is not None else ""
-    await _alert(session, now, alerted, ask, why, ticket_label, policy.timezone)
+    key = f"faq-oa-handoff-alert:{ask.message_id}"
+    alert = notify.HandoffAlert(alerted, why, ask.customer_id, policy.timezone, key, ticket_label)
+    await notify.send_handoff_alert(session, now, alert, OA_HEADLINE, ALERT_TITLE)
     notice_id = None
     if await room(session, budgets, reach, now) > 0:
         notice_id = await send(session, now, reach, Text(OA_NOTICE), f"faq-oa-handoff:{ask.message_id}")
@@ -101,23 +101,3 @@ async def oa_hand_off(
             ask.message_id,
         )
     return OaHandedOff(rep, notice_id, alerted)
-
-
-async def _alert(
-    session: AsyncSession, now: datetime, to: tuple[str, ...], ask: OaAsk, why: str, ticket: str, zone: str
-) -> None:
-    if not to:
-        return
-    who = await notify.customer_name(session, ask.customer_id)
-    body = OA_HEADLINE.format(who=who, why=why)
-    if ticket:
-        body += f"\n已建工单 {ticket}，处理完请回复「解决 {ticket}」。"
-    lines: list[str] = []
-    if ask.customer_id is not None:
-        recent = await messages.of_customers(session, [ask.customer_id], notify.CONVERSATION_LINES)
-        lines = notify.conversation_lines(recent, zone)
-    if lines:
-        body += "\n最近的对话：\n" + "\n".join(lines)
-    for userid in to:
-        key = f"faq-oa-handoff-alert:{ask.message_id}" + (f":{userid}" if len(to) > 1 else "")
-        await alert_member(session, now, userid, Alert(title=ALERT_TITLE, body=body), key=key)
