@@ -221,22 +221,40 @@ async def queue_mass_task(
     unique = list(dict.fromkeys(t for t in targets if t))
     if not 1 <= len(unique) <= limit:
         raise ValueError(f"a {chat_type} mass task goes to 1 to {limit} targets, got {len(unique)}")
+    task_id, _ = await _mass_task_row(session, now, sender, chat_type, content, key, priority, not_before, unique)
+    return task_id
+
+
+async def _mass_task_row(
+    session: AsyncSession,
+    now: datetime,
+    sender: str,
+    chat_type: ChatType,
+    content: MassContent,
+    key: str | None,
+    priority: int,
+    not_before: datetime | None,
+    target_ids: Sequence[str],
+) -> tuple[int, bool]:
+    """The task's outbox row and task (with `target_ids`): (task id, True), or (its id, False) when the same key
+    queued it before."""
     payload = {"chat_type": chat_type, **content.to_payload()}
     outbox_id = await _queue(
         session, now, OutboxKind.MASS_TASK, sender, payload, key=key, priority=priority, not_before=not_before
     )
     existing = await masstasks.task_by_outbox(session, outbox_id)
-    if existing is not None:  # the same key queued it before
-        return existing.id
-    return await masstasks.create_task(
+    if existing is not None:
+        return existing.id, False
+    task_id = await masstasks.create_task(
         session,
         outbox_id=outbox_id,
         sender=sender,
         chat_type=chat_type,
         text=str(payload["text"]),
-        target_ids=unique,
+        target_ids=target_ids,
         now=now,
     )
+    return task_id, True
 
 
 async def queue_mass_task_from(
@@ -251,16 +269,9 @@ async def queue_mass_task_from(
 ) -> int:
     """queue_mass_task to the customers whose external_userids a SELECT yields (a campaign's span of up to 10,000):
     they go from the database into the task in one INSERT … SELECT. The SELECT must yield 1 to 10,000 ids."""
-    payload = {"chat_type": "single", **content.to_payload()}
-    outbox_id = await _queue(session, now, OutboxKind.MASS_TASK, sender, payload, key=key, priority=priority,
-                             not_before=None)  # fmt: skip
-    existing = await masstasks.task_by_outbox(session, outbox_id)
-    if existing is not None:  # the same key queued it before
-        return existing.id
-    task_id = await masstasks.create_task(
-        session, outbox_id=outbox_id, sender=sender, chat_type="single", text=str(payload["text"]), target_ids=(),
-        now=now,
-    )  # fmt: skip
+    task_id, new = await _mass_task_row(session, now, sender, "single", content, key, priority, None, ())
+    if not new:  # the same key queued it before
+        return task_id
     added = await masstasks.add_targets_from(session, task_id, "customer", targets)
     if not 1 <= added <= MAX_SINGLE_TARGETS:  # raised inside the caller's transaction: nothing is kept
         raise ValueError(f"a single mass task goes to 1 to {MAX_SINGLE_TARGETS} targets, got {added}")

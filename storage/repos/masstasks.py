@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_of
 from storage.models.masstasks import MassTarget, MassTargetStatus, MassTask, MassTaskStatus
 
 # Targets that hold a place under the cap: the task exists in WeCom and the target has not been released.
@@ -70,9 +71,8 @@ async def add_targets_from(session: AsyncSession, task_id: int, target_type: str
         source.c[0],
         literal(MassTargetStatus.PENDING.value, MassTarget.status.type),
     ).where(source.c[0] != "")
-    dialect = session.get_bind().dialect.name
     statement = (
-        (pg_insert if dialect == "postgresql" else sqlite_insert)(MassTarget)
+        (pg_insert if dialect_of(session) == "postgresql" else sqlite_insert)(MassTarget)
         .from_select(["task_id", "target_type", "target_id", "status"], chosen)
         .on_conflict_do_nothing(index_elements=["task_id", "target_id"])
     )
