@@ -2,8 +2,9 @@
 row of the answer, in the running bot against the sandbox (the figures in docs/ARCHITECTURE.md).
 
 - hops: function boundaries the question crosses in the bot's own code, from `receive_callback` to the function that
-  adds the outbox row (`services.outbox.queue._queue`), read from the real call stacks of each pass; a hand-off that
-  is not a call (the inbox writer's queue, an inbox row picked up by the ingest worker) counts as one hop.
+  adds the outbox row (`services.outbox.queue.queue_row`), read from the real call stacks of each pass; a hand-off that
+  is not a call (the inbox writer's queue, the page's batch of FAQ jobs, an inbox row picked up by the ingest
+  worker) counts as one hop.
 - modules: the bot's own modules (bot, handlers, services, storage, campaigns) that ran code for the question.
 - transactions: COMMITs issued by the webhook, the inbox writer and the ingest worker while the question went through.
 - inbox passes: `inbound_events` rows the question wrote (the callback, then any job queued back into the inbox).
@@ -34,21 +35,27 @@ from tests.support.stack import Stack, running_stack  # noqa: E402
 
 OURS: Final = ("bot", "handlers", "services", "storage", "campaigns")
 PIPELINE_TASKS: Final = {"inbox-writer", "ingest-worker"}
+# On PostgreSQL the ingest worker runs several claim loops, each a task of its own gathered by the named one.
+PIPELINE_COROUTINES: Final = {"IngestWorker._loop"}
 Fn = tuple[str, str]
 CALLBACK: Final = ("bot.channels.wecom.webhook", "receive_callback")
 STORE: Final = ("bot.ingest.inbox", "InboxWriter.store")
 INSERT: Final = ("storage.repos.inbound", "insert_many_if_new")
-QUEUE: Final = ("services.outbox.queue", "_queue")
+QUEUE: Final = ("services.outbox.queue", "queue_row")
+# The FAQ handler adds the question's job to its page's batch; the page queues the batch when it is flushed.
+ADD: Final = ("services.faq.jobs", "QuestionBatch.add")
+FLUSH: Final = ("services.faq.jobs", "QuestionBatch.flush")
 # The passes of one question, each a real call stack from its start to where it hands the question on; between two
-# legs is a hand-off that is not a call (the inbox writer's queue, an inbox row the ingest worker picks up).
+# legs is a hand-off that is not a call (the inbox writer's queue, the page's batch of FAQ jobs, an inbox row the
+# ingest worker picks up).
 LEGS: Final = [
     (CALLBACK, STORE),
     (("bot.ingest.inbox", "InboxWriter.run"), INSERT),
-    (("bot.ingest.worker", "IngestWorker.run_once"), ("services.faq.jobs", "queue_question")),
-    (("services.faq.jobs", "queue_question"), INSERT),
+    (("bot.ingest.worker", "IngestWorker.run_once"), ADD),
+    (FLUSH, INSERT),
     (("bot.ingest.worker", "IngestWorker.run_once"), QUEUE),
 ]
-CAPTURE: Final = {STORE, INSERT, QUEUE}
+CAPTURE: Final = {STORE, INSERT, QUEUE, ADD, FLUSH}
 
 
 class Recorder:
@@ -64,7 +71,10 @@ class Recorder:
             task = asyncio.current_task()
         except RuntimeError:
             return False
-        return task is not None and (task.get_name() in PIPELINE_TASKS or id(task) in self._tasks)
+        if task is None:
+            return False
+        coroutine = getattr(task.get_coro(), "__qualname__", "")
+        return task.get_name() in PIPELINE_TASKS or coroutine in PIPELINE_COROUTINES or id(task) in self._tasks
 
     def profile(self, frame: FrameType, what: str, arg: Any) -> None:
         if not self.on or what != "call":
@@ -150,7 +160,6 @@ async def main() -> None:
             event.remove(Engine, "commit", recorder.commit)
             passes = await _count(stack, InboundEvent) - inbox
     path = recorder.path()
-    # Each leg's first function repeats the previous leg's last only for queue_question (one stack, split in two).
     path = [fn for i, fn in enumerate(path) if i == 0 or fn != path[i - 1]]
     print(f"hops (callback → outbox row): {len(path) - 1}")
     for module, function in path:

@@ -16,8 +16,9 @@ from campaigns.mass_single import dispatch_same_text
 from campaigns.oa_path import as_oa_templates
 from campaigns.policy import CampaignPolicy
 from campaigns.templates import is_personal
+from services.outbox.mass_queue import queue_mass_task
 from services.outbox.messages import MassContent, Text
-from services.outbox.queue import queue_app_message, queue_kf_reply, queue_mass_task
+from services.outbox.queue import queue_app_message, queue_kf_reply
 from services.service.followups import FollowupError, add_followup
 from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, CampaignStatus, SendOutcome
 from storage.models.outbox import Priority

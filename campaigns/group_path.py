@@ -15,8 +15,8 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.outbox.mass_queue import MAX_GROUP_TARGETS, queue_mass_task
 from services.outbox.messages import MassContent
-from services.outbox.queue import MAX_GROUP_TARGETS, queue_mass_task
 from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, SendOutcome
 from storage.models.customers import Member
 from storage.models.groups import Group, GroupMember, GroupStatus

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.policy import CampaignPolicy
+from services.outbox.mass_queue import queue_mass_task_from
 from services.outbox.messages import MassContent
-from services.outbox.queue import queue_mass_task_from
 from storage.models.campaigns import Campaign, CampaignRun, CampaignStatus, SendOutcome
 from storage.models.outbox import Priority
 from storage.repos import campaign_spans as spans

@@ -20,8 +20,8 @@ from bot.channels.apiclient import JsonObject, TokenClient
 from bot.config.sender import SenderSettings
 from bot.delivery.quotas import period_key
 from bot.delivery.wire import MASS_PAGE, Claim, wire_attachment
+from services.outbox.mass_queue import queue_task_followup
 from services.outbox.masstasks import WECOM_REMINDS_PER_DAY, mark_cancelled, reminders_today, request_reminder
-from services.outbox.queue import queue_task_followup
 from storage.models.masstasks import MassTargetStatus, MassTaskStatus
 from storage.models.outbox import OutboxKind
 from storage.repos import masstasks

@@ -27,8 +27,8 @@ from services.faq.menus import MENU_SENT, did_you_mean, remember_menu
 from services.faq.reach import Reach
 from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
+from services.outbox.mass_queue import queue_mass_task
 from services.outbox.messages import MassContent, Text
-from services.outbox.queue import queue_mass_task
 from storage.kf_state import WITH_PERSON
 from storage.models.faq import FaqDecision, GroupFaqMode, KbEntry
 from storage.models.messages import KfSession

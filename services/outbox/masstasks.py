@@ -9,7 +9,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.outbox.queue import queue_task_followup
+from services.outbox.mass_queue import queue_task_followup
 from storage.models.masstasks import MassTargetStatus, MassTask, MassTaskStatus
 from storage.models.outbox import OutboxKind
 from storage.repos import masstasks

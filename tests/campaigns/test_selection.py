@@ -13,8 +13,8 @@ from campaigns import manage, runs
 from campaigns.document import CampaignDocument
 from campaigns.guards import guard_batch
 from campaigns.policy import CampaignPolicy
+from services.outbox.mass_queue import queue_mass_task
 from services.outbox.messages import MassContent
-from services.outbox.queue import queue_mass_task
 from services.service.calendar import BusinessCalendar, WorkingHours
 from storage.db import make_sessionmaker
 from storage.models.campaigns import Campaign, CampaignRun, CampaignSend, ContactPref, CustomerAttribute

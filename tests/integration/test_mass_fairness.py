@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox.config import SandboxConfig
 from services.clock import SystemClock
+from services.outbox.mass_queue import queue_mass_task
 from services.outbox.messages import MassContent
-from services.outbox.queue import queue_mass_task
 from services.service.alerts import Alert, alert_member
 from storage.models.masstasks import MassTask
 from storage.models.outbox import OutboxKind, OutboxStatus

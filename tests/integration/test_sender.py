@@ -7,15 +7,10 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import SystemClock
+from services.outbox.mass_queue import queue_mass_task
 from services.outbox.masstasks import show_funnel
 from services.outbox.messages import MassContent, Menu, MenuItem, Text
-from services.outbox.queue import (
-    queue_app_message,
-    queue_kf_event_message,
-    queue_kf_reply,
-    queue_mass_task,
-    queue_oa_message,
-)
+from services.outbox.queue import queue_app_message, queue_kf_event_message, queue_kf_reply, queue_oa_message
 from services.service.alerts import Alert, alert_member
 from storage.models.outbox import OutboxStatus
 from storage.repos.windows import note_kf_customer_message, note_oa_user_message

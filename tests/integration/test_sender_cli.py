@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox.config import SandboxConfig
 from services.clock import SystemClock
+from services.outbox.mass_queue import queue_mass_task
 from services.outbox.messages import MassContent, Text
-from services.outbox.queue import queue_kf_reply, queue_mass_task
+from services.outbox.queue import queue_kf_reply
 from tests.integration.test_cli import qunke
 from tests.support.sender_stack import SANDBOX_DEFAULTS, SenderStack, sender_stack
 

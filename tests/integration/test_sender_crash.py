@@ -23,8 +23,9 @@ from bot.delivery.wire import kf_msgid
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from services.clock import SystemClock
+from services.outbox.mass_queue import queue_mass_task
 from services.outbox.messages import MassContent, Text
-from services.outbox.queue import queue_kf_reply, queue_mass_task
+from services.outbox.queue import queue_kf_reply
 from services.service.alerts import Alert, alert_member
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models.masstasks import MassTask

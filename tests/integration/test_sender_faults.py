@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.wire import kf_msgid
 from services.clock import SystemClock
+from services.outbox.mass_queue import queue_mass_task
 from services.outbox.messages import MassContent, Text
-from services.outbox.queue import queue_kf_reply, queue_mass_task
+from services.outbox.queue import queue_kf_reply
 from services.service.alerts import Alert, alert_member
 from storage.models.outbox import OutboxKind, OutboxStatus
 from storage.repos.windows import note_kf_customer_message

@@ -14,8 +14,9 @@ from bot.config.sender import SenderSettings
 from bot.delivery.claims import ClaimBatch, Claimer
 from bot.metrics import Metrics
 from services.clock import ManualClock
+from services.outbox.mass_queue import queue_mass_task
 from services.outbox.messages import MassContent, Text
-from services.outbox.queue import queue_app_message, queue_kf_reply, queue_mass_task, queue_oa_message
+from services.outbox.queue import queue_app_message, queue_kf_reply, queue_oa_message
 from storage.db import make_sessionmaker
 from storage.models.outbox import Outbox, OutboxStatus
 from storage.repos import quotas
