@@ -18,7 +18,7 @@ from bot.delivery import attempt_notes as notes
 from bot.delivery.claims import NO_RESEND
 from bot.delivery.kf_handoff import after_kf_trans, after_kf_trans_refused
 from bot.delivery.masstasks import MassTracker
-from bot.delivery.sent_replies import CUSTOMER_MESSAGES, record_sent_reply
+from bot.delivery.sent_replies import CUSTOMER_MESSAGES, record_sent_replies
 from bot.delivery.wire import Claim
 from bot.metrics import Metrics
 from services.customers.tagging import apply_marked
@@ -88,19 +88,21 @@ class Recorder:
     def __init__(self, settings: SenderSettings, tracker: MassTracker, metrics: Metrics) -> None:
         self._settings, self._tracker, self._metrics = settings, tracker, metrics
         self._updates: list[dict[str, Any]] = []
+        self._replies: list[Claim] = []
 
     async def record_all(self, session: AsyncSession, results: list[tuple[Claim, Outcome]], now: datetime) -> None:
         """Record a batch: rows whose lease was lost meanwhile are left alone; the rest update in one executemany."""
         held = await outbox_repo.held(session, [(claim.row_id, claim.attempt) for claim, _ in results])
-        self._updates = []
+        self._updates, self._replies = [], []
         for claim, outcome in results:
             if claim.row_id not in held:
                 log.warning("outbox %s: lease %s was lost before its outcome was recorded", claim.row_id, claim.attempt)
                 continue
-            await self.record(session, claim, outcome, now)
+            await self._record_one(session, claim, outcome, now)
         await outbox_repo.finish_many(session, self._updates)
+        await record_sent_replies(session, self._replies, now)
 
-    async def record(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
+    async def _record_one(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
         if outcome.kind is Kind.SENT:
             await self._sent(session, claim, outcome, now)
         elif outcome.kind is Kind.RATE_LIMITED:
@@ -127,7 +129,7 @@ class Recorder:
         if claim.kind == OutboxKind.MARK_TAG:
             await apply_marked(session, claim.recipient, claim.payload, now)
         if claim.kind in CUSTOMER_MESSAGES:
-            await record_sent_reply(session, claim, now)
+            self._replies.append(claim)  # on the timeline with the batch's other replies (record_all)
         self._metrics.outbox_finished.labels(claim.kind, OutboxStatus.SENT).inc()
 
     async def _rate_limited(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:

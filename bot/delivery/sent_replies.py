@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
@@ -9,23 +10,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.officialaccount.normalize import oa_chat_id
 from bot.delivery.wire import Claim
-from services.conversations.recording import PersonRef, record_bot_reply
+from services.conversations.recording import BotReply, PersonRef, record_bot_replies
 from storage.models.outbox import OutboxKind
 from storage.repos.windows import split_kf_recipient
 
 CUSTOMER_MESSAGES: Final = frozenset({OutboxKind.KF_MESSAGE, OutboxKind.KF_EVENT_MESSAGE, OutboxKind.OA_MESSAGE})
 
 
-async def record_sent_reply(session: AsyncSession, claim: Claim, now: datetime) -> None:
-    """Store a sent customer message as the bot's message in its chat (kf: the account; OA: the follower)."""
+async def record_sent_replies(session: AsyncSession, claims: Sequence[Claim], now: datetime) -> None:
+    """Store a batch's sent customer messages as the bot's messages in their chats (kf: the account; OA: the
+    follower), in one pass."""
+    await record_bot_replies(session, [_reply(claim) for claim in claims], now)
+
+
+def _reply(claim: Claim) -> BotReply:
     key = f"outbox:{claim.row_id}"
     if claim.kind == OutboxKind.OA_MESSAGE:
         openid = claim.recipient
-        await record_bot_reply(session, "oa", oa_chat_id(openid), PersonRef(openid=openid), claim.payload, key, now)
-        return
+        return BotReply("oa", oa_chat_id(openid), PersonRef(openid=openid), claim.payload, key)
     if claim.kind == OutboxKind.KF_EVENT_MESSAGE:
         open_kfid, external_userid = str(claim.payload["open_kfid"]), str(claim.payload["external_userid"])
     else:
         open_kfid, external_userid = split_kf_recipient(claim.recipient)
-    person = PersonRef(external_userid=external_userid)
-    await record_bot_reply(session, "kf", open_kfid, person, claim.payload, key, now)
+    return BotReply("kf", open_kfid, PersonRef(external_userid=external_userid), claim.payload, key)

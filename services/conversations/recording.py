@@ -211,34 +211,45 @@ async def note_kf_session_change(
     return row
 
 
-async def record_bot_reply(
-    session: AsyncSession,
-    channel: str,
-    chat_id: str,
-    person: PersonRef,
-    payload: dict[str, Any],
-    key: str,
-    at: datetime,
-) -> None:
-    """What the bot itself said to a customer (kf and OA API sends are not read back by any pull), stored once as a
-    message from "bot" on the customer's timeline, when WeCom accepted it."""
-    customer = await customer_for(session, person, at)
+@dataclass(frozen=True, slots=True)
+class BotReply:
+    """What the bot said to a customer, as sent: the chat, the customer, the payload and the outbox row's key."""
+
+    channel: str
+    chat_id: str
+    person: PersonRef
+    payload: dict[str, Any]
+    key: str
+
+
+async def record_bot_replies(session: AsyncSession, replies: Sequence[BotReply], at: datetime) -> None:
+    """What the bot itself said to customers (kf and OA API sends are not read back by any pull), stored once each as
+    a message from "bot" on the customer's timeline, when WeCom accepted it: one lookup of the customers and one
+    insert for a whole batch of sends."""
+    if not replies:
+        return
+    people = await _resolve(session, [reply.person for reply in replies], at)
+    rows = [_bot_message(reply, people[_person_key(reply.person)].id, at) for reply in replies]
+    await messages.add_many_once(session, rows)
+
+
+def _bot_message(reply: BotReply, customer_id: int, at: datetime) -> NewMessage:
+    payload = reply.payload
     items = payload.get("items") or []
     if payload.get("type") == "menu":
         msgtype, text = "msgmenu", " ".join([str(payload.get("head", "")), *(str(i.get("text", "")) for i in items)])
     else:
         msgtype, text = "text", str(payload.get("content", ""))
-    row = NewMessage(
-        source_key=message_key("bot", key),
-        channel=channel,
-        chat_type=channel,
-        chat_id=chat_id,
+    return NewMessage(
+        source_key=message_key("bot", reply.key),
+        channel=reply.channel,
+        chat_type=reply.channel,
+        chat_id=reply.chat_id,
         sender_kind="bot",
         sender_id="qunke",
-        customer_id=customer.id,
+        customer_id=customer_id,
         member_userid=None,
         msgtype=msgtype,
         text=text.strip(),
         sent_at=at,
     )
-    await messages.add_many_once(session, [row])

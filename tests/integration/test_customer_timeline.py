@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.conversations.recording import PersonRef, Said, record_bot_reply, record_many
+from services.conversations.recording import BotReply, PersonRef, Said, record_bot_replies, record_many
 from services.customers.identity import customer_for_openid
 from services.customers.profiles import CustomerProfile, customer_profile
 from services.customers.refs import UnknownCustomer, resolve_customer, resolve_many
@@ -51,9 +51,8 @@ async def a_whole_conversation(sessions: async_sessionmaker[AsyncSession]) -> in
         await timeline.add_event_once(
             session, customer_id=customer.id, kind=EntryKind.KF_ENTER, occurred_at=T0, source_key="enter:1"
         )
-        await record_bot_reply(
-            session, "kf", KF, PersonRef(AMY), {"type": "text", "content": "在订单页申请"}, "o1", minute(2)
-        )
+        answer = {"type": "text", "content": "在订单页申请"}
+        await record_bot_replies(session, [BotReply("kf", KF, PersonRef(AMY), answer, "o1")], minute(2))
         ticket = await tickets.open_ticket(
             session,
             minute(3),
@@ -65,7 +64,7 @@ async def a_whole_conversation(sessions: async_sessionmaker[AsyncSession]) -> in
         await record_many(session, [said(5, "member", "wangwu", "您好，我来处理", member="wangwu")], minute(5))
         await ticket_changes.solve(session, minute(6), ticket.id, "wangwu", force=True)
         menu = {"type": "menu", "head": "请为本次服务打分", "items": [{"id": "csat_5", "text": "非常满意"}]}
-        await record_bot_reply(session, "kf", KF, PersonRef(AMY), menu, "o2", minute(7))
+        await record_bot_replies(session, [BotReply("kf", KF, PersonRef(AMY), menu, "o2")], minute(7))
         session.add(
             Survey(
                 customer_id=customer.id, kind="csat", trigger="ticket_solved", ticket_id=ticket.id, channel="kf",
