@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -40,6 +41,8 @@ QUIET: Final[dict[str, Any]] = {"duplicate_rate": 0.0, "late_rate": 0.0, "retrie
 @asynccontextmanager
 async def sandbox_running(config: SandboxConfig, clock: Any = None) -> AsyncIterator[str]:
     port = free_port()
+    # Each undeliverable callback is one warning in the sandbox's log: by design here, so not printed.
+    logging.getLogger("sandbox.callbacks").setLevel(logging.ERROR)
     app = create_sandbox(replace(config, callback_url=f"http://127.0.0.1:{free_port()}/wecom/callback"), clock)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
