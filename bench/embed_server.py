@@ -23,9 +23,11 @@ from typing import Any, Final
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-# One BLAS thread: the machine is shared, and threads spinning on a 16-token matmul only slow it down.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+if __name__ == "__main__":
+    # One BLAS thread (set before numpy loads): the machine is shared, and threads spinning on a 16-token matmul
+    # only slow it down. Not when imported (tests): the importer's environment is not ours to change.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from m3e_model import M3eSmall
 

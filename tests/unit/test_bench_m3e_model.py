@@ -161,3 +161,28 @@ def test_model_gives_unit_vectors_independent_of_padding_when_encoding(
     batched = model.encode(["退款", "hello 退款？wifi!"])  # padded to the longer text: the mask must hide the pad
     np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(batched[0], alone[0], atol=1e-5)
+
+
+def _load_server() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("embed_server", ROOT / "bench" / "embed_server.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_server_speaks_the_openai_wire_format_when_asked_for_embeddings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aiohttp_client: Any
+) -> None:
+    _write_checkpoint(tmp_path / "pytorch_model.bin", _tiny_bert(8, 1, len(VOCAB)), monkeypatch)
+    _tokenizer_json(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"num_attention_heads": 2, "num_hidden_layers": 1}), "utf-8")
+    server = _load_server()
+    client = await aiohttp_client(server.make_app(server.M3eSmall(server.ensure_model(tmp_path))))
+    ok = await client.post("/v1/embeddings", json={"model": "m3e-small", "input": ["退款", "hello"]})
+    body = await ok.json()
+    assert ok.status == 200 and [d["index"] for d in body["data"]] == [0, 1]
+    assert len(body["data"][0]["embedding"]) == 8
+    for bad, message in ((b"not json", "the body is not JSON"), (b'{"input": [1]}', "non-empty list of strings")):
+        refused = await client.post("/v1/embeddings", data=bad)
+        assert refused.status == 400 and message in (await refused.json())["error"]["message"]
