@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 from typing import Final
@@ -10,11 +11,14 @@ from typing import Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.faq.evaluate import NONE, CaseResult, evaluate, read_cases  # noqa: E402
+import aiohttp  # noqa: E402
+
+from bot.embeddings import OpenAIEmbedder  # noqa: E402
+from services.faq.evaluate import NONE, Case, CaseResult, EvalReport, evaluate, read_cases, score  # noqa: E402
 from services.faq.kb import read_file  # noqa: E402
 from services.faq.match_settings import MatcherSettings  # noqa: E402
 from services.faq.matcher import build_matcher  # noqa: E402
-from services.faq.types import Action  # noqa: E402
+from services.faq.types import Action, KbItem  # noqa: E402
 
 DATA: Final = ROOT / "tests" / "data" / "faq"
 SETS: Final = {
@@ -55,32 +59,52 @@ def row(results: tuple[CaseResult, ...]) -> dict[str, float | int]:
     }
 
 
+async def evaluate_with_url(items: list[KbItem], cases: list[Case], settings: MatcherSettings, url: str) -> EvalReport:
+    """Decide every case as `qunke serve` would with `faq.embedder.url` set: `adecide`, the endpoint's cosine fused."""
+    async with aiohttp.ClientSession() as http:
+        embedder = OpenAIEmbedder(http, url, "m3e-small", timeout_s=60.0)
+        matcher = build_matcher(items, settings, embedder=embedder)
+        return score([CaseResult(case, await matcher.adecide(case.query)) for case in cases])
+
+
+def print_row(label: str, report: EvalReport, misses: bool) -> None:
+    r = row(report.results)
+    print(
+        f"{label:<22}{r['rank_top1']:>7.1%}{r['spoke_right']:>7.1%}{r['in_menu']:>7.1%}{r['answered_right']:>7.1%}"
+        f"{r['silence']:>7.1%}{r['wrong_confident']:>7}"
+    )
+    if misses:
+        for c in report.results:
+            if not c.correct or c.wrong_confident:
+                d = c.decision
+                cands = " ".join(f"{x.entry_id}:{x.confidence:.2f}" for x in d.candidates)
+                print(f"   {c.case.query} | exp={c.case.expected} | {d.action.value} {d.reason} | {cands}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sets", nargs="*", default=list(DEFAULT), help=f"any of {sorted(SETS)}")
     parser.add_argument("--misses", action="store_true", help="list the in-scope misses and the NONE cases spoken")
     parser.add_argument("--embed", action="store_true", help="with the in-process embedder (the embed extra)")
     parser.add_argument("--fixed", action="store_true", help="the default knots instead of per-KB calibration")
+    parser.add_argument(
+        "--embed-url",
+        help="also decide each set with this OpenAI-compatible /v1/embeddings endpoint (faq.embedder.url), printed "
+        "under the lexical row; start the server first (e.g. bench/embed_server.py)",
+    )
     args = parser.parse_args()
     if unknown := set(args.sets) - set(SETS):
         parser.error(f"unknown sets: {sorted(unknown)}")
-    print(f"{'set':<16}{'rank':>7}{'spoke':>7}{'menu':>7}{'answer':>7}{'silent':>7}{'wrongC':>7}")
+    print(f"{'set':<22}{'rank':>7}{'spoke':>7}{'menu':>7}{'answer':>7}{'silent':>7}{'wrongC':>7}")
     for name in args.sets:
-        kb, cases = SETS[name]
+        kb, cases_file = SETS[name]
         items = read_file(kb)
+        cases = read_cases(cases_file, {i.id for i in items})
         settings = MatcherSettings(local_embedder=args.embed, per_kb_calibration=not args.fixed)
-        report = evaluate(build_matcher(items, settings), read_cases(cases, {i.id for i in items}))
-        r = row(report.results)
-        print(
-            f"{name:<16}{r['rank_top1']:>7.1%}{r['spoke_right']:>7.1%}{r['in_menu']:>7.1%}{r['answered_right']:>7.1%}"
-            f"{r['silence']:>7.1%}{r['wrong_confident']:>7}"
-        )
-        if args.misses:
-            for c in report.results:
-                if not c.correct or c.wrong_confident:
-                    d = c.decision
-                    cands = " ".join(f"{x.entry_id}:{x.confidence:.2f}" for x in d.candidates)
-                    print(f"   {c.case.query} | exp={c.case.expected} | {d.action.value} {d.reason} | {cands}")
+        print_row(name, evaluate(build_matcher(items, settings), cases), args.misses)
+        if args.embed_url:
+            report = asyncio.run(evaluate_with_url(list(items), cases, settings, args.embed_url))
+            print_row(f"  + {name[:16]} url", report, args.misses)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
@@ -18,6 +18,10 @@ class FaqEmbedderSettings(Section):
     url: str | None = None  # e.g. http://127.0.0.1:8000/v1/embeddings (a self-hosted bge-m3); the key: env
     model: str = "bge-m3"
     weight: float = Field(default=0.35, ge=0, le=1)  # the cosine's share of the fused score
+    # "lift" (default): lexical + weight x the cosine above this KB's near-miss cosine (its `floor_quantile`
+    # percentile); "blend": the older (1-weight)·lexical + weight·cosine (services/faq/match_settings.py)
+    fusion: Literal["lift", "blend"] = "lift"
+    floor_quantile: float = Field(default=90.0, ge=0, le=100)
     timeout_s: float = Field(default=5.0, gt=0)
     # The in-process sentence model instead (services/faq/local_embedder.py; pip install 'qunke[embed]'), off by
     # default: its evidence lifts an entry into "suggest" at most.
@@ -62,5 +66,7 @@ class FaqSettings(Section):
             suggest=self.suggest_threshold,
             synonyms=self.synonyms,
             embedder_weight=self.embedder.weight,
+            embedder_fusion=self.embedder.fusion,
+            embedder_floor_quantile=self.embedder.floor_quantile,
             local_embedder=self.embedder.local,
         )

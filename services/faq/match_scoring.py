@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.faq import frames, tokens
-from services.faq.embedder import fuse
+from services.faq.embedder import fuse, lift
 from services.faq.local_embedder import VariantVectors
 from services.faq.match_index import MatchIndex
 from services.faq.match_settings import MatcherSettings
@@ -133,9 +133,14 @@ class VariantScorer:
         hits = hits or char_hits
         return Scored(i, similarity + lift, shared_words, shared_chars, content, similarity, lift, hits)
 
-    def fuse(self, scored: dict[str, Scored], cosines: npt.NDArray[np.float32]) -> dict[str, Scored]:
-        """Blend each entry's lexical similarity with its best variant's cosine; the embedder may add entries."""
+    def fuse(
+        self, scored: dict[str, Scored], cosines: npt.NDArray[np.float32], floor: float = 0.0
+    ) -> dict[str, Scored]:
+        """Each entry's lexical similarity with its best variant's cosine (`embedder_fusion`: "lift" adds the cosine's
+        excess over `floor`, "blend" mixes them); the embedder may add entries (never above "suggest", see
+        decision_bands: their question score is 0)."""
         weight = self.settings.embedder_weight
+        lifted = self.settings.embedder_fusion == "lift"
         best_cos: dict[str, tuple[float, int]] = {}
         for i, value in enumerate(cosines.tolist()):
             entry = self.index.variants[i].entry_id
@@ -145,13 +150,14 @@ class VariantScorer:
         for entry, (cosine, i) in best_cos.items():
             lexical = scored.get(entry)
             base = lexical.similarity if lexical is not None else 0.0
-            fused = fuse(base, cosine, weight)
+            fused = lift(base, cosine, weight, floor) if lifted else fuse(base, cosine, weight)
             if lexical is None and fused <= 0:
                 continue
+            added = fused - base if lifted else 0.0  # "faq ask --json" evidence: what the endpoint's cosine added
             if lexical is None:
-                out[entry] = Scored(i, fused)
+                out[entry] = Scored(i, fused, embed_lift=added)
             else:
-                out[entry] = dataclasses.replace(lexical, similarity=fused)
+                out[entry] = dataclasses.replace(lexical, similarity=fused, embed_lift=lexical.embed_lift + added)
         return out
 
 

@@ -15,6 +15,13 @@ class MatcherSettings:
     synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)  # canonical -> variants, on top of defaults
     top_k: int = 3  # candidates returned in a decision
     embedder_weight: float = 0.35  # share of the embedder's cosine in the fused score, when an embedder is set
+    # How an operator's embedder (faq.embedder.url) is fused. "lift" (default since faqm3e): the lexical score plus
+    # `embedder_weight` x the cosine's excess over this KB's own near-miss cosine (the `embedder_floor_quantile`
+    # percentile of each variant's best cosine to another entry), rescaled to 0..1; never lowers a lexical score.
+    # "blend": the older convex (1-w)·lexical + w·cosine, which a model whose unrelated texts score 0.6-0.8 (any
+    # real Chinese model) lifts everything with: measured with m3e-small, silence fell to 46-64 % (bench/RESULTS.md).
+    embedder_fusion: str = "lift"
+    embedder_floor_quantile: float = 90.0
     # The calibrated score: word vs character evidence, and how much a near tie with another entry costs.
     word_weight: float = 0.5
     margin_scale: float = 0.12
@@ -40,3 +47,7 @@ class MatcherSettings:
             raise ValueError("top_k: expected at least 1")
         if not 0 <= self.embedder_weight <= 1:
             raise ValueError("embedder_weight: expected 0..1")
+        if self.embedder_fusion not in ("lift", "blend"):
+            raise ValueError("embedder_fusion: expected lift or blend")
+        if not 0 <= self.embedder_floor_quantile <= 100:
+            raise ValueError("embedder_floor_quantile: expected 0..100")

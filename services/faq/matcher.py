@@ -57,7 +57,13 @@ class Matcher:
         # The raw similarities at the configured thresholds: where the embedder's lift cannot move a decision across
         # them, the query is not worth encoding.
         self._knots: Final = (self.calibration.raw_at(settings.suggest), self.calibration.raw_at(settings.answer))
-        self._embeddings: Final = EmbeddingIndex(embedder, texts) if embedder is not None else None
+        self._embeddings: Final = (
+            EmbeddingIndex(
+                embedder, texts, [v.entry_id for v in self._index.variants], settings.embedder_floor_quantile
+            )
+            if embedder is not None
+            else None
+        )
 
     def _load_vectors(self, texts: list[str]) -> VariantVectors | None:
         try:
@@ -102,7 +108,7 @@ class Matcher:
                 # The semantic scorer is an optional extra: without it the lexical decision still stands.
                 log.warning("faq embedder unavailable, deciding on lexical scores only: %s", exc)
             else:
-                scored = self._scorer.fuse(scored, cosines)
+                scored = self._scorer.fuse(scored, cosines, self._embeddings.floor)
         return self._finish(gate, scored)
 
     def _finish(self, query: Query, scored: dict[str, Scored]) -> Decision:

@@ -7,13 +7,14 @@ import zlib
 from typing import Any
 
 import aiohttp
+import numpy as np
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.config.faq import FaqEmbedderSettings
 from bot.embeddings import API_KEY_ENV, OpenAIEmbedder, embedder_from_settings
-from services.faq.embedder import EmbedderError, fuse
+from services.faq.embedder import EmbedderError, fuse, lift, near_miss_floor
 from services.faq.match_settings import MatcherSettings
 from services.faq.matcher import build_matcher
 from services.faq.types import Action, KbItem
@@ -73,13 +74,14 @@ def test_embedder_is_off_by_default() -> None:
     assert embedder_from_settings(NoSession(), FaqEmbedderSettings()) is None  # type: ignore[arg-type]
 
 
-async def test_fusion_changes_a_decision(aiohttp_server: Any) -> None:
+async def test_blend_fusion_changes_a_decision_when_the_cosine_disagrees(aiohttp_server: Any) -> None:
     seen: list[dict[str, Any]] = []
     server = await start_embeddings_server(aiohttp_server, seen)
     async with aiohttp.ClientSession() as http:
         embedder = OpenAIEmbedder(http, str(server.make_url("/v1/embeddings")), "bge-m3", timeout_s=5)
         # Frames weigh little since faq-tune, so the lexical score is high: the cosine needs a big share to outvote it.
-        matcher = build_matcher(ITEMS, MatcherSettings(embedder_weight=0.6), embedder)
+        settings = MatcherSettings(embedder_weight=0.6, embedder_fusion="blend")
+        matcher = build_matcher(ITEMS, settings, embedder)
         lexical = matcher.decide("发票开了没")
         fused = await matcher.adecide("发票开了没")
         again = await matcher.adecide("发票开了没")
@@ -122,3 +124,29 @@ def test_fuse_is_a_bounded_convex_blend() -> None:
     assert fuse(0.8, 0.2, 0.0) == pytest.approx(0.8)
     assert fuse(0.8, 0.2, 1.0) == pytest.approx(0.2)
     assert fuse(0.5, -0.9, 0.5) == pytest.approx(0.25)  # a negative cosine counts as no evidence
+
+
+async def test_lift_fusion_never_lowers_a_lexical_answer_when_the_cosine_disagrees(aiohttp_server: Any) -> None:
+    server = await start_embeddings_server(aiohttp_server, [])
+    async with aiohttp.ClientSession() as http:
+        embedder = OpenAIEmbedder(http, str(server.make_url("/v1/embeddings")), "bge-m3", timeout_s=5)
+        matcher = build_matcher(ITEMS, MatcherSettings(embedder_weight=0.6), embedder)  # the default fusion: lift
+        lexical = matcher.decide("发票开了没")
+        fused = await matcher.adecide("发票开了没")
+    assert lexical.action is Action.ANSWER and fused.action is Action.ANSWER
+    assert fused.best is not None and fused.best.entry_id == "invoice"
+    assert fused.confidence >= lexical.confidence
+
+
+def test_lift_counts_only_the_cosine_above_the_floor() -> None:
+    assert lift(0.3, 0.7, 0.35, 0.8) == pytest.approx(0.3)  # no more alike than two unrelated questions of the KB
+    assert lift(0.3, 0.9, 0.35, 0.8) == pytest.approx(0.3 + 0.35 * 0.5)
+    assert lift(0.3, 1.0, 0.35, 0.8) == pytest.approx(0.65)
+
+
+def test_floor_is_the_near_miss_cosine_between_entries_when_the_kb_is_embedded() -> None:
+    # Entry x's two variants are 0.9 alike; each variant's best cosine to the OTHER entry: 0.6, 0.54, 0, 0.6.
+    matrix = np.array([[1.0, 0.0, 0.0], [0.9, 0.19**0.5, 0.0], [0.0, 0.0, 1.0], [0.6, 0.0, 0.8]], dtype=np.float32)
+    assert near_miss_floor(matrix, ["x", "x", "y", "y"], 100.0) == pytest.approx(0.6, abs=1e-6)
+    assert near_miss_floor(matrix, ["x", "x", "y", "y"], 50.0) == pytest.approx(0.57, abs=1e-6)
+    assert near_miss_floor(matrix[:2], ["x", "x"], 90.0) == 0.0  # one entry: nothing to tell apart
