@@ -67,7 +67,7 @@ class CustomerProfile:
     # Said 退订 and not 订阅 since: no campaign reaches them.
     opted_out: bool = False
     # Handed to a person on the OA and not yet released (services/faq/oa_person.py): the FAQ is silent for them.
-    # {"since", "rep", "ticket_id", "reason", "alerted"}, or None.
+    # {"since", "rep", "ticket_id", "reason", "alerted", "messages" (from the follower since), "last_message_at"}.
     oa_with_person: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +188,8 @@ async def _oa_with_person(session: AsyncSession, ids: list[int]) -> dict[str, An
         "ticket_id": hold.ticket_id,
         "reason": hold.reason,
         "alerted": list(hold.alerted or ()),
+        "messages": hold.held_messages,
+        "last_message_at": hold.last_message_at,
     }
 
 

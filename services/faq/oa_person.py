@@ -71,6 +71,7 @@ async def hold_follower(session: AsyncSession, new: NewHold, now: datetime) -> O
         reason=new.why[:200],
         held_at=now,
         last_message_at=now,
+        held_messages=0,
         last_alert_at=now,
     )
     session.add(hold)
@@ -155,6 +156,7 @@ async def held_message(
 ) -> list[int]:
     """A message from a held follower: the FAQ stays silent; whoever holds it hears, at most once per window."""
     hold.last_message_at = max(hold.last_message_at, min(sent_at, now))
+    hold.held_messages += 1
     if now - hold.last_alert_at < policy.alert_every:
         return []
     ticket = await session.get(Ticket, hold.ticket_id) if hold.ticket_id is not None else None

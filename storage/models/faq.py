@@ -173,6 +173,7 @@ class OaPersonHold(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     held_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_message_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the follower's latest message while held
+    held_messages: Mapped[int] = mapped_column(Integer, default=0)  # messages the FAQ left to a person
     last_alert_at: Mapped[datetime] = mapped_column(UtcDateTime())
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     release_reason: Mapped[str | None] = mapped_column(String(16))

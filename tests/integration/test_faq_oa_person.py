@@ -115,7 +115,8 @@ async def test_a_follower_with_a_person_gets_no_answer_menu_or_greeting_while_ev
 
     assert hold.customer_id is not None
     shown = await profile(stack, hold.customer_id)
-    assert shown["oa_with_person"]["rep"] == ON_DUTY and shown["oa_with_person"]["ticket_id"] == hold.ticket_id
+    person = shown["oa_with_person"]
+    assert (person["rep"], person["ticket_id"], person["messages"]) == (ON_DUTY, hold.ticket_id, 3)
     assert timeline_kinds(shown) == ["oa_with_person"]
     [entry] = [i for i in shown["timeline"] if i["kind"] == "oa_with_person"]
     assert "公众号会话转人工" in entry["text"] and f"T{hold.ticket_id}" in entry["text"]

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=200), nullable=False),
         sa.Column("held_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_message_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("held_messages", sa.Integer(), nullable=False),
         sa.Column("last_alert_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("release_reason", sa.String(length=16), nullable=True),
