@@ -5,14 +5,19 @@ an OA follower over by the same rule as kf."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import xmltodict
 from sqlalchemy import select
+from wechatpy.crypto import WeChatCrypto
 
 from bot.config.settings import ServiceSettings
 from storage.models.faq import OaPersonHold
@@ -22,7 +27,7 @@ from tests.integration.test_cli import qunke
 from tests.integration.test_faq import ANSWERS, decided, eventually, logged
 from tests.integration.test_faq_menus import SUGGEST_BAND
 from tests.integration.test_faq_oa_menus import ON_DUTY, a_follower, metrics
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import DEMO, Stack, running_stack
 
 CONFIDENT = "退货流程是什么"  # answered confidently from kb/example.yaml (return_policy)
 MISSES = ("你们老板叫什么名字？", "你们的猫叫什么？", "公司楼下有停车场吗？")  # in-scope-looking, silent
@@ -205,3 +210,51 @@ async def test_repeated_misses_hand_an_oa_follower_to_a_person_when_handoff_afte
 
     await say_while_held(stack, openid, CONFIDENT)  # now with a person: the FAQ stays out
     assert len(await logged(stack, "oa_send", touser=openid)()) == 1
+
+
+async def test_an_image_from_a_held_follower_counts_and_reaches_the_rep_when_the_window_has_passed(
+    held: HeldStack,
+) -> None:
+    """The sandbox's followers only type text: the image is pushed to /wechat/callback as WeChat would push it."""
+    stack = held.stack
+    openid = await a_follower(stack)
+    hold = await hand_off(stack, openid)
+    held.clock.offset = timedelta(minutes=31)
+    image = (
+        f"<xml><ToUserName><![CDATA[gh_qunkedemo01]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+        "<PicUrl><![CDATA[http://127.0.0.1:9/receipt.jpg]]></PicUrl><MediaId><![CDATA[media-receipt]]></MediaId>"
+        "<MsgId>990001</MsgId></xml>"
+    )
+    query, body = signed_oa_post(image)
+    async with stack.http.post(f"{stack.bot_url}/wechat/callback", params=query, data=body.encode()) as resp:
+        assert resp.status == 200, await resp.text()
+
+    async def counted() -> OaPersonHold | None:
+        async with stack.sessions() as session:
+            row = await session.get(OaPersonHold, hold.id)
+        return row if row is not None and row.held_messages == 1 else None
+
+    await eventually(counted)
+    [alert] = await eventually(logged(stack, "app_message", HELD_TITLE))
+    assert "[image]" in json.dumps(alert, ensure_ascii=False)  # the conversation's last line
+
+
+def signed_oa_post(plaintext: str) -> tuple[dict[str, str], str]:
+    """Query and body as WeChat sends them in safe mode to the demo Official Account (wechatpy's own crypto)."""
+    oa = DEMO.oa
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    encrypted = xmltodict.parse(
+        WeChatCrypto(oa.token, oa.aes_key, oa.app_id).encrypt_message(plaintext, nonce, timestamp)
+    )
+    fields = encrypted["xml"]
+    signature = hashlib.sha1("".join(sorted([oa.token, timestamp, nonce])).encode()).hexdigest()
+    query = {
+        "signature": signature,
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "openid": "o",
+        "encrypt_type": "aes",
+        "msg_signature": fields["MsgSignature"],
+    }
+    return query, f"<xml><Encrypt><![CDATA[{fields['Encrypt']}]]></Encrypt></xml>"
