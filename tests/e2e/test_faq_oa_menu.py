@@ -55,7 +55,7 @@ def test_an_oa_follower_taps_the_did_you_mean_menu_and_gets_the_answer(unstaffed
     assert any(p["text"] == decision["query"] and p["entry_id"] == best["entry_id"] for p in pending), pending
 
 
-def test_none_of_these_on_the_oa_gets_the_follower_a_colleague_and_no_bot_answers_until_the_ticket_is_solved(
+def test_none_of_these_on_the_oa_gets_a_colleague_and_bot_answers_again_only_when_the_ticket_is_solved(
     unstaffed_stack: Stack,
 ) -> None:
     stack = unstaffed_stack
