@@ -15,7 +15,7 @@ from bot.campaign_policy import campaign_policy
 from bot.config.settings import Settings
 from bot.duties import DUTIES
 from bot.health import HealthSources
-from bot.policies import service_rules, survey_policy, ticket_policy
+from bot.policies import faq_policy, service_rules, survey_policy, ticket_policy
 from bot.retention_job import schedule_retention
 from bot.runtime import CORE, HEALTH
 from bot.scheduler import Scheduler
@@ -24,6 +24,7 @@ from campaigns.rfm import run_rfm
 from services.churn.model import ChurnPolicy
 from services.churn.warning import run_churn
 from services.clock import Clock
+from services.faq import oa_person
 from services.service import followups, sla
 from services.service.overdue import overdue_ticket_hook
 from services.surveys import triggers as survey_triggers
@@ -164,3 +165,20 @@ def register_service_jobs(
 
     scheduler.every("tickets-auto-close", settings.tickets.close_interval_s, close_tickets)
     scheduler.every("surveys", settings.surveys.job_interval_s, run_surveys)
+    schedule_oa_holds(scheduler, sessions, clock, settings)
+
+
+def schedule_oa_holds(
+    scheduler: Scheduler, sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> None:
+    """OA followers held for a person go back to the bot once their ticket is solved or they went quiet; the next
+    message would release them too, this puts the release on the timeline and profile without waiting for one."""
+    hold = faq_policy(settings).hold
+
+    async def release_holds() -> None:
+        async with sessions() as session, session.begin():
+            released = await oa_person.release_due(session, clock.now(), hold)
+        if released:
+            log.info("%d OA follower(s) back with the bot after a hand-off", released)
+
+    scheduler.every("oa-person-release", settings.service.tick_s, release_holds)

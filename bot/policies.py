@@ -11,6 +11,7 @@ from bot.config.settings import Settings
 from services.faq.answering import Policy as FaqPolicy
 from services.faq.budget import Budgets
 from services.faq.handoff import Handoff, queued_notice
+from services.faq.oa_person import HoldPolicy
 from services.faq.unanswered import Grouping
 from services.service.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours
 from services.service.policy import ServiceRules, SlaPolicy
@@ -134,4 +135,9 @@ def faq_policy(settings: Settings) -> FaqPolicy:
         ),
         grouping=Grouping(similarity=faq.unanswered_similarity, suggest_threshold=faq.suggest_threshold),
         menus=faq.menus,
+        hold=HoldPolicy(
+            release_after=timedelta(hours=faq.oa_handoff_release_hours),
+            alert_every=timedelta(minutes=faq.repeat_window_min),
+            timezone=settings.timezone,
+        ),
     )

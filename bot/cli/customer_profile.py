@@ -32,6 +32,13 @@ def print_profile(p: CustomerProfile, zone: str) -> None:
         console.print(Text("属性：" + "，".join(f"{k}={v}" for k, v in p.attributes.items())))
     if p.opted_out:
         console.print("已退订营销消息")
+    if p.oa_with_person:
+        held = p.oa_with_person
+        ticket = f"，工单 T{held['ticket_id']}" if held.get("ticket_id") else ""
+        who = held.get("rep") or "、".join(held.get("alerted") or ()) or "无人"
+        since = local(held["since"], zone)
+        line = f"公众号人工服务中：自 {since} 起由 {who} 跟进{ticket}，其间客户发来 {held['messages']} 条消息"
+        console.print(Text(line + "，机器人暂停自动回复"))
     if p.tags:
         console.print("标签：" + "、".join(f"{t['group']}/{t['tag']}" if t["group"] else t["tag"] for t in p.tags))
     if p.groups:

@@ -48,6 +48,9 @@ class FaqSettings(Section):
     unanswered_similarity: float = Field(default=80, ge=0, le=100)  # rapidfuzz ratio that groups two questions
     # kf and the OA: a "did you mean" menu in the suggest band and one greeting menu per session (services/faq/menus.py)
     menus: bool = True
+    # The OA: a follower handed to a person is held (the FAQ stays silent for them) until the hand-off ticket is
+    # solved or closed, or until they have sent nothing for this many hours (services/faq/oa_person.py).
+    oa_handoff_release_hours: float = Field(default=24, gt=0, le=24 * 30)
     # With an empty KB at start-up, import this file (the demo answers out of the box); "" turns it off.
     example_kb: str = "kb/example.yaml"
 

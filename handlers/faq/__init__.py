@@ -8,13 +8,13 @@ from datetime import datetime
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, MessageChannel, Speaker
 from services.customers.contact_prefs import preference_word
-from services.faq.answering import Outcome, Policy, Question, handle_question, reach_of
+from services.faq.answering import Outcome, Policy, Question, hand_off_follower, handle_question, reach_of
 from services.faq.greeting import greet_once
 from services.faq.handoff import is_handoff_request
 from services.faq.jobs import QuestionBatch, queue_question
 from services.faq.menu_clicks import handle_menu_click
 from services.faq.menus import is_faq_menu_id
-from services.faq.oa_handoff import hand_off_follower
+from services.faq.oa_person import held_message, live_hold
 from services.faq.questions import question_from, rep_for
 from services.text.intent import is_chitchat
 from storage.models.faq import FaqDecision
@@ -41,21 +41,41 @@ def _faq_menu_tap(event: ChatMessage) -> bool:
     return event.speaker is Speaker.CUSTOMER and event.customer is not None and is_faq_menu_id(event.menu_id)
 
 
+def _oa_other_message(event: ChatMessage) -> bool:
+    # An image, a voice note, a tap on another menu: nothing the FAQ answers, but a person holding the follower
+    # (services/faq/oa_person.py) hears of it like of a text.
+    return (
+        event.channel is MessageChannel.OA
+        and event.speaker is Speaker.CUSTOMER
+        and event.customer is not None
+        and not _customer_text(event)
+        and not _faq_menu_tap(event)
+    )
+
+
 @router.watch(ChatMessage, _customer_text)
 async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
     """Queue the question as its own job: the pull's page stays short, the FAQ's work gets its own transaction."""
     words = ctx.features.settings.campaigns
     if preference_word(event.text, words.optout_words, words.optin_words) is not None:
         return  # "退订" is a request handlers/optout answers, not a question
-    # kf and OA chit-chat is queued too: the conversation's first one gets the greeting menu (services/faq/greeting.py).
+    # kf and OA chit-chat is queued too: the conversation's first one gets the greeting menu (services/faq/greeting.py);
+    # on the OA every message is, as a follower held for a person may need their rep to hear of it.
     greets = event.channel in GREETING_CHANNELS and ctx.features.settings.faq.menus
-    if ctx.features.faq is not None and (greets or not is_chitchat(event.text)):
+    if ctx.features.faq is not None and (greets or event.channel is MessageChannel.OA or not is_chitchat(event.text)):
         await _queue(ctx, event.source_key)
 
 
 @router.watch(ChatMessage, _faq_menu_tap)
 async def on_menu_tap(event: ChatMessage, ctx: Context) -> None:
     """A tap on one of the FAQ's own menus is decided as a job too, like a question."""
+    if ctx.features.faq is not None:
+        await _queue(ctx, event.source_key)
+
+
+@router.watch(ChatMessage, _oa_other_message)
+async def on_oa_other_message(event: ChatMessage, ctx: Context) -> None:
+    """Any other OA message goes through the same job, which only looks at the follower's hold."""
     if ctx.features.faq is not None:
         await _queue(ctx, event.source_key)
 
@@ -76,7 +96,11 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     question = question_from(stored)
     policy = ctx.features.policies.faq
     now = ctx.clock.now()
+    if question.chat_type == "oa" and await _held_for_person(ctx, stored.id, question, now):
+        return
     menu_id = str(stored.body.get("menu_id", "")) if stored.msgtype == "text" else ""
+    if stored.msgtype != "text" or (menu_id and not is_faq_menu_id(menu_id)):
+        return  # an OA follower's image, voice note or tap on another menu: only a hold had anything to do with it
     if question.chat_type in ("kf", "oa") and not is_faq_menu_id(menu_id) and is_chitchat(question.text):
         if policy.menus:
             await _greet(ctx, question, policy, now)
@@ -103,6 +127,17 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
             outcome.entry_id,
             outcome.confidence,
         )
+
+
+async def _held_for_person(ctx: Context, message_id: int, q: Question, now: datetime) -> bool:
+    """The follower is with a person: the FAQ stays silent, and whoever holds them hears (at most once a window)."""
+    hold_policy = ctx.features.policies.faq.hold
+    hold = await live_hold(ctx.session, q.chat_id, now, hold_policy)
+    if hold is None:
+        return False
+    alerts = await held_message(ctx.session, hold, message_id, q.asked_at, now, hold_policy)
+    log.info("faq %s in oa: with a person (hold %s), silent; %d alert(s) queued", message_id, hold.id, len(alerts))
+    return True
 
 
 async def _greet(ctx: Context, q: Question, policy: Policy, now: datetime) -> None:

@@ -15,7 +15,7 @@ from services.customers.timeline_page import TimelineItem, timeline_page
 from storage.models.campaigns import ContactPref, CustomerAttribute, RfmScore
 from storage.models.service import ChurnScore
 from storage.models.surveys import CustomerScore
-from storage.repos import contacts, groups
+from storage.repos import contacts, groups, oa_holds
 
 # NPS categories: 9-10 promoters, 7-8 passives, 0-6 detractors.
 NPS_PROMOTER: Final = 9
@@ -66,6 +66,9 @@ class CustomerProfile:
     attributes: dict[str, str] = field(default_factory=dict)
     # Said 退订 and not 订阅 since: no campaign reaches them.
     opted_out: bool = False
+    # Handed to a person on the OA and not yet released (services/faq/oa_person.py): the FAQ is silent for them.
+    # {"since", "rep", "ticket_id", "reason", "alerted", "messages" (from the follower since), "last_message_at"}.
+    oa_with_person: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,7 +173,24 @@ async def customer_profile(
         scores=await scores_of(session, customer.id, ids),
         attributes=await attributes_of(session, customer.id),
         opted_out=await _opted_out(session, customer.id),
+        oa_with_person=await _oa_with_person(session, ids),
     )
+
+
+async def _oa_with_person(session: AsyncSession, ids: list[int]) -> dict[str, Any] | None:
+    holds = await oa_holds.live_of_customers(session, ids)
+    if not holds:
+        return None
+    hold = holds[0]
+    return {
+        "since": hold.held_at,
+        "rep": hold.rep,
+        "ticket_id": hold.ticket_id,
+        "reason": hold.reason,
+        "alerted": list(hold.alerted or ()),
+        "messages": hold.held_messages,
+        "last_message_at": hold.last_message_at,
+    }
 
 
 async def attributes_of(session: AsyncSession, customer_id: int) -> dict[str, str]:

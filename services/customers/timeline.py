@@ -35,6 +35,8 @@ class EntryKind(StrEnum):
     CSAT_ANSWERED = "csat_answered"
     NPS_ANSWERED = "nps_answered"
     PURCHASE = "purchase"  # from the purchases table, not customer_events
+    OA_WITH_PERSON = "oa_with_person"  # services/faq/oa_person.py: the OA follower is held for a person
+    OA_PERSON_RELEASED = "oa_person_released"
 
 
 CHANNEL_NAMES: dict[str, str] = {"kf": "微信客服", "archive": "会话存档", "oa": "公众号"}
@@ -53,6 +55,11 @@ MEDIA_LABELS: dict[str, str] = {
     "msgmenu": "菜单消息",
     "chatrecord": "聊天记录",
     "markdown": "Markdown",
+}
+OA_RELEASE_REASONS: dict[str, str] = {
+    "ticket_solved": "工单{ticket}已解决",
+    "ticket_closed": "工单{ticket}已关闭",
+    "idle": "客户长时间没有新消息",
 }
 KF_SEND_FAILURES: dict[int, str] = {
     1: "客服账号已删除",
@@ -115,6 +122,8 @@ def _describe_more(kind: str, member_name: str, detail: Mapping[str, Any]) -> st
         return texts[EntryKind(kind)]
     if kind in (EntryKind.CSAT_ANSWERED, EntryKind.NPS_ANSWERED):
         return _describe_score(kind, detail)
+    if kind in (EntryKind.OA_WITH_PERSON, EntryKind.OA_PERSON_RELEASED):
+        return _describe_oa_hold(kind, member_name, detail)
     if kind == EntryKind.KF_SEND_FAILED:
         reason = KF_SEND_FAILURES.get(int(detail.get("fail_type", 0) or 0), "未知原因")
         return f"微信客服消息发送失败（{reason}）"
@@ -125,6 +134,18 @@ def _describe_more(kind: str, member_name: str, detail: Mapping[str, Any]) -> st
     if kind == "tag_added":  # services/customers/tag_events.py
         return f"{member_name} 添加了标签「{detail.get('tag', '')}」"
     return kind
+
+
+def _describe_oa_hold(kind: str, member_name: str, detail: Mapping[str, Any]) -> str:
+    """ "公众号会话转人工（客户要求人工服务），机器人暂停自动回复，由 张三 跟进，工单 T3" and
+    "公众号人工服务结束（工单 T3 已解决），机器人恢复自动回复"."""
+    ticket = f" T{detail['ticket_id']} " if detail.get("ticket_id") else ""
+    if kind == EntryKind.OA_PERSON_RELEASED:
+        why = OA_RELEASE_REASONS.get(str(detail.get("reason", "")), str(detail.get("reason", "")))
+        return f"公众号人工服务结束（{why.format(ticket=ticket).strip()}），机器人恢复自动回复"
+    text = f"公众号会话转人工（{detail.get('reason') or '客户要求人工服务'}），机器人暂停自动回复"
+    text += f"，由 {member_name} 跟进" if member_name else ""
+    return text + (f"，工单{ticket.rstrip()}" if ticket else "")
 
 
 def message_text(msgtype: str, text: str, body: Mapping[str, Any], recalled: bool) -> str:

@@ -2,7 +2,8 @@
 
 kf and the Official Account: a confident answer goes to the customer (if the window has room); between the
 thresholds a "did you mean" menu (services/faq/menus.py), or a rep's suggestion when the window cannot afford it;
-in kf, "人工"/"转人工"/"投诉" or repeated misses hand the session to a person.
+repeated misses (one rule for both) hand the customer to a person: in kf the session is transferred, on the OA the
+follower is held for a person (services/faq/oa_handoff.py, oa_person.py). In kf "人工"/"转人工"/"投诉" does too.
 Customer groups and reps' 1:1 chats (read through the archive, where the bot cannot post): a private suggested
 reply to the rep, unless a member already answered; or, in a group switched to `group_send_task`, a one-group
 mass task for the rep to confirm. Every decision lands in `faq_replies`; every question not answered confidently
@@ -24,6 +25,8 @@ from services.faq.budget import Budgets
 from services.faq.engine import FaqEngine
 from services.faq.handoff import Handoff, choose_servicer, hand_off, is_handoff_request
 from services.faq.menus import MENU_SENT, did_you_mean, remember_menu
+from services.faq.oa_handoff import OaAsk, oa_hand_off
+from services.faq.oa_person import HoldPolicy
 from services.faq.reach import Reach
 from services.faq.types import Action, Decision
 from services.faq.unanswered import Asked, Grouping
@@ -64,6 +67,7 @@ class Policy:
     grouping: Grouping = field(default_factory=Grouping)
     contact_line: str = "如需人工服务，请回复“人工”"
     menus: bool = True  # kf and the OA: a "did you mean" menu in the suggest band (services/faq/menus.py)
+    hold: HoldPolicy = field(default_factory=HoldPolicy)  # the OA's "with a person" state (oa_person.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +103,7 @@ async def handle_question(
     if decision.reason in NOT_QUESTIONS:
         return Outcome(None, decision.reason)
     if q.chat_type in ("kf", "oa"):
-        if q.chat_type == "kf" and not in_flight and await _last_straw(session, q, decision, policy):
+        if not in_flight and await _last_straw(session, q, decision, policy):
             await _unanswered(session, q, decision, FaqDecision.HANDOFF, policy, now)
             why = f"连续 {policy.handoff.after_misses} 个问题未能自动解答"
             return await _hand_off(session, q, policy, owner, why, now, decision)
@@ -211,6 +215,16 @@ async def hand_off_question(
     return await _hand_off(session, q, policy, owner, why, now)
 
 
+async def hand_off_follower(
+    session: AsyncSession, q: Question, policy: Policy, owner: str | None, why: str, now: datetime
+) -> Outcome:
+    """Hand the OA follower who sent `q` to a person ("人工" typed, "都不是"), recorded as that message's decision.
+    A follower already held for a person never gets here (handlers/faq checks the hold first)."""
+    if await faq_repo.reply_for_message(session, q.message_id) is not None:
+        return Outcome(None, "already_handled")
+    return await _hand_off(session, q, policy, owner, why, now)
+
+
 async def _hand_off(
     session: AsyncSession,
     q: Question,
@@ -220,6 +234,10 @@ async def _hand_off(
     now: datetime,
     decision: Decision | None = None,
 ) -> Outcome:
+    if q.chat_type == customer_reach.OA:
+        ask = OaAsk(q.message_id, q.customer_id, q.chat_id)
+        oa = await oa_hand_off(session, reach_of(q), ask, owner, why, policy.handoff, policy.budgets, now)
+        return await _handed_off(session, q, decision, why, now, (oa.rep, oa.notice_id, oa.alerted))
     done = await hand_off(
         session, q.message_id, q.chat_id, q.external_userid, q.customer_id, owner, why, policy.handoff, now
     )
@@ -230,22 +248,27 @@ async def _hand_off(
             q.message_id,
             told,
         )
+    return await _handed_off(session, q, decision, why, now, (done.servicer, done.trans_id, done.alerted))
+
+
+async def _handed_off(
+    session: AsyncSession,
+    q: Question,
+    decision: Decision | None,
+    why: str,
+    now: datetime,
+    done: tuple[str | None, int | None, tuple[str, ...]],
+) -> Outcome:
+    """Record a hand-off as the message's decision; `done` = who takes it, the outbox row, who was alerted."""
+    member, outbox_id, alerted = done
     best = decision.best if decision is not None else None
     confidence = decision.confidence if decision is not None else 0.0
     entry_id = best.entry_id if best is not None else None
     reply = NewReply(
-        q.message_id,
-        q.customer_id,
-        q.channel,
-        q.chat_id,
-        entry_id,
-        FaqDecision.HANDOFF,
-        confidence,
-        done.servicer,
-        done.trans_id,
+        q.message_id, q.customer_id, q.channel, q.chat_id, entry_id, FaqDecision.HANDOFF, confidence, member, outbox_id
     )
     await faq_repo.add_reply(session, reply, now)
-    return Outcome(FaqDecision.HANDOFF, why, entry_id, confidence, done.servicer, done.trans_id, done.alerted)
+    return Outcome(FaqDecision.HANDOFF, why, entry_id, confidence, member, outbox_id, alerted)
 
 
 async def _record(

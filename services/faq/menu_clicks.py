@@ -12,9 +12,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import learning
-from services.faq.answering import Outcome, Policy, Question, hand_off_question, reach_of
+from services.faq.answering import Outcome, Policy, Question, hand_off_follower, hand_off_question, reach_of
 from services.faq.menus import NONE_ID, entry_of
-from services.faq.oa_handoff import hand_off_follower
 from services.faq.reach import KF, room, send
 from services.outbox.messages import Text
 from storage.kf_state import WITH_PERSON

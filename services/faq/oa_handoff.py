@@ -2,8 +2,9 @@
 through the OA's own customer-service tools.
 
 The OA has no API that hands a follower to a person (kf's service_state/trans), so the hand-off is what kf's is
-around that call: the follower hears in Chinese that a colleague will reply, a ticket opens (as for kf), and the
-owner rep (else the on-duty rep, else the managers) gets an app message with the conversation so far.
+around that call: the follower hears in Chinese that a colleague will reply, a ticket opens (as for kf), the
+owner rep (else the on-duty rep, else the managers) gets an app message with the conversation so far, and the
+follower is held for a person (services/faq/oa_person.py) so the FAQ stays out of their chat until released.
 """
 
 from __future__ import annotations
@@ -16,16 +17,12 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import notify
-from services.faq.answering import Outcome, Policy, Question, reach_of
 from services.faq.budget import Budgets
 from services.faq.handoff import Handoff, choose_servicer, handoff_ticket
+from services.faq.oa_person import NewHold, hold_follower
 from services.faq.reach import Reach, room, send
 from services.outbox.messages import Text
 from services.tickets.text import label
-from storage.models.faq import FaqDecision
-from storage.repos import faq as faq_repo
-from storage.repos.faq import NewReply
-from storage.repos.faq_menus import handed_off_since
 
 log = logging.getLogger("qunke.faq")
 
@@ -53,24 +50,6 @@ class OaAsk:
     chat_id: str
 
 
-async def hand_off_follower(
-    session: AsyncSession, q: Question, policy: Policy, owner: str | None, why: str, now: datetime
-) -> Outcome:
-    """Hand the follower who sent `q` to a person, recorded as that message's FAQ decision; once per
-    `repeat_window` in a chat, so a follower who repeats "人工" does not alert the rep again and again."""
-    if await faq_repo.reply_for_message(session, q.message_id) is not None:
-        return Outcome(None, "already_handled")
-    if await handed_off_since(session, q.chat_id, now - policy.repeat_window):
-        return Outcome(None, "handoff_recent")
-    ask = OaAsk(q.message_id, q.customer_id, q.chat_id)
-    done = await oa_hand_off(session, reach_of(q), ask, owner, why, policy.handoff, policy.budgets, now)
-    reply = NewReply(
-        q.message_id, q.customer_id, q.channel, q.chat_id, None, FaqDecision.HANDOFF, 0.0, done.rep, done.notice_id
-    )
-    await faq_repo.add_reply(session, reply, now)
-    return Outcome(FaqDecision.HANDOFF, why, None, 0.0, done.rep, done.notice_id, done.alerted)
-
-
 async def oa_hand_off(
     session: AsyncSession,
     reach: Reach,
@@ -81,7 +60,8 @@ async def oa_hand_off(
     budgets: Budgets,
     now: datetime,
 ) -> OaHandedOff:
-    """Tell the follower a colleague will reply, open a ticket and alert whoever should reply."""
+    """Tell the follower a colleague will reply, open a ticket, alert whoever should reply, and hold the follower
+    for them: the FAQ stays out of the chat until the ticket is solved or the chat goes quiet (oa_person.py)."""
     rep = choose_servicer(owner, ask.customer_id, policy.on_duty)
     alerted = (rep,) if rep else policy.managers
     ticket = await handoff_ticket(
@@ -94,6 +74,9 @@ async def oa_hand_off(
     notice_id = None
     if await room(session, budgets, reach, now) > 0:
         notice_id = await send(session, now, reach, Text(OA_NOTICE), f"faq-oa-handoff:{ask.message_id}")
+    ticket_id = ticket.id if ticket is not None else None
+    held = NewHold(ask.chat_id, reach.openid, ask.customer_id, ask.message_id, rep, alerted, ticket_id, why)
+    await hold_follower(session, held, now)
     if not alerted:
         log.warning(
             "OA hand-off for message %s: no owner rep, no one on duty (service.on_duty) and no service.managers: "

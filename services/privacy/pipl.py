@@ -16,7 +16,7 @@ from storage.db import dialect_of
 from storage.models.campaigns import CampaignSend, ContactPref, CustomerAttribute, Followup, RfmScore
 from storage.models.console import AuditEntry, Erasure
 from storage.models.customers import Customer, CustomerEvent, CustomerFollow, CustomerMerge, CustomerTag
-from storage.models.faq import FaqReply, UnansweredGroup, UnansweredQuestion
+from storage.models.faq import FaqReply, OaPersonHold, UnansweredGroup, UnansweredQuestion
 from storage.models.groups import GroupMember
 from storage.models.inbox import InboundEvent
 from storage.models.masstasks import MassTarget
@@ -33,6 +33,7 @@ log = logging.getLogger("qunke.privacy")
 BY_CUSTOMER: list[tuple[str, type[DeclarativeBase]]] = [
     ("faq_replies", FaqReply),
     ("unanswered_questions", UnansweredQuestion),
+    ("oa_person_holds", OaPersonHold),
     ("chat_waits", ChatWait),
     ("surveys", Survey),
     ("service_alerts", ServiceAlert),

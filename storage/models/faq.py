@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, JsonColumn, UtcDateTime
@@ -138,3 +138,42 @@ class GroupFaqSetting(Base):
     mode: Mapped[str] = mapped_column(String(24), default=GroupFaqMode.SUGGEST)
     updated_by: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OaHoldRelease(StrEnum):
+    TICKET_SOLVED = "ticket_solved"
+    TICKET_CLOSED = "ticket_closed"
+    IDLE = "idle"  # no message from the follower for faq.oa_handoff_release_hours
+
+
+class OaPersonHold(Base):
+    """An OA follower handed to a person (services/faq/oa_person.py): while live (released_at is NULL) the FAQ stays
+    out of their chat; released when the hand-off ticket is solved or closed, or after an idle time."""
+
+    __tablename__ = "oa_person_holds"
+    __table_args__ = (
+        # One live hold per follower's chat, and the lookup every OA message makes.
+        Index(
+            "uq_oa_person_holds_live_chat",
+            "chat_id",
+            unique=True,
+            postgresql_where=text("released_at IS NULL"),
+            sqlite_where=text("released_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[str] = mapped_column(String(160))
+    openid: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(BigId)  # the follower's message that was handed off
+    rep: Mapped[str | None] = mapped_column(String(64))  # the owner or on-duty rep; None: only managers heard
+    alerted: Mapped[list[str]] = mapped_column(JsonColumn, default=list)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    held_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_message_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the follower's latest message while held
+    held_messages: Mapped[int] = mapped_column(Integer, default=0)  # messages the FAQ left to a person
+    last_alert_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    release_reason: Mapped[str | None] = mapped_column(String(16))

@@ -45,16 +45,6 @@ async def kf_replied_since(session: AsyncSession, customer_id: int, chat_id: str
     return (await session.execute(stmt)).first() is not None
 
 
-async def handed_off_since(session: AsyncSession, chat_id: str, since: datetime) -> bool:
-    """Has the FAQ handed this chat to a person since `since`?"""
-    stmt = (
-        select(FaqReply.id)
-        .where(FaqReply.chat_id == chat_id, FaqReply.decision == FaqDecision.HANDOFF, FaqReply.created_at >= since)
-        .limit(1)
-    )
-    return (await session.execute(stmt)).first() is not None
-
-
 async def most_answered(session: AsyncSession, since: datetime, limit: int) -> list[str]:
     """Enabled entries the bot answered most often since `since`, most first (ties by id)."""
     count = func.count(FaqReply.id)

@@ -1,5 +1,6 @@
 """ "Did you mean" on the Official Account, black-box: a follower's question the matcher is unsure of gets an OA msgmenu
-of its candidates; a tap (a text carrying bizmsgmenuid) gets that entry's answer; "都不是" gets a colleague."""
+of its candidates; a tap (a text carrying bizmsgmenuid) gets that entry's answer; "都不是" gets a colleague, and the
+bot then leaves the follower to that person until the hand-off ticket is solved."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import Stack
-from tests.e2e.scenarios import UNSTAFFED
+from tests.e2e.scenarios import FAQ_QUESTIONS, UNSTAFFED
 from tests.e2e.test_faq_menu import suggest_band_question
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +55,9 @@ def test_an_oa_follower_taps_the_did_you_mean_menu_and_gets_the_answer(unstaffed
     assert any(p["text"] == decision["query"] and p["entry_id"] == best["entry_id"] for p in pending), pending
 
 
-def test_none_of_these_on_the_oa_gets_the_follower_a_colleague(unstaffed_stack: Stack) -> None:
+def test_none_of_these_on_the_oa_gets_a_colleague_and_bot_answers_again_only_when_the_ticket_is_solved(
+    unstaffed_stack: Stack,
+) -> None:
     stack = unstaffed_stack
     decision = suggest_band_question(stack)
     openid = follower(stack, "路人甲")  # not a customer of the corp: no owner, nobody on duty, so the manager hears
@@ -64,3 +67,38 @@ def test_none_of_these_on_the_oa_gets_the_follower_a_colleague(unstaffed_stack: 
     assert "同事" in notices[0]["text"]["content"], notices
     alerts = stack.wait_for(lambda: stack.app_messages("zhaoliu", "公众号客户转人工"), 60, "the manager's alert")
     assert decision["query"] in alerts[0], alerts
+
+    # With a person now: the next question is stored and left to them, the profile says so.
+    ticket = stack.wait_for(lambda: handoff_ticket(stack, openid), 60, "the hand-off ticket")
+    question = FAQ_QUESTIONS[0]
+    answer = stack.cli_json("faq", "ask", question)["candidates"][0]["answer"]
+    stack.act("oa-say", {"openid": openid, "text": question})
+    held = stack.wait_for(lambda: with_person(stack, ticket, messages=1), 60, "the question left to a person")
+    assert held["ticket_id"] == ticket["id"] and held["alerted"] == ["zhaoliu"], held
+    assert len(oa_sent(stack, openid, "text")) == 1  # the notice only: no answer, menu or greeting
+    assert not oa_sent(stack, openid, "msgmenu")[1:]
+
+    # The manager solves the ticket as users do; the follower's next question is the bot's again.
+    stack.cli("ticket", "solve", ticket["ref"])
+    stack.act("oa-say", {"openid": openid, "text": question})
+    answers = stack.wait_for(
+        lambda: [m for m in oa_sent(stack, openid, "text") if m["text"]["content"].startswith(answer)],
+        60,
+        "the bot's answer after the ticket was solved",
+    )
+    assert len(answers) == 1, answers
+    timeline = stack.cli_json("customer", "show", str(ticket["customer_id"]))["timeline"]
+    kinds = [item["kind"] for item in timeline if item["kind"].startswith("oa_")]
+    assert kinds == ["oa_with_person", "oa_person_released"], kinds
+
+
+def handoff_ticket(stack: Stack, openid: str) -> dict[str, Any] | None:
+    rows: list[dict[str, Any]] = stack.cli_json("ticket", "list")
+    found = [r for r in rows if r["channel"] == "oa" and r["source"] == "handoff" and openid in r["chat_id"]]
+    return found[0] if found else None
+
+
+def with_person(stack: Stack, ticket: dict[str, Any], messages: int) -> dict[str, Any] | None:
+    """The profile's "with a person" state once it has counted `messages` messages from the follower."""
+    held: dict[str, Any] | None = stack.cli_json("customer", "show", str(ticket["customer_id"]))["oa_with_person"]
+    return held if held is not None and held["messages"] >= messages else None

@@ -50,6 +50,9 @@ def test_settings_are_frozen_when_code_tries_to_change_them() -> None:
         ('churn:\n  run_at: "25:99"\n', "churn.run_at: Value error, expected HH:MM, e.g. 03:30 (got '25:99')"),
         ("surveys:\n  job_interval_s: abc\n", "surveys.job_interval_s: Input should be a valid number"),
         ("archive:\n  poll_interval_s: .nan\n", "archive.poll_interval_s: Input should be a finite number"),
+        ("faq:\n  oa_handoff_release_hours: 0\n", "faq.oa_handoff_release_hours: Input should be greater than 0"),
+        ("faq:\n  oa_handoff_release_hours: soon\n", "faq.oa_handoff_release_hours: Input should be a valid number"),
+        ("faq:\n  oa_handoff_release_hours: 1000\n", "faq.oa_handoff_release_hours: Input should be less than or"),
     ],
 )
 def test_bad_config_names_the_key_and_expectation_when_file_is_wrong(
