@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.config.service import ServiceSettings
 from bot.config.settings import Settings
-from services.faq.answering import Policy as FaqPolicy
+from services.faq.answer_types import Policy as FaqPolicy
 from services.faq.budget import Budgets
 from services.faq.handoff import Handoff, queued_notice
 from services.faq.oa_person import HoldPolicy

@@ -8,7 +8,8 @@ from datetime import datetime
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, FaqQuestionQueued, MessageChannel, Speaker
 from services.customers.contact_prefs import preference_word
-from services.faq.answering import Outcome, Policy, Question, hand_off_follower, handle_question, reach_of
+from services.faq.answer_types import Outcome, Policy, Question
+from services.faq.answering import hand_off_follower, handle_question, reach_of
 from services.faq.greeting import greet_once
 from services.faq.handoff import is_handoff_request
 from services.faq.jobs import QuestionBatch, queue_question

@@ -13,23 +13,21 @@ in `unanswered_questions`.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import notify, unanswered
 from services.faq import reach as customer_reach
-from services.faq.budget import Budgets
+from services.faq.answer_types import Outcome, Policy, Question
 from services.faq.engine import FaqEngine
-from services.faq.handoff import Handoff, choose_servicer, hand_off, is_handoff_request
+from services.faq.handoff import choose_servicer, hand_off, is_handoff_request
 from services.faq.menus import MENU_SENT, did_you_mean, remember_menu
 from services.faq.oa_handoff import OaAsk, oa_hand_off
-from services.faq.oa_person import HoldPolicy
 from services.faq.reach import Reach
 from services.faq.types import Action, Decision
-from services.faq.unanswered import Asked, Grouping
+from services.faq.unanswered import Asked
 from services.outbox.mass_queue import queue_mass_task
 from services.outbox.messages import MassContent, Text
 from storage.kf_state import WITH_PERSON
@@ -43,42 +41,6 @@ from storage.repos.windows import kf_recipient
 log = logging.getLogger("qunke.faq")
 
 NOT_QUESTIONS: Final = frozenset({"chitchat", "not_question", "empty"})
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    message_id: int
-    customer_id: int | None
-    channel: str  # kf | archive | oa
-    chat_type: str  # kf | group | single | oa
-    chat_id: str
-    text: str
-    asked_at: datetime
-    external_userid: str = ""
-    openid: str = ""
-    member_userid: str | None = None  # the rep in a 1:1 archive chat
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    repeat_window: timedelta = timedelta(minutes=30)
-    handoff: Handoff = field(default_factory=Handoff)
-    budgets: Budgets = field(default_factory=Budgets)
-    grouping: Grouping = field(default_factory=Grouping)
-    contact_line: str = "如需人工服务，请回复“人工”"
-    menus: bool = True  # kf and the OA: a "did you mean" menu in the suggest band (services/faq/menus.py)
-    hold: HoldPolicy = field(default_factory=HoldPolicy)  # the OA's "with a person" state (oa_person.py)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    decision: str | None  # a FaqDecision, or None when the message was not a question for the FAQ
-    reason: str
-    entry_id: str | None = None
-    confidence: float = 0.0
-    member_userid: str | None = None
-    outbox_id: int | None = None
-    alerted: tuple[str, ...] = ()  # a hand-off: who hears about it
 
 
 async def handle_question(

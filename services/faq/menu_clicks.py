@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq import learning
-from services.faq.answering import Outcome, Policy, Question, hand_off_follower, hand_off_question, reach_of
+from services.faq.answer_types import Outcome, Policy, Question
+from services.faq.answering import hand_off_follower, hand_off_question, reach_of
 from services.faq.menus import NONE_ID, entry_of
 from services.faq.reach import KF, room, send
 from services.outbox.messages import Text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.faq.answering import Question
+from services.faq.answer_types import Question
 from storage.models.customers import Customer
 from storage.models.groups import Group
 from storage.models.messages import Message

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.clock import ManualClock
 from services.conversations.recording import PersonRef, Said, record_many
 from services.faq import kb
-from services.faq.answering import Outcome, Policy, Question, handle_question
+from services.faq.answer_types import Outcome, Policy, Question
+from services.faq.answering import handle_question
 from services.faq.engine import Deciding, FaqEngine
 from services.faq.handoff import Handoff
 from services.faq.match_settings import MatcherSettings
