@@ -252,6 +252,11 @@ async def bench_backend(name: str, url_for: Callable[[str], str], args: argparse
             f"{name:<10} {who + ' CPU':<24} {'':>7} {cpu / len(items) * 1e6:>9.0f}us/msg  "
             f"busy {cpu / q:.0%} of the pull's wall time"
         )
+    pace = len(items) / max(loop_cpu, worker_cpu)  # each half on a core of its own, the slower one never waiting
+    lines.append(
+        f"{name:<10} {'pace of the slower half':<24} {'':>7} {pace:>10.0f}/s   "
+        f"{pace / (cores * per_core):.2f}x the CPU-time ceiling: what {cores} free cores would give"
+    )
     return lines
 
 
