@@ -214,7 +214,8 @@ class ArchivePages:
         """The page's items opened in the worker process (unknown key versions are not sent), or None when it
         died."""
         known = [self._keys.has(item) for item in items]
-        sealed = [(i.publickey_ver, i.encrypt_random_key, i.encrypt_chat_msg) for i in items if self._keys.has(i)]
+        pairs = zip(items, known, strict=True)
+        sealed = [(i.publickey_ver, i.encrypt_random_key, i.encrypt_chat_msg) for i, ok in pairs if ok]
         assert self._unwraps is not None
         answers = await self._unwraps.open(sealed) if sealed else []
         if answers is None:  # the pool logged why
