@@ -61,6 +61,14 @@ class MemorySource(SandboxArchiveSource):
         return self._all[start : start + limit]
 
 
+class KeysOnlySource(MemorySource):
+    """The same items, but the unwrap process only unwraps keys and the bot's process decrypts (`--worker-keys-only`:
+    the split before branch archbal, to compare on one machine)."""
+
+    def worker_opener(self) -> dict[str, str] | None:
+        return None
+
+
 class NoDirectory:
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"directory.{name} is not used while storing archive messages")
@@ -148,13 +156,15 @@ def load() -> str:
 
 
 async def run_qunke(
-    url: str, items: list[ArchiveItem], keys: ArchiveKeys, threads: int, features: Features
+    url: str, items: list[ArchiveItem], keys: ArchiveKeys, args: argparse.Namespace, features: Features
 ) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds of the loop's process, CPU seconds of the unwrap worker) of the pull."""
     engine = create_db_engine(url)
     metrics = Metrics()
     pages = PageLoop(make_sessionmaker(engine), build_dispatcher(), NoDirectory(), SystemClock(), metrics, features)  # type: ignore[arg-type]
-    puller = ArchivePuller(MemorySource(items), keys, metrics, pages, limit=1000, decrypt_threads=threads)
+    source = KeysOnlySource(items) if args.worker_keys_only else MemorySource(items)
+    ahead = {} if args.ahead_pages is None else {"read_ahead_pages": args.ahead_pages}  # older code has no such knob
+    puller = ArchivePuller(source, keys, metrics, pages, limit=1000, decrypt_threads=args.threads, **ahead)
     try:
         puller.start_unwrap_processes()  # started once per bot process (on its first backlog), not per pull
         started, own, children = time.perf_counter(), own_cpu(), children_cpu()
@@ -221,7 +231,7 @@ async def bench_backend(name: str, url_for: Callable[[str], str], args: argparse
             features[url] = await every_feature(url, http)
         # The machine is shared: the RSA rate is measured around the runs it is compared with, not once at start.
         rsa_before = await rsa_only(1000)
-        q, loop_cpu, worker_cpu = await run_qunke(qunke_url, items, keys, args.threads, features[qunke_url])
+        q, loop_cpu, worker_cpu = await run_qunke(qunke_url, items, keys, args, features[qunke_url])
         q_cpu = loop_cpu + worker_cpu
         st, st_cpu = await run_store_only(store_url, items, keys, features[store_url])
         rsa_after = await rsa_only(1000)
@@ -273,7 +283,9 @@ async def rsa_only(n: int) -> tuple[float, float]:
 async def main_async(args: argparse.Namespace) -> None:
     print(
         f"{args.n} archived group messages (naive loop: {args.naive_n}), 2048-bit RSA key per message, "
-        f"{args.threads} decrypt threads, {os.cpu_count()} CPUs"
+        f"{args.threads} decrypt threads, {os.cpu_count()} CPUs; the unwrap process "
+        f"{'returns keys' if args.worker_keys_only else 'opens items whole'} (where the code does), "
+        f"{'default' if args.ahead_pages is None else args.ahead_pages} pages read ahead"
     )
     print("ceiling = cores / (1/RSA unwraps per core-second + 1/store path rate), measured around the same runs")
     print(
@@ -308,6 +320,10 @@ def main() -> None:
     parser.add_argument("--naive-n", type=int, default=2_000, help="messages through the commit-per-message loop")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="decrypt threads")
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--worker-keys-only", action="store_true", help="the unwrap process returns keys, the bot's process decrypts"
+    )
+    parser.add_argument("--ahead-pages", type=int, default=None, help="pages read ahead (default: the puller's)")
     asyncio.run(main_async(parser.parse_args()))
 
 
