@@ -56,3 +56,32 @@ async def test_a_failed_read_ahead_is_read_again_when_its_page_is_asked_for() ->
     assert await ahead.read(3) == [4, 5, 6]
     assert archive.reads[:3] == [0, 3, 3]
     ahead.close()
+
+
+async def test_two_pages_ahead_are_read_in_order_and_each_position_once_when_the_depth_is_two() -> None:
+    archive = Archive(13)
+    ahead = ReadAhead(archive.read, after, depth=2)
+    assert await ahead.read(0) == [1, 2, 3]
+    await asyncio.sleep(0.01)  # the caller stores page one meanwhile
+    assert archive.reads == [0, 3, 6] and ahead.positions == [3, 6]  # two pages ahead, no more
+    assert await ahead.read(3) == [4, 5, 6]
+    await asyncio.sleep(0.01)
+    assert ahead.positions == [6, 9]  # the queue refilled behind the page taken
+    assert await ahead.read(6) == [7, 8, 9]
+    assert await ahead.read(9) == [10, 11, 12]
+    assert await ahead.read(12) == [13]
+    assert archive.reads == [0, 3, 6, 9, 12] and ahead.positions == []  # nothing after a short page
+
+
+async def test_every_page_ahead_is_dropped_when_the_cursor_moved_elsewhere_at_depth_two() -> None:
+    archive = Archive(13)
+    ahead = ReadAhead(archive.read, after, depth=2)
+    await ahead.read(0)
+    await asyncio.sleep(0.01)
+    assert ahead.positions == [3, 6]
+    assert await ahead.read(0) == [1, 2, 3]  # the page was not committed: read again, the pages ahead dropped
+    assert archive.reads == [0, 3, 6, 0]
+    await asyncio.sleep(0.01)
+    assert ahead.positions == [3, 6]  # and read ahead again from there
+    ahead.close()
+    assert ahead.positions == []

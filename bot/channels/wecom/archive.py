@@ -19,10 +19,19 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 import aiohttp
-from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from bot.channels.wecom.archive_open import (
+    FINANCE_SDK,
+    SANDBOX_AES,
+    SdkDecrypt,
+    open_with,
+    sandbox_decrypt,
+)
+from bot.channels.wecom.archive_open import (
+    ItemUnreadable as ItemUnreadable,  # re-exported: the archive's callers name it from here
+)
 
 log = logging.getLogger("qunke.archive")
 
@@ -62,14 +71,6 @@ class ArchiveSourceError(Exception):
         self.retryable = code in RETRYABLE_SDK_ERRORS or code < 0
 
 
-class ItemUnreadable(Exception):
-    """One item cannot be decrypted or read; it is recorded as failed and the pull moves past it."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
 class ArchiveSource(Protocol):
     async def fetch(self, seq: int, limit: int) -> list[ArchiveItem]:
         """Items after `seq` (the SDK's GetChatData), at most `limit` (≤ 1000)."""
@@ -77,6 +78,11 @@ class ArchiveSource(Protocol):
 
     def decrypt(self, random_key: bytes, encrypt_chat_msg: str) -> str:
         """The SDK's DecryptData: the message JSON, given the item's unwrapped key. CPU only, no I/O."""
+        ...
+
+    def worker_opener(self) -> dict[str, str] | None:
+        """How the unwrap process can run `decrypt` itself (bot/channels/wecom/archive_open.py), or None: it then
+        unwraps keys only and `decrypt` runs in the bot's process."""
         ...
 
     async def close(self) -> None: ...
@@ -145,19 +151,7 @@ def open_item(source: ArchiveSource, keys: ArchiveKeys, item: ArchiveItem) -> di
 
 def open_unwrapped(source: ArchiveSource, random_key: bytes, item: ArchiveItem) -> dict[str, Any]:
     """Decrypt and parse one item whose key is already unwrapped; raises ItemUnreadable with the reason."""
-    try:
-        text = source.decrypt(random_key, item.encrypt_chat_msg)
-    except ItemUnreadable:
-        raise
-    except Exception as exc:
-        raise ItemUnreadable("decrypt_failed", f"{type(exc).__name__}: {exc}") from None
-    try:
-        message = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ItemUnreadable("bad_json", str(exc)) from None
-    if not isinstance(message, dict):
-        raise ItemUnreadable("bad_json", "not an object")
-    return message
+    return open_with(source.decrypt, random_key, item.encrypt_chat_msg)
 
 
 class SandboxArchiveSource:
@@ -181,12 +175,10 @@ class SandboxArchiveSource:
         return _items(data)
 
     def decrypt(self, random_key: bytes, encrypt_chat_msg: str) -> str:
-        if len(random_key) != 32:
-            raise ItemUnreadable("decrypt_failed", f"key of {len(random_key)} bytes, expected 32")
-        decryptor = Cipher(algorithms.AES(random_key), modes.CBC(random_key[:16])).decryptor()
-        padded = decryptor.update(base64.b64decode(encrypt_chat_msg, validate=True)) + decryptor.finalize()
-        unpadder = sym_padding.PKCS7(128).unpadder()
-        return (unpadder.update(padded) + unpadder.finalize()).decode("utf-8")
+        return sandbox_decrypt(random_key, encrypt_chat_msg)
+
+    def worker_opener(self) -> dict[str, str] | None:
+        return {"scheme": SANDBOX_AES}
 
     async def close(self) -> None:
         return None
@@ -209,8 +201,9 @@ class FinanceSdkArchiveSource:
     GetChatData blocks on the network for up to `timeout_s`."""
 
     def __init__(self, library: Path, corp_id: str, secret: str, timeout_s: int, proxy: str = "", passwd: str = ""):
-        self._lib = ctypes.CDLL(str(library))
+        self._lib, self._library = ctypes.CDLL(str(library)), library.resolve()
         self._declare(self._lib)
+        self._decrypt = SdkDecrypt(self._library)
         self._proxy, self._passwd, self._timeout = proxy.encode(), passwd.encode(), int(timeout_s)
         self._sdk = self._lib.NewSdk()
         if not self._sdk:
@@ -247,8 +240,6 @@ class FinanceSdkArchiveSource:
             ctypes.c_int,
             ctypes.c_void_p,
         ]
-        lib.DecryptData.restype = ctypes.c_int
-        lib.DecryptData.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p]
 
     def _slice_text(self, slice_ptr: int) -> str:
         length = self._lib.GetSliceLen(slice_ptr)
@@ -277,14 +268,10 @@ class FinanceSdkArchiveSource:
         return _items(data)
 
     def decrypt(self, random_key: bytes, encrypt_chat_msg: str) -> str:
-        slice_ptr = self._lib.NewSlice()
-        try:
-            code = self._lib.DecryptData(random_key, encrypt_chat_msg.encode(), slice_ptr)
-            if code != 0:
-                raise ItemUnreadable("decrypt_failed", f"DecryptData error {code}")
-            return self._slice_text(slice_ptr)
-        finally:
-            self._lib.FreeSlice(slice_ptr)
+        return self._decrypt(random_key, encrypt_chat_msg)
+
+    def worker_opener(self) -> dict[str, str] | None:
+        return {"scheme": FINANCE_SDK, "library": str(self._library)}
 
     async def close(self) -> None:
         async with self._lock:

@@ -36,6 +36,9 @@ MAX_PAGES_PER_PULL: Final = 100_000
 # A page this long is a backlog: its RSA unwraps go to the worker process (whose start costs ~0.5 s); a few new
 # messages after a notify are unwrapped on the thread pool, as before.
 BACKLOG_ITEMS: Final = 100
+# Pages read ahead of the one being stored: two keep the worker busy while the loop stores a page that takes longer
+# than usual (with one, each half waits whenever its page is the slower one); each is ≤ `limit` items in memory.
+READ_AHEAD_PAGES: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +61,17 @@ class ArchivePuller:
         decrypt_threads: int = 2,
         unwrap_processes: int | None = None,
         read_ahead: bool = True,
+        read_ahead_pages: int = READ_AHEAD_PAGES,
     ) -> None:
         """`unwrap_processes`: None sizes the unwrap pool to the spare cores (at most `decrypt_threads`), 0 keeps
-        every unwrap on the thread pool. `read_ahead=False` reads each page only when it is asked for."""
+        every unwrap on the thread pool. `read_ahead=False` reads each page only when it is asked for; else up to
+        `read_ahead_pages` pages are read ahead."""
         self._source, self._pages = source, pages
         if unwrap_processes is None:
             unwrap_processes = max(1, min(decrypt_threads, (os.cpu_count() or 1) - 1))
-        self._archive_pages = ArchivePages(source, keys, metrics, limit, decrypt_threads, unwrap_processes)
+        self._archive_pages = ArchivePages(
+            source, keys, metrics, limit, decrypt_threads, unwrap_processes, ahead_pages=read_ahead_pages
+        )
         self._archive_pages.read_ahead = read_ahead
         self._lock = asyncio.Lock()
 
@@ -100,17 +107,24 @@ class ArchivePages:
     commits_empty_pages: Final = False
 
     def __init__(
-        self, source: ArchiveSource, keys: ArchiveKeys, metrics: Metrics, limit: int, threads: int, processes: int
+        self,
+        source: ArchiveSource,
+        keys: ArchiveKeys,
+        metrics: Metrics,
+        limit: int,
+        threads: int,
+        processes: int,
+        ahead_pages: int = READ_AHEAD_PAGES,
     ) -> None:
         self._source, self._keys, self._metrics, self._limit = source, keys, metrics, limit
         # The symmetric step (and small pages' unwraps) on a small thread pool, off the event loop.
         self._threads = max(1, threads)
         self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="archive-decrypt")
-        self._unwraps = UnwrapPool(keys.pems(), processes) if processes > 0 else None
+        self._unwraps = UnwrapPool(keys.pems(), processes, source.worker_opener()) if processes > 0 else None
         self.read_ahead = True
-        # While page N is stored on the loop, page N+1 is fetched and unwrapped: one page ahead at most, used only
-        # when the locked cursor is exactly where it was read from (bot/channels/wecom/read_ahead.py).
-        self._ahead = ReadAhead(self._read, self._after)
+        # While page N is stored on the loop, pages N+1 and N+2 are fetched and opened: a bounded number ahead, each
+        # used only when the locked cursor is exactly where it was read from (bot/channels/wecom/read_ahead.py).
+        self._ahead = ReadAhead(self._read, self._after, ahead_pages)
 
     async def read_page(self, session: AsyncSession, cursor: str, now: datetime) -> ChannelPage:
         seq = int(cursor or 0)
@@ -175,9 +189,15 @@ class ArchivePages:
             )
 
     async def _open(self, items: list[ArchiveItem]) -> list[Opened]:
-        """Decrypt a page in one chunk per thread, keeping the items' order; a backlog's keys are unwrapped in the
-        worker process first."""
+        """A backlog page is opened whole in the worker process when the source names how (the loop's process then
+        only parses the answer), else its keys are unwrapped there first; the rest is decrypted in one chunk per
+        thread, keeping the items' order."""
         backlog = self._unwraps is not None and len(items) >= BACKLOG_ITEMS
+        if backlog and self._unwraps is not None and self._unwraps.opens_items:
+            opened = await self._open_in_process(items)
+            if opened is not None:
+                return opened
+            backlog = False  # the worker died: this page on the threads, keys and all
         keys = await self._unwrap_in_process(items) if backlog else None
         loop = asyncio.get_running_loop()
         size = -(-len(items) // self._threads)
@@ -189,6 +209,24 @@ class ArchivePages:
             )
         )
         return [o for chunk in results for o in chunk]
+
+    async def _open_in_process(self, items: list[ArchiveItem]) -> list[Opened] | None:
+        """The page's items opened in the worker process (unknown key versions are not sent), or None when it
+        died."""
+        known = [self._keys.has(item) for item in items]
+        pairs = zip(items, known, strict=True)
+        sealed = [(i.publickey_ver, i.encrypt_random_key, i.encrypt_chat_msg) for i, ok in pairs if ok]
+        assert self._unwraps is not None
+        answers = await self._unwraps.open(sealed) if sealed else []
+        if answers is None:  # the pool logged why
+            self._metrics.unwrap_process_failures.inc()
+            return None
+        each = iter(answers)
+        out = []
+        for item, ok in zip(items, known, strict=True):
+            answer = next(each) if ok else _unknown_version(item)
+            out.append(Opened(item, answer, None) if isinstance(answer, dict) else Opened(item, None, answer))
+        return out
 
     async def _unwrap_in_process(self, items: list[ArchiveItem]) -> list[Unwrapped | None] | None:
         """Each item's plain key (None: its version is not configured), or None when the process pool broke."""
@@ -228,3 +266,7 @@ class ArchivePages:
         if self._unwraps is not None:
             self._unwraps.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _unknown_version(item: ArchiveItem) -> ItemUnreadable:
+    return ItemUnreadable("unknown_key_version", f"publickey_ver {item.publickey_ver}")
