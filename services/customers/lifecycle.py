@@ -134,7 +134,7 @@ async def sync_group(
     userids = {info.owner_userid} if info else set()
     userids |= {f.userid for p in profiles.values() if p for f in p.follows}
     await fetch_unknown_members(session, directory, userids, now)
-    await apply_group(session, chat_id, info, profiles, change, now)
+    await apply_group(session, chat_id, info, profiles, change, now, known)
     if info is not None and expected_version and info.member_version != expected_version and change is not None:
         await queue_group_resyncs(session, [chat_id], f"resync:{change.source_key}", now, now + RESYNC_DELAY)
 
