@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers.directory import ContactDirectory, ExternalContactInfo, FollowInfo
 from services.customers.identity import link_by_unionid
-from services.customers.tag_events import record_tags_added
+from services.customers.tag_events import record_tags_added_by
 from storage.models.customers import Customer, CustomerFollow, FollowStatus
 from storage.repos import contacts
 
@@ -45,12 +45,10 @@ async def apply_contact(
         customer.name = fallback_name
     follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
     current = {f.userid: f for f in info.follows} if info else {}
-    for follow_info in current.values():
-        await _store_follow(session, customer, follows, follow_info, now)
-    for userid, follow in follows.items():
-        if userid not in current and follow.status == FollowStatus.ACTIVE:
-            follow.status, follow.ended_at = FollowStatus.ENDED, now
-            await contacts.replace_tags(session, customer.id, userid, [])
+    ended = [u for u, f in follows.items() if u not in current and f.status == FollowStatus.ACTIVE]
+    for userid in ended:
+        follows[userid].status, follows[userid].ended_at = FollowStatus.ENDED, now
+    await _store_follows(session, customer, follows, list(current.values()), now, untag=ended)
     _update_lifecycle(customer, list(follows.values()), now)
     customer.synced_at = now
     await link_by_unionid(session, customer, now)
@@ -66,8 +64,7 @@ async def apply_follows(session: AsyncSession, info: ExternalContactInfo, now: d
     await contacts.lock_customer(session, customer)
     _copy_profile(customer, info)
     follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
-    for follow_info in info.follows:
-        await _store_follow(session, customer, follows, follow_info, now)
+    await _store_follows(session, customer, follows, list(info.follows), now)
     _update_lifecycle(customer, list(follows.values()), now)
     customer.synced_at = now
     await link_by_unionid(session, customer, now)
@@ -81,18 +78,26 @@ def _copy_profile(customer: Customer, info: ExternalContactInfo) -> None:
     customer.unionid = info.unionid or customer.unionid
 
 
-async def _store_follow(
-    session: AsyncSession, customer: Customer, follows: dict[str, CustomerFollow], info: FollowInfo, now: datetime
+async def _store_follows(
+    session: AsyncSession,
+    customer: Customer,
+    follows: dict[str, CustomerFollow],
+    infos: list[FollowInfo],
+    now: datetime,
+    untag: Sequence[str] = (),
 ) -> None:
-    known = info.userid in follows
-    follow = follows.get(info.userid) or await contacts.add_follow(session, customer.id, info.userid)
-    follows[info.userid] = follow
-    _copy_follow(follow, info)
-    added = await contacts.replace_tags(
-        session, customer.id, info.userid, [(t.tag_id, t.name, t.group_name) for t in info.tags]
-    )
-    if known:  # a first import of a follow brings its old tags, which were not "added" now
-        await record_tags_added(session, customer.id, info.userid, added, now)
+    """Store these follows and their tags (and take every tag off the `untag` members' ended follows): new follows
+    in one insert, the tags as one difference, the tag_added entries in one insert, whatever the follow count."""
+    known = {i.userid for i in infos if i.userid in follows}
+    new_follows = [i.userid for i in infos if i.userid not in follows]
+    follows.update(await contacts.add_follows(session, customer.id, new_follows))
+    wanted: dict[str, list[contacts.TagTriple]] = {userid: [] for userid in untag}
+    for info in infos:
+        _copy_follow(follows[info.userid], info)
+        wanted[info.userid] = [(t.tag_id, t.name, t.group_name) for t in info.tags]
+    added = await contacts.sync_tags(session, customer.id, wanted)
+    # A first import of a follow brings its old tags, which were not "added" now.
+    await record_tags_added_by(session, customer.id, {u: tags for u, tags in added.items() if u in known}, now)
 
 
 def _copy_follow(follow: CustomerFollow, info: FollowInfo) -> None:

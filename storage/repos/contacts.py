@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,6 +72,78 @@ async def add_follow(session: AsyncSession, customer_id: int, userid: str) -> Cu
         select(CustomerFollow).where(CustomerFollow.customer_id == customer_id, CustomerFollow.userid == userid)
     )
     return found.scalar_one()
+
+
+async def add_follows(session: AsyncSession, customer_id: int, userids: Sequence[str]) -> dict[str, CustomerFollow]:
+    """Insert active follows for these members (a concurrent writer's rows are kept) and return them: two
+    statements however many."""
+    wanted = list(dict.fromkeys(userids))
+    if not wanted:
+        return {}
+    rows = [{"customer_id": customer_id, "userid": u, "status": FollowStatus.ACTIVE} for u in wanted]
+    stmt = insert_for(session, CustomerFollow).values(rows)
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["customer_id", "userid"]))
+    found = await session.execute(
+        select(CustomerFollow).where(CustomerFollow.customer_id == customer_id, CustomerFollow.userid.in_(wanted))
+    )
+    return {f.userid: f for f in found.scalars()}
+
+
+TagTriple = tuple[str, str, str]  # (tag_id, tag_name, group_name)
+
+
+async def sync_tags(
+    session: AsyncSession, customer_id: int, wanted: Mapping[str, Sequence[TagTriple]]
+) -> dict[str, list[tuple[str, str]]]:
+    """Set the tags each member in `wanted` put on a customer (members not in it are left alone), writing only the
+    difference: one read of the customer's tags, one DELETE for the tags taken off, one upsert for those put on or
+    renamed. Returns, per member, the (tag_id, tag_name) pairs that are new, for the tag_added trigger."""
+    if not wanted:
+        return {}
+    stored: dict[str, dict[str, tuple[str, str]]] = {userid: {} for userid in wanted}
+    rows = await session.execute(
+        select(CustomerTag.userid, CustomerTag.tag_id, CustomerTag.tag_name, CustomerTag.group_name).where(
+            CustomerTag.customer_id == customer_id, CustomerTag.userid.in_(list(wanted))
+        )
+    )
+    for userid, tag_id, name, group in rows.all():
+        stored[userid][tag_id] = (name, group)
+    gone, upserts, new = _tag_difference(customer_id, stored, wanted)
+    if gone:
+        await session.execute(
+            delete(CustomerTag).where(
+                CustomerTag.customer_id == customer_id, tuple_(CustomerTag.userid, CustomerTag.tag_id).in_(gone)
+            )
+        )
+    if upserts:
+        stmt = insert_for(session, CustomerTag).values(upserts)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["customer_id", "userid", "tag_id"],
+                set_={"tag_name": stmt.excluded.tag_name, "group_name": stmt.excluded.group_name},
+            )
+        )
+    return new
+
+
+def _tag_difference(
+    customer_id: int, stored: Mapping[str, Mapping[str, tuple[str, str]]], wanted: Mapping[str, Sequence[TagTriple]]
+) -> tuple[list[tuple[str, str]], list[dict[str, str | int]], dict[str, list[tuple[str, str]]]]:
+    """(userid, tag_id) pairs to delete, rows to upsert, and per member the (tag_id, tag_name) pairs that are new."""
+    gone: list[tuple[str, str]] = []
+    upserts: list[dict[str, str | int]] = []
+    new: dict[str, list[tuple[str, str]]] = {}
+    for userid, tags in wanted.items():
+        keep = {tag_id: (name, group) for tag_id, name, group in dict.fromkeys(tags)}
+        had = stored[userid]
+        gone += [(userid, tag_id) for tag_id in had if tag_id not in keep]
+        upserts += [
+            {"customer_id": customer_id, "userid": userid, "tag_id": tag_id, "tag_name": name, "group_name": group}
+            for tag_id, (name, group) in keep.items()
+            if had.get(tag_id) != (name, group)
+        ]
+        new[userid] = [(tag_id, name) for tag_id, (name, _) in keep.items() if tag_id not in had]
+    return gone, upserts, new
 
 
 async def replace_tags(
