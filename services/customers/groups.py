@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.customers.contacts import apply_contact
+from services.customers.contact_sync import DirectoryAnswer, apply_contacts
 from services.customers.directory import ExternalContactInfo, GroupChatInfo, GroupMemberInfo
 from services.customers.timeline import EntryKind, scene_from_join_code
 from storage.models.customers import Customer
@@ -92,14 +92,9 @@ async def _customers_for(
         found = await contacts.customers_by_external_ids(session, wanted)
     else:
         found = {i: known[i] for i in wanted}
-    for external_userid in sorted(i for i in wanted if i not in found or found[i].synced_at is None):
-        found[external_userid] = await apply_contact(
-            session,
-            external_userid,
-            profiles.get(external_userid),
-            now,
-            fallback_name=names.get(external_userid, ""),
-        )
+    unknown = sorted(i for i in wanted if i not in found or found[i].synced_at is None)
+    answers = [DirectoryAnswer(i, profiles.get(i), names.get(i, "")) for i in unknown]
+    found.update(await apply_contacts(session, answers, now))  # a first read of a big group: hundreds at once
     by_unionid = {m.member_id: m.unionid for m in info.members if m.unionid}
     for external_userid, customer in found.items():
         if not customer.unionid and by_unionid.get(external_userid):

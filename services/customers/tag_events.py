@@ -17,13 +17,13 @@ async def record_tags_added(
     session: AsyncSession, customer_id: int, userid: str, added: Sequence[tuple[str, str]], now: datetime
 ) -> None:
     """One entry per new tag; the key holds the time, so removing and adding it again later counts again."""
-    await record_tags_added_by(session, customer_id, {userid: added}, now)
+    await record_tags_added_by(session, {(customer_id, userid): added}, now)
 
 
 async def record_tags_added_by(
-    session: AsyncSession, customer_id: int, added: Mapping[str, Sequence[tuple[str, str]]], now: datetime
+    session: AsyncSession, added: Mapping[tuple[int, str], Sequence[tuple[str, str]]], now: datetime
 ) -> None:
-    """`record_tags_added` for several members' new tags at once (one statement)."""
+    """`record_tags_added` for several follows' new tags at once, keyed by (customer_id, userid): one statement."""
     entries: list[dict[str, Any]] = [
         {
             "customer_id": customer_id,
@@ -33,7 +33,7 @@ async def record_tags_added_by(
             "member_userid": userid,
             "detail": {"tag": name},
         }
-        for userid, tags in added.items()
+        for (customer_id, userid), tags in added.items()
         for tag_id, name in tags
     ]
     await timeline.add_events_once(session, entries)
