@@ -38,15 +38,19 @@ class FollowWrite:
 
 
 async def apply_contacts(
-    session: AsyncSession, answers: Sequence[DirectoryAnswer], now: datetime
+    session: AsyncSession,
+    answers: Sequence[DirectoryAnswer],
+    now: datetime,
+    known: Mapping[str, Customer] | None = None,
 ) -> dict[str, Customer]:
     """Make the stored customers match the directory's answers (a group's first read brings up to hundreds): the
     customers read or added, locked, their follows read, new follows added, tags diffed and written, tag_added
-    entries written, each one statement for all of them."""
+    entries written, each one statement for all of them. `known`: the caller read every stored one of them
+    already (the rest are added, or read back if a concurrent writer added them first)."""
     by_id = {a.external_userid: a for a in answers}
     if not by_id:
         return {}
-    customers = await _stored_or_added(session, by_id, now)
+    customers = await _stored_or_added(session, by_id, now, known)
     await contacts.lock_customers(session, [c.id for c in customers.values()])
     stored = await contacts.follows_of_customers(session, [c.id for c in customers.values()])
     writes = []
@@ -71,9 +75,12 @@ async def apply_contacts(
 
 
 async def _stored_or_added(
-    session: AsyncSession, by_id: Mapping[str, DirectoryAnswer], now: datetime
+    session: AsyncSession, by_id: Mapping[str, DirectoryAnswer], now: datetime, known: Mapping[str, Customer] | None
 ) -> dict[str, Customer]:
-    found = await contacts.customers_by_external_ids(session, by_id)
+    if known is None:
+        found = await contacts.customers_by_external_ids(session, by_id)
+    else:
+        found = {i: known[i] for i in by_id if i in known}
     missing = [_new_customer(a) for i, a in by_id.items() if i not in found]
     if missing:
         found.update(await contacts.add_customers(session, missing, now))

@@ -88,13 +88,14 @@ async def _customers_for(
 ) -> dict[str, Customer]:
     names = {m.member_id: m.name for m in info.members}
     wanted = external_ids_to_resolve(info, change)
-    if known is None or not wanted <= set(known):
+    # The caller read the stored ones of `wanted` under the group's lock; any other is not stored yet.
+    if known is None:
         found = await contacts.customers_by_external_ids(session, wanted)
     else:
-        found = {i: known[i] for i in wanted}
+        found = {i: known[i] for i in wanted if i in known}
     unknown = sorted(i for i in wanted if i not in found or found[i].synced_at is None)
     answers = [DirectoryAnswer(i, profiles.get(i), names.get(i, "")) for i in unknown]
-    found.update(await apply_contacts(session, answers, now))  # a first read of a big group: hundreds at once
+    found.update(await apply_contacts(session, answers, now, found))  # a first read of a big group: hundreds at once
     by_unionid = {m.member_id: m.unionid for m in info.members if m.unionid}
     for external_userid, customer in found.items():
         if not customer.unionid and by_unionid.get(external_userid):
