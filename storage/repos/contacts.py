@@ -127,7 +127,10 @@ async def add_follows(
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["customer_id", "userid"]))
     keys = list(dict.fromkeys((int(str(r["customer_id"])), str(r["userid"])) for r in rows))
     found = await session.execute(
-        select(CustomerFollow).where(tuple_(CustomerFollow.customer_id, CustomerFollow.userid).in_(keys))
+        select(CustomerFollow).where(
+            CustomerFollow.customer_id.in_(sorted({c for c, _ in keys})),  # so SQLite searches the index
+            tuple_(CustomerFollow.customer_id, CustomerFollow.userid).in_(keys),
+        )
     )
     return {(f.customer_id, f.userid): f for f in found.scalars()}
 
@@ -150,14 +153,21 @@ async def sync_tags(
     rows = await session.execute(
         select(CustomerTag.customer_id, CustomerTag.userid, CustomerTag.tag_id, CustomerTag.tag_name)
         .add_columns(CustomerTag.group_name)
-        .where(tuple_(CustomerTag.customer_id, CustomerTag.userid).in_(list(wanted)))
+        .where(
+            # The plain IN lets SQLite search the primary key's index; a row-value IN alone may scan all of it.
+            CustomerTag.customer_id.in_(sorted({c for c, _ in wanted})),
+            tuple_(CustomerTag.customer_id, CustomerTag.userid).in_(list(wanted)),
+        )
     )
     for customer_id, userid, tag_id, name, group in rows.all():
         stored[(customer_id, userid)][tag_id] = (name, group)
     gone, upserts, new = _tag_difference(stored, wanted)
     if gone:
         await session.execute(
-            delete(CustomerTag).where(tuple_(CustomerTag.customer_id, CustomerTag.userid, CustomerTag.tag_id).in_(gone))
+            delete(CustomerTag).where(
+                CustomerTag.customer_id.in_(sorted({c for c, _, _ in gone})),
+                tuple_(CustomerTag.customer_id, CustomerTag.userid, CustomerTag.tag_id).in_(gone),
+            )
         )
     if upserts:
         stmt = insert_for(session, CustomerTag).values(upserts)
