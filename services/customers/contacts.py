@@ -7,10 +7,17 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.customers.directory import ContactDirectory, ExternalContactInfo, FollowInfo
+from services.customers.contact_sync import (
+    DirectoryAnswer,
+    FollowWrite,
+    apply_contacts,
+    copy_profile,
+    store_follows,
+    update_lifecycle,
+)
+from services.customers.directory import ContactDirectory, ExternalContactInfo
 from services.customers.identity import link_by_unionid
-from services.customers.tag_events import record_tags_added
-from storage.models.customers import Customer, CustomerFollow, FollowStatus
+from storage.models.customers import Customer, FollowStatus
 from storage.repos import contacts
 
 
@@ -35,26 +42,8 @@ async def apply_contact(
     fallback_name: str = "",
 ) -> Customer:
     """Make the stored customer match the directory's answer; None info means nobody has them any more."""
-    customer = await contacts.customer_by_external_id(session, external_userid)
-    if customer is None:
-        customer = await contacts.add_customer(session, external_userid, info.name if info else fallback_name, now)
-    await contacts.lock_customer(session, customer)
-    if info is not None:
-        _copy_profile(customer, info)
-    elif fallback_name and not customer.name:
-        customer.name = fallback_name
-    follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
-    current = {f.userid: f for f in info.follows} if info else {}
-    for follow_info in current.values():
-        await _store_follow(session, customer, follows, follow_info, now)
-    for userid, follow in follows.items():
-        if userid not in current and follow.status == FollowStatus.ACTIVE:
-            follow.status, follow.ended_at = FollowStatus.ENDED, now
-            await contacts.replace_tags(session, customer.id, userid, [])
-    _update_lifecycle(customer, list(follows.values()), now)
-    customer.synced_at = now
-    await link_by_unionid(session, customer, now)
-    return customer
+    found = await apply_contacts(session, [DirectoryAnswer(external_userid, info, fallback_name)], now)
+    return found[external_userid]
 
 
 async def apply_follows(session: AsyncSession, info: ExternalContactInfo, now: datetime) -> Customer:
@@ -64,59 +53,13 @@ async def apply_follows(session: AsyncSession, info: ExternalContactInfo, now: d
     if customer is None:
         customer = await contacts.add_customer(session, info.external_userid, info.name, now)
     await contacts.lock_customer(session, customer)
-    _copy_profile(customer, info)
+    copy_profile(customer, info)
     follows = {f.userid: f for f in await contacts.follows_of(session, customer.id)}
-    for follow_info in info.follows:
-        await _store_follow(session, customer, follows, follow_info, now)
-    _update_lifecycle(customer, list(follows.values()), now)
+    await store_follows(session, [FollowWrite(customer, follows, list(info.follows))], now)
+    update_lifecycle(customer, list(follows.values()), now)
     customer.synced_at = now
     await link_by_unionid(session, customer, now)
     return customer
-
-
-def _copy_profile(customer: Customer, info: ExternalContactInfo) -> None:
-    customer.name = info.name or customer.name
-    customer.avatar, customer.corp_name = info.avatar, info.corp_name
-    customer.contact_type, customer.gender = info.contact_type, info.gender
-    customer.unionid = info.unionid or customer.unionid
-
-
-async def _store_follow(
-    session: AsyncSession, customer: Customer, follows: dict[str, CustomerFollow], info: FollowInfo, now: datetime
-) -> None:
-    known = info.userid in follows
-    follow = follows.get(info.userid) or await contacts.add_follow(session, customer.id, info.userid)
-    follows[info.userid] = follow
-    _copy_follow(follow, info)
-    added = await contacts.replace_tags(
-        session, customer.id, info.userid, [(t.tag_id, t.name, t.group_name) for t in info.tags]
-    )
-    if known:  # a first import of a follow brings its old tags, which were not "added" now
-        await record_tags_added(session, customer.id, info.userid, added, now)
-
-
-def _copy_follow(follow: CustomerFollow, info: FollowInfo) -> None:
-    follow.remark, follow.description = info.remark, info.description
-    follow.state, follow.add_way = info.state, info.add_way
-    if info.added_at is not None:
-        follow.added_at = info.added_at
-    follow.status, follow.ended_at = FollowStatus.ACTIVE, None
-
-
-def _update_lifecycle(customer: Customer, follows: list[CustomerFollow], now: datetime) -> None:
-    """Owner = the member who has had the customer longest; lost = every member relationship has ended."""
-    active = sorted(
-        (f for f in follows if f.status == FollowStatus.ACTIVE),
-        key=lambda f: (f.added_at or now, f.id),
-    )
-    if active:
-        customer.owner_userid = active[0].userid
-        first = active[0].added_at or now
-        if customer.became_contact_at is None or first < customer.became_contact_at:
-            customer.became_contact_at = first
-        customer.lost_at = None
-    elif follows and customer.lost_at is None:
-        customer.lost_at = now
 
 
 async def end_follow(

@@ -12,7 +12,7 @@ from services.customers.contacts import apply_contact, end_follow, fetch_unknown
 from services.customers.directory import ContactDirectory, ExternalContactInfo
 from services.customers.groups import MembershipChange, apply_group, external_ids_to_resolve
 from services.customers.timeline import EntryKind
-from storage.models.customers import FollowStatus
+from storage.models.customers import Customer, FollowStatus
 from storage.repos import advisory, contacts, inbound, timeline
 
 # WeCom may answer groupchat/get before the change is visible ("例如2秒", WECOM.md §2b); look again after this.
@@ -24,10 +24,17 @@ INTERNAL_SOURCE: Final = "qunke"
 async def refresh_customer(
     session: AsyncSession, directory: ContactDirectory, external_userid: str, now: datetime
 ) -> ExternalContactInfo | None:
-    info = await directory.get_external_contact(external_userid)
-    await fetch_unknown_members(session, directory, [f.userid for f in info.follows] if info else [], now)
-    await apply_contact(session, external_userid, info, now)
+    info, _ = await _refresh(session, directory, external_userid, now)
     return info
+
+
+async def _refresh(
+    session: AsyncSession, directory: ContactDirectory, external_userid: str, now: datetime, *also: str
+) -> tuple[ExternalContactInfo | None, Customer]:
+    """Re-read and store the customer; `also` names members to store too (one read of the known members)."""
+    info = await directory.get_external_contact(external_userid)
+    await fetch_unknown_members(session, directory, [*also, *(f.userid for f in info.follows)] if info else also, now)
+    return info, await apply_contact(session, external_userid, info, now)
 
 
 async def record_customer_added(
@@ -41,19 +48,16 @@ async def record_customer_added(
     source_key: str,
     now: datetime,
 ) -> None:
-    await fetch_unknown_members(session, directory, [member_userid], now)
-    await refresh_customer(session, directory, external_userid, now)
-    customer = await contacts.customer_by_external_id(session, external_userid)
-    if customer is not None:
-        await timeline.add_event_once(
-            session,
-            customer_id=customer.id,
-            kind=EntryKind.ADDED_MEMBER,
-            occurred_at=occurred_at,
-            source_key=source_key,
-            member_userid=member_userid,
-            detail={"state": state} if state else {},
-        )
+    _, customer = await _refresh(session, directory, external_userid, now, member_userid)
+    await timeline.add_event_once(
+        session,
+        customer_id=customer.id,
+        kind=EntryKind.ADDED_MEMBER,
+        occurred_at=occurred_at,
+        source_key=source_key,
+        member_userid=member_userid,
+        detail={"state": state} if state else {},
+    )
 
 
 async def record_follow_ended(
@@ -98,19 +102,16 @@ async def record_transfer_failed(
     source_key: str,
     now: datetime,
 ) -> None:
-    await fetch_unknown_members(session, directory, [member_userid], now)
-    info = await refresh_customer(session, directory, external_userid, now)
-    customer = await contacts.customer_by_external_id(session, external_userid)
-    if customer is not None:
-        await timeline.add_event_once(
-            session,
-            customer_id=customer.id,
-            kind=EntryKind.TRANSFER_FAILED,
-            occurred_at=occurred_at,
-            source_key=source_key,
-            member_userid=member_userid,
-            detail={"reason": reason, "still_followed": bool(info and info.follows)},
-        )
+    info, customer = await _refresh(session, directory, external_userid, now, member_userid)
+    await timeline.add_event_once(
+        session,
+        customer_id=customer.id,
+        kind=EntryKind.TRANSFER_FAILED,
+        occurred_at=occurred_at,
+        source_key=source_key,
+        member_userid=member_userid,
+        detail={"reason": reason, "still_followed": bool(info and info.follows)},
+    )
 
 
 async def sync_group(
@@ -134,7 +135,7 @@ async def sync_group(
     userids = {info.owner_userid} if info else set()
     userids |= {f.userid for p in profiles.values() if p for f in p.follows}
     await fetch_unknown_members(session, directory, userids, now)
-    await apply_group(session, chat_id, info, profiles, change, now)
+    await apply_group(session, chat_id, info, profiles, change, now, known)
     if info is not None and expected_version and info.member_version != expected_version and change is not None:
         await queue_group_resyncs(session, [chat_id], f"resync:{change.source_key}", now, now + RESYNC_DELAY)
 

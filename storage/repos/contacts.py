@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +56,48 @@ async def add_customer(session: AsyncSession, external_userid: str, name: str, n
     return customer
 
 
+async def add_customers(
+    session: AsyncSession, rows: Sequence[Mapping[str, object]], now: datetime
+) -> dict[str, Customer]:
+    """`add_customer` for several (each row: external_userid, name and any other profile columns, every row the same
+    keys): one INSERT, one read back; customers a concurrent writer stored first are returned as theirs."""
+    values = [{**row, "first_seen_at": now} for row in rows]
+    if not values:
+        return {}
+    stmt = insert_for(session, Customer).values(values)
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["external_userid"]))
+    return await customers_by_external_ids(session, [str(row["external_userid"]) for row in rows])
+
+
+async def lock_customers(session: AsyncSession, customer_ids: Sequence[int]) -> None:
+    """`lock_customer` for several, in one statement, in id order (two writers locking overlapping sets wait for
+    each other instead of deadlocking)."""
+    if dialect_of(session) == "postgresql" and customer_ids:
+        await session.execute(
+            select(Customer.id)
+            .where(Customer.id.in_(sorted(set(customer_ids))))
+            .order_by(Customer.id)
+            .with_for_update(key_share=True)
+        )
+
+
+async def follows_of_customers(
+    session: AsyncSession, customer_ids: Sequence[int]
+) -> dict[int, dict[str, CustomerFollow]]:
+    """Each customer's follows by member userid, in one read."""
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        select(CustomerFollow)
+        .where(CustomerFollow.customer_id.in_(sorted(set(customer_ids))))
+        .order_by(CustomerFollow.id)
+    )
+    found: dict[int, dict[str, CustomerFollow]] = {}
+    for follow in rows.scalars():
+        found.setdefault(follow.customer_id, {})[follow.userid] = follow
+    return found
+
+
 async def follows_of(session: AsyncSession, customer_id: int) -> list[CustomerFollow]:
     rows = await session.execute(
         select(CustomerFollow).where(CustomerFollow.customer_id == customer_id).order_by(CustomerFollow.id)
@@ -72,6 +114,91 @@ async def add_follow(session: AsyncSession, customer_id: int, userid: str) -> Cu
         select(CustomerFollow).where(CustomerFollow.customer_id == customer_id, CustomerFollow.userid == userid)
     )
     return found.scalar_one()
+
+
+async def add_follows(
+    session: AsyncSession, rows: Sequence[Mapping[str, object]]
+) -> dict[tuple[int, str], CustomerFollow]:
+    """Insert follows (each row: customer_id, userid and the other columns, every row the same keys; a concurrent
+    writer's row is kept) and return them by (customer_id, userid): two statements however many."""
+    if not rows:
+        return {}
+    stmt = insert_for(session, CustomerFollow).values(list(rows))
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["customer_id", "userid"]))
+    keys = list(dict.fromkeys((int(str(r["customer_id"])), str(r["userid"])) for r in rows))
+    found = await session.execute(
+        select(CustomerFollow).where(
+            CustomerFollow.customer_id.in_(sorted({c for c, _ in keys})),  # so SQLite searches the index
+            tuple_(CustomerFollow.customer_id, CustomerFollow.userid).in_(keys),
+        )
+    )
+    return {(f.customer_id, f.userid): f for f in found.scalars()}
+
+
+TagTriple = tuple[str, str, str]  # (tag_id, tag_name, group_name)
+
+
+FollowKey = tuple[int, str]  # (customer_id, member userid): tags are per follow relationship
+
+
+async def sync_tags(
+    session: AsyncSession, wanted: Mapping[FollowKey, Sequence[TagTriple]]
+) -> dict[FollowKey, list[tuple[str, str]]]:
+    """Set the tags on each follow in `wanted` (other follows are left alone), writing only the difference: one
+    read of their tags, one DELETE for the tags taken off, one upsert for those put on or renamed. Returns, per
+    follow, the (tag_id, tag_name) pairs that are new, for the tag_added trigger."""
+    if not wanted:
+        return {}
+    stored: dict[FollowKey, dict[str, tuple[str, str]]] = {key: {} for key in wanted}
+    rows = await session.execute(
+        select(CustomerTag.customer_id, CustomerTag.userid, CustomerTag.tag_id, CustomerTag.tag_name)
+        .add_columns(CustomerTag.group_name)
+        .where(
+            # The plain IN lets SQLite search the primary key's index; a row-value IN alone may scan all of it.
+            CustomerTag.customer_id.in_(sorted({c for c, _ in wanted})),
+            tuple_(CustomerTag.customer_id, CustomerTag.userid).in_(list(wanted)),
+        )
+    )
+    for customer_id, userid, tag_id, name, group in rows.all():
+        stored[(customer_id, userid)][tag_id] = (name, group)
+    gone, upserts, new = _tag_difference(stored, wanted)
+    if gone:
+        await session.execute(
+            delete(CustomerTag).where(
+                CustomerTag.customer_id.in_(sorted({c for c, _, _ in gone})),
+                tuple_(CustomerTag.customer_id, CustomerTag.userid, CustomerTag.tag_id).in_(gone),
+            )
+        )
+    if upserts:
+        stmt = insert_for(session, CustomerTag).values(upserts)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["customer_id", "userid", "tag_id"],
+                set_={"tag_name": stmt.excluded.tag_name, "group_name": stmt.excluded.group_name},
+            )
+        )
+    return new
+
+
+def _tag_difference(
+    stored: Mapping[FollowKey, Mapping[str, tuple[str, str]]], wanted: Mapping[FollowKey, Sequence[TagTriple]]
+) -> tuple[list[tuple[int, str, str]], list[dict[str, str | int]], dict[FollowKey, list[tuple[str, str]]]]:
+    """(customer_id, userid, tag_id) to delete, rows to upsert, and per follow the (tag_id, tag_name) pairs that
+    are new."""
+    gone: list[tuple[int, str, str]] = []
+    upserts: list[dict[str, str | int]] = []
+    new: dict[FollowKey, list[tuple[str, str]]] = {}
+    for (customer_id, userid), tags in wanted.items():
+        keep = {tag_id: (name, group) for tag_id, name, group in dict.fromkeys(tags)}
+        had = stored[(customer_id, userid)]
+        gone += [(customer_id, userid, tag_id) for tag_id in had if tag_id not in keep]
+        upserts += [
+            {"customer_id": customer_id, "userid": userid, "tag_id": tag_id, "tag_name": name, "group_name": group}
+            for tag_id, (name, group) in keep.items()
+            if had.get(tag_id) != (name, group)
+        ]
+        new[(customer_id, userid)] = [(tag_id, name) for tag_id, (name, _) in keep.items() if tag_id not in had]
+    return gone, upserts, new
 
 
 async def replace_tags(

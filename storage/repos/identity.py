@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -25,6 +25,22 @@ async def roots_with_unionid(session: AsyncSession, unionid: str) -> list[Custom
         .order_by(Customer.first_seen_at, Customer.id)
     )
     return list(rows.scalars())
+
+
+async def roots_with_unionids(session: AsyncSession, unionids: Iterable[str]) -> dict[str, list[Customer]]:
+    """`roots_with_unionid` for several unionids in one read."""
+    wanted = sorted(set(unionids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Customer)
+        .where(Customer.unionid.in_(wanted), Customer.merged_into_id.is_(None))
+        .order_by(Customer.first_seen_at, Customer.id)
+    )
+    found: dict[str, list[Customer]] = {}
+    for customer in rows.scalars():
+        found.setdefault(customer.unionid or "", []).append(customer)
+    return found
 
 
 async def add_person(
