@@ -164,6 +164,8 @@ async def run_qunke(
     pages = PageLoop(make_sessionmaker(engine), build_dispatcher(), NoDirectory(), SystemClock(), metrics, features)  # type: ignore[arg-type]
     source = KeysOnlySource(items) if args.worker_keys_only else MemorySource(items)
     ahead = {} if args.ahead_pages is None else {"read_ahead_pages": args.ahead_pages}  # older code has no such knob
+    if args.worker_opens_items:
+        ahead["open_in_worker"] = True  # older code has no such knob either
     puller = ArchivePuller(source, keys, metrics, pages, limit=1000, decrypt_threads=args.threads, **ahead)
     try:
         puller.start_unwrap_processes()  # started once per bot process (on its first backlog), not per pull
@@ -284,7 +286,7 @@ async def main_async(args: argparse.Namespace) -> None:
     print(
         f"{args.n} archived group messages (naive loop: {args.naive_n}), 2048-bit RSA key per message, "
         f"{args.threads} decrypt threads, {os.cpu_count()} CPUs; the unwrap process "
-        f"{'returns keys' if args.worker_keys_only else 'opens items whole'} (where the code does), "
+        f"{'opens items whole' if args.worker_opens_items and not args.worker_keys_only else 'returns keys'}, "
         f"{'default' if args.ahead_pages is None else args.ahead_pages} pages read ahead"
     )
     print("ceiling = cores / (1/RSA unwraps per core-second + 1/store path rate), measured around the same runs")
@@ -322,6 +324,11 @@ def main() -> None:
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
     parser.add_argument(
         "--worker-keys-only", action="store_true", help="the unwrap process returns keys, the bot's process decrypts"
+    )
+    parser.add_argument(
+        "--worker-opens-items",
+        action="store_true",
+        help="the unwrap process also decrypts and parses each item (ArchivePuller(open_in_worker=True))",
     )
     parser.add_argument("--ahead-pages", type=int, default=None, help="pages read ahead (default: the puller's)")
     asyncio.run(main_async(parser.parse_args()))

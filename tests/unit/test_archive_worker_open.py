@@ -67,7 +67,9 @@ async def test_the_worker_opens_items_through_the_finance_sdk_library_the_source
 async def test_a_killed_worker_costs_one_page_opened_in_process_and_is_counted() -> None:
     items: list[ArchiveItem] = archive(BACKLOG_ITEMS * 2)
     metrics = Metrics()
-    pages = ArchivePages(MemoryArchive(items), ArchiveKeys({1: KEY}), metrics, BACKLOG_ITEMS, threads=2, processes=1)
+    pages = ArchivePages(
+        MemoryArchive(items), ArchiveKeys({1: KEY}), metrics, BACKLOG_ITEMS, threads=2, processes=1, open_in_worker=True
+    )
     pages.read_ahead = False
     try:
         pages.start_unwrap_processes()

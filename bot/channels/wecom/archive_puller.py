@@ -62,15 +62,25 @@ class ArchivePuller:
         unwrap_processes: int | None = None,
         read_ahead: bool = True,
         read_ahead_pages: int = READ_AHEAD_PAGES,
+        open_in_worker: bool = False,
     ) -> None:
         """`unwrap_processes`: None sizes the unwrap pool to the spare cores (at most `decrypt_threads`), 0 keeps
         every unwrap on the thread pool. `read_ahead=False` reads each page only when it is asked for; else up to
-        `read_ahead_pages` pages are read ahead."""
+        `read_ahead_pages` pages are read ahead. `open_in_worker`: the unwrap process also decrypts and parses
+        each item (the source's `worker_opener()`) instead of returning its key. Off: on a quiet 2-core machine the
+        worker is then the slower half (bench/RESULTS.md, "which half opens an item")."""
         self._source, self._pages = source, pages
         if unwrap_processes is None:
             unwrap_processes = max(1, min(decrypt_threads, (os.cpu_count() or 1) - 1))
         self._archive_pages = ArchivePages(
-            source, keys, metrics, limit, decrypt_threads, unwrap_processes, ahead_pages=read_ahead_pages
+            source,
+            keys,
+            metrics,
+            limit,
+            decrypt_threads,
+            unwrap_processes,
+            ahead_pages=read_ahead_pages,
+            open_in_worker=open_in_worker,
         )
         self._archive_pages.read_ahead = read_ahead
         self._lock = asyncio.Lock()
@@ -115,12 +125,14 @@ class ArchivePages:
         threads: int,
         processes: int,
         ahead_pages: int = READ_AHEAD_PAGES,
+        open_in_worker: bool = False,
     ) -> None:
         self._source, self._keys, self._metrics, self._limit = source, keys, metrics, limit
         # The symmetric step (and small pages' unwraps) on a small thread pool, off the event loop.
         self._threads = max(1, threads)
         self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="archive-decrypt")
-        self._unwraps = UnwrapPool(keys.pems(), processes, source.worker_opener()) if processes > 0 else None
+        opener = source.worker_opener() if open_in_worker else None
+        self._unwraps = UnwrapPool(keys.pems(), processes, opener) if processes > 0 else None
         self.read_ahead = True
         # While page N is stored on the loop, pages N+1 and N+2 are fetched and opened: a bounded number ahead, each
         # used only when the locked cursor is exactly where it was read from (bot/channels/wecom/read_ahead.py).
