@@ -136,11 +136,23 @@ class ArchivePages:
         self.read_ahead = True
         # While page N is stored on the loop, pages N+1 and N+2 are fetched and opened: a bounded number ahead, each
         # used only when the locked cursor is exactly where it was read from (bot/channels/wecom/read_ahead.py).
+        # A page counts as read once fetched (its last seq names the next), its opening goes on as a task: so the
+        # next fetch, and its keys' turn in the unwrap process, need not wait for the loop to see this page opened.
         self._ahead = ReadAhead(self._read, self._after, ahead_pages)
+        self._openings: set[asyncio.Future[list[Opened]]] = set()
 
     async def read_page(self, session: AsyncSession, cursor: str, now: datetime) -> ChannelPage:
         seq = int(cursor or 0)
-        items, opened = await self._ahead.read(seq) if self.read_ahead else await self._read(seq)
+        items, opening = await self._ahead.read(seq) if self.read_ahead else await self._read(seq)
+        try:
+            opened = await opening
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # opened ahead, outside this page's unit of work: open it again here
+            log.info(
+                "opening archive items from %d ahead failed (%s: %s); opening them again", seq, type(exc).__name__, exc
+            )
+            opened = await self._open(items)
         if not items:
             ahead = await self._ahead_of_archive(seq)
             # After a reset, read again from the start: has_more, from seq 0.
@@ -163,11 +175,16 @@ class ArchivePages:
     def _next_seq(seq: int, items: list[ArchiveItem]) -> int:
         return max(seq, *(i.seq for i in items))
 
-    async def _read(self, seq: int) -> tuple[list[ArchiveItem], list[Opened]]:
+    async def _read(self, seq: int) -> Fetched:
+        """The page's items and the task opening them (started at once: in the unwrap process for a backlog)."""
         items = await self._source.fetch(seq, self._limit)
-        return items, await self._open(items) if items else []
+        opening = asyncio.ensure_future(self._open(items))
+        self._openings.add(opening)
+        opening.add_done_callback(self._openings.discard)
+        opening.add_done_callback(_consume)
+        return items, opening
 
-    def _after(self, seq: int, page: tuple[list[ArchiveItem], list[Opened]]) -> int | None:
+    def _after(self, seq: int, page: Fetched) -> int | None:
         """A full page: more is likely waiting after it, so read that ahead."""
         items = page[0]
         return self._next_seq(seq, items) if len(items) >= self._limit else None
@@ -204,6 +221,8 @@ class ArchivePages:
         """A backlog page is opened whole in the worker process when the source names how (the loop's process then
         only parses the answer), else its keys are unwrapped there first; the rest is decrypted in one chunk per
         thread, keeping the items' order."""
+        if not items:
+            return []
         backlog = self._unwraps is not None and len(items) >= BACKLOG_ITEMS
         if backlog and self._unwraps is not None and self._unwraps.opens_items:
             opened = await self._open_in_process(items)
@@ -275,9 +294,20 @@ class ArchivePages:
 
     def close(self) -> None:
         self._ahead.close()
+        for opening in list(self._openings):  # pages dropped or never taken: their results are not wanted
+            opening.cancel()
         if self._unwraps is not None:
             self._unwraps.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+Fetched = tuple[list[ArchiveItem], "asyncio.Future[list[Opened]]"]
+
+
+def _consume(opening: asyncio.Future[list[Opened]]) -> None:
+    """A dropped page's opening may fail unseen: its error is read here (read_page opens a taken page again)."""
+    if not opening.cancelled():
+        opening.exception()
 
 
 def _unknown_version(item: ArchiveItem) -> ItemUnreadable:
