@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.app import build_dispatcher
 from bot.channels.wecom.archive import ArchiveKeys, SandboxArchiveSource
-from bot.channels.wecom.archive_puller import CURSOR as ARCHIVE_CURSOR
+from bot.channels.wecom.archive_pages import CURSOR as ARCHIVE_CURSOR
 from bot.channels.wecom.archive_puller import ArchivePuller
 from bot.channels.wecom.client import WeComClient
 from bot.channels.wecom.directory import WeComDirectory

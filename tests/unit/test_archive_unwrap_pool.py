@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.channel_ports import ChannelPage
 from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, SandboxArchiveSource
-from bot.channels.wecom.archive_puller import BACKLOG_ITEMS, ArchivePages
+from bot.channels.wecom.archive_pages import BACKLOG_ITEMS, ArchivePages
 from bot.channels.wecom.unwrap_pool import UnwrapPool
 from bot.events import ChatMessage
 from bot.metrics import Metrics

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.channels.wecom.archive import ArchiveItem, ArchiveKeys, ItemUnreadable
 from bot.channels.wecom.archive_open import FINANCE_SDK, SANDBOX_AES
-from bot.channels.wecom.archive_puller import BACKLOG_ITEMS, ArchivePages
+from bot.channels.wecom.archive_pages import BACKLOG_ITEMS, ArchivePages
 from bot.channels.wecom.unwrap_pool import UnwrapPool
 from bot.events import ChatMessage
 from bot.metrics import Metrics
