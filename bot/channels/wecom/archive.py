@@ -26,8 +26,10 @@ from bot.channels.wecom.archive_open import (
     FINANCE_SDK,
     SANDBOX_AES,
     SdkDecrypt,
+    declare_slices,
     open_with,
     sandbox_decrypt,
+    slice_text,
 )
 from bot.channels.wecom.archive_open import (
     ItemUnreadable as ItemUnreadable,  # re-exported: the archive's callers name it from here
@@ -222,14 +224,7 @@ class FinanceSdkArchiveSource:
         lib.Init.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
         lib.DestroySdk.restype = None
         lib.DestroySdk.argtypes = [ctypes.c_void_p]
-        lib.NewSlice.restype = ctypes.c_void_p
-        lib.NewSlice.argtypes = []
-        lib.FreeSlice.restype = None
-        lib.FreeSlice.argtypes = [ctypes.c_void_p]
-        lib.GetContentFromSlice.restype = ctypes.c_void_p
-        lib.GetContentFromSlice.argtypes = [ctypes.c_void_p]
-        lib.GetSliceLen.restype = ctypes.c_int
-        lib.GetSliceLen.argtypes = [ctypes.c_void_p]
+        declare_slices(lib)
         lib.GetChatData.restype = ctypes.c_int
         lib.GetChatData.argtypes = [
             ctypes.c_void_p,
@@ -241,11 +236,6 @@ class FinanceSdkArchiveSource:
             ctypes.c_void_p,
         ]
 
-    def _slice_text(self, slice_ptr: int) -> str:
-        length = self._lib.GetSliceLen(slice_ptr)
-        content = self._lib.GetContentFromSlice(slice_ptr)
-        return ctypes.string_at(content, length).decode("utf-8") if content and length > 0 else ""
-
     def _get_chat_data(self, seq: int, limit: int) -> str:
         slice_ptr = self._lib.NewSlice()
         try:
@@ -254,7 +244,7 @@ class FinanceSdkArchiveSource:
             )
             if code != 0:
                 raise ArchiveSourceError(code, "GetChatData failed")
-            return self._slice_text(slice_ptr)
+            return slice_text(self._lib, slice_ptr)
         finally:
             self._lib.FreeSlice(slice_ptr)
 

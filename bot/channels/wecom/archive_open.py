@@ -43,19 +43,31 @@ def sandbox_decrypt(random_key: bytes, encrypt_chat_msg: str) -> str:
     return (unpadder.update(padded) + unpadder.finalize()).decode("utf-8")
 
 
+def declare_slices(lib: ctypes.CDLL) -> None:
+    """The Finance SDK's Slice_t calls (a buffer the SDK fills), shared by GetChatData and DecryptData."""
+    lib.NewSlice.restype = ctypes.c_void_p
+    lib.NewSlice.argtypes = []
+    lib.FreeSlice.restype = None
+    lib.FreeSlice.argtypes = [ctypes.c_void_p]
+    lib.GetContentFromSlice.restype = ctypes.c_void_p
+    lib.GetContentFromSlice.argtypes = [ctypes.c_void_p]
+    lib.GetSliceLen.restype = ctypes.c_int
+    lib.GetSliceLen.argtypes = [ctypes.c_void_p]
+
+
+def slice_text(lib: ctypes.CDLL, slice_ptr: int) -> str:
+    """What the SDK wrote into a slice, as text."""
+    length = lib.GetSliceLen(slice_ptr)
+    content = lib.GetContentFromSlice(slice_ptr)
+    return ctypes.string_at(content, length).decode("utf-8") if content and length > 0 else ""
+
+
 class SdkDecrypt:
     """The Finance SDK's DecryptData through ctypes; it needs no SDK handle, so any process can call it."""
 
     def __init__(self, library: Path | str) -> None:
         lib = self._lib = ctypes.CDLL(str(library))
-        lib.NewSlice.restype = ctypes.c_void_p
-        lib.NewSlice.argtypes = []
-        lib.FreeSlice.restype = None
-        lib.FreeSlice.argtypes = [ctypes.c_void_p]
-        lib.GetContentFromSlice.restype = ctypes.c_void_p
-        lib.GetContentFromSlice.argtypes = [ctypes.c_void_p]
-        lib.GetSliceLen.restype = ctypes.c_int
-        lib.GetSliceLen.argtypes = [ctypes.c_void_p]
+        declare_slices(lib)
         lib.DecryptData.restype = ctypes.c_int
         lib.DecryptData.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p]
 
@@ -65,9 +77,7 @@ class SdkDecrypt:
             code = self._lib.DecryptData(random_key, encrypt_chat_msg.encode(), slice_ptr)
             if code != 0:
                 raise ItemUnreadable("decrypt_failed", f"DecryptData error {code}")
-            length = self._lib.GetSliceLen(slice_ptr)
-            content = self._lib.GetContentFromSlice(slice_ptr)
-            return ctypes.string_at(content, length).decode("utf-8") if content and length > 0 else ""
+            return slice_text(self._lib, slice_ptr)
         finally:
             self._lib.FreeSlice(slice_ptr)
 
