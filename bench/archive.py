@@ -61,14 +61,6 @@ class MemorySource(SandboxArchiveSource):
         return self._all[start : start + limit]
 
 
-class KeysOnlySource(MemorySource):
-    """The same items, but the unwrap process only unwraps keys and the bot's process decrypts (`--worker-keys-only`:
-    the split before branch archbal, to compare on one machine)."""
-
-    def worker_opener(self) -> dict[str, str] | None:
-        return None
-
-
 class NoDirectory:
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"directory.{name} is not used while storing archive messages")
@@ -162,7 +154,7 @@ async def run_qunke(
     engine = create_db_engine(url)
     metrics = Metrics()
     pages = PageLoop(make_sessionmaker(engine), build_dispatcher(), NoDirectory(), SystemClock(), metrics, features)  # type: ignore[arg-type]
-    source = KeysOnlySource(items) if args.worker_keys_only else MemorySource(items)
+    source = MemorySource(items)
     ahead = {} if args.ahead_pages is None else {"read_ahead_pages": args.ahead_pages}  # older code has no such knob
     if args.worker_opens_items:
         ahead["open_in_worker"] = True  # older code has no such knob either
@@ -286,7 +278,7 @@ async def main_async(args: argparse.Namespace) -> None:
     print(
         f"{args.n} archived group messages (naive loop: {args.naive_n}), 2048-bit RSA key per message, "
         f"{args.threads} decrypt threads, {os.cpu_count()} CPUs; the unwrap process "
-        f"{'opens items whole' if args.worker_opens_items and not args.worker_keys_only else 'returns keys'}, "
+        f"{'opens items whole' if args.worker_opens_items else 'returns keys'}, "
         f"{'default' if args.ahead_pages is None else args.ahead_pages} pages read ahead"
     )
     print("ceiling = cores / (1/RSA unwraps per core-second + 1/store path rate), measured around the same runs")
@@ -322,9 +314,6 @@ def main() -> None:
     parser.add_argument("--naive-n", type=int, default=2_000, help="messages through the commit-per-message loop")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="decrypt threads")
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
-    parser.add_argument(
-        "--worker-keys-only", action="store_true", help="the unwrap process returns keys, the bot's process decrypts"
-    )
     parser.add_argument(
         "--worker-opens-items",
         action="store_true",
