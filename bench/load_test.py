@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))  # `bench.*` and `tests.*` live beside the install
 import yaml  # noqa: E402
 
 from bench.ingest import make_durable, pg_settings  # noqa: E402
+from bench.load_account import PgActivity, account, machine_jiffies, sample_pg_activity  # noqa: E402
 from bench.load_front import RoundRobinProxy  # noqa: E402
 from bench.load_report import Sample, inbox_counts, print_report  # noqa: E402
 from bench.load_traffic import Corp, Plan, Traffic, serve  # noqa: E402
@@ -192,6 +193,9 @@ async def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> None:
             began = time.monotonic()
 
             generator_pid = [0]
+            jiffies = [machine_jiffies()]
+            activity, sampling = PgActivity(), asyncio.Event()
+            watcher = asyncio.create_task(sample_pg_activity(url, "qunke_load", activity, sampling))
 
             async def sample() -> None:
                 pids, at = load.pids(), time.monotonic() - began
@@ -215,7 +219,11 @@ async def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> None:
             done.set()
             await sampler
             await sample()
+            jiffies.append(machine_jiffies())
+            sampling.set()
+            await watcher
             await print_report(args, url, traffic, proxy.log, samples, load)
+            await account(load.ports, samples, jiffies, activity)
         finally:
             await asyncio.to_thread(load.stop)
 

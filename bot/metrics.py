@@ -36,6 +36,15 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.ingest_stage_seconds = Histogram(
+            "qunke_ingest_stage_seconds",
+            "Where the ingest worker's time goes: yield (stepping aside for acks), claim (a batch's claim query), "
+            "reread (a contact or group re-read from WeCom), handle (one event's handlers, re-reads and lock waits "
+            "included), pull (a kf or archive pull), commit (a batch's done marks and commit)",
+            ["stage"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
 
         self.pulled = Counter(
             "qunke_pulled_messages_total",

@@ -20,6 +20,7 @@ from bot.ingest import intake
 from bot.ingest.batch import BatchTransaction, Failure, lock_conflict
 from bot.ingest.decoders import Decoders, PermanentFailure
 from bot.ingest.prefetch import PrefetchedDirectory
+from bot.ingest.stage_timing import TimedDirectory, timed
 from bot.metrics import Metrics
 from services.clock import Clock
 from services.customers.directory import ContactDirectory
@@ -55,7 +56,9 @@ class IngestWorker:
         acks_pending: Callable[[], bool] = lambda: False,
         pullers: Mapping[type[Event], Puller] | None = None,
     ) -> None:
-        self._sessions, self._dispatcher, self._directory = sessions, dispatcher, directory
+        self._stages = metrics.ingest_stage_seconds
+        self._sessions, self._dispatcher = sessions, dispatcher
+        self._directory: ContactDirectory = TimedDirectory(directory, self._stages)
         self._features, self._decoders = features, decoders
         self._pullers = dict(pullers or {})
         self._acks_pending = acks_pending
@@ -110,13 +113,16 @@ class IngestWorker:
         while self._acks_pending() and waited < MAX_YIELD_S and not self._stopping:
             await asyncio.sleep(YIELD_STEP_S)
             waited += YIELD_STEP_S
+        if waited:
+            self._stages.labels("yield").observe(waited)
         if self._stopping:
             return 0
         async with self._sessions() as session:
             batch = BatchTransaction(session, dialect_of(session) == "sqlite", self._clock.now)
             if not batch.sqlite:
                 await batch.open()  # PostgreSQL: the claim's row locks belong to the batch's transaction
-            rows = await inbound.claim_batch(session, self._clock.now(), self._settings.batch_size)
+            with timed(self._stages, "claim"):
+                rows = await inbound.claim_batch(session, self._clock.now(), self._settings.batch_size)
             session.expunge_all()  # each event starts on an empty identity map, as it did with a session of its own
             decoded = [self._decode(row) for row in rows]
             directory = self._directory
@@ -131,7 +137,8 @@ class IngestWorker:
                 if not await self._process(batch, row, event, directory):
                     break
                 processed += 1
-            await batch.commit()
+            with timed(self._stages, "commit"):
+                await batch.commit()
         self._count(batch)
         return processed
 
@@ -158,20 +165,23 @@ class IngestWorker:
                 return False
             await batch.wait_briefly()
         elif batch.due(self._acks_pending()) or (puller is not None and batch.sqlite):
-            await batch.commit()  # on SQLite, a pull's pages commit on connections of their own: release the lock
+            with timed(self._stages, "commit"):  # on SQLite, a pull's pages commit on their own connections
+                await batch.commit()
             if puller is None:
                 await batch.open()
         try:
             if puller is not None:
                 # The pull commits page by page with its cursor; only then is the trigger itself marked done, so a
                 # crash mid-pull replays the trigger and the pull resumes from the last committed cursor.
-                await puller(event)
+                with timed(self._stages, "pull"):
+                    await puller(event)
                 handled = True
             else:
                 session = batch.session
                 ctx = Context(session=session, clock=self._clock, directory=directory, features=self._features)
-                async with session.begin_nested():
-                    handled = await intake.take(self._dispatcher, [event], ctx) > 0
+                with timed(self._stages, "handle"):
+                    async with session.begin_nested():
+                        handled = await intake.take(self._dispatcher, [event], ctx) > 0
             if not handled:
                 self._note_unhandled(type(event).__name__, row.kind)
             batch.done(row.id, handled)
