@@ -14,12 +14,24 @@ class StateDecodeError(ValueError):
     """The saved state does not have the shape the sandbox's model needs."""
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names, None for any other type: looked up once per class, not per object (a save walks
+    every customer, message and log entry of the corp)."""
+    if cls not in _FIELD_NAMES:
+        _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+    return _FIELD_NAMES[cls]
+
+
 def to_plain(value: object) -> object:
     """Enums become their values, bytes hex, dataclasses objects; dicts keyed by tuples become [key, value] pairs."""
     if isinstance(value, Enum):
         return value.value
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in fields(value)}
+    names = None if isinstance(value, type) else _field_names(type(value))
+    if names is not None:
+        return {name: to_plain(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         if all(isinstance(key, str) for key in value):
             return {key: to_plain(item) for key, item in value.items()}

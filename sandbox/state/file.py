@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Final
@@ -24,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 # Changes are written at most this often: a burst of callbacks costs one write, not one per callback.
 SAVE_DEBOUNCE_S: Final = 1.0
+# A save snapshots the whole corp on the loop, so its cost grows with the corp and the kf stream (0.3 s and more
+# after minutes of load): the next save waits at least this many times the last one's cost, so saving takes at most
+# ~1/20 of the loop and the API keeps answering at the same speed however large the state has grown.
+SAVE_COST_FACTOR: Final = 20.0
 
 
 class StateFileError(Exception):
@@ -87,6 +92,7 @@ class StateSaver:
         self._saved_log_seq = -1
         self._task: asyncio.Task[None] | None = None
         self.saves = 0
+        self.last_cost_s = 0.0  # time the last save held the loop (snapshot and encoding)
 
     def mark(self) -> None:
         self._dirty.set()
@@ -106,7 +112,9 @@ class StateSaver:
         """The snapshot is taken on the loop (one consistent moment); only the disk write runs in a thread."""
         self._dirty.clear()
         self._saved_log_seq = self._app[appkeys.LOG].last_seq
+        started = time.monotonic()
         text = json.dumps(snapshot(self._app), ensure_ascii=False, separators=(",", ":"))
+        self.last_cost_s = time.monotonic() - started
         try:
             await asyncio.to_thread(write_atomically, self.path, text)
         except OSError as error:
@@ -116,7 +124,7 @@ class StateSaver:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(SAVE_DEBOUNCE_S)
+            await asyncio.sleep(max(SAVE_DEBOUNCE_S, self.last_cost_s * SAVE_COST_FACTOR))
             # Callback attempts and auto-confirmed mass tasks change the log without a request.
             if self._dirty.is_set() or self._app[appkeys.LOG].last_seq != self._saved_log_seq:
                 await self.save()
