@@ -94,6 +94,10 @@ class StateSaver:
         self.saves = 0
         self.last_cost_s = 0.0  # time the last save held the loop (snapshot and encoding)
 
+    def next_delay_s(self) -> float:
+        """How long until the next save may run: the debounce, or longer when the last save was costly."""
+        return max(SAVE_DEBOUNCE_S, self.last_cost_s * SAVE_COST_FACTOR)
+
     def mark(self) -> None:
         self._dirty.set()
 
@@ -124,7 +128,7 @@ class StateSaver:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(max(SAVE_DEBOUNCE_S, self.last_cost_s * SAVE_COST_FACTOR))
+            await asyncio.sleep(self.next_delay_s())
             # Callback attempts and auto-confirmed mass tasks change the log without a request.
             if self._dirty.is_set() or self._app[appkeys.LOG].last_seq != self._saved_log_seq:
                 await self.save()
