@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sandbox.ids import IdFactory
-from sandbox.qyapi.reply import QyapiError
 from sandbox.kf.model import TOKEN_TTL_S, KfStore
 from sandbox.kf.sync import _check_token, issue_token
+from sandbox.qyapi.reply import QyapiError
 
 
 def test_expired_tokens_are_forgotten_and_live_ones_kept_when_a_new_token_is_issued() -> None:
