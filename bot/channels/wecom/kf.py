@@ -3,7 +3,6 @@ each page with its cursor (bot/ingest/pulls.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channel_ports import ChannelPage, PageRunner
 from bot.channels.wecom.client import JsonObject, WeComApiError, WeComClient
 from bot.channels.wecom.kf_messages import customers_in, to_events
+from bot.channels.wecom.kf_turns import PullTurns
 from bot.events import Event, KfPullRequested, KfSessionChanged, Person
 from bot.metrics import Metrics
 from storage.repos import contacts
@@ -43,9 +43,9 @@ class KfPuller:
     def __init__(self, client: WeComClient, metrics: Metrics, pages: PageRunner) -> None:
         self._client, self._metrics, self._pages = client, metrics, pages
         # One pull per account at a time in this process (the start-up catch-up and a callback's pull would
-        # otherwise read, and on a rejected cursor reset, the same pages twice); PostgreSQL's row lock covers
-        # other processes.
-        self._pulling: dict[str, asyncio.Lock] = {}
+        # otherwise read, and on a rejected cursor reset, the same pages twice), triggers queued behind it served
+        # by one pull (bot/channels/wecom/kf_turns.py); PostgreSQL's row lock covers other processes.
+        self.turns: dict[str, PullTurns] = {}
 
     async def __call__(self, event: Event) -> None:
         assert isinstance(event, KfPullRequested)
@@ -53,8 +53,8 @@ class KfPuller:
 
     async def pull(self, open_kfid: str, token: str) -> int:
         """Read every waiting page; returns how many items were read. Raises (and keeps the cursor) on failure."""
-        async with self._pulling.setdefault(open_kfid, asyncio.Lock()):
-            return await self._pages.run(KfPages(self._client, self._metrics, open_kfid, token))
+        turns = self.turns.setdefault(open_kfid, PullTurns())
+        return await turns.take(lambda: self._pages.run(KfPages(self._client, self._metrics, open_kfid, token)))
 
 
 class KfPages:
