@@ -35,6 +35,10 @@ log = logging.getLogger("qunke.ingest")
 MAX_YIELD_S: Final = 0.5
 YIELD_STEP_S: Final = 0.01
 MAX_FAILURE_BACKOFF_S: Final = 15.0
+# PostgreSQL: a batch ends after PG_BATCH_S, and the rows it claimed but did not reach are released unprocessed;
+# each claimed row is a tuple lock written (and WAL-logged) and skipped by every other loop meanwhile. Claims are
+# sized to twice what the last batch got through, between this floor and `ingest.batch_size`.
+MIN_PG_CLAIM: Final = 4
 
 
 # A puller reads a channel (kf/sync_msg, the archive) through the page loop (bot/ingest/pulls.py), in page-sized
@@ -67,6 +71,7 @@ class IngestWorker:
         self._stopping = False
         self.streak = FailureStreak(log, "ingest cycle", recovered="database reachable again")
         self._unhandled_seen: set[str] = set()
+        self._claim_size = settings.batch_size
 
     def wake(self) -> None:
         """Called after each inbox commit so new events are processed at once, not at the next poll."""
@@ -122,7 +127,8 @@ class IngestWorker:
             if not batch.sqlite:
                 await batch.open()  # PostgreSQL: the claim's row locks belong to the batch's transaction
             with timed(self._stages, "claim"):
-                rows = await inbound.claim_batch(session, self._clock.now(), self._settings.batch_size)
+                size = self._settings.batch_size if batch.sqlite else self._claim_size
+                rows = await inbound.claim_batch(session, self._clock.now(), size)
             session.expunge_all()  # each event starts on an empty identity map, as it did with a session of its own
             decoded = [self._decode(row) for row in rows]
             directory = self._directory
@@ -140,6 +146,8 @@ class IngestWorker:
             with timed(self._stages, "commit"):
                 await batch.commit()
         self._count(batch)
+        if rows and not batch.sqlite:
+            self._claim_size = min(self._settings.batch_size, max(MIN_PG_CLAIM, 2 * processed))
         return processed
 
     def _decode(self, row: InboundEvent) -> Event | Exception:
