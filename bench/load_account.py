@@ -106,7 +106,9 @@ async def account(
     names = [f"bot{i + 1}" for i in range(bots)] + ["sandbox", "front+bench", "generator", "postgres"]
     busy = jiffies[-1][0] - jiffies[0][0]
     total = jiffies[-1][1] - jiffies[0][1]
-    print_cpu_totals(names, first.cpu_s, last.cpu_s, last.at_s - first.at_s, busy / total if total else 0.0)
+    # A process that has exited reads 0 (the generator ends before the drain): its total is its highest reading.
+    highest = [max(column) for column in zip(*(s.cpu_s for s in samples), strict=True)]
+    print_cpu_totals(names, first.cpu_s, highest, last.at_s - first.at_s, busy / total if total else 0.0)
     print_pg_activity(activity)
     pages = await asyncio.gather(*(_metrics_page(port) for port in ports))
     print_stages([parse_stages(page) for page in pages])
