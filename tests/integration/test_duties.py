@@ -97,6 +97,24 @@ async def test_a_followers_kf_trigger_is_pulled_once_by_the_leader_when_two_proc
 
 
 @PG
+async def test_the_leaders_own_triggers_are_served_by_its_duty_loop_when_on_postgres(
+    database_url: str,
+) -> None:
+    async with _nodes(database_url) as nodes:
+        await _until(lambda: _kf_leader(nodes) is not None)
+        leader = _kf_leader(nodes)
+        assert leader is not None and leader.kf is not None
+        # Five callbacks at once: each trigger only marks (returns without waiting for a pull) and wakes the loop.
+        await asyncio.gather(*(leader.kf.trigger("wkD", f"tok{n}") for n in range(5)))
+        await _until(lambda: bool(leader.pulled))
+        await asyncio.sleep(0.5)  # several polls later: every mark served, by the leader's loop alone
+        follower = next(node for node in nodes if node is not leader)
+        assert leader.pulled and all(target == "wkD" for target, _ in leader.pulled) and follower.pulled == []
+        async with make_sessionmaker(leader.engine)() as session:
+            assert await pull_wants.pending(session, "kf") == []
+
+
+@PG
 async def test_a_mark_left_for_a_dead_leader_is_pulled_by_the_next_one_when_the_holder_dies(
     database_url: str,
 ) -> None:
