@@ -100,7 +100,9 @@ async def record_many(session: AsyncSession, said: Sequence[Said], now: datetime
     ]
     new = await messages.add_many_once(session, rows)
     await _learn_unknown_groups(session, {s.chat_id for s in said if s.chat_type == "group"}, now)
-    for s in said:
+    # Rows of kf sessions and windows are locked in one order, (account, customer, then time): a page of many
+    # customers upserted in arrival order deadlocked with the sender and other pages under load.
+    for s in sorted(said, key=_lock_order):
         if s.source_key in new and s.chat_type == "oa" and s.person is not None and s.person.openid:
             await windows.note_oa_user_message(session, s.person.openid, s.sent_at)
         if s.source_key in new and s.chat_type == "kf" and s.sender_kind == "customer" and s.person is not None:
@@ -116,6 +118,14 @@ async def _learn_unknown_groups(session: AsyncSession, chat_ids: set[str], now: 
     unknown = sorted(chat_ids - await groups.known_ids(session, chat_ids))
     if unknown:
         await lifecycle.queue_group_resyncs(session, unknown, "unknown-group", now)
+
+
+def _lock_order(said: Said) -> tuple[str, str, str, datetime]:
+    """The order a batch's conversation rows are locked in: by chat, person, then time (a stable sort keeps the
+    arrival order of one person's messages of the same second)."""
+    person = said.person
+    key = (person.external_userid or person.openid) if person is not None else ""
+    return (said.chat_type, said.chat_id, key, said.sent_at)
 
 
 def _person_key(person: PersonRef) -> str:
