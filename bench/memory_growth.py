@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
@@ -46,7 +46,7 @@ from tests.e2e.harness import REPO, Stack, make_archive_keys  # noqa: E402
 from tests.support.postgres import Cluster, start_cluster  # noqa: E402
 
 KF_SHARE: Final = 0.2  # bench/load_traffic.py: one callback in five is a kf customer speaking
-FRAMES: Final = 12
+FRAMES: Final = 12  # frames kept per allocation (--frames); the tracebacks printed show at most this many
 
 
 async def kf_says(sandbox_url: str, customers: list[str], n: int, rng: random.Random) -> None:
@@ -88,6 +88,45 @@ async def settled(url: str, within_s: float) -> Counter[str]:
         await engine.dispose()
 
 
+OURS: Final = ("bot.", "services.", "handlers.", "storage.", "campaigns.", "console.")
+
+
+def container_sizes() -> Counter[str]:
+    """len() of every dict, set, list or deque held in an attribute of one of our objects (and SQLAlchemy's LRU
+    caches): a cache or registry that is never pruned shows here as a size that follows the events processed."""
+    sizes: Counter[str] = Counter()
+    for obj in gc.get_objects():
+        kind = type(obj)
+        module = kind.__dict__.get("__module__")
+        if not isinstance(module, str):
+            continue
+        if kind.__name__ == "LRUCache" and module.startswith("sqlalchemy"):
+            sizes[f"sqlalchemy LRUCache@{id(obj):x}"] = len(obj)
+            continue
+        if not module.startswith(OURS):
+            continue
+        attrs = getattr(obj, "__dict__", None) or {s: getattr(obj, s, None) for s in getattr(kind, "__slots__", ())}
+        for name, value in attrs.items():
+            if isinstance(value, dict | set | list | deque):
+                sizes[f"{module}.{kind.__qualname__}.{name}"] += len(value)
+    return sizes
+
+
+def by_package(snap: tracemalloc.Snapshot, base: tracemalloc.Snapshot) -> Counter[str]:
+    """Traced growth summed by the package of the allocating line (site-packages/<name>, the stdlib, or ours)."""
+    out: Counter[str] = Counter()
+    for stat in snap.compare_to(base, "filename"):
+        path = stat.traceback[0].filename
+        if "site-packages/" in path:
+            package = path.split("site-packages/", 1)[1].split("/", 1)[0]
+        elif path.startswith(str(ROOT)):
+            package = Path(path).relative_to(ROOT).parts[0]
+        else:
+            package = "stdlib/other"
+        out[package] += stat.size_diff
+    return out
+
+
 def gc_counts() -> Counter[str]:
     return Counter(type(o).__qualname__ for o in gc.get_objects())
 
@@ -99,6 +138,7 @@ class Meter:
         self.top = top
         self.base: tracemalloc.Snapshot | None = None
         self.base_types: Counter[str] = Counter()
+        self.base_sizes: Counter[str] = Counter()
         self.base_done = 0
         self.rows: list[tuple[int, int, int, int]] = []
 
@@ -106,9 +146,9 @@ class Meter:
         gc.collect()
         tracing = tracemalloc.is_tracing()
         snap = tracemalloc.take_snapshot() if tracing else tracemalloc.Snapshot([], FRAMES)
-        traced, rss, types = tracemalloc.get_traced_memory()[0], rss_kib_self(), gc_counts()
+        traced, rss, types, sizes = tracemalloc.get_traced_memory()[0], rss_kib_self(), gc_counts(), container_sizes()
         if self.base is None:
-            self.base, self.base_types, self.base_done = snap, types, done
+            self.base, self.base_types, self.base_done, self.base_sizes = snap, types, done, sizes
             print(f"baseline after {done} events: traced {traced / 2**20:.1f} MiB, RSS {rss / 1024:.1f} MiB")
             self.rows.append((done, traced, rss, len(gc.get_objects())))
             return
@@ -117,7 +157,8 @@ class Meter:
         print(f"\n=== after {done} events ({done - self.base_done} since baseline) ===")
         print(f"traced {traced / 2**20:.1f} MiB, RSS {rss / 1024:.1f} MiB, gc objects {len(gc.get_objects())}")
         print(f"-- top {self.top} tracebacks by growth (bytes per 1,000 events, count delta):")
-        for stat in snap.compare_to(self.base, "traceback")[: self.top]:
+        grouping = "traceback" if tracemalloc.get_traceback_limit() > 1 else "lineno"
+        for stat in snap.compare_to(self.base, grouping)[: self.top]:
             if stat.size_diff <= 0:
                 continue
             total = f"total {stat.size / 1024:.0f} KiB"
@@ -125,6 +166,13 @@ class Meter:
             for line in stat.traceback.format(limit=FRAMES, most_recent_first=True):
                 if line.lstrip().startswith("File"):
                     print(f"      {line.strip()}")
+        print("-- traced growth by package of the allocating line (KiB):")
+        for package, size in by_package(snap, self.base).most_common(8):
+            print(f"  {size / 1024:+9.0f} {package}")
+        print("-- containers held by our objects (and SQLAlchemy LRU caches) that grew: entries now (delta)")
+        for name, size in sorted(sizes.items(), key=lambda kv: kv[1] - self.base_sizes.get(kv[0], 0), reverse=True):
+            if size - self.base_sizes.get(name, 0) > 0:
+                print(f"  {size:7d} ({size - self.base_sizes.get(name, 0):+d}) {name}")
         print("-- gc object types by growth:")
         grown = Counter({k: v - self.base_types.get(k, 0) for k, v in types.items()})
         for name, delta in grown.most_common(15):
@@ -145,17 +193,18 @@ def rss_kib_self() -> int:
     return rss_kib(os.getpid())
 
 
-def settings_for(stack: Stack, url: str) -> Any:
+def settings_for(stack: Stack, url: str, concurrency: int) -> Any:
     config: dict[str, Any] = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     config["server"]["port"] = stack.bot_port
     config["faq"]["example_kb"] = str(REPO / "kb" / "example.yaml")
+    config["ingest"]["concurrency"] = concurrency
     stack.config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return load_settings(stack.config_path, {**stack.env, "QUNKE_DATABASE_URL": url})
 
 
 async def run_rounds(args: argparse.Namespace, stack: Stack, corp: Corp, url: str) -> None:
     await asyncio.to_thread(upgrade, url)
-    runner = web.AppRunner(create_app(settings_for(stack, url)))
+    runner = web.AppRunner(create_app(settings_for(stack, url, args.ingest_concurrency)))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", stack.bot_port)
     await site.start()
@@ -207,10 +256,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=500, help="customers seeded in the sandbox")
     parser.add_argument("--groups", type=int, default=100, help="customer groups of ten seeded in the sandbox")
     parser.add_argument("--top", type=int, default=15, help="tracebacks printed per round")
+    parser.add_argument("--ingest-concurrency", type=int, default=1, help="claim loops on PostgreSQL (load test: 8)")
+    parser.add_argument("--frames", type=int, default=FRAMES, help="tracemalloc frames (1 is cheapest)")
     parser.add_argument("--no-trace", action="store_true", help="RSS and gc counts only (tracemalloc off)")
     args = parser.parse_args()
     if not args.no_trace:
-        tracemalloc.start(FRAMES)
+        tracemalloc.start(args.frames)
     with tempfile.TemporaryDirectory(prefix="qunke-mem-") as tmp:
         asyncio.run(main_async(args, Path(tmp)))
 
