@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import linecache
 import os
 import random
 import re
@@ -146,6 +147,8 @@ class Meter:
         gc.collect()
         tracing = tracemalloc.is_tracing()
         snap = tracemalloc.take_snapshot() if tracing else tracemalloc.Snapshot([], FRAMES)
+        # Printing tracebacks reads source lines into linecache: the harness's own growth, not the bot's.
+        snap = snap.filter_traces([tracemalloc.Filter(False, linecache.__file__)])
         traced, rss, types, sizes = tracemalloc.get_traced_memory()[0], rss_kib_self(), gc_counts(), container_sizes()
         if self.base is None:
             self.base, self.base_types, self.base_done, self.base_sizes = snap, types, done, sizes
