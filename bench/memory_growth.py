@@ -159,9 +159,14 @@ class Meter:
         per_k = max(done - self.base_done, 1) / 1000
         print(f"\n=== after {done} events ({done - self.base_done} since baseline) ===")
         print(f"traced {traced / 2**20:.1f} MiB, RSS {rss / 1024:.1f} MiB, gc objects {len(gc.get_objects())}")
+        self.print_traced(snap, self.base, per_k)
+        self.print_grown(sizes, types, per_k)
+        sys.stdout.flush()
+
+    def print_traced(self, snap: tracemalloc.Snapshot, base: tracemalloc.Snapshot, per_k: float) -> None:
         print(f"-- top {self.top} tracebacks by growth (bytes per 1,000 events, count delta):")
         grouping = "traceback" if tracemalloc.get_traceback_limit() > 1 else "lineno"
-        for stat in snap.compare_to(self.base, grouping)[: self.top]:
+        for stat in snap.compare_to(base, grouping)[: self.top]:
             if stat.size_diff <= 0:
                 continue
             total = f"total {stat.size / 1024:.0f} KiB"
@@ -170,8 +175,10 @@ class Meter:
                 if line.lstrip().startswith("File"):
                     print(f"      {line.strip()}")
         print("-- traced growth by package of the allocating line (KiB):")
-        for package, size in by_package(snap, self.base).most_common(8):
+        for package, size in by_package(snap, base).most_common(8):
             print(f"  {size / 1024:+9.0f} {package}")
+
+    def print_grown(self, sizes: Counter[str], types: Counter[str], per_k: float) -> None:
         print("-- containers held by our objects (and SQLAlchemy LRU caches) that grew: entries now (delta)")
         for name, size in sorted(sizes.items(), key=lambda kv: kv[1] - self.base_sizes.get(kv[0], 0), reverse=True):
             if size - self.base_sizes.get(name, 0) > 0:
@@ -181,7 +188,6 @@ class Meter:
         for name, delta in grown.most_common(15):
             if delta > 0:
                 print(f"  {delta:+8d} {name}  ({delta / per_k:.1f} per 1,000 events)")
-        sys.stdout.flush()
 
     def summary(self) -> None:
         print("\n| events processed | traced MiB | RSS MiB | gc objects | traced KiB per 1k since baseline |")
