@@ -147,9 +147,11 @@ class Meter:
         gc.collect()
         tracing = tracemalloc.is_tracing()
         snap = tracemalloc.take_snapshot() if tracing else tracemalloc.Snapshot([], FRAMES)
-        # Printing tracebacks reads source lines into linecache: the harness's own growth, not the bot's.
-        snap = snap.filter_traces([tracemalloc.Filter(False, linecache.__file__)])
-        traced, rss, types, sizes = tracemalloc.get_traced_memory()[0], rss_kib_self(), gc_counts(), container_sizes()
+        # The harness's own growth, not the bot's: the snapshot it keeps, and the source lines printing tracebacks
+        # reads into linecache. "traced" is what is left.
+        snap = snap.filter_traces([tracemalloc.Filter(False, f) for f in (linecache.__file__, tracemalloc.__file__)])
+        traced = sum(stat.size for stat in snap.statistics("filename"))
+        rss, types, sizes = rss_kib_self(), gc_counts(), container_sizes()
         if self.base is None:
             self.base, self.base_types, self.base_done, self.base_sizes = snap, types, done, sizes
             print(f"baseline after {done} events: traced {traced / 2**20:.1f} MiB, RSS {rss / 1024:.1f} MiB")
