@@ -23,9 +23,12 @@ RUN pip install --no-cache-dir --no-index --find-links /wheels qunke && rm -rf /
 WORKDIR /opt/qunke
 COPY config.yaml ./config.yaml
 COPY kb ./kb
+# MALLOC_ARENA_MAX=2: glibc's per-thread arenas (the aiosqlite and executor threads) kept freed memory as resident
+# growth; two arenas halved the growth under load (bench/RESULTS.md, "bench/memory_growth.py").
 ENV QUNKE_CONFIG=/opt/qunke/config.yaml \
     QUNKE_DATABASE_URL=sqlite+aiosqlite:////var/lib/qunke/qunke.db \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2
 VOLUME ["/var/lib/qunke"]
 USER qunke
 EXPOSE 8080

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,6 +17,10 @@ log = logging.getLogger(__name__)
 # Years already warned about in this process: the service rules build a calendar per use, and each one meeting
 # next year's dates at run time repeated the start-up warning.
 _WARNED_YEARS: set[int] = set()
+
+# Days whose worked stretches are kept (least recently used dropped first): enough for two years of deadlines and
+# reports, while the calendar lives as long as the process and is asked about ever new days.
+DAY_CACHE: Final = 800
 
 # A deadline further than this is a configuration with (almost) no working time; refuse rather than loop.
 MAX_SEARCH_DAYS: Final = 800
@@ -74,7 +79,7 @@ class BusinessCalendar:
         self._overrides = {o.day: o for o in overrides}
         self._override_years = {day.year for day in self._overrides}
         self._segments = hours.segments()
-        self._days: dict[date, tuple[Interval, ...]] = {}
+        self._days: OrderedDict[date, tuple[Interval, ...]] = OrderedDict()
 
     # ---- days ------------------------------------------------------------------------------------------------
 
@@ -118,14 +123,20 @@ class BusinessCalendar:
     def intervals(self, day: date) -> tuple[Interval, ...]:
         """The day's worked stretches as aware UTC datetimes (empty on a day off)."""
         cached = self._days.get(day)
-        if cached is None:
-            cached = ()
-            if self.is_working_day(day):
-                cached = tuple(
-                    (self._at(day, start), self._at(day, end)) for start, end in self._segments if start < end
-                )
-            self._days[day] = cached
+        if cached is not None:
+            self._days.move_to_end(day)
+            return cached
+        cached = ()
+        if self.is_working_day(day):
+            cached = tuple((self._at(day, start), self._at(day, end)) for start, end in self._segments if start < end)
+        self._days[day] = cached
+        if len(self._days) > DAY_CACHE:
+            self._days.popitem(last=False)
         return cached
+
+    @property
+    def cached_days(self) -> int:
+        return len(self._days)
 
     def _at(self, day: date, moment: time) -> datetime:
         return datetime.combine(day, moment, tzinfo=self.zone).astimezone(UTC)

@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.service.calendar import BusinessCalendar, DayKind, DayOverride, WorkingHours, forget_warnings
+from services.service.calendar import (
+    DAY_CACHE,
+    BusinessCalendar,
+    DayKind,
+    DayOverride,
+    WorkingHours,
+    forget_warnings,
+)
 
 CN = ZoneInfo("Asia/Shanghai")
 HOURS = WorkingHours(frozenset({1, 2, 3, 4, 5}), time(9), time(18))
@@ -184,3 +191,15 @@ def test_the_holiday_warning_is_logged_once_per_process_when_many_calendars_meet
             BusinessCalendar("Asia/Shanghai", HOURS).add_business_time(cn(2027, 3, 1, 10, 0), 3600)
     [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warning.startswith("Business calendar has no holiday data for 2027")
+
+
+def test_the_day_cache_stays_bounded_when_many_distinct_days_are_asked() -> None:
+    # One calendar lives as long as the process (bot/policies.py): a cache that kept every day asked about grew
+    # for ever (a day or more per day running, any span a deadline or a report walks over).
+    calendar = BusinessCalendar("Asia/Shanghai", HOURS)
+    first = date(2026, 1, 1)
+    for offset in range(3 * DAY_CACHE):
+        calendar.intervals(first + timedelta(days=offset))
+    assert calendar.cached_days <= DAY_CACHE
+    latest = first + timedelta(days=3 * DAY_CACHE - 1)
+    assert calendar.intervals(latest) == BusinessCalendar("Asia/Shanghai", HOURS).intervals(latest)

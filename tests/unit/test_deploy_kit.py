@@ -64,3 +64,9 @@ def test_every_variable_in_the_env_example_is_documented_in_the_readme() -> None
     names = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.M))
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert names and {name for name in names if f"`{name}`" not in readme} == set()
+
+
+def test_image_and_systemd_unit_cap_malloc_arenas_when_deployed() -> None:
+    # Resident memory grew about twice as much under load with one glibc arena per thread (bench/RESULTS.md).
+    assert re.search(r"^\s+MALLOC_ARENA_MAX=2$", (REPO / "Dockerfile").read_text(encoding="utf-8"), re.M)
+    assert "Environment=MALLOC_ARENA_MAX=2" in (DEPLOY / "qunke.service").read_text(encoding="utf-8")
