@@ -88,7 +88,9 @@ def postgres_cpu_s(cluster: Cluster) -> float:
 class LoadStack:
     """A throwaway PostgreSQL, the sandbox and N bots, configured as shipped (config.yaml) apart from ports."""
 
-    def __init__(self, root: Path, cluster: Cluster, backends: int, ingest_concurrency: int) -> None:
+    def __init__(
+        self, root: Path, cluster: Cluster, backends: int, ingest_concurrency: int, malloc_arena_max: int
+    ) -> None:
         cluster.psql("CREATE DATABASE qunke_load")
         self.cluster = cluster
         self.stack = Stack(root, make_archive_keys(root / "keys"), database_url=cluster.url("qunke_load"))
@@ -103,13 +105,17 @@ class LoadStack:
         for key, path in (("SANDBOX_CALLBACK_URL", "/wecom/callback"), ("SANDBOX_OA_CALLBACK_URL", "/wechat/callback")):
             self.stack.env[key] = self.stack.sandbox.env[key] = f"{front}{path}"
         self.bots: list[Process] = []
+        # The bots run as the deploy kit runs them (Dockerfile, deploy/qunke.service): glibc's arenas capped.
+        self.bot_env = dict(self.stack.env)
+        if malloc_arena_max > 0:
+            self.bot_env["MALLOC_ARENA_MAX"] = str(malloc_arena_max)
 
     def start(self, customers: int, groups: int) -> None:
         self.stack.cli("db", "upgrade")
         self.stack.start_sandbox()
         self.seed(customers, groups)
         for index, port in enumerate(self.ports, start=1):
-            env, root = self.stack.env, self.stack.root
+            env, root = self.bot_env, self.stack.root
             bot = Process(f"bot{index}", [*QUNKE, "serve", "--port", str(port)], env, root, root / f"bot{index}.log")
             bot.start()
             self.bots.append(bot)
@@ -182,7 +188,7 @@ async def drain(url: str, within_s: float) -> None:
 async def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> None:
     await asyncio.to_thread(make_durable, cluster, 0)
     url = cluster.url("qunke_load")
-    load = LoadStack(tmp, cluster, args.backends, args.ingest_concurrency)
+    load = LoadStack(tmp, cluster, args.backends, args.ingest_concurrency, args.malloc_arena_max)
     proxy = RoundRobinProxy(load.ports, CallbackCrypto.from_settings(CORP.token, CORP.aes_key, CORP.corp_id))
     samples: list[Sample] = []
     async with proxy.running(load.front_port) as front_url:
@@ -236,13 +242,17 @@ def main() -> None:
     parser.add_argument("--settle-s", type=float, default=15, help="wait after start-up before sending")
     parser.add_argument("--drain-s", type=float, default=300, help="at most this long for the inbox to drain")
     parser.add_argument("--ingest-concurrency", type=int, default=8, help="ingest.concurrency of each bot")
+    parser.add_argument(
+        "--malloc-arena-max", type=int, default=2, help="MALLOC_ARENA_MAX of the bots, as deployed (0: glibc's default)"
+    )
     parser.add_argument("--customers", type=int, default=500, help="customers seeded in the sandbox")
     parser.add_argument("--groups", type=int, default=200, help="customer groups seeded in the sandbox")
     parser.add_argument("--workdir", type=Path, help="keep config, logs and sandbox state here (default: a temp dir)")
     args = parser.parse_args()
     print(
         f"load: {args.rate:g}/s for {args.minutes:g} min, {args.backends} processes "
-        f"(ingest.concurrency {args.ingest_concurrency}), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+        f"(ingest.concurrency {args.ingest_concurrency}, MALLOC_ARENA_MAX {args.malloc_arena_max or 'unset'}), "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     cluster = start_cluster()
     try:
