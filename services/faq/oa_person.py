@@ -51,7 +51,7 @@ class NewHold:
     chat_id: str
     openid: str
     customer_id: int | None
-    message_id: int
+    message_id: int | None  # None: held again because the ticket reopened (services/faq/oa_rehold.py)
     rep: str | None
     alerted: tuple[str, ...] = field(default=())
     ticket_id: int | None = None
