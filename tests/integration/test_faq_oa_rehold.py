@@ -113,3 +113,28 @@ async def test_a_follower_is_held_again_on_their_next_message_when_the_ticket_re
     again = await live_hold(stack, openid)
     assert again is not None and (again.ticket_id, again.held_messages) == (first.ticket_id, 1)
     assert len(await logged(stack, "oa_send", touser=openid)()) == sent
+
+
+async def test_a_follower_is_held_again_when_their_low_score_reopens_the_hand_off_ticket(swept: Stack) -> None:
+    """The reopening the customer causes: the CSAT asked on the OA when the ticket was solved, answered with a 1."""
+    stack = swept
+    openid = await a_follower(stack)
+    first = await hand_off(stack, openid)
+    assert "发送满意度评价" in await ticket(stack, "solve", f"T{first.ticket_id}")
+    await eventually(logged(stack, "oa_send", "请为本次服务打分", touser=openid))
+    await eventually(lambda: no_hold(stack, openid))  # the sweep released it
+
+    await stack.act("oa-say", openid=openid, text="1分")
+    again = await eventually(lambda: live_hold(stack, openid))
+    assert again.ticket_id == first.ticket_id
+    await eventually(logged(stack, "oa_send", "很抱歉没有让您满意", touser=openid))  # the survey's reply, no FAQ answer
+    sent = len(await logged(stack, "oa_send", touser=openid)())
+    await say_while_held(stack, openid, CONFIDENT)
+    await eventually(logged(stack, "app_message", HELD_TITLE))
+    await stack.settle()
+    said = [e["payload"] for e in await logged(stack, "oa_send", touser=openid)()]
+    assert len(said) == sent, said
+
+
+async def no_hold(stack: Stack, openid: str) -> bool:
+    return await live_hold(stack, openid) is None
