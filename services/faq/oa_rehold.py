@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.faq.oa_person import HoldPolicy, NewHold, hold_follower, live_hold
 from storage.models.faq import OaPersonHold
 from storage.models.tickets import Ticket
-from storage.repos import contacts, oa_holds
+from storage.repos import advisory, contacts, oa_holds
 
 log = logging.getLogger("qunke.faq")
 
@@ -28,7 +28,11 @@ REHOLD_REASON: Final = "工单重新打开"  # the timeline reads "公众号会�
 
 
 async def current_hold(session: AsyncSession, chat_id: str, now: datetime, policy: HoldPolicy) -> OaPersonHold | None:
-    """The follower's hold in this OA chat: the live one, else a new one if the ticket that ended theirs reopened."""
+    """The follower's hold in this OA chat: the live one, else a new one if the ticket that ended theirs reopened.
+
+    The follower's messages are decided one at a time (on PostgreSQL several ingest loops run): a question sent
+    right after "人工" waits for that hand-off's hold instead of being answered beside it."""
+    await advisory.lock_for_transaction(session, advisory.OA_CHAT, chat_id)
     hold = await live_hold(session, chat_id, now, policy)
     if hold is not None:
         return hold
