@@ -61,7 +61,8 @@ async def _hold_again(
     ticket = await session.get(Ticket, old.ticket_id)
     if reopening is None or ticket is None:
         return None
-    at = min(reopening.occurred_at, now)
+    # From the reopening, or from the end of a later hold in the chat (another hand-off that kept them meanwhile).
+    at = min(max(reopening.occurred_at, await oa_holds.last_release_in_chat(session, old.chat_id) or now), now)
     new = NewHold(
         chat_id=old.chat_id,
         openid=old.openid,

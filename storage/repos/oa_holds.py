@@ -87,3 +87,9 @@ async def last_reopen(session: AsyncSession, ticket_id: int) -> TicketEvent | No
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def last_release_in_chat(session: AsyncSession, chat_id: str) -> datetime | None:
+    """When the follower's latest hold in this chat ended."""
+    stmt = select(func.max(OaPersonHold.released_at)).where(OaPersonHold.chat_id == chat_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
