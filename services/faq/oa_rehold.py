@@ -46,9 +46,10 @@ async def hold_reopened(session: AsyncSession, now: datetime, policy: HoldPolicy
     held = 0
     while True:
         due = await oa_holds.reopened_since_release(session, now - policy.release_after, batch)
+        before = held
         for old in due:
             held += (await _hold_again(session, old, now, policy)) is not None
-        if len(due) < batch:
+        if len(due) < batch or held == before:  # a full batch that held nobody would come back the same
             return held
 
 
