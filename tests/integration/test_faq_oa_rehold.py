@@ -1,5 +1,7 @@
 """A reopened OA hand-off ticket holds the follower again, over real HTTP against the sandbox: the bot answers once
-the ticket is solved, and stops again (the holder hears instead) once it is reopened, however the reopening comes."""
+the ticket is solved, and stops again (the holder hears instead) once it is reopened, however the reopening comes;
+and the OA's other ticket paths those reopenings ride on (a CSAT answer, a complaint's acknowledgement) reach the
+follower."""
 
 from __future__ import annotations
 
@@ -138,3 +140,11 @@ async def test_a_follower_is_held_again_when_their_low_score_reopens_the_hand_of
 
 async def no_hold(stack: Stack, openid: str) -> bool:
     return await live_hold(stack, openid) is None
+
+
+async def test_a_complaint_on_the_oa_is_acknowledged_to_the_follower_when_it_opens_a_ticket(swept: Stack) -> None:
+    """The acknowledgement goes to the follower's openid (it went to their chat id, "oa:<openid>", before)."""
+    stack = swept
+    openid = await a_follower(stack)
+    await stack.act("oa-say", openid=openid, text="我要投诉，你们太让人失望了")
+    await eventually(logged(stack, "oa_send", "我们已登记您的问题", touser=openid))
