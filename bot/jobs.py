@@ -24,7 +24,7 @@ from campaigns.rfm import run_rfm
 from services.churn.model import ChurnPolicy
 from services.churn.warning import run_churn
 from services.clock import Clock
-from services.faq import oa_person
+from services.faq import oa_person, oa_rehold
 from services.service import followups, sla
 from services.service.overdue import overdue_ticket_hook
 from services.surveys import triggers as survey_triggers
@@ -172,13 +172,17 @@ def schedule_oa_holds(
     scheduler: Scheduler, sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
 ) -> None:
     """OA followers held for a person go back to the bot once their ticket is solved or they went quiet; the next
-    message would release them too, this puts the release on the timeline and profile without waiting for one."""
+    message would release them too, this puts the release on the timeline and profile without waiting for one. A
+    follower whose hand-off ticket was reopened is held again here (and on their next message) the same way."""
     hold = faq_policy(settings).hold
 
     async def release_holds() -> None:
         async with sessions() as session, session.begin():
             released = await oa_person.release_due(session, clock.now(), hold)
+            reheld = await oa_rehold.hold_reopened(session, clock.now(), hold)
         if released:
             log.info("%d OA follower(s) back with the bot after a hand-off", released)
+        if reheld:
+            log.info("%d OA follower(s) with a person again: their hand-off ticket reopened", reheld)
 
     scheduler.every("oa-person-release", settings.service.tick_s, release_holds)

@@ -27,6 +27,7 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/tickets": EVERYONE,
     "/console/tickets/{id}/claim": EVERYONE,
     "/console/tickets/{id}/solve": EVERYONE,
+    "/console/tickets/{id}/reopen": EVERYONE,
     "/console/followups": EVERYONE,  # a rep sees only their own (services/service/followup_scope.py)
     "/console/followups/{id}/done": EVERYONE,
     "/console/segments": STAFF,

@@ -1,4 +1,4 @@
-"""工单: the viewer's tickets, and claiming or solving one through the same services the rep commands use."""
+"""工单: the viewer's tickets, and claiming, solving or reopening one through the services the rep commands use."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ async def solve(request: web.Request) -> web.StreamResponse:
     return await _change(request, "solve")
 
 
+async def reopen(request: web.Request) -> web.StreamResponse:
+    return await _change(request, "reopen")
+
+
 async def _change(request: web.Request, action: str) -> web.StreamResponse:
     ticket_id, who, at = path_id(request), viewer(request), now(request)
     async with db(request) as session:
@@ -49,6 +53,9 @@ async def _change(request: web.Request, action: str) -> web.StreamResponse:
                     raise _back("你的账号未绑定企业微信成员，不能认领工单")
                 await ticket_changes.claim(session, at, ticket_id, who.wecom_userid)
                 message = f"已认领工单 {label(ticket_id)}"
+            elif action == "reopen":  # an OA follower handed off with it is held for a person again (oa_rehold)
+                await ticket_changes.reopen(session, at, ticket_id, by)
+                message = f"工单 {label(ticket_id)} 已重新打开"
             else:
                 # Managers may solve a colleague's ticket; a rep only their own (the service checks).
                 await ticket_changes.solve(session, at, ticket_id, by, force=who.sees_all)
@@ -68,3 +75,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/tickets", tickets_page)
     app.router.add_post("/tickets/{id}/claim", claim)
     app.router.add_post("/tickets/{id}/solve", solve)
+    app.router.add_post("/tickets/{id}/reopen", reopen)

@@ -1,4 +1,4 @@
-"""CLI over tickets: `ticket open|list|show|claim|solve|pending|close` (the same services the rep commands use)"""
+"""CLI over tickets: `ticket open|list|show|claim|solve|pending|close|reopen` (the services the rep commands use)"""
 
 from __future__ import annotations
 
@@ -214,6 +214,9 @@ def _change(ref: str, by: str | None, verb: str) -> None:
         if verb == "pending":
             await ticket_changes.set_pending(session, now, ticket_id, actor, policy=tp, force=by is None)
             return f"工单 T{ticket_id} 已挂起"
+        if verb == "reopen":
+            await ticket_changes.reopen(session, now, ticket_id, actor, policy=tp)
+            return f"工单 T{ticket_id} 已重新打开"
         if verb == "close":
             await ticket_changes.close(session, now, ticket_id, actor)
             return f"工单 T{ticket_id} 已关闭"
@@ -252,3 +255,9 @@ def ticket_pending(ref: Ref, by: By = None) -> None:
 def ticket_close(ref: Ref, by: By = None) -> None:
     """立即关闭；已解决的工单也会在 tickets.auto_close_days 后自动关闭 (close)"""
     _change(ref, by, "close")
+
+
+@ticket_app.command("reopen")
+def ticket_reopen(ref: Ref, by: By = None) -> None:
+    """重新打开已解决或已关闭的工单；公众号转人工的粉丝会重新由人工跟进 (reopen)"""
+    _change(ref, by, "reopen")

@@ -15,7 +15,8 @@ from services.faq.handoff import is_handoff_request
 from services.faq.jobs import QuestionBatch, queue_question
 from services.faq.menu_clicks import handle_menu_click
 from services.faq.menus import is_faq_menu_id
-from services.faq.oa_person import held_message, live_hold
+from services.faq.oa_person import held_message
+from services.faq.oa_rehold import current_hold
 from services.faq.questions import question_from, rep_for
 from services.text.intent import is_chitchat
 from storage.models.faq import FaqDecision
@@ -133,7 +134,7 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
 async def _held_for_person(ctx: Context, message_id: int, q: Question, now: datetime) -> bool:
     """The follower is with a person: the FAQ stays silent, and whoever holds them hears (at most once a window)."""
     hold_policy = ctx.features.policies.faq.hold
-    hold = await live_hold(ctx.session, q.chat_id, now, hold_policy)
+    hold = await current_hold(ctx.session, q.chat_id, now, hold_policy)
     if hold is None:
         return False
     alerts = await held_message(ctx.session, hold, message_id, q.asked_at, now, hold_policy)

@@ -71,4 +71,4 @@ async def _acknowledge(event: ChatMessage, ticket_id: int, template: str, ctx: C
     if event.channel == MessageChannel.KF:
         await queue_kf_reply(ctx.session, now, event.chat_id, event.customer.external_userid, text, key=key)
     elif event.channel == MessageChannel.OA:
-        await queue_oa_message(ctx.session, now, event.chat_id, text, key=key)
+        await queue_oa_message(ctx.session, now, event.customer.openid, text, key=key)  # the chat is "oa:<openid>"

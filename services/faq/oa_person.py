@@ -5,7 +5,8 @@ hand-off (storage/models/faq.py: OaPersonHold). While it is live the FAQ sends t
 menus or greetings); every message is still stored, waits and tickets run as for anyone, and whoever holds the
 hand-off hears of new messages at most once per `faq.repeat_window_min`, through the hand-off alert's builder. It is
 released when the hand-off ticket is solved or closed, or when the follower has been quiet for
-`faq.oa_handoff_release_hours`, whichever comes first; both ends are on the customer's timeline.
+`faq.oa_handoff_release_hours`, whichever comes first; both ends are on the customer's timeline. A reopened ticket
+holds the follower again (services/faq/oa_rehold.py).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class NewHold:
     chat_id: str
     openid: str
     customer_id: int | None
-    message_id: int
+    message_id: int | None  # None: held again because the ticket reopened (services/faq/oa_rehold.py)
     rep: str | None
     alerted: tuple[str, ...] = field(default=())
     ticket_id: int | None = None

@@ -47,6 +47,8 @@ def _same_chat(survey: Survey, message: Message) -> bool:
     """The answer is read from the chat the survey went to; a rep's note means any 1:1 archive chat (not groups)."""
     if survey.channel == "archive":
         return message.channel == "archive" and message.chat_type == "single"
+    if survey.channel == "oa":  # asked of the follower's openid; their messages' chat is "oa:<openid>", sent by it
+        return message.channel == "oa" and message.sender_id == survey.chat_id
     return message.channel == survey.channel and message.chat_id == survey.chat_id
 
 

@@ -1,4 +1,4 @@
-"""Changing tickets by reps, the CLI and jobs: claim, pending, solve, close, and the auto-close job."""
+"""Changing tickets by reps, the CLI and jobs: claim, pending, solve, close, reopen, and the auto-close job."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.clock import Clock
 from services.service.alerts import Alert, alert_member
 from services.tickets import states
-from services.tickets.opening import TicketPolicy
+from services.tickets.opening import TicketPolicy, mark_reopened
 from services.tickets.states import Change, Problem, TicketError
-from services.tickets.text import label
+from services.tickets.text import label, reopened_alert
 from storage.models.customers import Member
 from storage.models.tickets import Ticket
+from storage.repos import contacts
 from storage.repos import tickets as repo
 
 
@@ -115,6 +116,22 @@ async def close(session: AsyncSession, now: datetime, ticket_id: int, by: str) -
     ticket.solved_at = ticket.solved_at or now
     ticket.updated_at = now
     await repo.add_event(session, ticket.id, "closed", by, now)
+    return ticket
+
+
+async def reopen(
+    session: AsyncSession, now: datetime, ticket_id: int, by: str, *, policy: TicketPolicy | None = None, note: str = ""
+) -> Ticket:
+    """Reopen a solved or closed ticket by hand (no time limit); its assignee hears unless they reopened it."""
+    policy = policy or TicketPolicy()
+    ticket = await _locked(session, ticket_id)
+    states.require(ticket, Change.REOPEN)
+    await mark_reopened(session, now, ticket, policy, by, {"note": note[:500]} if note else {})
+    customer = await contacts.customer_by_id(session, ticket.customer_id)
+    if ticket.assignee_userid and ticket.assignee_userid != by and customer is not None:
+        alert = reopened_alert(ticket, customer, "manual", note or ticket.subject)
+        key = f"ticket:{ticket.id}:reopened:{ticket.reopened}:{ticket.assignee_userid}"
+        await alert_member(session, now, ticket.assignee_userid, alert, key=key)
     return ticket
 
 

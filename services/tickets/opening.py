@@ -181,6 +181,20 @@ async def _reopen(
     detail: dict[str, Any],
     customer: Customer,
 ) -> None:
+    await mark_reopened(session, now, ticket, policy, request.actor, detail)
+    await repo.link_messages(session, ticket.id, request.message_ids)
+    if not request.tell_assignee:
+        return  # the caller's own alert (a low score) says the ticket is back, so the rep gets one message
+    alert = reopened_alert(ticket, customer, str(detail.get("source")), detail["subject"])
+    for userid in _recipients(ticket.assignee_userid, policy):
+        await alert_member(session, now, userid, alert, key=f"ticket:{ticket.id}:reopened:{ticket.reopened}:{userid}")
+
+
+async def mark_reopened(
+    session: AsyncSession, now: datetime, ticket: Ticket, policy: TicketPolicy, actor: str, detail: dict[str, Any]
+) -> None:
+    """Every reopening passes here: solved or closed → open, its "reopened" event written (an OA follower's hold
+    follows that event: services/faq/oa_rehold.py)."""
     previous = move(ticket, Change.REOPEN)
     ticket.reopened += 1
     ticket.solved_at = None
@@ -188,13 +202,7 @@ async def _reopen(
     ticket.sla_stage = 0
     ticket.resolve_due_at = policy.due(now, policy.resolution)
     ticket.updated_at = now
-    await repo.add_event(session, ticket.id, "reopened", request.actor, now, {**detail, "from": previous})
-    await repo.link_messages(session, ticket.id, request.message_ids)
-    if not request.tell_assignee:
-        return  # the caller's own alert (a low score) says the ticket is back, so the rep gets one message
-    alert = reopened_alert(ticket, customer, str(detail.get("source")), detail["subject"])
-    for userid in _recipients(ticket.assignee_userid, policy):
-        await alert_member(session, now, userid, alert, key=f"ticket:{ticket.id}:reopened:{ticket.reopened}:{userid}")
+    await repo.add_event(session, ticket.id, "reopened", actor, now, {**detail, "from": previous})
 
 
 def _new_row(now: datetime, policy: TicketPolicy, request: TicketRequest, owner: str | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from storage.db import dialect_of
 
 # The two-int form (namespace, hashtext(name)) lives apart from the one-bigint keys of the duty leaders.
 GROUP_SNAPSHOT: Final = 0x51_4B_47_52  # "QKGR": a customer group's stored snapshot
+OA_CHAT: Final = 0x51_4B_4F_41  # "QKOA": an OA follower's chat, while the FAQ decides a message of theirs
 
 
 async def lock_for_transaction(session: AsyncSession, namespace: int, name: str) -> None:

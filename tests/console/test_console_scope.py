@@ -44,7 +44,7 @@ async def test_manager_sees_every_customer_and_ticket(database_url: str) -> None
         assert "物流太慢" in html and "退款问题" in html
 
 
-async def test_rep_sees_and_solves_only_their_tickets(database_url: str) -> None:
+async def test_rep_sees_solves_and_reopens_only_their_tickets_when_logged_in(database_url: str) -> None:
     async with running_console(database_url) as world, client() as http:
         await login(http, world.base, "zhang")
         async with http.get(f"{world.base}/console/tickets") as page:
@@ -58,6 +58,11 @@ async def test_rep_sees_and_solves_only_their_tickets(database_url: str) -> None
         async with http.post(url, data={"csrf_token": token}) as answer:
             assert answer.status == 200
             assert "已解决" in await answer.text()
+        url = f"{world.base}/console/tickets/{world.zhang_ticket}/reopen"
+        async with http.post(url, data={"csrf_token": token}) as answer:
+            assert answer.status == 200 and "已重新打开" in await answer.text()
+        async with http.post(url, data={"csrf_token": token}) as answer:
+            assert "不能重新打开" in await answer.text()  # open again: refused in words, nothing changes
 
 
 async def test_dashboard_counts_only_the_reps_customers(database_url: str) -> None:

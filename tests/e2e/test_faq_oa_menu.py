@@ -1,6 +1,6 @@
 """ "Did you mean" on the Official Account, black-box: a follower's question the matcher is unsure of gets an OA msgmenu
 of its candidates; a tap (a text carrying bizmsgmenuid) gets that entry's answer; "都不是" gets a colleague, and the
-bot then leaves the follower to that person until the hand-off ticket is solved."""
+bot then leaves the follower to that person until the hand-off ticket is solved, and again once it is reopened."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_an_oa_follower_taps_the_did_you_mean_menu_and_gets_the_answer(unstaffed
     assert any(p["text"] == decision["query"] and p["entry_id"] == best["entry_id"] for p in pending), pending
 
 
-def test_none_of_these_on_the_oa_gets_a_colleague_and_bot_answers_again_only_when_the_ticket_is_solved(
+def test_none_of_these_on_the_oa_gets_a_colleague_and_bot_answers_again_only_while_the_ticket_is_solved(
     unstaffed_stack: Stack,
 ) -> None:
     stack = unstaffed_stack
@@ -90,6 +90,13 @@ def test_none_of_these_on_the_oa_gets_a_colleague_and_bot_answers_again_only_whe
     timeline = stack.cli_json("customer", "show", str(ticket["customer_id"]))["timeline"]
     kinds = [item["kind"] for item in timeline if item["kind"].startswith("oa_")]
     assert kinds == ["oa_with_person", "oa_person_released"], kinds
+
+    # Reopened: a person serves them again, so the bot steps back and the manager hears of the next question.
+    stack.cli("ticket", "reopen", ticket["ref"])
+    stack.act("oa-say", {"openid": openid, "text": question})
+    stack.wait_for(lambda: with_person(stack, ticket, messages=1), 60, "held again after the reopening")
+    stack.wait_for(lambda: stack.app_messages("zhaoliu", "公众号转人工客户的新消息"), 60, "the manager hears of it")
+    assert [m for m in oa_sent(stack, openid, "text") if m["text"]["content"].startswith(answer)] == answers
 
 
 def handoff_ticket(stack: Stack, openid: str) -> dict[str, Any] | None:
