@@ -52,6 +52,10 @@ class InboxWriter:
         written a moment ago: a burst is under way."""
         return self._writing or not self._queue.empty() or time.monotonic() - self._last_write < within_s
 
+    def backlogged(self) -> bool:
+        """Callbacks arrived and wait behind a write in progress: acks are queueing, not merely flowing."""
+        return not self._queue.empty()
+
     async def store(self, row: NewInbound) -> bool:
         if self._closed:
             raise InboxClosed()
