@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.clock import Clock
 from services.service.alerts import Alert, alert_member
 from services.tickets import states
-from services.tickets.opening import TicketPolicy, mark_reopened
+from services.tickets.opening import TicketPolicy, mark_reopened, tell_reopened
 from services.tickets.states import Change, Problem, TicketError
-from services.tickets.text import label, reopened_alert
+from services.tickets.text import label
 from storage.models.customers import Member
 from storage.models.tickets import Ticket
 from storage.repos import contacts
@@ -129,9 +129,7 @@ async def reopen(
     await mark_reopened(session, now, ticket, policy, by, {"note": note[:500]} if note else {})
     customer = await contacts.customer_by_id(session, ticket.customer_id)
     if ticket.assignee_userid and ticket.assignee_userid != by and customer is not None:
-        alert = reopened_alert(ticket, customer, "manual", note or ticket.subject)
-        key = f"ticket:{ticket.id}:reopened:{ticket.reopened}:{ticket.assignee_userid}"
-        await alert_member(session, now, ticket.assignee_userid, alert, key=key)
+        await tell_reopened(session, now, ticket, customer, "manual", note or ticket.subject, [ticket.assignee_userid])
     return ticket
 
 

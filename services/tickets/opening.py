@@ -185,8 +185,22 @@ async def _reopen(
     await repo.link_messages(session, ticket.id, request.message_ids)
     if not request.tell_assignee:
         return  # the caller's own alert (a low score) says the ticket is back, so the rep gets one message
-    alert = reopened_alert(ticket, customer, str(detail.get("source")), detail["subject"])
-    for userid in _recipients(ticket.assignee_userid, policy):
+    recipients = _recipients(ticket.assignee_userid, policy)
+    await tell_reopened(session, now, ticket, customer, str(detail.get("source")), detail["subject"], recipients)
+
+
+async def tell_reopened(
+    session: AsyncSession,
+    now: datetime,
+    ticket: Ticket,
+    customer: Customer,
+    source: str,
+    subject: str,
+    recipients: list[str],
+) -> None:
+    """The "ticket back" alert, once per reopening and person (one key whichever path reopened it)."""
+    alert = reopened_alert(ticket, customer, source, subject)
+    for userid in recipients:
         await alert_member(session, now, userid, alert, key=f"ticket:{ticket.id}:reopened:{ticket.reopened}:{userid}")
 
 
