@@ -16,6 +16,7 @@ from sandbox.oa.api import setup_oa_api
 from sandbox.oa.callbacks import OACallbackSender
 from sandbox.oa.model import OAIds, seed_followers
 from sandbox.oa.template import setup_oa_template
+from sandbox.oa.userinfo import setup_oa_user_info
 from sandbox.qyapi.tokens import TokenStore
 
 
@@ -48,5 +49,6 @@ def setup_chat(app: web.Application) -> None:
     app[appkeys.CLOCK_LISTENERS].append(notifier.flush)
     setup_archive_api(app)
     setup_oa_api(app)
+    setup_oa_user_info(app)
     setup_oa_template(app)
     app.cleanup_ctx.append(_chat_ctx)
