@@ -91,8 +91,18 @@ class UndecodableEvent(Exception):
 Decoder = Callable[[str, str, datetime], Event]
 
 
+class EventEnricher(Protocol):
+    """What a channel reads from its platform about a batch's decoded events before they are handled (the OA's
+    user/info: a new follower's unionid). Called once per claimed batch, outside SQLite's write transaction;
+    `session` is for lookups only. It handles its own failures: an event it could not complete stays as decoded."""
+
+    async def enrich(self, session: AsyncSession, events: Sequence[Event | Exception]) -> list[Event | Exception]: ...
+
+
 class DecoderRegistry(Protocol):
     def register(self, source: str, decoder: Decoder, kind: str | None = None) -> None: ...
+
+    def add_enricher(self, enricher: EventEnricher) -> None: ...
 
 
 class InboxClosed(Exception):

@@ -201,6 +201,7 @@ class KfSessionChanged(Event):
 class OaFollowChanged(Event):
     openid: str
     followed: bool
+    unionid: str = ""  # from the OA's user/info, read before the event is handled (officialaccount/followers.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,6 +151,13 @@ class Metrics:
             "Archive pages whose RSA unwrap process died or answered out of step (unwrapped in-process instead)",
             registry=self.registry,
         )
+        self.oa_user_info = Counter(
+            "qunke_oa_user_info_total",
+            "OA user/info reads of new followers, by result: unionid (linked by it), no_unionid, failed (asked again "
+            "on a later message)",
+            ["result"],
+            registry=self.registry,
+        )
 
     def job_finished(self, job: str, seconds: float, ok: bool) -> None:
         """The scheduler's listener: one run of `job` ended."""

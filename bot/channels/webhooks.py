@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
 
+from bot.channels.officialaccount.client import OA_CLIENT
+from bot.channels.officialaccount.followers import FollowerUnionids
 from bot.channels.officialaccount.normalize import event_from_oa_payload
 from bot.channels.officialaccount.webhook import OA_WEBHOOK_DEPS, OaWebhookDeps, setup_oa_webhook
 from bot.channels.officialaccount.webhook import SOURCE as OA_SOURCE
@@ -42,6 +44,8 @@ def setup_webhooks(app: web.Application, settings: Settings) -> None:
     # The OA decoder is registered even with the OA off: rows stored while it was on are still read.
     app[DECODERS].register(SOURCE, event_from_payload)
     app[DECODERS].register(OA_SOURCE, event_from_oa_payload)
+    # A new follower's unionid from the OA's user/info, so one who is a WeCom customer joins that profile.
+    app[DECODERS].add_enricher(FollowerUnionids(lambda: app.get(OA_CLIENT), lambda: app[CORE].metrics))
     setup_wecom_webhook(app)
     if oa is not None:
         setup_oa_webhook(app)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from bot.channels.officialaccount.client import OfficialAccountClient
+from bot.channels.officialaccount.client import OA_CLIENT, OfficialAccountClient
 from bot.config.settings import Settings
 from bot.delivery.sender import Sender
 from bot.health import Worker
@@ -21,7 +21,10 @@ def setup_delivery(app: web.Application) -> None:
     async def delivery(app: web.Application) -> AsyncIterator[None]:
         core = app[CORE]
         settings = core.settings
-        sender = Sender(core.sessions, core.client, _oa_client(settings, core.http), core.clock, settings, core.metrics)
+        oa_client = _oa_client(settings, core.http)
+        if oa_client is not None:
+            app[OA_CLIENT] = oa_client
+        sender = Sender(core.sessions, core.client, oa_client, core.clock, settings, core.metrics)
         sending = core.tasks.spawn(sender.run(), "outbox-sender")
         core.workers["outbox_sender"] = Worker(sending, sender.streak)
         yield

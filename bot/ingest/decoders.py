@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 
-from bot.channel_ports import Decoder, UndecodableEvent
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channel_ports import Decoder, EventEnricher, UndecodableEvent
 from bot.events import Event, FaqQuestionQueued, GroupResync, Unrecognized
 from services.customers.lifecycle import INTERNAL_SOURCE, RESYNC_KIND
 from services.faq.jobs import FAQ_QUESTION_KIND, message_key_of
 from storage.models.inbox import InboundEvent
+
+log = logging.getLogger("qunke.ingest")
 
 
 class PermanentFailure(Exception):
@@ -31,6 +36,7 @@ class Decoders:
     def __init__(self) -> None:
         self._by_source: dict[str, Decoder] = {}
         self._by_kind: dict[tuple[str, str], Decoder] = {}
+        self._enrichers: list[EventEnricher] = []
         self.register(INTERNAL_SOURCE, _group_resync, kind=RESYNC_KIND)
         self.register(INTERNAL_SOURCE, _faq_question, kind=FAQ_QUESTION_KIND)
 
@@ -42,6 +48,19 @@ class Decoders:
             self._by_source[source] = decoder
         else:
             self._by_kind[(source, kind)] = decoder
+
+    def add_enricher(self, enricher: EventEnricher) -> None:
+        self._enrichers.append(enricher)
+
+    async def enrich(self, session: AsyncSession, events: list[Event | Exception]) -> list[Event | Exception]:
+        """A batch's events as its channels completed them; an enricher that breaks leaves them as decoded (the
+        events are still handled: what it would have added is a refinement, not the message)."""
+        for enricher in self._enrichers:
+            try:
+                events = await enricher.enrich(session, events)
+            except Exception:
+                log.exception("%s failed; the batch's events are handled as decoded", type(enricher).__name__)
+        return events
 
     def decode(self, row: InboundEvent) -> Event:
         """The row's event; `Unrecognized` when no decoder is registered for it (marked done as unhandled)."""

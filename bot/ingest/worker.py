@@ -131,6 +131,8 @@ class IngestWorker:
                 rows = await inbound.claim_batch(session, self._clock.now(), size)
             session.expunge_all()  # each event starts on an empty identity map, as it did with a session of its own
             decoded = [self._decode(row) for row in rows]
+            if rows:  # before SQLite's write lock: a channel may read its platform here (an OA follower's unionid)
+                decoded = await self._decoders.enrich(session, decoded)
             directory = self._directory
             if batch.sqlite and rows:  # SQLite: read WeCom before taking the write lock (bot/ingest/prefetch.py)
                 directory = PrefetchedDirectory(self._directory)

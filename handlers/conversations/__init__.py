@@ -56,7 +56,7 @@ async def on_kf_session_changed(event: KfSessionChanged, ctx: Context) -> None:
 
 @router.on(OaFollowChanged)
 async def on_oa_follow_changed(event: OaFollowChanged, ctx: Context) -> None:
-    customer = await identity.customer_for_openid(ctx.session, event.openid, ctx.clock.now())
+    customer = await identity.customer_for_openid(ctx.session, event.openid, ctx.clock.now(), unionid=event.unionid)
     if event.followed:  # a follow opens the OA's short customer-service window (3 messages within a minute)
         await windows.note_oa_user_action(ctx.session, event.openid, event.occurred_at)
     await timeline.add_event_once(

@@ -18,6 +18,15 @@ async def by_openid(session: AsyncSession, openid: str) -> Customer | None:
     return (await session.execute(select(Customer).where(Customer.oa_openid == openid))).scalar_one_or_none()
 
 
+async def unionids_of_openids(session: AsyncSession, openids: Iterable[str]) -> dict[str, str]:
+    """The unionid ("" when none) of each OA follower with a profile; followers without one are left out."""
+    wanted = sorted(set(openids))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Customer.oa_openid, Customer.unionid).where(Customer.oa_openid.in_(wanted)))
+    return {str(openid): unionid or "" for openid, unionid in rows.all()}
+
+
 async def roots_with_unionid(session: AsyncSession, unionid: str) -> list[Customer]:
     rows = await session.execute(
         select(Customer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 import aiohttp
+from aiohttp import web
 
 from bot.channels.apiclient import TokenClient
 
@@ -25,3 +26,8 @@ class OfficialAccountClient(TokenClient):
     async def _fetch_token(self) -> tuple[str, int]:
         params = {"grant_type": "client_credential", "appid": self._app_id, "secret": self._secret}
         return await self._token_answer(TOKEN_PATH, params)
+
+
+# The one OA client of the process (set by the delivery step when the OA is configured): the sender and the follower
+# lookup share its token, since each new OA token fetched retires the previous one after a few minutes.
+OA_CLIENT: Final = web.AppKey("oa_client", OfficialAccountClient)
