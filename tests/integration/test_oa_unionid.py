@@ -84,16 +84,19 @@ async def test_follower_is_asked_once_when_they_have_no_unionid(imported: Stack)
     assert await user_info_reads(imported, "no_unionid") == 1
 
 
-async def test_message_is_stored_and_follower_asked_again_when_user_info_fails(database_url: str) -> None:
-    # Nothing listens on port 9: every user/info read (and every OA send) fails to connect.
-    oa = OfficialAccountSettings(
+def unreachable_oa() -> OfficialAccountSettings:
+    """Nothing listens on port 9: every user/info read (and every OA send) fails to connect."""
+    return OfficialAccountSettings(
         api_base="http://127.0.0.1:9/oa",
         app_id=DEMO.oa.app_id,
         secret=DEMO.oa.secret,
         token=DEMO.oa.token,
         aes_key=DEMO.oa.aes_key,
     )
-    async with running_stack(database_url, settings_update={"officialaccount": oa}) as stack:
+
+
+async def test_message_is_stored_and_follower_asked_again_when_user_info_fails(database_url: str) -> None:
+    async with running_stack(database_url, settings_update={"officialaccount": unreachable_oa()}) as stack:
         wang = await follower(stack, WANG)
         await stack.act("oa-say", openid=wang["openid"], text="第一条")
         await eventually(lambda: stored_texts(stack, wang["openid"], 1))
@@ -108,3 +111,28 @@ async def test_message_is_stored_and_follower_asked_again_when_user_info_fails(d
 async def _at_least(stack: Stack, result: str, count: int) -> int | None:
     reads = await user_info_reads(stack, result)
     return reads if reads >= count else None
+
+
+async def test_earlier_follower_profile_joins_the_wecom_customer_when_user_info_answers_later(
+    database_url: str,
+) -> None:
+    # First the OA cannot be asked: the follower's message makes a profile of its own (as before this link existed).
+    async with running_stack(database_url, settings_update={"officialaccount": unreachable_oa()}) as stack:
+        wang = await follower(stack, WANG)
+        await stack.act("oa-say", openid=wang["openid"], text="之前在公众号问过")
+        [earlier] = await eventually(lambda: stored_texts(stack, wang["openid"], 1))
+    # The same sandbox seed, the same follower; now the OA answers and the corp's customers are imported.
+    async with running_stack(database_url, import_contacts_on_start=True) as stack:
+        assert (await follower(stack, WANG))["openid"] == wang["openid"]
+        customer = await eventually(lambda: customer_with(stack, external_userid=wang["customer"]))
+        # The fresh sandbox's MsgIds start over from the same seed: its first one is taken (and deduplicated) here.
+        await stack.act("oa-say", openid=(await follower(stack, "路人甲"))["openid"], text="你好")
+        await stack.act("oa-say", openid=wang["openid"], text="现在又来问")
+        await eventually(lambda: stored_texts(stack, wang["openid"], 2))
+        async with stack.sessions() as session:
+            own = await session.get(Customer, earlier.customer_id)
+            profile = await customer_profile(session, customer.id)
+    assert own is not None and own.merged_into_id == customer.id and own.unionid == wang["unionid"]
+    assert profile is not None
+    said = [t.text for t in profile.timeline if t.kind == "message" and t.channel == "oa"]
+    assert sorted(said) == sorted(["之前在公众号问过", "现在又来问"])
