@@ -12,7 +12,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.apiclient import ApiError, ApiUnavailable
+from bot.channels.apiclient import ApiError, ApiUnavailable, ErrorClass
 from bot.channels.officialaccount.client import OfficialAccountClient
 from bot.events import ChatMessage, Event, MessageChannel, OaFollowChanged
 from bot.metrics import Metrics
@@ -26,12 +26,16 @@ REASK_S: Final = 24 * 3600
 # Answers remembered per process; past this the oldest are forgotten (and asked again if they write).
 REMEMBER_MAX: Final = 100_000
 CONCURRENT_READS: Final = 4
+# After a timeout, a refused connection or a rate limit nobody is asked for this long: an OA that hangs would
+# otherwise hold every batch with a new follower for the client's timeout.
+PAUSE_S: Final = 60.0
 
 
 class FollowerUnionids:
     """The OA's EventEnricher: a follower's message or follow, when their profile has no unionid and this process
     has not asked about them within REASK_S, gets the unionid user/info gives. A failed read is one log line and
-    a metric; the event is handled as it came and the follower is asked again on their next message."""
+    a metric; the event is handled as it came and the follower is asked again on their next message (after
+    PAUSE_S when the OA did not answer at all)."""
 
     def __init__(
         self,
@@ -42,11 +46,12 @@ class FollowerUnionids:
         # Getters: the client and the metrics exist once the bot starts; the enricher is registered before that.
         self._client, self._metrics, self._clock = client, metrics, clock
         self._asked: dict[str, float] = {}  # openid -> when user/info answered (insertion order: oldest first)
+        self._paused_until = 0.0
 
     async def enrich(self, session: AsyncSession, events: Sequence[Event | Exception]) -> list[Event | Exception]:
         client = self._client()
         wanted = self._unasked({o for e in events if (o := _openid_without_unionid(e))})
-        if client is None or not wanted:
+        if client is None or not wanted or self._clock() < self._paused_until:
             return list(events)
         known = await identity.unionids_of_openids(session, wanted)
         for openid in (o for o in wanted if known.get(o)):
@@ -70,8 +75,12 @@ class FollowerUnionids:
         try:
             answer = await client.call_once("GET", USER_INFO_PATH, params={"openid": openid, "lang": "zh_CN"})
         except (ApiError, ApiUnavailable) as exc:
-            log.warning("OA user/info for %s failed (%s); asking again on their next message", openid, exc)
             self._metrics().oa_user_info.labels("failed").inc()
+            if isinstance(exc, ApiUnavailable) or exc.error_class is ErrorClass.RATE_LIMIT:
+                self._paused_until = self._clock() + PAUSE_S
+                log.warning("OA user/info for %s failed (%s); nobody is asked for %.0f s", openid, exc, PAUSE_S)
+            else:
+                log.warning("OA user/info for %s failed (%s); asking again on their next message", openid, exc)
             return None
         unionid = str(answer.get("unionid") or "")
         self._remember(openid)
