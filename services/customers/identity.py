@@ -88,6 +88,8 @@ async def link_by_unionid(session: AsyncSession, customer: Customer, now: dateti
     root = await root_of(session, customer)
     others = [c for c in await identity.roots_with_unionid(session, customer.unionid) if c.id != root.id]
     for other in others:
+        if await _separated_by_a_manager(session, root.id, other.id):
+            continue  # a manager unmerged these two: a shared unionid found later does not overrule them
         # The WeCom contact is the richer profile (owner, tags, groups); otherwise the older one survives.
         rank = sorted((root, other), key=lambda c: (c.external_userid is None, c.first_seen_at, c.id))
         survivor, merged = rank[0], rank[1]
@@ -142,6 +144,12 @@ async def _merge(
         source_key=f"merge:{record.id}",
         detail=detail,
     )
+
+
+async def _separated_by_a_manager(session: AsyncSession, one_id: int, other_id: int) -> bool:
+    pair = {one_id, other_id}
+    merges = await identity.merges_touching(session, [one_id])
+    return any(m.undone_at is not None and {m.survivor_id, m.merged_id} == pair for m in merges)
 
 
 async def _existing(session: AsyncSession, customer_id: int) -> Customer:

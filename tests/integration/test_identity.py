@@ -148,3 +148,22 @@ async def test_profiles_that_exist_apart_merge_automatically_once_their_unionid_
     assert profile.external_userid == "wmLATE"  # the WeCom contact's profile survives
     assert [t.text for t in profile.timeline if t.kind == "message"] == ["先在公众号说话", "后在客服说话", "又来了"]
     assert any(t.kind == "merged" and "unionid" in t.text for t in profile.timeline)
+
+
+async def test_unmerged_profiles_stay_apart_when_a_shared_unionid_turns_up_later(engine: AsyncEngine) -> None:
+    await feed(engine, [said(MessageChannel.KF, "k1", Person(external_userid="wmA", name="老周"), "在吗", 0)])
+    await feed(engine, [said(MessageChannel.OA, "o1", Person(openid="oB"), "你好", 1, "oa:oB")])
+    async with make_sessionmaker(engine)() as session:
+        a = await contacts.customer_by_external_id(session, "wmA")
+        assert a is not None
+        b_id = next(c.id for c in await list_customers(session) if c.id != a.id)
+        await identity.merge(session, a.id, b_id, "cli:manager", T0 + timedelta(hours=2))
+        await identity.unmerge(session, b_id, "cli:manager", T0 + timedelta(hours=3))
+        await session.commit()
+    # Both sides learn the same unionid afterwards (the contact's re-read, the OA's user/info).
+    await feed(engine, [said(MessageChannel.KF, "k2", Person(external_userid="wmA", unionid="U9"), "还在吗", 4)])
+    await feed(engine, [said(MessageChannel.OA, "o2", Person(openid="oB", unionid="U9"), "再问", 5, "oa:oB")])
+    async with make_sessionmaker(engine)() as session:
+        b = await customer_profile(session, b_id)
+    assert b is not None and b.id == b_id  # still its own profile: the manager's unmerge stands
+    assert [t.text for t in b.timeline if t.kind == "message"] == ["你好", "再问"]
