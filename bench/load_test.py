@@ -20,12 +20,13 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `bench.*` and `tests.*` live beside the installed packages
 
+import aiohttp  # noqa: E402
 import yaml  # noqa: E402
 
 from bench.ingest import make_durable, pg_settings  # noqa: E402
 from bench.load_account import PgActivity, account, machine_jiffies, sample_pg_activity  # noqa: E402
 from bench.load_front import RoundRobinProxy  # noqa: E402
-from bench.load_report import Sample, inbox_counts, print_report  # noqa: E402
+from bench.load_report import Sample, inbox_counts, memory_gauges, print_report  # noqa: E402
 from bench.load_traffic import Corp, Plan, Traffic, serve  # noqa: E402
 from bot.channels.wecom.crypto import CallbackCrypto  # noqa: E402
 from tests.e2e.harness import DEMO_ENV, QUNKE, REPO, Process, Stack, http_json, http_text, make_archive_keys  # noqa: E402
@@ -207,7 +208,9 @@ async def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> None:
                 pids, at = load.pids(), time.monotonic() - began
                 counts = await inbox_counts(url)
                 cpu = [cpu_s(p) for p in (*pids, os.getpid(), generator_pid[0])] + [postgres_cpu_s(cluster)]
-                samples.append(Sample(at, [rss_kib(p) for p in pids], cpu, counts))
+                async with aiohttp.ClientSession() as http:
+                    memory = [await memory_gauges(http, port) for port in load.ports]
+                samples.append(Sample(at, [rss_kib(p) for p in pids], cpu, counts, memory))
 
             await sample()
             ctx = multiprocessing.get_context("spawn")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from bot.memory_metrics import register_memory_metrics
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -151,6 +153,8 @@ class Metrics:
             "Archive pages whose RSA unwrap process died or answered out of step (unwrapped in-process instead)",
             registry=self.registry,
         )
+
+        register_memory_metrics(self.registry)  # where the memory is: a growth told apart at the next scrape
 
     def job_finished(self, job: str, seconds: float, ok: bool) -> None:
         """The scheduler's listener: one run of `job` ended."""
