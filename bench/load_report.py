@@ -38,6 +38,7 @@ MEMORY_GAUGES: Final = {
     'qunke_malloc_bytes{state="free"}': "free MiB",
     'qunke_malloc_bytes{state="mmapped"}': "mmap MiB",
     "qunke_asyncio_tasks": "tasks",
+    "qunke_callbacks_waiting_peak": "wait peak",
 }
 
 
@@ -143,10 +144,13 @@ def _memory_table(samples: list[Sample], bots: int) -> None:
             gauges = sample.memory[b] if b < len(sample.memory) else {}
             for name in MEMORY_GAUGES:
                 value = gauges.get(name)
-                scale = 1000 if name.startswith("qunke_python") else 1 if name == "qunke_asyncio_tasks" else 2**20
+                scale = 1000 if name.startswith("qunke_python") else 2**20 if name.startswith("qunke_malloc") else 1
                 cells.append(f"{value / scale:>15.1f}" if value is not None else f"{'-':>15}")
         print(f"{sample.at_s / 60:>6.1f}'" + "".join(cells))
-    print("  py kblk: thousands of Python allocator blocks (live objects); heap/free/mmap: glibc's mallinfo2")
+    print(
+        "  py kblk: thousands of Python allocator blocks (live objects); heap/free/mmap: glibc's mallinfo2; tasks: "
+        "live asyncio tasks; wait peak: the most callbacks awaiting their commit at once so far"
+    )
 
 
 async def print_report(

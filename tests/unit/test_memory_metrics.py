@@ -51,3 +51,14 @@ async def test_asyncio_tasks_are_counted_when_scraped_inside_the_loop() -> None:
     ours = {k: v for k, v in found.items() if k.startswith("qunke_asyncio_tasks{")}
     assert sum(ours.values()) >= 1  # this test's own task at least, by its coroutine's name
     assert any("test_asyncio_tasks_are_counted" in k for k in ours)
+
+
+def test_waiting_callbacks_and_their_peak_are_counted_when_commits_overlap() -> None:
+    metrics = Metrics()
+    with metrics.callback_waiting(), metrics.callback_waiting():
+        assert gauges(metrics)["qunke_callbacks_waiting"] == 2
+    with metrics.callback_waiting():
+        pass
+    found = gauges(metrics)
+    assert found["qunke_callbacks_waiting"] == 0
+    assert found["qunke_callbacks_waiting_peak"] == 2
