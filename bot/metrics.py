@@ -40,6 +40,14 @@ class Metrics:
             registry=self.registry,
         )
         self._waiting = self._waiting_peak = 0
+        self.malloc_trims = Counter(
+            "qunke_malloc_trims_total", "Times freed heap pages were handed back (malloc_trim)", registry=self.registry
+        )
+        self.malloc_trim_released = Counter(
+            "qunke_malloc_trim_released_bytes_total",
+            "Resident bytes the trims gave back (resident size before minus after, about)",
+            registry=self.registry,
+        )
         self.inbox_batch = Histogram(
             "qunke_inbox_batch_rows",
             "Callbacks per group commit",
