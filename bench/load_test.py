@@ -90,7 +90,13 @@ class LoadStack:
     """A throwaway PostgreSQL, the sandbox and N bots, configured as shipped (config.yaml) apart from ports."""
 
     def __init__(
-        self, root: Path, cluster: Cluster, backends: int, ingest_concurrency: int, malloc_arena_max: int
+        self,
+        root: Path,
+        cluster: Cluster,
+        backends: int,
+        ingest_concurrency: int,
+        malloc_arena_max: int,
+        malloc_trim_interval_s: float,
     ) -> None:
         cluster.psql("CREATE DATABASE qunke_load")
         self.cluster = cluster
@@ -101,6 +107,7 @@ class LoadStack:
         config["server"]["port"] = self.stack.bot_port
         config["faq"]["example_kb"] = str(REPO / "kb" / "example.yaml")
         config["ingest"]["concurrency"] = ingest_concurrency
+        config["server"]["malloc_trim_interval_s"] = malloc_trim_interval_s
         self.stack.config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         front = f"http://127.0.0.1:{self.front_port}"
         for key, path in (("SANDBOX_CALLBACK_URL", "/wecom/callback"), ("SANDBOX_OA_CALLBACK_URL", "/wechat/callback")):
@@ -189,7 +196,9 @@ async def drain(url: str, within_s: float) -> None:
 async def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> None:
     await asyncio.to_thread(make_durable, cluster, 0)
     url = cluster.url("qunke_load")
-    load = LoadStack(tmp, cluster, args.backends, args.ingest_concurrency, args.malloc_arena_max)
+    load = LoadStack(
+        tmp, cluster, args.backends, args.ingest_concurrency, args.malloc_arena_max, args.malloc_trim_interval_s
+    )
     proxy = RoundRobinProxy(load.ports, CallbackCrypto.from_settings(CORP.token, CORP.aes_key, CORP.corp_id))
     samples: list[Sample] = []
     async with proxy.running(load.front_port) as front_url:
@@ -248,13 +257,17 @@ def main() -> None:
     parser.add_argument(
         "--malloc-arena-max", type=int, default=2, help="MALLOC_ARENA_MAX of the bots, as deployed (0: glibc's default)"
     )
+    parser.add_argument(
+        "--malloc-trim-interval-s", type=float, default=10, help="server.malloc_trim_interval_s of the bots (0: off)"
+    )
     parser.add_argument("--customers", type=int, default=500, help="customers seeded in the sandbox")
     parser.add_argument("--groups", type=int, default=200, help="customer groups seeded in the sandbox")
     parser.add_argument("--workdir", type=Path, help="keep config, logs and sandbox state here (default: a temp dir)")
     args = parser.parse_args()
     print(
         f"load: {args.rate:g}/s for {args.minutes:g} min, {args.backends} processes "
-        f"(ingest.concurrency {args.ingest_concurrency}, MALLOC_ARENA_MAX {args.malloc_arena_max or 'unset'}), "
+        f"(ingest.concurrency {args.ingest_concurrency}, MALLOC_ARENA_MAX {args.malloc_arena_max or 'unset'}, "
+        f"malloc_trim every {args.malloc_trim_interval_s:g} s), "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     cluster = start_cluster()
