@@ -7,8 +7,9 @@ import argparse
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+import aiohttp
 from sqlalchemy import func, select
 
 from bench.load_front import Ack, FrontLog
@@ -27,6 +28,36 @@ class Sample:
     rss_kib: list[int]  # each bot, then the sandbox
     cpu_s: list[float]  # CPU seconds so far: the same, then this process (the front), the generator, PostgreSQL
     inbox: dict[str, int]  # rows per status
+    memory: list[dict[str, float]]  # each bot's memory gauges from its /metrics (MEMORY_GAUGES), {} if unread
+
+
+# The gauges bot/memory_metrics.py adds to /metrics, with the column each gets in the breakdown table.
+MEMORY_GAUGES: Final = {
+    "qunke_python_allocated_blocks": "py kblk",
+    'qunke_malloc_bytes{state="in_use"}': "heap MiB",
+    'qunke_malloc_bytes{state="free"}': "free MiB",
+    'qunke_malloc_bytes{state="mmapped"}': "mmap MiB",
+    "qunke_asyncio_tasks": "tasks",
+    "qunke_callbacks_waiting_peak": "wait peak",
+}
+
+
+async def memory_gauges(http: aiohttp.ClientSession, port: int) -> dict[str, float]:
+    """One bot's memory gauges; {} when it does not answer (stopped, or busy past the timeout)."""
+    try:
+        async with http.get(f"http://127.0.0.1:{port}/metrics", timeout=aiohttp.ClientTimeout(total=10)) as r:
+            text = await r.text()
+    except (aiohttp.ClientError, TimeoutError):
+        return {}
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name.startswith("qunke_asyncio_tasks{"):  # by coroutine: the table shows their sum
+            name = "qunke_asyncio_tasks"
+            found[name] = found.get(name, 0.0) + float(value)
+        elif name in MEMORY_GAUGES:
+            found[name] = float(value)
+    return found
 
 
 async def inbox_counts(url: str) -> dict[str, int]:
@@ -101,6 +132,25 @@ def _minute_table(front: FrontLog, samples: list[Sample], bots: int) -> None:
         previous = sample
         print(f"{label:>7}{len(rows):>7}{spread_ms(rows)}{sample.inbox.get('new', 0):>10}{rss}{cpu}")
     print("  each row: memory and inbox backlog at that moment; acks, latency, CPU (of one core) since the row before")
+    _memory_table(samples, bots)
+
+
+def _memory_table(samples: list[Sample], bots: int) -> None:
+    """Each bot's memory split: Python objects (allocated blocks), glibc heap in use, freed but held, mmapped."""
+    print(f"\n{'minute':>7}" + "".join(f"{f'bot{b + 1} {c}':>15}" for b in range(bots) for c in MEMORY_GAUGES.values()))
+    for sample in samples:
+        cells = []
+        for b in range(bots):
+            gauges = sample.memory[b] if b < len(sample.memory) else {}
+            for name in MEMORY_GAUGES:
+                value = gauges.get(name)
+                scale = 1000 if name.startswith("qunke_python") else 2**20 if name.startswith("qunke_malloc") else 1
+                cells.append(f"{value / scale:>15.1f}" if value is not None else f"{'-':>15}")
+        print(f"{sample.at_s / 60:>6.1f}'" + "".join(cells))
+    print(
+        "  py kblk: thousands of Python allocator blocks (live objects); heap/free/mmap: glibc's mallinfo2; tasks: "
+        "live asyncio tasks; wait peak: the most callbacks awaiting their commit at once so far"
+    )
 
 
 async def print_report(

@@ -20,12 +20,13 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `bench.*` and `tests.*` live beside the installed packages
 
+import aiohttp  # noqa: E402
 import yaml  # noqa: E402
 
 from bench.ingest import make_durable, pg_settings  # noqa: E402
 from bench.load_account import PgActivity, account, machine_jiffies, sample_pg_activity  # noqa: E402
 from bench.load_front import RoundRobinProxy  # noqa: E402
-from bench.load_report import Sample, inbox_counts, print_report  # noqa: E402
+from bench.load_report import Sample, inbox_counts, memory_gauges, print_report  # noqa: E402
 from bench.load_traffic import Corp, Plan, Traffic, serve  # noqa: E402
 from bot.channels.wecom.crypto import CallbackCrypto  # noqa: E402
 from tests.e2e.harness import DEMO_ENV, QUNKE, REPO, Process, Stack, http_json, http_text, make_archive_keys  # noqa: E402
@@ -89,7 +90,13 @@ class LoadStack:
     """A throwaway PostgreSQL, the sandbox and N bots, configured as shipped (config.yaml) apart from ports."""
 
     def __init__(
-        self, root: Path, cluster: Cluster, backends: int, ingest_concurrency: int, malloc_arena_max: int
+        self,
+        root: Path,
+        cluster: Cluster,
+        backends: int,
+        ingest_concurrency: int,
+        malloc_arena_max: int,
+        malloc_trim_interval_s: float,
     ) -> None:
         cluster.psql("CREATE DATABASE qunke_load")
         self.cluster = cluster
@@ -100,6 +107,7 @@ class LoadStack:
         config["server"]["port"] = self.stack.bot_port
         config["faq"]["example_kb"] = str(REPO / "kb" / "example.yaml")
         config["ingest"]["concurrency"] = ingest_concurrency
+        config["server"]["malloc_trim_interval_s"] = malloc_trim_interval_s
         self.stack.config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         front = f"http://127.0.0.1:{self.front_port}"
         for key, path in (("SANDBOX_CALLBACK_URL", "/wecom/callback"), ("SANDBOX_OA_CALLBACK_URL", "/wechat/callback")):
@@ -188,7 +196,9 @@ async def drain(url: str, within_s: float) -> None:
 async def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> None:
     await asyncio.to_thread(make_durable, cluster, 0)
     url = cluster.url("qunke_load")
-    load = LoadStack(tmp, cluster, args.backends, args.ingest_concurrency, args.malloc_arena_max)
+    load = LoadStack(
+        tmp, cluster, args.backends, args.ingest_concurrency, args.malloc_arena_max, args.malloc_trim_interval_s
+    )
     proxy = RoundRobinProxy(load.ports, CallbackCrypto.from_settings(CORP.token, CORP.aes_key, CORP.corp_id))
     samples: list[Sample] = []
     async with proxy.running(load.front_port) as front_url:
@@ -207,7 +217,9 @@ async def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> None:
                 pids, at = load.pids(), time.monotonic() - began
                 counts = await inbox_counts(url)
                 cpu = [cpu_s(p) for p in (*pids, os.getpid(), generator_pid[0])] + [postgres_cpu_s(cluster)]
-                samples.append(Sample(at, [rss_kib(p) for p in pids], cpu, counts))
+                async with aiohttp.ClientSession() as http:
+                    memory = [await memory_gauges(http, port) for port in load.ports]
+                samples.append(Sample(at, [rss_kib(p) for p in pids], cpu, counts, memory))
 
             await sample()
             ctx = multiprocessing.get_context("spawn")
@@ -245,13 +257,17 @@ def main() -> None:
     parser.add_argument(
         "--malloc-arena-max", type=int, default=2, help="MALLOC_ARENA_MAX of the bots, as deployed (0: glibc's default)"
     )
+    parser.add_argument(
+        "--malloc-trim-interval-s", type=float, default=10, help="server.malloc_trim_interval_s of the bots (0: off)"
+    )
     parser.add_argument("--customers", type=int, default=500, help="customers seeded in the sandbox")
     parser.add_argument("--groups", type=int, default=200, help="customer groups seeded in the sandbox")
     parser.add_argument("--workdir", type=Path, help="keep config, logs and sandbox state here (default: a temp dir)")
     args = parser.parse_args()
     print(
         f"load: {args.rate:g}/s for {args.minutes:g} min, {args.backends} processes "
-        f"(ingest.concurrency {args.ingest_concurrency}, MALLOC_ARENA_MAX {args.malloc_arena_max or 'unset'}), "
+        f"(ingest.concurrency {args.ingest_concurrency}, MALLOC_ARENA_MAX {args.malloc_arena_max or 'unset'}, "
+        f"malloc_trim every {args.malloc_trim_interval_s:g} s), "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     cluster = start_cluster()

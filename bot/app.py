@@ -19,6 +19,7 @@ from bot.faq_setup import setup_faq
 from bot.http_errors import quiet_bad_requests
 from bot.ingest.setup import setup_ingest
 from bot.jobs import setup_jobs
+from bot.memory_trim import setup_memory_trim
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
 from bot.runtime import CORE, DISPATCHER, FAQ_ENGINE, FEATURES, setup_core
@@ -61,6 +62,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     quiet_bad_requests()
     app = web.Application()
     setup_core(app, settings, clock, Metrics())
+    setup_memory_trim(app)
     setup_faq(app)
     setup_dispatch(app)
     setup_duties(app)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from bot.memory_metrics import register_memory_metrics
 
 
 class Metrics:
@@ -22,6 +27,25 @@ class Metrics:
             "qunke_callback_ack_seconds",
             "Time from request to durable ack",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.callbacks_waiting = Gauge(
+            "qunke_callbacks_waiting",
+            "Callbacks received and not yet acknowledged: each waits for its inbox commit",
+            registry=self.registry,
+        )
+        self.callbacks_waiting_peak = Gauge(
+            "qunke_callbacks_waiting_peak",
+            "The most callbacks waiting for their commit at once since start (each holds its request in memory)",
+            registry=self.registry,
+        )
+        self._waiting = self._waiting_peak = 0
+        self.malloc_trims = Counter(
+            "qunke_malloc_trims_total", "Times freed heap pages were handed back (malloc_trim)", registry=self.registry
+        )
+        self.malloc_trim_released = Counter(
+            "qunke_malloc_trim_released_bytes_total",
+            "Resident bytes the trims gave back (resident size before minus after, about)",
             registry=self.registry,
         )
         self.inbox_batch = Histogram(
@@ -158,6 +182,22 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+
+        register_memory_metrics(self.registry)  # where the memory is: a growth told apart at the next scrape
+
+    @contextmanager
+    def callback_waiting(self) -> Iterator[None]:
+        """Count a callback while it waits for its commit; the peak says how many requests memory held at once."""
+        self._waiting += 1
+        self.callbacks_waiting.set(self._waiting)
+        if self._waiting > self._waiting_peak:
+            self._waiting_peak = self._waiting
+            self.callbacks_waiting_peak.set(self._waiting)
+        try:
+            yield
+        finally:
+            self._waiting -= 1
+            self.callbacks_waiting.set(self._waiting)
 
     def job_finished(self, job: str, seconds: float, ok: bool) -> None:
         """The scheduler's listener: one run of `job` ended."""

@@ -73,7 +73,8 @@ async def store_then_ack(
 ) -> web.Response:
     """Answer only once the row is committed; a failure to store is a 503, which the platform retries."""
     try:
-        is_new = await inbox.store(row)
+        with metrics.callback_waiting():
+            is_new = await inbox.store(row)
     except InboxClosed:
         metrics.callbacks.labels(label + "unavailable").inc()
         return web.Response(status=503, text="shutting down")

@@ -18,6 +18,7 @@ REAL_WECHAT_API_BASE: Final = "https://api.weixin.qq.com"
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    malloc_trim_interval_s: float = Field(default=10.0, ge=0)  # give freed heap pages back (bot/memory_trim.py); 0: off
 
 
 class DatabaseSettings(Section):
