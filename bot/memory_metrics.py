@@ -10,6 +10,7 @@ import gc
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, GCCollector, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily
@@ -25,15 +26,19 @@ class _MallInfo2(ctypes.Structure):
     ] + [("keepcost", ctypes.c_size_t)]
 
 
-def _mallinfo2() -> Callable[[], _MallInfo2] | None:
-    """glibc's mallinfo2, or None on another libc (musl, macOS) or an older glibc: the malloc gauge is then absent."""
+def glibc_function(name: str) -> Any | None:
+    """A function of the C library by name, or None where there is none (musl, macOS, an older glibc)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        call = libc.mallinfo2
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
     except (OSError, AttributeError):
         return None
-    call.restype = _MallInfo2
-    call.argtypes = []
+
+
+def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+    """glibc's mallinfo2, or None on another libc or an older glibc: the malloc gauge is then absent."""
+    call = glibc_function("mallinfo2")
+    if call is not None:
+        call.restype, call.argtypes = _MallInfo2, []
     return call
 
 

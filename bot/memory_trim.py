@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from bot.memory_metrics import glibc_function
 from bot.metrics import Metrics
 from bot.runtime import CORE
 
@@ -21,12 +21,9 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 def find_malloc_trim() -> Callable[[int], int] | None:
     """glibc's malloc_trim, or None on another libc (musl, macOS): trimming is then off, with one log line."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        call = libc.malloc_trim
-    except (OSError, AttributeError):
-        return None
-    call.restype, call.argtypes = ctypes.c_int, [ctypes.c_size_t]
+    call = glibc_function("malloc_trim")
+    if call is not None:
+        call.restype, call.argtypes = ctypes.c_int, [ctypes.c_size_t]
     return call
 
 
