@@ -40,6 +40,9 @@ class Metrics:
             registry=self.registry,
         )
         self._waiting = self._waiting_peak = 0
+        # Read when scraped: the ack path only counts (a Gauge.set per callback took a lock each time).
+        self.callbacks_waiting.set_function(lambda: self._waiting)
+        self.callbacks_waiting_peak.set_function(lambda: self._waiting_peak)
         self.malloc_trims = Counter(
             "qunke_malloc_trims_total", "Times freed heap pages were handed back (malloc_trim)", registry=self.registry
         )
@@ -189,15 +192,11 @@ class Metrics:
     def callback_waiting(self) -> Iterator[None]:
         """Count a callback while it waits for its commit; the peak says how many requests memory held at once."""
         self._waiting += 1
-        self.callbacks_waiting.set(self._waiting)
-        if self._waiting > self._waiting_peak:
-            self._waiting_peak = self._waiting
-            self.callbacks_waiting_peak.set(self._waiting)
+        self._waiting_peak = max(self._waiting_peak, self._waiting)
         try:
             yield
         finally:
             self._waiting -= 1
-            self.callbacks_waiting.set(self._waiting)
 
     def job_finished(self, job: str, seconds: float, ok: bool) -> None:
         """The scheduler's listener: one run of `job` ended."""
