@@ -48,6 +48,20 @@ def is_connection_failure(exc: BaseException) -> bool:
     return any(_connect_failure(cause) is not None for cause in _chain(exc))
 
 
+def is_connection_lost(exc: BaseException) -> bool:
+    """A driver's own error (not SQLAlchemy's wrapper) saying its connection is gone: the server restarted or
+    dropped it, so a fresh connection may succeed at once. A failing statement on a live connection is not."""
+    if isinstance(exc, OSError):
+        return True
+    if not type(exc).__module__.startswith("asyncpg"):
+        return False
+    # Imported only once a PostgreSQL error is in hand: a SQLite install need not load asyncpg.
+    from asyncpg.exceptions import InterfaceError, OperatorInterventionError, PostgresConnectionError
+
+    # 08xxx connection errors, 57Pxx (the server shut down or restarted), and "the connection is closed".
+    return isinstance(exc, PostgresConnectionError | InterfaceError | OperatorInterventionError)
+
+
 def _from_database(exc: BaseException) -> bool:
     """Raised by SQLAlchemy or a database driver: its type says so, or its traceback passes through one."""
     for cause in _chain(exc):

@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channel_ports import InboxClosed
 from bot.failure_streak import FailureStreak
-from storage.repos.inbound import NewInbound, insert_many_if_new
+from storage.db_errors import is_connection_lost
+from storage.repos.inbound import NewInbound
+from storage.repos.inbox_driver import insert_new_rows
 
 __all__ = ["InboxClosed", "InboxWriter"]
 
@@ -91,12 +92,14 @@ class InboxWriter:
             await self._disconnect()
 
     async def _insert(self, rows: list[NewInbound]) -> set[str]:
-        """One autocommit INSERT on the writer's own connection.
+        """One autocommit INSERT on the writer's own connection, sent on the driver itself.
 
         A single statement in autocommit is its own transaction: it returns only once committed, with PostgreSQL's
         synchronous_commit and SQLite's synchronous=FULL as before, so an ack still follows the flush. What goes is
-        the pool's per-checkout ping, BEGIN and COMMIT: one round trip (on SQLite one thread hop) per batch instead
-        of four. A connection found dead (the database restarted) is replaced once, at once.
+        the pool's per-checkout ping, BEGIN and COMMIT and SQLAlchemy's per-statement work
+        (storage/repos/inbox_driver.py): one round trip (on SQLite one thread hop) per batch. A connection found
+        dead (the database restarted) is replaced once, at once; the insert skips keys already stored, so
+        repeating it after a commit whose answer was lost stores nothing twice.
         """
         for attempt in (1, 2):
             if self._connection is None:
@@ -105,20 +108,20 @@ class InboxWriter:
                 connection = await engine.connect()
                 self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             try:
-                return await insert_many_if_new(self._connection, rows)
-            except DBAPIError as exc:
-                await self._disconnect()
-                if attempt == 2 or not exc.connection_invalidated:
+                return await insert_new_rows(self._connection, rows)
+            except Exception as exc:
+                lost = is_connection_lost(exc)
+                await self._disconnect(invalidate=lost)
+                if attempt == 2 or not lost:
                     raise
-            except Exception:
-                await self._disconnect()
-                raise
         raise AssertionError("unreachable")
 
-    async def _disconnect(self) -> None:
+    async def _disconnect(self, invalidate: bool = False) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             try:
+                if invalidate:  # the pool must not hand the dead connection out again
+                    await connection.invalidate()
                 await connection.close()
             except Exception:  # already broken; the pool discards it
                 log.debug("inbox writer connection close failed", exc_info=True)
