@@ -56,10 +56,12 @@ def is_connection_lost(exc: BaseException) -> bool:
     if not type(exc).__module__.startswith("asyncpg"):
         return False
     # Imported only once a PostgreSQL error is in hand: a SQLite install need not load asyncpg.
-    from asyncpg.exceptions import InterfaceError, OperatorInterventionError, PostgresConnectionError
+    from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError, PostgresError
 
-    # 08xxx connection errors, 57Pxx (the server shut down or restarted), and "the connection is closed".
-    return isinstance(exc, PostgresConnectionError | InterfaceError | OperatorInterventionError)
+    # The server's answer about a statement leaves its connection usable, except the connection (08xxx) and
+    # shutdown (57Pxx) classes. What asyncpg raises on its own side (the connection is closed, or a backend killed
+    # mid-protocol left it in a state it cannot continue from) means this connection is done.
+    return not isinstance(exc, PostgresError) or isinstance(exc, PostgresConnectionError | OperatorInterventionError)
 
 
 def _from_database(exc: BaseException) -> bool:
