@@ -16,6 +16,7 @@ from bot.delivery.setup import setup_delivery
 from bot.dispatch import Dispatcher, Features
 from bot.duties import setup_duties
 from bot.faq_setup import setup_faq
+from bot.gc_freeze import setup_gc_freeze
 from bot.http_errors import quiet_bad_requests
 from bot.ingest.setup import setup_ingest
 from bot.jobs import setup_jobs
@@ -81,6 +82,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             wecom_login(app, settings),
         )
         setup_console(app, console, lambda: app[CORE].sessions, clock)
+    setup_gc_freeze(app)
     return app
 
 

@@ -63,6 +63,12 @@ class MemoryCollector(Collector):
         for generation, count in enumerate(gc.get_count()):
             tracked.add_metric([str(generation)], count)
         yield tracked
+        frozen = GaugeMetricFamily(
+            "qunke_gc_frozen_objects",
+            "Objects frozen after start-up (gc.get_freeze_count): never rescanned by a collection",
+        )
+        frozen.add_metric([], gc.get_freeze_count())
+        yield frozen
         tasks = GaugeMetricFamily(
             "qunke_asyncio_tasks",
             "asyncio tasks alive on this process's event loop, by the coroutine each runs (a bounded set of names)",
