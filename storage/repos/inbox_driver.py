@@ -10,12 +10,10 @@ with positional parameters, prepared by the driver and cached by it. The rows st
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC
 from typing import Any, Final
 
-from sqlalchemy import DateTime
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models.inbox import InboundEvent, InboxStatus
@@ -57,10 +55,11 @@ async def insert_new_rows(connection: AsyncConnection, rows: Sequence[NewInbound
             [r.received_at for r in rows],
         )
         return {record[0] for record in found}
-    when = _sqlite_datetime()
     params: list[object] = []
     for r in rows:
-        stamp = when(r.received_at.astimezone(UTC).replace(tzinfo=None))
+        # SQLAlchemy's SQLite DATETIME text ("2026-12-07 09:30:15.123456"), so these rows compare and read back
+        # like every other row; its own bind processor took a fifth of this function's time.
+        stamp = r.received_at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         params += (r.dedupe_key, r.source, r.kind, r.payload, stamp, stamp)
     found = await driver.execute_fetchall(_sqlite_insert(len(rows)), params)
     return {record[0] for record in found}
@@ -70,12 +69,3 @@ async def insert_new_rows(connection: AsyncConnection, rows: Sequence[NewInbound
 def _sqlite_insert(count: int) -> str:
     values = ", ".join([_SQLITE_ROW] * count)
     return f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES {values} ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
-
-
-@functools.cache
-def _sqlite_datetime() -> Callable[[datetime], str]:
-    """SQLAlchemy's own SQLite DATETIME text, so these rows compare and read back like every other row."""
-    dialect = sqlite.dialect()
-    process = DateTime().dialect_impl(dialect).bind_processor(dialect)
-    assert process is not None
-    return process

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from storage.models.inbox import InboundEvent, InboxStatus
 from storage.repos import inbound
-from storage.repos.inbox_driver import insert_new_rows
 from storage.repos.inbound import NewInbound
+from storage.repos.inbox_driver import insert_new_rows
 
 WHEN = datetime(2026, 12, 7, 9, 30, 15, 123456, tzinfo=UTC)
 PAYLOAD = "<xml><Content><![CDATA[请问发货了吗 😀 ' \" ; --]]></Content></xml>"
@@ -70,3 +70,20 @@ async def test_driver_insert_skips_stored_keys_and_repeats_within_a_batch(engine
     async with engine.connect() as db:
         rows = (await db.execute(text("SELECT dedupe_key, payload FROM inbound_events ORDER BY id"))).all()
     assert [tuple(r) for r in rows] == [("msg:1", "a"), ("msg:2", "b"), ("msg:3", "b")]
+
+
+async def test_a_whole_second_is_stored_as_sqlalchemy_stores_it(engine: AsyncEngine) -> None:
+    whole = WHEN.replace(microsecond=0)  # the text form must still carry ".000000", as SQLAlchemy's does
+    connection = await _autocommit(engine)
+    try:
+        await insert_new_rows(connection, [NewInbound("msg:driver", "wecom", "text", "", whole)])
+    finally:
+        await connection.close()
+    async with async_sessionmaker(engine)() as session, session.begin():
+        await inbound.insert_many_if_new(session, [NewInbound("msg:orm", "wecom", "text", "", whole)])
+    async with engine.connect() as db:
+        raw = dict((await db.execute(text("SELECT dedupe_key, received_at FROM inbound_events"))).all())
+        later = await db.scalar(
+            select(func.count()).where(InboundEvent.received_at > whole - timedelta(microseconds=1))
+        )
+    assert raw["msg:driver"] == raw["msg:orm"] and later == 2
