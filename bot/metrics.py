@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -39,10 +38,11 @@ class Metrics:
             "The most callbacks waiting for their commit at once since start (each holds its request in memory)",
             registry=self.registry,
         )
-        self._waiting = self._waiting_peak = 0
+        self._waiting_callbacks = _Waiting()
+        self._outcomes: dict[str, Any] = {}
         # Read when scraped: the ack path only counts (a Gauge.set per callback took a lock each time).
-        self.callbacks_waiting.set_function(lambda: self._waiting)
-        self.callbacks_waiting_peak.set_function(lambda: self._waiting_peak)
+        self.callbacks_waiting.set_function(lambda: self._waiting_callbacks.now)
+        self.callbacks_waiting_peak.set_function(lambda: self._waiting_callbacks.peak)
         self.malloc_trims = Counter(
             "qunke_malloc_trims_total", "Times freed heap pages were handed back (malloc_trim)", registry=self.registry
         )
@@ -188,15 +188,16 @@ class Metrics:
 
         register_memory_metrics(self.registry)  # where the memory is: a growth told apart at the next scrape
 
-    @contextmanager
-    def callback_waiting(self) -> Iterator[None]:
+    def callback_waiting(self) -> _Waiting:
         """Count a callback while it waits for its commit; the peak says how many requests memory held at once."""
-        self._waiting += 1
-        self._waiting_peak = max(self._waiting_peak, self._waiting)
-        try:
-            yield
-        finally:
-            self._waiting -= 1
+        return self._waiting_callbacks
+
+    def callback_outcome(self, outcome: str) -> None:
+        """Count one answered callback: `metrics.callbacks`, with each outcome's child looked up once."""
+        child = self._outcomes.get(outcome)
+        if child is None:
+            child = self._outcomes[outcome] = self.callbacks.labels(outcome)
+        child.inc()
 
     def job_finished(self, job: str, seconds: float, ok: bool) -> None:
         """The scheduler's listener: one run of `job` ended."""
@@ -205,3 +206,21 @@ class Metrics:
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _Waiting:
+    """The waiting-callback count as a plain context manager: the ack path enters it once per callback, and a
+    generator-based one cost several times as much."""
+
+    __slots__ = ("now", "peak")
+
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+
+    def __enter__(self) -> None:
+        self.now += 1
+        if self.now > self.peak:
+            self.peak = self.now
+
+    def __exit__(self, *_exc: object) -> None:
+        self.now -= 1

@@ -76,12 +76,12 @@ async def store_then_ack(
         with metrics.callback_waiting():
             is_new = await inbox.store(row)
     except InboxClosed:
-        metrics.callbacks.labels(label + "unavailable").inc()
+        metrics.callback_outcome(label + "unavailable")
         return web.Response(status=503, text="shutting down")
     except Exception:  # the inbox writer logged it
-        metrics.callbacks.labels(label + "store_failed").inc()
+        metrics.callback_outcome(label + "store_failed")
         return web.Response(status=503, text="storage unavailable")
     after_commit()
-    metrics.callbacks.labels(label + ("stored" if is_new else "duplicate")).inc()
+    metrics.callback_outcome(label + ("stored" if is_new else "duplicate"))
     metrics.ack_seconds.observe(time.perf_counter() - started)
     return ok()

