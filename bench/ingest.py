@@ -25,6 +25,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.ingest_table import HANDLERS, Row, percentiles_ms, print_table, summarize  # noqa: E402
 from bench.load import Job, Outcome, serve  # noqa: E402
+from bot import event_loop  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.channels.wecom.crypto import CallbackCrypto, CallbackCryptoError, signature  # noqa: E402
 from bot.channels.wecom.parse import CallbackParseError, parse_xml, to_callback  # noqa: E402
@@ -255,16 +256,18 @@ def main() -> None:
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
     args = parser.parse_args()
     print(
-        f"N={args.n} at C={args.concurrency}; latency: {args.burst} at once; warm-up {WARMUP} (processed by Qunke before the timed run); "
+        f"N={args.n} at C={args.concurrency}; latency: {args.burst} at once; "
+        f"warm-up {WARMUP} (processed by Qunke before the timed run); "
         f"median of {args.rounds} rounds, each on fresh databases; "
-        f"{os.cpu_count()} CPUs; load generator in its own process"
+        f"{os.cpu_count()} CPUs; load generator in its own process; event loop {event_loop.resolve('auto')}"
     )
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     client = ctx.Process(target=serve, args=(child,), daemon=True)
     client.start()
     try:
-        asyncio.run(run_all(args, parent))
+        # Every handler runs on the loop `qunke serve` runs on (server.event_loop's default), so they compare alike.
+        event_loop.run(run_all(args, parent), "auto")
     finally:
         parent.send(None)
         client.join(10)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.event_loop import running_loop_name
 from bot.failure_streak import FailureStreak
 from bot.scheduler import Scheduler
 from storage.db_errors import explain
@@ -70,6 +71,7 @@ async def health_report(sources: HealthSources) -> tuple[int, dict[str, object]]
         "status": "ok" if not reasons else "unavailable",
         "reasons": reasons,
         "database": database,
+        "event_loop": running_loop_name(),
         "workers": workers,
         "scheduler": {
             "running": running,

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -15,6 +16,7 @@ from typing import Annotated, Any, Final
 import typer
 from aiohttp import web
 
+from bot import event_loop
 from bot.access_log import QuietAccessLogger
 from bot.app import create_app
 from bot.cli import ports
@@ -93,7 +95,7 @@ def serve(
     """运行机器人：回调、收件与全部后台任务 (run the bot)"""
     settings = load_settings()
     try:
-        asyncio.run(_serve(settings, host or settings.server.host, port or settings.server.port))
+        run_loop(_serve(settings, host or settings.server.host, port or settings.server.port), settings)
     except ports.PortProblem as problem:
         ports.fail(problem)
 
@@ -109,6 +111,17 @@ async def _serve(settings: Settings, host: str, port: int, on_ready: str = "") -
     finally:
         if lock is not None:
             os.close(lock)
+
+
+def run_loop(main: Coroutine[Any, Any, None], settings: Settings) -> None:
+    """Run a long-lived process on the configured event loop (bot/event_loop.py); a missing uvloop is a clear
+    error naming the key."""
+    try:
+        event_loop.run(main, settings.server.event_loop)
+    except event_loop.EventLoopUnavailable as missing:
+        main.close()
+        typer.echo(f"错误：{missing}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _clock_from_env() -> Clock | None:
@@ -190,7 +203,7 @@ def demo(
         start_new_session=True,  # Ctrl-C reaches the demo only; the demo stops the sandbox in order
     )
     try:
-        asyncio.run(_demo(settings, sandbox, bot_port))
+        run_loop(_demo(settings, sandbox, bot_port), settings)
     except ports.PortProblem as problem:
         ports.fail(problem)
     finally:

@@ -19,6 +19,7 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     malloc_trim_interval_s: float = Field(default=10.0, ge=0)  # give freed heap pages back (bot/memory_trim.py); 0: off
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"  # bot/event_loop.py: auto is uvloop where installed
 
 
 class DatabaseSettings(Section):

@@ -19,6 +19,10 @@ from bot.runtime import CORE, DECODERS, DISPATCHER, FEATURES, INBOX, PULLERS
 from bot.tasks import drain
 
 
+def inbox_pressed(inbox: InboxWriter) -> Callable[[], bool]:
+    return lambda: inbox.backlogged() or inbox.rushing()
+
+
 def setup_ingest(app: web.Application) -> None:
     """On shutdown: stop taking callbacks, let the writer commit what it holds, let the worker finish its current
     event; the parts set up before it (delivery, the sources) stop after it. The decoder registry exists from now
@@ -47,7 +51,10 @@ def setup_ingest(app: web.Application) -> None:
             # flow. PostgreSQL: acks never wait for the worker's locks, only for a turn on the loop; stepping aside
             # whenever one was written in the last 20 ms spent ~60 % of the claim loops' time under a steady 100/s
             # (bench/load_test.py), so there the worker steps aside only while callbacks queue.
-            acks_pending=inbox.busy if core.engine.dialect.name == "sqlite" else inbox.backlogged,
+            # PostgreSQL: the worker also steps aside, and ends a batch in progress, while callbacks rush in (a
+            # burst far above a steady day's rate): then the loop's CPU is what the acks wait for.
+            acks_pending=inbox.busy if core.engine.dialect.name == "sqlite" else inbox_pressed(inbox),
+            acks_piling=inbox.rushing,
             pullers=app[PULLERS],
         )
         app[INBOX] = inbox

@@ -58,6 +58,7 @@ class IngestWorker:
         features: Features,
         decoders: Decoders,
         acks_pending: Callable[[], bool] = lambda: False,
+        acks_piling: Callable[[], bool] = lambda: False,
         pullers: Mapping[type[Event], Puller] | None = None,
     ) -> None:
         self._stages = metrics.ingest_stage_seconds
@@ -65,7 +66,7 @@ class IngestWorker:
         self._directory: ContactDirectory = TimedDirectory(directory, self._stages)
         self._features, self._decoders = features, decoders
         self._pullers = dict(pullers or {})
-        self._acks_pending = acks_pending
+        self._acks_pending, self._acks_piling = acks_pending, acks_piling
         self._clock, self._settings, self._metrics = clock, settings, metrics
         self._wakes = [asyncio.Event()]
         self._stopping = False
@@ -169,9 +170,10 @@ class IngestWorker:
         puller = self._pullers.get(type(event))
         if not batch.sqlite and batch.has_work:
             # PostgreSQL: end the batch (the rest is unlocked by its commit and claimed again) when it has held its
-            # locks long enough, and before a pull, whose pages upsert customers and sessions this batch may hold
-            # locked: they would wait for this transaction, which would wait for them.
-            if puller is not None or batch.due(acks_pending=False):
+            # locks long enough, when callbacks pile up (the loop then steps aside for them), and before a pull,
+            # whose pages upsert customers and sessions this batch may hold locked: they would wait for this
+            # transaction, which would wait for them.
+            if puller is not None or batch.due(acks_pending=self._acks_piling()):
                 return False
             await batch.wait_briefly()
         elif batch.due(self._acks_pending()) or (puller is not None and batch.sqlite):

@@ -213,4 +213,5 @@ def test_churn_job_runs_at_its_configured_time(stack: Stack) -> None:
 
     churn = stack.wait_for(churn_ran, 300, f"the churn job at {run_at} Asia/Shanghai", interval=2)
     assert churn["failures"] == 0 and churn["last_error"] is None, churn
+    assert stack.healthz()["event_loop"] == "uvloop"  # the scheduler's timers fired on the loop production runs
     assert re.search(r'qunke_job_runs_total\{job="churn",result="ok"\} [1-9]', stack.metrics()), "churn not in metrics"
