@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.ingest.inbox import InboxWriter
+import bot.ingest.inbox as inbox_module
+from bot.ingest.inbox import PILE_UP_CALLBACKS, InboxWriter
 from storage.repos.inbound import NewInbound
 
 
@@ -62,3 +64,43 @@ async def test_writer_replaces_a_connection_the_server_dropped_without_failing_a
         await running
     async with engine.connect() as db:
         assert await db.scalar(text("SELECT count(*) FROM inbound_events")) == 2
+
+
+async def test_inbox_is_rushing_while_callbacks_arrive_far_faster_than_a_steady_day(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's worker steps aside while acks saturate the loop: a high arrival rate, or a pile-up."""
+    now = [1000.0]
+    monkeypatch.setattr(inbox_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    writer = InboxWriter(async_sessionmaker(engine, expire_on_commit=False), 500, lambda _rows: None)
+    pending: list[asyncio.Task[bool]] = []
+
+    async def arrive(count: int, over_s: float) -> None:
+        for _ in range(count):
+            now[0] += over_s / count
+            pending.append(asyncio.create_task(writer.store(_row(len(pending)))))
+        await asyncio.sleep(0)
+
+    await arrive(10, 0.1)  # 100/s: a steady day
+    assert not writer.rushing()
+    running = asyncio.create_task(writer.run())
+    await asyncio.gather(*pending)
+    await arrive(60, 0.03)  # 2,000/s
+    await arrive(1, 0.03)  # the window closes: its rate is known
+    assert writer.rushing()
+    await asyncio.gather(*pending)
+    now[0] += 1.0  # then nothing for a second: the last window says nothing about now
+    assert not writer.rushing()
+    writer.close()
+    await running
+
+
+async def test_inbox_is_rushing_when_callbacks_pile_up_behind_a_write(engine: Any) -> None:
+    writer = InboxWriter(async_sessionmaker(engine, expire_on_commit=False), 500, lambda _rows: None)
+    stores = [asyncio.create_task(writer.store(_row(n))) for n in range(PILE_UP_CALLBACKS)]
+    await asyncio.sleep(0)  # queued, and no writer runs yet: a pile-up whatever the rate
+    assert writer.rushing()
+    running = asyncio.create_task(writer.run())
+    await asyncio.gather(*stores)
+    writer.close()
+    await running
