@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import logging
 from collections.abc import Coroutine
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 EventLoopChoice = Literal["auto", "uvloop", "asyncio"]
-
-log = logging.getLogger(__name__)
 
 
 class EventLoopUnavailable(Exception):
@@ -46,5 +43,5 @@ def run(main: Coroutine[Any, Any, T], choice: EventLoopChoice) -> T:
 
 
 def running_loop_name() -> str:
-    """ "uvloop" or "asyncio": what the current process runs on, for /healthz and the start-up line."""
+    """ "uvloop" or "asyncio": what the current process runs on, for /healthz."""
     return "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio"

@@ -3,9 +3,8 @@
 Start-up builds a large, long-lived heap (the FAQ index, the tokenizer's and pinyin dictionaries, SQLAlchemy's
 metadata): ~380 k tracked objects. Every full collection walked all of it, a pause of ~110 ms on the event loop
 (0.2 ms once frozen), about once per few thousand callbacks: ~20 µs per callback of the webhook's CPU
-(bench/RESULTS.md). Frozen objects
-are still freed when nothing refers to them; only garbage cycles among them would stay, and start-up structures
-are kept for the life of the process anyway.
+(bench/RESULTS.md). Frozen objects are still freed when nothing refers to them; only garbage cycles among them
+would stay, and start-up structures are kept for the life of the process anyway.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from typing import Final, Literal
 from pydantic import Field, field_validator
 
 from bot.config.base import ConfigError, Section, check_aes_key, clock_time
+from bot.event_loop import EventLoopChoice
 
 REAL_WECOM_API_BASE: Final = "https://qyapi.weixin.qq.com"
 REAL_WECHAT_API_BASE: Final = "https://api.weixin.qq.com"
@@ -19,7 +20,7 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     malloc_trim_interval_s: float = Field(default=10.0, ge=0)  # give freed heap pages back (bot/memory_trim.py); 0: off
-    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"  # bot/event_loop.py: auto is uvloop where installed
+    event_loop: EventLoopChoice = "auto"  # bot/event_loop.py: auto is uvloop where installed
 
 
 class DatabaseSettings(Section):
