@@ -275,10 +275,13 @@ async def run_all(args: argparse.Namespace) -> None:
         print(f"{backend}: reusing the data loaded in {args.reuse}", flush=True)
         print_table([await measure(backend, args.reuse, kinds, args)])
         return
-    with tempfile.TemporaryDirectory(prefix="qunke-churn-bench-") as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/churn.db"
-        print(f"sqlite: WAL, synchronous=FULL while scoring, file in {tmp}", flush=True)
-        rows.append(await measure("sqlite", url, kinds, args))
+    if args.skip_sqlite:
+        print("sqlite: SKIPPED (--skip-sqlite)")
+    else:
+        with tempfile.TemporaryDirectory(prefix="qunke-churn-bench-") as tmp:
+            url = f"sqlite+aiosqlite:///{tmp}/churn.db"
+            print(f"sqlite: WAL, synchronous=FULL while scoring, file in {tmp}", flush=True)
+            rows.append(await measure("sqlite", url, kinds, args))
     if args.skip_pg:
         print("postgresql: SKIPPED (--skip-pg)")
     else:
@@ -304,6 +307,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=500, help="customers timed in the per-customer loop")
     parser.add_argument("--chunk", type=int, default=2000, help="customers per set-based chunk")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--reuse", default="", help="measure the database URL an earlier run loaded (same --customers)")
     args = parser.parse_args()
     print(
