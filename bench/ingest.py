@@ -189,6 +189,8 @@ async def run_backend(
         {handler: await measure(backend, handler, url_for(handler, r), args, conn) for handler in HANDLERS}
         for r in range(args.rounds)
     ]
+    for rd in rounds:  # the spread behind each median
+        print(f"  {backend} round: " + ", ".join(f"{h} {rd[h].rate:,.0f}/s" for h in HANDLERS), flush=True)
     return [summarize([rd[handler] for rd in rounds], [rd["bare"].rate for rd in rounds]) for handler in HANDLERS]
 
 
@@ -223,9 +225,12 @@ async def pg_settings(url: str) -> str:
 
 async def run_all(args: argparse.Namespace, conn: Connection) -> None:
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="qunke-bench-") as tmp:
-        print(f"sqlite: WAL, synchronous=FULL, file in {tmp}")
-        rows += await run_backend("sqlite", lambda h, r: f"sqlite+aiosqlite:///{tmp}/{h}_{r}.db", args, conn)
+    if args.skip_sqlite:
+        print("sqlite: SKIPPED (--skip-sqlite)")
+    else:
+        with tempfile.TemporaryDirectory(prefix="qunke-bench-") as tmp:
+            print(f"sqlite: WAL, synchronous=FULL, file in {tmp}")
+            rows += await run_backend("sqlite", lambda h, r: f"sqlite+aiosqlite:///{tmp}/{h}_{r}.db", args, conn)
     if args.skip_pg:
         print("postgresql: SKIPPED (--skip-pg)")
     else:
@@ -254,6 +259,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=500, help="deliveries fired at once for the latency run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of all three handlers; medians are printed")
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     print(
         f"N={args.n} at C={args.concurrency}; latency: {args.burst} at once; "

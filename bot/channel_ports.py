@@ -109,7 +109,12 @@ class InboxClosed(Exception):
     """The bot is shutting down and takes no more callbacks; WeCom will retry."""
 
 
+class InboxSlow(Exception):
+    """The commit took longer than the platform waits for an answer: the callback gets a 503 and is retried."""
+
+
 class CallbackInbox(Protocol):
-    """The durable store-then-ack inbox (bot/ingest/inbox.py): `store()` returns once the row is committed."""
+    """The durable store-then-ack inbox (bot/ingest/inbox.py): `store()` returns once the row is committed, or
+    raises InboxClosed or InboxSlow (answer 503) or the database's error."""
 
     async def store(self, row: NewInbound) -> bool: ...

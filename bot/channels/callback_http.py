@@ -9,7 +9,7 @@ from typing import Final
 
 from aiohttp import web
 
-from bot.channel_ports import CallbackInbox, InboxClosed
+from bot.channel_ports import CallbackInbox, InboxClosed, InboxSlow
 from bot.metrics import Metrics
 from storage.repos.inbound import NewInbound
 
@@ -78,6 +78,9 @@ async def store_then_ack(
     except InboxClosed:
         metrics.callback_outcome(label + "unavailable")
         return web.Response(status=503, text="shutting down")
+    except InboxSlow:  # the inbox writer logged it; the platform retries, and a late commit makes that a duplicate
+        metrics.callback_outcome(label + "store_slow")
+        return web.Response(status=503, text="storage slow")
     except Exception:  # the inbox writer logged it
         metrics.callback_outcome(label + "store_failed")
         return web.Response(status=503, text="storage unavailable")

@@ -107,6 +107,8 @@ class ArchiveSettings(Section):
 class WebhookSettings(Section):
     max_body_bytes: int = Field(default=65536, ge=1024)
     batch_max_rows: int = Field(default=256, ge=1)
+    # WeCom, kf and the OA wait 5 s for an answer; a commit slower than this is answered 503 and retried.
+    ack_timeout_s: float = Field(default=3.0, gt=0, le=5)
 
 
 class IngestSettings(Section):

@@ -37,7 +37,8 @@ def setup_ingest(app: web.Application) -> None:
             core.metrics.inbox_batch.observe(rows)
             ingest.wake()
 
-        inbox = InboxWriter(core.sessions, settings.webhook.batch_max_rows, committed)
+        webhook = settings.webhook
+        inbox = InboxWriter(core.sessions, webhook.batch_max_rows, committed, webhook.ack_timeout_s)
         ingest = IngestWorker(
             core.sessions,
             app[DISPATCHER],

@@ -33,11 +33,14 @@ _PG_INSERT: Final = (
 _SQLITE_ROW: Final = f"(?, ?, ?, ?, ?, '{_NEW}', 0, ?, '')"
 
 
-async def insert_new_rows(connection: AsyncConnection, rows: Sequence[NewInbound]) -> set[str]:
+async def insert_new_rows(
+    connection: AsyncConnection, rows: Sequence[NewInbound], timeout_s: float | None = None
+) -> set[str]:
     """Insert the rows whose dedupe key is new, in order, as one statement; returns the keys inserted.
 
     `connection` must be in autocommit: the statement is its own transaction, committed (and on SQLite with
-    synchronous=FULL, flushed) when this returns. A key twice in `rows` is inserted once.
+    synchronous=FULL, flushed) when this returns. A key twice in `rows` is inserted once. On PostgreSQL a statement
+    not answered within `timeout_s` is cancelled and raises TimeoutError (SQLite's writes end at busy_timeout).
     """
     if not rows:
         return set()
@@ -53,6 +56,7 @@ async def insert_new_rows(connection: AsyncConnection, rows: Sequence[NewInbound
             [r.kind for r in rows],
             [r.payload for r in rows],
             [r.received_at for r in rows],
+            timeout=timeout_s,
         )
         return {record[0] for record in found}
     params: list[object] = []

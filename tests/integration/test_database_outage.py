@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 
 from bot.channels.wecom.crypto import CallbackCrypto
@@ -141,3 +142,62 @@ async def test_callbacks_get_503_and_everything_recovers_when_sqlite_is_locked_b
     finally:
         locker.close()
         await bot.stop()
+
+
+async def test_a_hung_postgresql_gets_callbacks_a_503_in_time_and_their_rows_stored_when_it_answers(
+    tmp_path: Path,
+) -> None:
+    """The database hangs instead of failing (here a lock another client holds on the inbox's table): `qunke
+    serve` answers 503 within webhook.ack_timeout_s, before WeCom's 5 s are up, says so in /healthz, /metrics and
+    one log line, and stores the row once the database answers; WeCom's retry is then acked as a duplicate."""
+    try:
+        cluster = await asyncio.to_thread(start_cluster)
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        cluster.psql("CREATE DATABASE qunke")
+        await asyncio.to_thread(upgrade, cluster.url("qunke"))
+        config = write_config(tmp_path / "config.yaml", **CONFIG, webhook={"ack_timeout_s": 1})
+        bot = BotProcess(cluster.url("qunke"), "http://127.0.0.1:9", free_port(), config, tmp_path / "bot.log")
+        bot.start()
+        locker = await asyncpg.connect(cluster.url("qunke").replace("+asyncpg", ""))
+        try:
+            await bot.wait_healthy()
+            query, body = signed(CRYPTO, member_text("7700001"))
+            async with aiohttp.ClientSession() as http:
+
+                async def deliver() -> tuple[int, float]:
+                    started = time.monotonic()
+                    url, timeout = f"{bot.url}/wecom/callback", aiohttp.ClientTimeout(total=30)
+                    async with http.post(url, params=query, data=body.encode(), timeout=timeout) as resp:
+                        return resp.status, time.monotonic() - started
+
+                await locker.execute("BEGIN; LOCK TABLE inbound_events IN EXCLUSIVE MODE")
+                status, waited = await deliver()
+                assert status == 503 and 1.0 <= waited < 3.0, (status, waited)
+                health_status, health = await _health(http, bot)
+                assert health_status == 503 and any("answered 503" in r for r in health["reasons"]), health  # type: ignore[attr-defined]
+                async with http.get(f"{bot.url}/metrics") as resp:
+                    assert 'qunke_callbacks_total{outcome="store_slow"} 1.0' in await resp.text()
+                await locker.execute("ROLLBACK")
+
+                async def stored() -> bool:
+                    return await _count(locker, "msg:7700001") == 1
+
+                await _until(stored, 30, "the late row written once the lock was released")
+                status, _ = await deliver()  # WeCom's retry
+                assert status == 200
+                assert await _count(locker, "msg:7700001") == 1
+                async with http.get(f"{bot.url}/metrics") as resp:
+                    assert 'qunke_callbacks_total{outcome="duplicate"} 1.0' in await resp.text()
+            lines = [r for r in _outage_log(bot.log, 0) if "answered 503" in r]
+            assert len(lines) == 1 and "Traceback" not in lines[0], lines
+        finally:
+            await locker.close()
+            await bot.stop()
+    finally:
+        cluster.stop()
+
+
+async def _count(db: asyncpg.Connection, key: str) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM inbound_events WHERE dedupe_key = $1", key))
