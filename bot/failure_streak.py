@@ -56,7 +56,11 @@ class FailureStreak:
         now = self._monotonic()
         if not self._counts:
             self._since, self._reported, self.failing_since = now, now, datetime.now(UTC)
-            with_traceback = self._traceback_at is None or now - self._traceback_at >= TRACEBACK_EVERY_S
+            # An exception made to describe a failure and never raised (the inbox writer's late callbacks) has no
+            # traceback: logging one would only repeat its message.
+            with_traceback = exc.__traceback__ is not None and (
+                self._traceback_at is None or now - self._traceback_at >= TRACEBACK_EVERY_S
+            )
             if with_traceback:
                 self._traceback_at = now
             self._log.error(

@@ -9,6 +9,14 @@ import pytest
 from bot.failure_streak import FailureStreak
 
 
+def _raised(exc: BaseException) -> BaseException:
+    """The exception as a worker catches it: raised, with a traceback."""
+    try:
+        raise exc
+    except BaseException as caught:
+        return caught
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -27,8 +35,8 @@ def test_ten_thousand_failures_log_a_few_lines_and_one_traceback_when_the_databa
     with caplog.at_level(logging.INFO, logger="t.streak"):
         for i in range(10_000):
             clock.now = i * 0.03  # 300 s of failures, 33 a second
-            streak.failed(ConnectionRefusedError(111, "Connect call failed"))
-        streak.failed(TimeoutError())
+            streak.failed(_raised(ConnectionRefusedError(111, "Connect call failed")))
+        streak.failed(_raised(TimeoutError()))
         clock.now = 301.0
         streak.succeeded()
     lines = [r for r in caplog.records if r.name == "t.streak"]
@@ -60,6 +68,20 @@ def test_a_flapping_database_gets_one_traceback_when_streaks_restart_within_minu
     with caplog.at_level(logging.INFO, logger="t.flap"):
         for second in range(5):
             clock.now = float(second)
-            streak.failed(OSError("down"))
+            streak.failed(_raised(OSError("down")))
             streak.succeeded()
     assert sum(1 for r in caplog.records if r.name == "t.flap" and r.exc_info) == 1
+
+
+def test_a_failure_described_by_an_exception_never_raised_is_one_line_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The inbox writer's late callbacks: nothing raised, so a traceback would only repeat the message."""
+    streak = FailureStreak(logging.getLogger("t.late"), "inbox write")
+    with caplog.at_level(logging.INFO, logger="t.late"):
+        streak.failed(RuntimeError("3 callbacks waited over 3 s"))
+        streak.succeeded()
+        streak.failed(_raised(OSError("down")))  # a raised one later still gets its traceback
+    records = [r for r in caplog.records if r.name == "t.late"]
+    assert [bool(r.exc_info) for r in records] == [False, False, True]
+    assert "3 callbacks waited over 3 s" in records[0].getMessage()
