@@ -8,8 +8,10 @@ import re
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -19,7 +21,7 @@ from bot.channels.wecom.crypto import CallbackCrypto
 from storage.migrate import upgrade
 from tests.support.bot_only import member_text, signed
 from tests.support.bot_process import BotProcess, write_config
-from tests.support.postgres import PostgresUnavailable, free_port, start_cluster
+from tests.support.postgres import Cluster, PostgresUnavailable, free_port, start_cluster
 from tests.support.stack import DEMO
 
 CRYPTO = CallbackCrypto.from_settings(DEMO.token, DEMO.aes_key, DEMO.corp_id)
@@ -103,7 +105,9 @@ async def _outage_then_recovery(
     assert bot.process is not None and bot.process.poll() is None, "the bot restarted or died"
 
 
-async def test_callbacks_get_503_and_everything_recovers_when_postgresql_stops_and_restarts(tmp_path: Path) -> None:
+@asynccontextmanager
+async def _bot_on_postgresql(tmp_path: Path, **config: dict[str, Any]) -> AsyncIterator[tuple[Cluster, BotProcess]]:
+    """A healthy bot process on a migrated database `qunke` of a throwaway cluster; skips without PostgreSQL."""
     try:
         cluster = await asyncio.to_thread(start_cluster)
     except PostgresUnavailable as exc:
@@ -111,16 +115,21 @@ async def test_callbacks_get_503_and_everything_recovers_when_postgresql_stops_a
     try:
         cluster.psql("CREATE DATABASE qunke")
         await asyncio.to_thread(upgrade, cluster.url("qunke"))
-        config = write_config(tmp_path / "config.yaml", **CONFIG)
-        bot = BotProcess(cluster.url("qunke"), "http://127.0.0.1:9", free_port(), config, tmp_path / "bot.log")
+        path = write_config(tmp_path / "config.yaml", **(CONFIG | config))
+        bot = BotProcess(cluster.url("qunke"), "http://127.0.0.1:9", free_port(), path, tmp_path / "bot.log")
         bot.start()
         try:
             await bot.wait_healthy()
-            await _outage_then_recovery(bot, cluster.pause, cluster.resume, 30, "database unreachable")
+            yield cluster, bot
         finally:
             await bot.stop()
     finally:
         cluster.stop()
+
+
+async def test_callbacks_get_503_and_everything_recovers_when_postgresql_stops_and_restarts(tmp_path: Path) -> None:
+    async with _bot_on_postgresql(tmp_path) as (cluster, bot):
+        await _outage_then_recovery(bot, cluster.pause, cluster.resume, 30, "database unreachable")
 
 
 async def test_callbacks_get_503_and_everything_recovers_when_sqlite_is_locked_by_another_process(
@@ -150,19 +159,9 @@ async def test_a_hung_postgresql_gets_callbacks_a_503_in_time_and_their_rows_sto
     """The database hangs instead of failing (here a lock another client holds on the inbox's table): `qunke
     serve` answers 503 within webhook.ack_timeout_s, before WeCom's 5 s are up, says so in /healthz, /metrics and
     one log line, and stores the row once the database answers; WeCom's retry is then acked as a duplicate."""
-    try:
-        cluster = await asyncio.to_thread(start_cluster)
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        cluster.psql("CREATE DATABASE qunke")
-        await asyncio.to_thread(upgrade, cluster.url("qunke"))
-        config = write_config(tmp_path / "config.yaml", **CONFIG, webhook={"ack_timeout_s": 1})
-        bot = BotProcess(cluster.url("qunke"), "http://127.0.0.1:9", free_port(), config, tmp_path / "bot.log")
-        bot.start()
+    async with _bot_on_postgresql(tmp_path, webhook={"ack_timeout_s": 1}) as (cluster, bot):
         locker = await asyncpg.connect(cluster.url("qunke").replace("+asyncpg", ""))
         try:
-            await bot.wait_healthy()
             query, body = signed(CRYPTO, member_text("7700001"))
             async with aiohttp.ClientSession() as http:
 
@@ -194,9 +193,6 @@ async def test_a_hung_postgresql_gets_callbacks_a_503_in_time_and_their_rows_sto
             assert len(lines) == 1 and "Traceback" not in lines[0], lines
         finally:
             await locker.close()
-            await bot.stop()
-    finally:
-        cluster.stop()
 
 
 async def _count(db: asyncpg.Connection, key: str) -> int:
