@@ -11,6 +11,7 @@ EVENT_TEXT: Final = {
     "opened": "开单",
     "linked": "关联新消息",
     "claimed": "认领",
+    "replied": "公众号回复",
     "pending": "挂起",
     "solved": "解决",
     "closed": "关闭",

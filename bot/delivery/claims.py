@@ -24,6 +24,7 @@ from bot.delivery.quotas import QuotaBook, Verdict, kf_pair
 from bot.delivery.wire import Claim
 from bot.metrics import Metrics
 from services.outbox.masstasks import mark_failed
+from services.tickets.relay import tell_not_sent
 from storage.db import dialect_of
 from storage.models.outbox import Outbox, OutboxKind, OutboxStatus
 from storage.repos import masstasks, quotas
@@ -184,6 +185,9 @@ class Claimer:
             final = OutboxStatus.UNKNOWN if unknown is not None else OutboxStatus.FAILED
             self._close(row, final, decision.reason)
             self._metrics.outbox_finished.labels(row.kind, final).inc()
+            if row.kind == OutboxKind.OA_MESSAGE:  # a rep's relayed reply: they hear it did not go
+                unknown_now = final == OutboxStatus.UNKNOWN
+                await tell_not_sent(session, now, row.payload, decision.reason, row.id, unknown=unknown_now)
             if row.kind == OutboxKind.MASS_TASK and final == OutboxStatus.FAILED:
                 await self._task_failed(session, row, now)
             return None

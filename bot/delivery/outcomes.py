@@ -23,6 +23,7 @@ from bot.delivery.wire import Claim
 from bot.metrics import Metrics
 from services.customers.tagging import apply_marked
 from services.outbox.masstasks import mark_failed
+from services.tickets.relay import relayed_by, tell_not_sent
 from storage.models.outbox import OutboxKind, OutboxStatus
 from storage.repos import masstasks, quotas, windows
 from storage.repos import outbox as outbox_repo
@@ -89,11 +90,13 @@ class Recorder:
         self._settings, self._tracker, self._metrics = settings, tracker, metrics
         self._updates: list[dict[str, Any]] = []
         self._replies: list[Claim] = []
+        # A rep's relayed OA reply that did not go: (claim, status, reason); they hear of it once the batch is recorded.
+        self._relays_lost: list[tuple[Claim, str, str]] = []
 
     async def record_all(self, session: AsyncSession, results: list[tuple[Claim, Outcome]], now: datetime) -> None:
         """Record a batch: rows whose lease was lost meanwhile are left alone; the rest update in one executemany."""
         held = await outbox_repo.held(session, [(claim.row_id, claim.attempt) for claim, _ in results])
-        self._updates, self._replies = [], []
+        self._updates, self._replies, self._relays_lost = [], [], []
         for claim, outcome in results:
             if claim.row_id not in held:
                 log.warning("outbox %s: lease %s was lost before its outcome was recorded", claim.row_id, claim.attempt)
@@ -101,6 +104,9 @@ class Recorder:
             await self._record_one(session, claim, outcome, now)
         await outbox_repo.finish_many(session, self._updates)
         await record_sent_replies(session, self._replies, now)
+        for claim, status, reason in self._relays_lost:
+            unknown = status == OutboxStatus.UNKNOWN
+            await tell_not_sent(session, now, claim.payload, reason, claim.row_id, unknown=unknown)
 
     async def _record_one(self, session: AsyncSession, claim: Claim, outcome: Outcome, now: datetime) -> None:
         if outcome.kind is Kind.SENT:
@@ -184,6 +190,8 @@ class Recorder:
             values["result"] = result
         self._finish(claim, now, **values)
         self._metrics.outbox_finished.labels(claim.kind, status).inc()
+        if claim.kind == OutboxKind.OA_MESSAGE and relayed_by(claim.payload):
+            self._relays_lost.append((claim, status, reason))
         log.warning("outbox %s (%s) %s: %s", claim.row_id, claim.kind, status, reason)
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""The bot's own kf and OA messages, once sent, go on the customer's timeline (no pull ever returns them)."""
+"""The bot's own kf and OA messages (and reps' relayed OA replies), once sent, go on the customer's timeline."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.officialaccount.normalize import oa_chat_id
 from bot.delivery.wire import Claim
 from services.conversations.recording import BotReply, PersonRef, record_bot_replies
+from services.tickets.relay import relayed_by
 from storage.models.outbox import OutboxKind
 from storage.repos.windows import split_kf_recipient
 
@@ -27,7 +28,8 @@ def _reply(claim: Claim) -> BotReply:
     key = f"outbox:{claim.row_id}"
     if claim.kind == OutboxKind.OA_MESSAGE:
         openid = claim.recipient
-        return BotReply("oa", oa_chat_id(openid), PersonRef(openid=openid), claim.payload, key)
+        person = PersonRef(openid=openid)
+        return BotReply("oa", oa_chat_id(openid), person, claim.payload, key, relayed_by(claim.payload))
     if claim.kind == OutboxKind.KF_EVENT_MESSAGE:
         open_kfid, external_userid = str(claim.payload["open_kfid"]), str(claim.payload["external_userid"])
     else:

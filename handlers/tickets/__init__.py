@@ -5,12 +5,13 @@ from __future__ import annotations
 from bot.dispatch import Context, Router
 from bot.events import ChatMessage, MemberText, MessageChannel, Speaker
 from bot.ingest.page import stored_message
-from handlers.tickets.commands import is_command, parse_command, run_command
+from handlers.tickets.commands import REPLY, REPLY_USAGE, Command, is_command, parse_command, run_command
 from services.outbox.messages import Text
 from services.outbox.queue import queue_app_message, queue_kf_reply, queue_oa_message
 from services.surveys import answers as survey_answers
 from services.text.tone import is_complaint
 from services.tickets import opening as tickets
+from services.tickets.relay import RelayRules, relay_reply
 from storage.models.tickets import TicketSource
 
 router = Router("tickets")
@@ -22,9 +23,24 @@ async def on_rep_command(event: MemberText, ctx: Context) -> None:
     assert command is not None
     now = ctx.clock.now()
     policies = ctx.features.policies
-    answer = await run_command(ctx.session, now, event.member_userid, command, policies.tickets, policies.surveys)
+    if command.verb == REPLY:
+        answer = await _relay(event, command, ctx)
+    else:
+        answer = await run_command(ctx.session, now, event.member_userid, command, policies.tickets, policies.surveys)
     if answer:  # empty when another message to this rep (a note to ask for a score) already says it
         await queue_app_message(ctx.session, now, [event.member_userid], Text(answer), key=f"cmd:{event.source_key}")
+
+
+async def _relay(event: MemberText, command: Command, ctx: Context) -> str:
+    """ "回复 T12 …": the rep's words to the ticket's OA follower (services/tickets/relay.py)."""
+    if command.ticket_id is None or not command.body:
+        return REPLY_USAGE
+    policies = ctx.features.policies
+    rules = RelayRules(policies.faq.budgets, policies.service.calendar, policies.tickets)
+    now = ctx.clock.now()
+    return await relay_reply(
+        ctx.session, now, event.member_userid, command.ticket_id, command.body, event.source_key, rules
+    )
 
 
 def _customer_text(event: ChatMessage) -> bool:

@@ -22,10 +22,17 @@ from storage.models.surveys import Survey
 from storage.models.tickets import Ticket
 from storage.repos import contacts
 
-VERBS: Final = ("认领", "解决", "挂起")
-_COMMAND: Final = re.compile(r"^\s*(认领|解决|挂起|工单)\s*(.*?)\s*$", re.DOTALL)
+VERBS: Final = ("认领", "解决", "挂起", "回复")
+REPLY: Final = "回复"
+_COMMAND: Final = re.compile(r"^\s*(认领|解决|挂起|工单|回复)\s*(.*?)\s*$", re.DOTALL)
+# "回复 T12 您好…", "回复T12：您好", "回复 12 您好": the ticket, then the rep's words as written (newlines kept).
+_REPLY: Final = re.compile(r"^[Tt]?\s*(\d+)\s*[:：,，]?\s*(.*)$", re.DOTALL)
 LIST_LIMIT: Final = 20
-USAGE: Final = "工单指令：「认领 T123」认领，「解决 T123」标记解决，「挂起 T123」挂起，「工单」查看你负责的工单。"
+USAGE: Final = (
+    "工单指令：「认领 T123」认领，「解决 T123」标记解决，「挂起 T123」挂起，「工单」查看你负责的工单，"
+    "「回复 T123 内容」通过公众号回复该工单的客户。"
+)
+REPLY_USAGE: Final = "请这样回复公众号客户：「回复 T123 您好，……」（工单号后面是要发给客户的内容）。"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,7 @@ class Command:
     verb: str
     ticket_id: int | None
     raw: str
+    body: str = ""  # 回复: what to send the customer
 
 
 def parse_command(text: str) -> Command | None:
@@ -41,6 +49,11 @@ def parse_command(text: str) -> Command | None:
     if match is None:
         return None
     verb, rest = match.group(1), match.group(2)
+    if verb == REPLY:
+        reply = _REPLY.match(rest)
+        if reply is None:
+            return Command(verb, None, rest)
+        return Command(verb, int(reply.group(1)), rest, reply.group(2).strip())
     if verb == "工单":
         return Command(verb, None, rest) if not rest else None
     return Command(verb, ticket_text.parse_ref(rest) if rest else None, rest)

@@ -230,6 +230,7 @@ class BotReply:
     person: PersonRef
     payload: dict[str, Any]
     key: str
+    member: str | None = None  # a rep's reply relayed by the bot (services/tickets/relay.py): recorded as theirs
 
 
 async def record_bot_replies(session: AsyncSession, replies: Sequence[BotReply], at: datetime) -> None:
@@ -255,10 +256,10 @@ def _bot_message(reply: BotReply, customer_id: int, at: datetime) -> NewMessage:
         channel=reply.channel,
         chat_type=reply.channel,
         chat_id=reply.chat_id,
-        sender_kind="bot",
-        sender_id="qunke",
+        sender_kind="member" if reply.member else "bot",
+        sender_id=reply.member or "qunke",
         customer_id=customer_id,
-        member_userid=None,
+        member_userid=reply.member,
         msgtype=msgtype,
         text=text.strip(),
         sent_at=at,

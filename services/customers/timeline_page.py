@@ -34,6 +34,7 @@ SENDER_SIDES: Final = {"customer": "customer", "member": "member", "bot": "bot",
 TICKET_EVENTS: Final = {
     "opened": "已创建",
     "claimed": "由 {actor} 接手",
+    "replied": "{actor} 通过公众号回复了客户",
     "pending": "已挂起",
     "solved": "已由 {actor} 解决",
     "closed": "已关闭",

@@ -135,14 +135,14 @@ async def handoff_alert(
 async def send_handoff_alert(
     session: AsyncSession, now: datetime, alert: HandoffAlert, headline: str, title: str
 ) -> list[int]:
-    """The hand-off alert of any channel: `headline` (with {who} and {why}), the ticket, the last lines of the
-    customer's timeline; one app message per recipient."""
+    """The hand-off alert of any channel: `headline` (with {who}, {why} and, for the OA, {how}), the ticket, the
+    last lines of the customer's timeline; one app message per recipient."""
     if not alert.to:
         return []
     who = await customer_name(session, alert.customer_id)
     recent = await messages.of_customers(session, [alert.customer_id], CONVERSATION_LINES) if alert.customer_id else []
     lines = conversation_lines(recent, alert.zone)
-    body = headline.format(who=who, why=alert.why)
+    body = headline.format(who=who, why=alert.why, how=oa_reply_how(alert.ticket))
     if alert.ticket:
         body += f"\n已建工单 {alert.ticket}，处理完请回复「解决 {alert.ticket}」。"
     if lines:
@@ -152,6 +152,15 @@ async def send_handoff_alert(
         key = f"{alert.key}:{userid}" if len(alert.to) > 1 else alert.key
         queued.append((await alert_member(session, now, userid, Alert(title=title, body=body), key=key)).outbox_id)
     return queued
+
+
+def oa_reply_how(ticket: str) -> str:
+    """How a rep answers an OA follower: through Qunke with the ticket's "回复" command, else the OA platform."""
+    if ticket:
+        return (
+            f"直接在这里发「回复 {ticket} 您要说的话」，机器人会通过公众号代发；也可在微信公众平台「客服消息」中回复。"
+        )
+    return "请在微信公众平台「客服消息」中回复。"
 
 
 def conversation_lines(recent: Sequence[Message], zone: str) -> list[str]:

@@ -27,10 +27,7 @@ from services.tickets.text import label
 log = logging.getLogger("qunke.faq")
 
 OA_NOTICE: Final = "好的，已为您转给同事，同事会尽快在这里回复您，请稍候。"
-OA_HEADLINE: Final = (
-    "公众号：{who}请求人工服务（{why}）。公众号不能转接会话，请在微信公众平台「客服消息」中回复该粉丝"
-    "（须在其最后一条消息后 48 小时内）。"
-)
+OA_HEADLINE: Final = "公众号：{who}请求人工服务（{why}）。公众号不能转接会话，须在其最后一条消息后 48 小时内回复：{how}"
 ALERT_TITLE: Final = "公众号客户转人工"
 
 

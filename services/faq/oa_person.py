@@ -31,8 +31,7 @@ log = logging.getLogger("qunke.faq")
 HELD_KIND: Final = "oa_with_person"  # timeline entry kinds (services/customers/timeline.py reads them)
 RELEASED_KIND: Final = "oa_person_released"
 HELD_HEADLINE: Final = (
-    "公众号：{who}已转人工，{why}。机器人不会自动回复该粉丝，请在微信公众平台「客服消息」中回复"
-    "（须在其最后一条消息后 48 小时内）。"
+    "公众号：{who}已转人工，{why}。机器人不会自动回复该粉丝，须在其最后一条消息后 48 小时内回复：{how}"
 )
 HELD_WHY: Final = "又发来了新消息"
 HELD_TITLE: Final = "公众号转人工客户的新消息"

@@ -189,10 +189,15 @@ async def queue_oa_message(
     *,
     key: str | None = None,
     priority: int = Priority.HIGH,
+    extra: dict[str, Any] | None = None,
 ) -> int:
-    """An Official Account customer-service message, within the follower's window."""
+    """An Official Account customer-service message, within the follower's window.
+
+    `extra` rides along in the payload for Qunke's own use (a rep's relayed reply names the rep and the ticket).
+    """
+    payload = {**message.to_payload(), **(extra or {})}
     return await queue_row(
-        session, now, OutboxKind.OA_MESSAGE, openid, message.to_payload(), key=key, priority=priority, not_before=None
+        session, now, OutboxKind.OA_MESSAGE, openid, payload, key=key, priority=priority, not_before=None
     )
 
 

@@ -63,6 +63,22 @@ async def claim(
     return ticket
 
 
+async def respond(
+    session: AsyncSession, now: datetime, ticket_id: int, userid: str, *, policy: TicketPolicy | None = None
+) -> Ticket:
+    """`userid` answers the ticket's customer: theirs, a manager's to answer, or nobody's (then they take it)."""
+    policy = policy or TicketPolicy()
+    ticket = await _live(session, ticket_id)
+    await _check_owner(session, ticket, userid, policy, force=False)
+    if not ticket.assignee_userid:
+        ticket.assignee_userid = userid
+        await repo.add_event(session, ticket.id, "claimed", userid, now, {"from": None})
+    ticket.first_responded_at = ticket.first_responded_at or now
+    ticket.updated_at = now
+    await repo.add_event(session, ticket.id, "replied", userid, now)
+    return ticket
+
+
 async def set_pending(
     session: AsyncSession,
     now: datetime,

@@ -78,6 +78,27 @@ def test_none_of_these_on_the_oa_gets_a_colleague_and_bot_answers_again_only_whi
     assert len(oa_sent(stack, openid, "text")) == 1  # the notice only: no answer, menu or greeting
     assert not oa_sent(stack, openid, "msgmenu")[1:]
 
+    # The manager answers from the WeCom app, as the alert says: the words reach the follower on the OA and stand
+    # on the timeline as hers; she hears that it went.
+    assert f"回复 {ticket['ref']} 您要说的话" in alerts[0], alerts
+    words = "您好，我是客服主管，这个问题我来帮您处理。"
+    stack.act("member-app-say", {"member": "zhaoliu", "text": f"回复 {ticket['ref']} {words}"})
+    relayed = stack.wait_for(
+        lambda: [m for m in oa_sent(stack, openid, "text") if m["text"]["content"] == words], 60, "the relayed reply"
+    )
+    assert len(relayed) == 1, relayed
+    stack.wait_for(lambda: stack.app_messages("zhaoliu", "已通过公众号把你的回复发给"), 60, "the manager's receipt")
+    said = stack.wait_for(
+        lambda: [
+            item
+            for item in stack.cli_json("customer", "show", str(ticket["customer_id"]))["timeline"]
+            if item["kind"] == "message" and item["text"] == words
+        ],
+        60,
+        "the reply on the timeline",
+    )
+    assert (said[0]["side"], said[0]["sender_id"]) == ("member", "zhaoliu"), said
+
     # The manager solves the ticket as users do; the follower's next question is the bot's again.
     stack.cli("ticket", "solve", ticket["ref"])
     stack.act("oa-say", {"openid": openid, "text": question})
