@@ -23,6 +23,7 @@ from bot.jobs import setup_jobs
 from bot.memory_trim import setup_memory_trim
 from bot.metrics import Metrics
 from bot.middleware.logging import LogTiming
+from bot.policies import relay_rules
 from bot.runtime import CORE, DISPATCHER, FAQ_ENGINE, FEATURES, setup_core
 from bot.status_routes import setup_status_routes
 from bot.welcome_hook import WelcomeNewContacts
@@ -80,6 +81,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             settings.timezone,
             campaign_policy(settings),
             wecom_login(app, settings),
+            relay_rules(settings),
         )
         setup_console(app, console, lambda: app[CORE].sessions, clock)
     setup_gc_freeze(app)

@@ -17,6 +17,7 @@ from services.service.calendar import BusinessCalendar, DayKind, DayOverride, Wo
 from services.service.policy import ServiceRules, SlaPolicy
 from services.surveys.asking import SurveyPolicy
 from services.tickets.opening import TicketPolicy
+from services.tickets.relay import RelayRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +142,8 @@ def faq_policy(settings: Settings) -> FaqPolicy:
             timezone=settings.timezone,
         ),
     )
+
+
+def relay_rules(settings: Settings) -> RelayRules:
+    """What a rep's "回复 T12 …" needs, for the app command and the console alike (services/tickets/relay.py)."""
+    return RelayRules(faq_policy(settings).budgets, service_rules(settings).calendar, ticket_policy(settings))

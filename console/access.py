@@ -28,6 +28,7 @@ ROUTE_ACCESS: Final[dict[str, frozenset[Role]]] = {
     "/console/tickets/{id}/claim": EVERYONE,
     "/console/tickets/{id}/solve": EVERYONE,
     "/console/tickets/{id}/reopen": EVERYONE,
+    "/console/tickets/{id}/reply": EVERYONE,  # an OA ticket the viewer can see; the service checks whose it is
     "/console/followups": EVERYONE,  # a rep sees only their own (services/service/followup_scope.py)
     "/console/followups/{id}/done": EVERYONE,
     "/console/segments": STAFF,

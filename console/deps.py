@@ -16,6 +16,7 @@ from services.access.accounts import LoginThrottle
 from services.access.audit import Origin
 from services.access.viewer import Viewer
 from services.clock import Clock
+from services.tickets.relay import RelayRules
 
 SESSION_COOKIE: Final = "qunke_session"
 LOGIN_CSRF_COOKIE: Final = "qunke_login_csrf"
@@ -30,6 +31,8 @@ class ConsoleConfig:
     # Quiet hours, caps and the calendar for campaign previews; None: the defaults in the console's time zone.
     campaigns: CampaignPolicy | None = None
     wecom_login: WecomLogin | None = None  # None: password login only
+    # The sender's OA window, the business calendar and ticket rules for a reply to an OA follower; None: defaults.
+    relay: RelayRules | None = None
 
 
 @dataclass(slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from console.deps import db, deps, now, viewer
@@ -50,7 +52,16 @@ async def customer_page(request: web.Request) -> web.StreamResponse:
     pages = max(1, -(-len(timeline) // TIMELINE_PAGE))
     current = min(int_param(request, "page"), pages)
     shown = timeline[(current - 1) * TIMELINE_PAGE : current * TIMELINE_PAGE]
-    context = {"p": profile, "timeline": shown, "page": current, "pages": pages, "tickets": tickets, "scores": scores}
+    context = {
+        "p": profile,
+        "timeline": shown,
+        "page": current,
+        "pages": pages,
+        "tickets": tickets,
+        "scores": scores,
+        "message": request.query.get("msg", "")[:300],
+        "nonce": uuid.uuid4().hex,  # an OA reply form's: a double submit sends once (console/tickets.py)
+    }
     return page(request, "customer.html", context)
 
 

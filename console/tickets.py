@@ -1,18 +1,21 @@
-"""工单: the viewer's tickets, and claiming, solving or reopening one through the services the rep commands use."""
+"""工单: the viewer's tickets; claim, solve, reopen, and reply to an OA follower, through the rep commands' services."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from urllib.parse import quote
 
 from aiohttp import web
 
-from console.deps import db, now, origin, viewer
+from console.deps import db, deps, now, origin, viewer
 from console.render import int_param, page, path_id
 from services.access import audit
 from services.access.viewer import can_see_ticket
 from services.tickets import changes as ticket_changes
 from services.tickets import scope as ticket_scope
 from services.tickets.opening import TicketError
+from services.tickets.relay import RelayRules, relay_reply
 from services.tickets.text import STATUS_TEXT, label
 
 STATUS_FILTERS = ("", "all", *STATUS_TEXT)
@@ -25,7 +28,8 @@ async def tickets_page(request: web.Request) -> web.StreamResponse:
         found = await ticket_scope.visible_tickets(
             session, viewer(request), now(request), status, int_param(request, "page")
         )
-    context = {"tickets": found, "status": status, "message": request.query.get("msg", "")[:200]}
+    message = request.query.get("msg", "")[:300]
+    context = {"tickets": found, "status": status, "message": message, "nonce": uuid.uuid4().hex}
     return page(request, "tickets.html", context)
 
 
@@ -67,8 +71,42 @@ async def _change(request: web.Request, action: str) -> web.StreamResponse:
     raise _back(message)
 
 
+async def reply(request: web.Request) -> web.StreamResponse:
+    """A reply to the ticket's OA follower, sent by the bot in the viewer's name, as "回复 T12 …" in the app does."""
+    ticket_id, who, at = path_id(request), viewer(request), now(request)
+    form = await request.post()
+    text, nonce = str(form.get("text", "")).strip(), str(form.get("nonce", ""))
+    back = _customer_back(form.get("customer")) if form.get("customer") else _back
+    if not text:
+        raise back("回复内容不能为空")
+    config = deps(request).config
+    rules = config.relay or RelayRules.defaults(config.timezone)
+    async with db(request) as session:
+        if not await can_see_ticket(session, who, ticket_id):
+            raise web.HTTPNotFound(text="未找到该工单")
+        if not who.wecom_userid:
+            raise back("你的账号未绑定企业微信成员，不能以你的名义回复客户")
+        # The form's nonce makes a double submit (or a browser resend) queue one message, not two.
+        key = f"console:{who.actor}:{ticket_id}:{nonce or at.isoformat()}"
+        message = await relay_reply(session, at, who.wecom_userid, ticket_id, text, key, rules)
+        await audit.record(session, at, origin(request), "ticket_reply", label(ticket_id))
+        await session.commit()
+    raise back(message)
+
+
 def _back(message: str) -> web.HTTPFound:
     return web.HTTPFound(f"/console/tickets?msg={quote(message)}")
+
+
+def _customer_back(customer: object) -> Callable[[str], web.HTTPFound]:
+    customer_id = int(str(customer)) if str(customer).isdigit() else 0
+
+    def back(message: str) -> web.HTTPFound:
+        if not customer_id:
+            return _back(message)
+        return web.HTTPFound(f"/console/customers/{customer_id}?msg={quote(message)}")
+
+    return back
 
 
 def add_routes(app: web.Application) -> None:
@@ -76,3 +114,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/tickets/{id}/claim", claim)
     app.router.add_post("/tickets/{id}/solve", solve)
     app.router.add_post("/tickets/{id}/reopen", reopen)
+    app.router.add_post("/tickets/{id}/reply", reply)

@@ -36,7 +36,7 @@ async def _relay(event: MemberText, command: Command, ctx: Context) -> str:
     if command.ticket_id is None or not command.body:
         return REPLY_USAGE
     policies = ctx.features.policies
-    rules = RelayRules(policies.faq.budgets, policies.service.calendar, policies.tickets)
+    rules = RelayRules(policies.faq.budgets, policies.service.calendar, policies.tickets)  # bot.policies.relay_rules
     now = ctx.clock.now()
     return await relay_reply(
         ctx.session, now, event.member_userid, command.ticket_id, command.body, event.source_key, rules

@@ -30,6 +30,11 @@ def _key(kind: str, key: str | None) -> str:
     return f"{kind}:{key}" if key else f"{kind}:{uuid.uuid4().hex}"
 
 
+async def already_queued(session: AsyncSession, kind: OutboxKind, key: str) -> bool:
+    """A message with this key (as given to a `queue_*` function) was queued before: a redelivered request."""
+    return await outbox_repo.exists_key(session, _key(kind, key))
+
+
 def content_key(kind: str, recipient: str, payload: dict[str, Any]) -> str:
     """Same kind, recipient and content give the same key: WeCom's duplicate check would treat them as one."""
     blob = json.dumps([kind, recipient, payload], sort_keys=True, ensure_ascii=False)

@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.faq.budget import Budgets, oa_room
 from services.outbox.messages import TEXT_MAX_BYTES, Text
-from services.outbox.queue import queue_app_message, queue_oa_message
-from services.service.calendar import BusinessCalendar
+from services.outbox.queue import already_queued, queue_app_message, queue_oa_message
+from services.service.calendar import BusinessCalendar, WorkingHours
 from services.service.waits import answer_for
 from services.tickets import changes
 from services.tickets.opening import TicketError, TicketPolicy
 from services.tickets.text import label
+from storage.models.outbox import OutboxKind
 from storage.repos import contacts
 from storage.repos import tickets as tickets_repo
 from storage.repos import waits as waits_repo
@@ -51,6 +52,11 @@ class RelayRules:
     calendar: BusinessCalendar
     tickets: TicketPolicy
 
+    @classmethod
+    def defaults(cls, zone: str) -> RelayRules:
+        """The sender's default OA window and a Monday-Friday 9:00-18:00 calendar (a console built without config)."""
+        return cls(Budgets(), BusinessCalendar(zone, WorkingHours()), TicketPolicy())
+
 
 async def relay_reply(
     session: AsyncSession, now: datetime, userid: str, ticket_id: int, text: str, key: str, rules: RelayRules
@@ -59,6 +65,8 @@ async def relay_reply(
 
     `key` makes a redelivered command queue nothing twice."""
     ref = label(ticket_id)
+    if await already_queued(session, OutboxKind.OA_MESSAGE, f"relay:{key}"):
+        return f"这条回复已经发出（工单 {ref}），没有重复发送。"
     found = await tickets_repo.get(session, ticket_id)
     if found is None:
         return f"没有找到工单 {ref}"

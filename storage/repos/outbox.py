@@ -131,6 +131,12 @@ async def get(session: AsyncSession, row_id: int) -> Outbox | None:
     return await session.get(Outbox, row_id)
 
 
+async def exists_key(session: AsyncSession, idempotency_key: str) -> bool:
+    """A row with this idempotency key was queued already (whatever became of it)."""
+    stmt = select(Outbox.id).where(Outbox.idempotency_key == idempotency_key).limit(1)
+    return (await session.execute(stmt)).first() is not None
+
+
 async def pending_for(session: AsyncSession, kind: str, recipient: str, *, lock: bool = False) -> list[Outbox]:
     """Rows to `recipient` that no sender has taken yet, oldest first."""
     stmt = (
