@@ -31,6 +31,7 @@ _FILLER: Final = re.compile(
     re.IGNORECASE,
 )
 _MAX_REQUEST_CHARS: Final = 16  # letters and digits only: punctuation and spaces do not make it a long message
+_SENTENCE_BREAK: Final = re.compile(r"[，,。.！!？?；;\n]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +68,18 @@ def queued_notice(days: Sequence[int], start: str, end: str) -> str:
 
 
 def is_handoff_request(text: str, words: Sequence[str] = HANDOFF_WORDS) -> bool:
-    """A short request for a person ("人工", "你好，我要转人工", "能转人工吗"), not a message that mentions one.
+    """A short request for a person ("人工", "你好，我要转人工", "能转人工吗"), not a message that mentions one; also
+    such a request as a sentence of its own beside a complaint ("订单一直没发货，找人工").
 
-    What is left after removing the keyword and polite filler must be nothing, so "人工智能课程怎么报名" is a
-    question, not a hand-off.
+    What is left of the message, or of one of its sentences, after removing the keyword and polite filler must be
+    nothing, so "人工智能课程怎么报名" and "投诉电话是多少，快递还没到" are questions, not hand-offs.
     """
+    return _is_request(text, words) or any(_is_request(part, words) for part in _SENTENCE_BREAK.split(text))
+
+
+def _is_request(text: str, words: Sequence[str]) -> bool:
     compact = re.sub(r"[\s\W_]+", "", text)
-    if len(compact) > _MAX_REQUEST_CHARS:
+    if not compact or len(compact) > _MAX_REQUEST_CHARS:
         return False
     for word in sorted(words, key=len, reverse=True):
         if word in compact and not _FILLER.sub("", compact.replace(word, "")):

@@ -174,6 +174,12 @@ async def test_nothing_happens_when_the_customer_is_only_chatting(
         ("您好，请帮我转一下人工客服，谢谢", True),
         ("人工费多少钱", False),
         ("人工服务时间是几点", False),
+        # A request of its own beside a complaint or a question is a hand-off; a keyword inside one is not.
+        ("我的订单一直没发货，找人工", True),
+        ("发货太慢了！转人工！", True),
+        ("人工，发票怎么开", True),
+        ("人工智能，怎么报名", False),
+        ("快递三天没到。人工费怎么算？", False),
     ],
 )
 def test_a_short_request_for_a_person_is_a_hand_off_when_nothing_else_is_asked(text: str, wanted: bool) -> None:
