@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -29,7 +28,7 @@ async def tickets_page(request: web.Request) -> web.StreamResponse:
             session, viewer(request), now(request), status, int_param(request, "page")
         )
     message = request.query.get("msg", "")[:300]
-    context = {"tickets": found, "status": status, "message": message, "nonce": uuid.uuid4().hex}
+    context = {"tickets": found, "status": status, "message": message}
     return page(request, "tickets.html", context)
 
 

@@ -88,8 +88,12 @@ async def test_the_tickets_page_offers_a_reply_only_on_oa_tickets(database_url: 
         await login(http, world.base, "zhang")
         async with http.get(f"{world.base}/console/tickets") as page:
             html = await page.text()
-        assert html.count('action="/console/tickets/') and f"/console/tickets/{ticket_id}/reply" in html
-        assert f"/console/tickets/{world.zhang_ticket}/reply" not in html  # a kf or group ticket: answered there
+        # 回复 opens the customer's page at the ticket's form: the rep reads the conversation before answering.
+        assert f'href="/console/customers/{world.zhang_customer}#reply-{ticket_id}"' in html
+        assert f"#reply-{world.zhang_ticket}" not in html  # a kf or group ticket: answered there
+        async with http.get(f"{world.base}/console/customers/{world.zhang_customer}") as page:
+            html = await page.text()
+        assert f'id="reply-{ticket_id}"' in html and f'action="/console/tickets/{ticket_id}/reply"' in html
 
 
 async def test_another_rep_gets_404_and_an_unbound_manager_is_told(database_url: str) -> None:
@@ -105,7 +109,7 @@ async def test_another_rep_gets_404_and_an_unbound_manager_is_told(database_url:
             assert status == 404
         async with client() as http:
             await login(http, world.base, "boss")  # a manager sees the ticket, but is no WeCom member
-            form = await reply_form(http, world, "/console/tickets")
+            form = await reply_form(http, world, f"/console/customers/{world.zhang_customer}")
             status, location = await send(http, world, ticket_id, form | {"text": "我来回复"})
             assert status == 302 and "未绑定企业微信成员" in location
         assert await relays(world) == []
@@ -115,7 +119,7 @@ async def test_a_shut_window_is_explained_and_nothing_is_queued(database_url: st
     async with running_console(database_url) as world, client() as http:
         ticket_id = await oa_ticket(world)
         await login(http, world.base, "zhang")
-        form = await reply_form(http, world, "/console/tickets")
+        form = await reply_form(http, world, f"/console/customers/{world.zhang_customer}")
         async with world.sessions() as session:  # the follower's last message is 49 h old
             window = await session.get(OaWindow, OPENID)
             assert window is not None
