@@ -87,10 +87,11 @@ async def reply(request: web.Request) -> web.StreamResponse:
             raise back("你的账号未绑定企业微信成员，不能以你的名义回复客户")
         # The form's nonce makes a double submit (or a browser resend) queue one message, not two.
         key = f"console:{who.actor}:{ticket_id}:{nonce or at.isoformat()}"
-        message = await relay_reply(session, at, who.wecom_userid, ticket_id, text, key, rules)
-        await audit.record(session, at, origin(request), "ticket_reply", label(ticket_id))
+        relayed = await relay_reply(session, at, who.wecom_userid, ticket_id, text, key, rules)
+        if relayed.sent:
+            await audit.record(session, at, origin(request), "ticket_reply", label(ticket_id))
         await session.commit()
-    raise back(message)
+    raise back(relayed.message)
 
 
 def _back(message: str) -> web.HTTPFound:

@@ -1,4 +1,4 @@
-"""CLI over tickets: `ticket open|list|show|claim|solve|pending|close|reopen` (the services the rep commands use)"""
+"""CLI over tickets: `ticket open|list|show|claim|solve|pending|close|reopen|reply` (the rep commands' services)"""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bot.cli.output import JsonFlag, local, print_json
 from bot.cli.session import with_session
 from bot.cli.ticket_timeline import ticket_timeline
 from bot.config.settings import Settings, load_settings
-from bot.policies import survey_policy, ticket_policy
+from bot.policies import relay_rules, survey_policy, ticket_policy
 from services.access.viewer_reads import can_read_ticket, tickets_in_scope
 from services.clock import SystemClock
 from services.customers.refs import UnknownCustomer, resolve_customer
@@ -27,6 +27,7 @@ from services.tickets import opening as tickets
 from services.tickets import text as ticket_text
 from services.tickets import views as ticket_views
 from services.tickets.opening import TicketError, TicketSource
+from services.tickets.relay import relay_reply
 from services.tickets.text import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
 from services.tickets.views import TicketFilter
 from storage.repos import contacts
@@ -255,6 +256,28 @@ def ticket_pending(ref: Ref, by: By = None) -> None:
 def ticket_close(ref: Ref, by: By = None) -> None:
     """立即关闭；已解决的工单也会在 tickets.auto_close_days 后自动关闭 (close)"""
     _change(ref, by, "close")
+
+
+@ticket_app.command("reply")
+def ticket_reply(
+    ref: Ref,
+    text: Annotated[str, typer.Argument(help="发给客户的内容 (the words for the customer)")],
+    by: Annotated[str, typer.Option("--by", help="以此成员的名义回复（userid，必填）(the member whose reply it is)")],
+) -> None:
+    """通过公众号回复工单的客户，与应用里的「回复 T12 …」相同 (reply to an OA follower)"""
+    settings = load_settings()
+    ticket_id = _ticket_id(ref)
+    now = SystemClock().now()
+    key = f"cli:{by}:{ticket_id}:{now.isoformat()}"
+
+    async def work(session: AsyncSession) -> str:
+        await _require_member(session, by)
+        relayed = await relay_reply(session, now, by, ticket_id, text.strip(), key, relay_rules(settings))
+        if not relayed.sent:
+            raise TicketError(tickets.Problem.NOT_SENT, relayed.message)
+        return relayed.message
+
+    typer.echo(_run(settings, work))
 
 
 @ticket_app.command("reopen")

@@ -38,9 +38,10 @@ async def _relay(event: MemberText, command: Command, ctx: Context) -> str:
     policies = ctx.features.policies
     rules = RelayRules(policies.faq.budgets, policies.service.calendar, policies.tickets)  # bot.policies.relay_rules
     now = ctx.clock.now()
-    return await relay_reply(
+    relayed = await relay_reply(
         ctx.session, now, event.member_userid, command.ticket_id, command.body, event.source_key, rules
     )
+    return relayed.message
 
 
 def _customer_text(event: ChatMessage) -> bool:

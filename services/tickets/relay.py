@@ -47,6 +47,14 @@ SENT: Final = "已通过公众号把你的回复发给{who}（工单 {ref}）。
 
 
 @dataclass(frozen=True, slots=True)
+class Relayed:
+    """What became of a reply: queued (`sent`) or not, and the Chinese sentence that says so to the rep."""
+
+    sent: bool
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class RelayRules:
     budgets: Budgets
     calendar: BusinessCalendar
@@ -60,38 +68,38 @@ class RelayRules:
 
 async def relay_reply(
     session: AsyncSession, now: datetime, userid: str, ticket_id: int, text: str, key: str, rules: RelayRules
-) -> str:
-    """Queue the rep's reply to the ticket's OA follower, or say in Chinese why it cannot go; the answer for the rep.
+) -> Relayed:
+    """Queue the rep's reply to the ticket's OA follower, or say in Chinese why it cannot go.
 
     `key` makes a redelivered command queue nothing twice."""
     ref = label(ticket_id)
     if await already_queued(session, OutboxKind.OA_MESSAGE, f"relay:{key}"):
-        return f"这条回复已经发出（工单 {ref}），没有重复发送。"
+        return Relayed(False, f"这条回复已经发出（工单 {ref}），没有重复发送。")
     found = await tickets_repo.get(session, ticket_id)
     if found is None:
-        return f"没有找到工单 {ref}"
+        return Relayed(False, f"没有找到工单 {ref}")
     if found.channel != "oa":
-        return ELSEWHERE.get(found.channel, NO_CHAT).format(ref=ref)
+        return Relayed(False, ELSEWHERE.get(found.channel, NO_CHAT).format(ref=ref))
     if not found.chat_id.startswith(OA_CHAT_PREFIX):
-        return NO_CHAT.format(ref=ref)
+        return Relayed(False, NO_CHAT.format(ref=ref))
     size = len(text.encode())
     if size > TEXT_MAX_BYTES:
-        return TOO_LONG.format(size=size, limit=TEXT_MAX_BYTES)
+        return Relayed(False, TOO_LONG.format(size=size, limit=TEXT_MAX_BYTES))
     openid = found.chat_id.removeprefix(OA_CHAT_PREFIX)
     left = await oa_room(session, rules.budgets, openid, now)
     if left <= 0:
-        return WINDOW_SHUT.format(quota=rules.budgets.oa_message_quota)
+        return Relayed(False, WINDOW_SHUT.format(quota=rules.budgets.oa_message_quota))
     try:
         ticket = await changes.respond(session, now, ticket_id, userid, policy=rules.tickets)
     except TicketError as exc:
-        return exc.message
+        return Relayed(False, exc.message)
     extra: dict[str, Any] = {BY_MEMBER: userid, TICKET: ticket.id}
     await queue_oa_message(session, now, openid, Text(text), key=f"relay:{key}", extra=extra)
     for wait in await waits_repo.waiting_in_chat(session, ticket.chat_id, now):
         await waits_repo.close(session, wait.id, answer_for(wait, userid, now, rules.calendar))
     customer = await contacts.customer_by_id(session, ticket.customer_id)
     who = f"「{customer.name}」" if customer is not None and customer.name else "客户"
-    return SENT.format(who=who, ref=ref, left=left - 1)
+    return Relayed(True, SENT.format(who=who, ref=ref, left=left - 1))
 
 
 def relayed_by(payload: dict[str, Any]) -> str | None:

@@ -20,6 +20,7 @@ class Problem(StrEnum):
     ALREADY = "already"
     BAD_PRIORITY = "bad_priority"
     NO_MEMBER = "no_member"
+    NOT_SENT = "not_sent"  # a reply to an OA follower that could not go (services/tickets/relay.py)
 
 
 class TicketError(Exception):

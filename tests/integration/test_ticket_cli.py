@@ -1,17 +1,20 @@
-"""`qunke ticket open|list|show|claim|solve|close` as a user runs them, over the same database as `serve`."""
+"""`qunke ticket open|list|show|claim|solve|close|reply` as a user runs them, over the same database as `serve`."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_db_engine, make_sessionmaker
 from storage.models.customers import Member
+from storage.models.outbox import OaWindow, Outbox, OutboxKind
+from storage.models.tickets import Ticket
 from tests.handlers.service_support import Harness
 from tests.integration.test_cli import qunke
 
@@ -129,3 +132,56 @@ async def test_ticket_show_prints_one_timeline_in_the_configured_zone_when_a_tic
     at = datetime.fromisoformat(shown["events"][0]["at"]).astimezone(ZoneInfo("Asia/Shanghai"))
     assert timeline[0].startswith(at.strftime("%Y-%m-%d %H:%M:%S"))
     assert "opened" not in readable and "T" not in timeline[0][:19]
+
+
+async def test_reply_sends_to_the_oa_follower_in_the_members_name_and_refuses_what_cannot_go(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    shutil.copy(sqlite_template, tmp_path / "qunke.db")
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'qunke.db'}"
+    engine = create_db_engine(database_url)
+    now = datetime.now(ZoneInfo("UTC"))
+    try:
+        customer = await Harness(engine).customer("wmOA", owner="lisi", name="公众号客户")
+        await _members(engine, "lisi", "wangwu")
+        async with make_sessionmaker(engine)() as session, session.begin():
+            oa = Ticket(
+                customer_id=customer.id,
+                subject="转人工：客户要求人工服务",
+                source="handoff",
+                assignee_userid="lisi",
+                channel="oa",
+                chat_id="oa:oCLI",
+                opened_at=now,
+                updated_at=now,
+            )
+            kf = Ticket(
+                customer_id=customer.id, subject="物流", channel="kf", chat_id="wk", opened_at=now, updated_at=now
+            )
+            session.add_all([oa, kf])
+            session.add(OaWindow(openid="oCLI", window_kind="message", opened_at=now - timedelta(hours=1), sends=0))
+        oa_ref, kf_ref = f"T{oa.id}", f"T{kf.id}"
+    finally:
+        await engine.dispose()
+    env = {"QUNKE_DATABASE_URL": database_url}
+
+    sent = await qunke("ticket", "reply", oa_ref, "您好，已为您加急。", "--by", "lisi", env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert "已通过公众号把你的回复发给「公众号客户」" in sent.stdout and "还可回复 4 条" in sent.stdout
+
+    not_theirs = await qunke("ticket", "reply", oa_ref, "我也说一句", "--by", "wangwu", env=env)
+    assert not_theirs.returncode == 1 and "不是你的" in not_theirs.stderr and "not_sent" in not_theirs.stderr
+    elsewhere = await qunke("ticket", "reply", kf_ref, "您好", "--by", "lisi", env=env)
+    assert elsewhere.returncode == 1 and "微信客服" in elsewhere.stderr
+    nobody = await qunke("ticket", "reply", oa_ref, "您好", "--by", "nobody", env=env)
+    assert nobody.returncode == 1 and "no_member" in nobody.stderr
+
+    engine = create_db_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            rows = (await session.execute(select(Outbox).where(Outbox.kind == OutboxKind.OA_MESSAGE))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert [(r.recipient, r.payload["content"], r.payload["by_member"]) for r in rows] == [
+        ("oCLI", "您好，已为您加急。", "lisi")
+    ]
