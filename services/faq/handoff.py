@@ -31,6 +31,7 @@ _FILLER: Final = re.compile(
     re.IGNORECASE,
 )
 _MAX_REQUEST_CHARS: Final = 16  # letters and digits only: punctuation and spaces do not make it a long message
+_COMPLAINT_WORDS: Final = frozenset({"投诉"})
 _SENTENCE_BREAK: Final = re.compile(r"[，,。.！!？?；;\n]+")
 
 
@@ -74,7 +75,12 @@ def is_handoff_request(text: str, words: Sequence[str] = HANDOFF_WORDS) -> bool:
     What is left of the message, or of one of its sentences, after removing the keyword and polite filler must be
     nothing, so "人工智能课程怎么报名" and "投诉电话是多少，快递还没到" are questions, not hand-offs.
     """
-    return _is_request(text, words) or any(_is_request(part, words) for part in _SENTENCE_BREAK.split(text))
+    if _is_request(text, words):
+        return True
+    # A complaint told with its details ("我要投诉，快递三天没动了") is the complaint flow's (a ticket for the owner,
+    # handlers/tickets), not a hand-off: only a sentence asking for a person hands off beside other sentences.
+    asks_for_person = [w for w in words if w not in _COMPLAINT_WORDS]
+    return any(_is_request(part, asks_for_person) for part in _SENTENCE_BREAK.split(text))
 
 
 def _is_request(text: str, words: Sequence[str]) -> bool:

@@ -180,6 +180,7 @@ async def test_nothing_happens_when_the_customer_is_only_chatting(
         ("人工，发票怎么开", True),
         ("人工智能，怎么报名", False),
         ("快递三天没到。人工费怎么算？", False),
+        ("我要投诉，快递三天没动了", False),  # a complaint with its details: the complaint flow's, not a hand-off
     ],
 )
 def test_a_short_request_for_a_person_is_a_hand_off_when_nothing_else_is_asked(text: str, wanted: bool) -> None:
