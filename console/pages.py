@@ -11,6 +11,7 @@ from console.render import int_param, page, path_id
 from services.customers import search as customer_search
 from services.customers.search import CustomerQuery
 from services.reports import dashboard
+from services.service.alert_text import member_names
 from services.tickets import scope as ticket_scope
 
 TIMELINE_PAGE = 50
@@ -47,6 +48,8 @@ async def customer_page(request: web.Request) -> web.StreamResponse:
             raise web.HTTPNotFound(text="未找到该客户")
         tickets = await ticket_scope.tickets_of_customer(session, who, profile.id, now(request))
         scores = await customer_search.scores_of(session, profile.id)
+        held_by = (profile.oa_with_person or {}).get("rep")
+        names = await member_names(session, [held_by] if held_by else [])
     # Newest first, paged: a long history should not make the page slow to open on a phone.
     timeline = list(reversed(profile.timeline))
     pages = max(1, -(-len(timeline) // TIMELINE_PAGE))
@@ -61,6 +64,7 @@ async def customer_page(request: web.Request) -> web.StreamResponse:
         "scores": scores,
         "message": request.query.get("msg", "")[:300],
         "nonce": uuid.uuid4().hex,  # an OA reply form's: a double submit sends once (console/tickets.py)
+        "names": names,
     }
     return page(request, "customer.html", context)
 

@@ -11,6 +11,7 @@ from console.deps import db, deps, now, origin, viewer
 from console.render import int_param, page, path_id
 from services.access import audit
 from services.access.viewer import can_see_ticket
+from services.service.alert_text import member_names
 from services.tickets import changes as ticket_changes
 from services.tickets import scope as ticket_scope
 from services.tickets.opening import TicketError
@@ -27,8 +28,10 @@ async def tickets_page(request: web.Request) -> web.StreamResponse:
         found = await ticket_scope.visible_tickets(
             session, viewer(request), now(request), status, int_param(request, "page")
         )
+        # Members by name, as everywhere a person reads them; a member not synced yet keeps the userid.
+        names = await member_names(session, sorted({t.assignee for t in found if t.assignee}))
     message = request.query.get("msg", "")[:300]
-    context = {"tickets": found, "status": status, "message": message}
+    context = {"tickets": found, "status": status, "message": message, "names": names}
     return page(request, "tickets.html", context)
 
 

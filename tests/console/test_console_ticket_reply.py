@@ -90,6 +90,7 @@ async def test_the_tickets_page_offers_a_reply_only_on_oa_tickets(database_url: 
             html = await page.text()
         # 回复 opens the customer's page at the ticket's form: the rep reads the conversation before answering.
         assert f'href="/console/customers/{world.zhang_customer}#reply-{ticket_id}"' in html
+        assert "<td>张三</td>" in html and "<td>zhangsan</td>" not in html  # the assignee by name
         assert f"#reply-{world.zhang_ticket}" not in html  # a kf or group ticket: answered there
         async with http.get(f"{world.base}/console/customers/{world.zhang_customer}") as page:
             html = await page.text()
