@@ -29,14 +29,17 @@ class Policies:
     tickets: TicketPolicy
     surveys: SurveyPolicy
     faq: FaqPolicy
+    relay: RelayRules
 
 
 def policies_from(settings: Settings) -> Policies:
+    service, tickets, faq = service_rules(settings), ticket_policy(settings), faq_policy(settings)
     return Policies(
-        service=service_rules(settings),
-        tickets=ticket_policy(settings),
+        service=service,
+        tickets=tickets,
         surveys=survey_policy(settings),
-        faq=faq_policy(settings),
+        faq=faq,
+        relay=RelayRules(faq.budgets, service.calendar, tickets),
     )
 
 
@@ -145,5 +148,5 @@ def faq_policy(settings: Settings) -> FaqPolicy:
 
 
 def relay_rules(settings: Settings) -> RelayRules:
-    """What a rep's "回复 T12 …" needs, for the app command and the console alike (services/tickets/relay.py)."""
-    return RelayRules(faq_policy(settings).budgets, service_rules(settings).calendar, ticket_policy(settings))
+    """What a rep's "回复 T12 …" needs, for the console and the CLI as for the app (services/tickets/relay.py)."""
+    return policies_from(settings).relay

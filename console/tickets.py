@@ -78,7 +78,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
     ticket_id, who, at = path_id(request), viewer(request), now(request)
     form = await request.post()
     text, nonce = str(form.get("text", "")).strip(), str(form.get("nonce", ""))
-    back = _customer_back(form.get("customer")) if form.get("customer") else _back
+    back = _back_to(form.get("customer"))
     if not text:
         raise back("回复内容不能为空")
     config = deps(request).config
@@ -101,15 +101,12 @@ def _back(message: str) -> web.HTTPFound:
     return web.HTTPFound(f"/console/tickets?msg={quote(message)}")
 
 
-def _customer_back(customer: object) -> Callable[[str], web.HTTPFound]:
-    customer_id = int(str(customer)) if str(customer).isdigit() else 0
-
-    def back(message: str) -> web.HTTPFound:
-        if not customer_id:
-            return _back(message)
-        return web.HTTPFound(f"/console/customers/{customer_id}?msg={quote(message)}")
-
-    return back
+def _back_to(customer: object) -> Callable[[str], web.HTTPFound]:
+    """Back to the page the form was on: the customer's when it names one, else the tickets list."""
+    customer_id = str(customer or "")
+    if not customer_id.isdigit():
+        return _back
+    return lambda message: web.HTTPFound(f"/console/customers/{customer_id}?msg={quote(message)}")
 
 
 def add_routes(app: web.Application) -> None:

@@ -11,7 +11,7 @@ from services.outbox.queue import queue_app_message, queue_kf_reply, queue_oa_me
 from services.surveys import answers as survey_answers
 from services.text.tone import is_complaint
 from services.tickets import opening as tickets
-from services.tickets.relay import RelayRules, relay_reply
+from services.tickets.relay import relay_reply
 from storage.models.tickets import TicketSource
 
 router = Router("tickets")
@@ -35,8 +35,7 @@ async def _relay(event: MemberText, command: Command, ctx: Context) -> str:
     """ "回复 T12 …": the rep's words to the ticket's OA follower (services/tickets/relay.py)."""
     if command.ticket_id is None or not command.body:
         return REPLY_USAGE
-    policies = ctx.features.policies
-    rules = RelayRules(policies.faq.budgets, policies.service.calendar, policies.tickets)  # bot.policies.relay_rules
+    rules = ctx.features.policies.relay
     now = ctx.clock.now()
     relayed = await relay_reply(
         ctx.session, now, event.member_userid, command.ticket_id, command.body, event.source_key, rules

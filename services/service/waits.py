@@ -145,6 +145,19 @@ async def close_by_member(session: AsyncSession, message: Message, calendar: Bus
         waits = await waits_repo.waiting_in_chat(session, message.chat_id, at)
         if message.chat_type == "group" and "@" in message.text:
             waits = await _addressed(session, waits, message.chat_id, message.text)
+    return await _answer(session, waits, by, at, calendar)
+
+
+async def answered_in_chat(
+    session: AsyncSession, chat_id: str, by: str, at: datetime, calendar: BusinessCalendar
+) -> list[int]:
+    """`by` answered a one-customer chat (an OA follower's) through the bot: its waits asked by `at` are answered."""
+    return await _answer(session, await waits_repo.waiting_in_chat(session, chat_id, at), by, at, calendar)
+
+
+async def _answer(
+    session: AsyncSession, waits: Sequence[ChatWait], by: str, at: datetime, calendar: BusinessCalendar
+) -> list[int]:
     closed = []
     for wait in waits:
         if await waits_repo.close(session, wait.id, answer_for(wait, by, at, calendar)):

@@ -19,14 +19,13 @@ from services.faq.budget import Budgets, oa_room
 from services.outbox.messages import TEXT_MAX_BYTES, Text
 from services.outbox.queue import already_queued, queue_app_message, queue_oa_message
 from services.service.calendar import BusinessCalendar, WorkingHours
-from services.service.waits import answer_for
+from services.service.waits import answered_in_chat
 from services.tickets import changes
 from services.tickets.opening import TicketError, TicketPolicy
 from services.tickets.text import label
 from storage.models.outbox import OutboxKind
 from storage.repos import contacts
 from storage.repos import tickets as tickets_repo
-from storage.repos import waits as waits_repo
 
 OA_CHAT_PREFIX: Final = "oa:"
 BY_MEMBER: Final = "by_member"  # payload key: the member whose words these are (the timeline records them as theirs)
@@ -95,8 +94,7 @@ async def relay_reply(
         return Relayed(False, exc.message)
     extra: dict[str, Any] = {BY_MEMBER: userid, TICKET: ticket.id}
     await queue_oa_message(session, now, openid, Text(text), key=f"relay:{key}", extra=extra)
-    for wait in await waits_repo.waiting_in_chat(session, ticket.chat_id, now):
-        await waits_repo.close(session, wait.id, answer_for(wait, userid, now, rules.calendar))
+    await answered_in_chat(session, ticket.chat_id, userid, now, rules.calendar)
     customer = await contacts.customer_by_id(session, ticket.customer_id)
     who = f"「{customer.name}」" if customer is not None and customer.name else "客户"
     return Relayed(True, SENT.format(who=who, ref=ref, left=left - 1))
