@@ -111,7 +111,7 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     if is_faq_menu_id(menu_id):
         outcome = await handle_menu_click(ctx.session, question, menu_id, policy, owner, now)
     elif question.chat_type == "oa" and is_handoff_request(question.text, policy.handoff.words):
-        outcome = await hand_off_follower(ctx.session, question, policy, owner, OA_REQUEST_REASON, now)
+        outcome = await hand_off_follower(ctx.session, question, policy, owner, OA_REQUEST_REASON, now, question.text)
     else:
         outcome = await handle_question(ctx.session, engine, question, policy, owner, now)
     if outcome.decision == FaqDecision.HANDOFF and ctx.features.metrics is not None:

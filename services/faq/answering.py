@@ -171,20 +171,21 @@ async def _suggest(session: AsyncSession, q: Question, decision: Decision, useri
 
 
 async def hand_off_question(
-    session: AsyncSession, q: Question, policy: Policy, owner: str | None, why: str, now: datetime
+    session: AsyncSession, q: Question, policy: Policy, owner: str | None, why: str, now: datetime, words: str
 ) -> Outcome:
-    """Hand the kf customer who asked `q` to a person, recorded as that message's FAQ decision."""
-    return await _hand_off(session, q, policy, owner, why, now)
+    """Hand the kf customer who sent `q` to a person, recorded as that message's FAQ decision; `words` is what they
+    asked, for the ticket's subject ("都不是" names no question: the menu's question does)."""
+    return await _hand_off(session, q, policy, owner, why, now, words=words)
 
 
 async def hand_off_follower(
-    session: AsyncSession, q: Question, policy: Policy, owner: str | None, why: str, now: datetime
+    session: AsyncSession, q: Question, policy: Policy, owner: str | None, why: str, now: datetime, words: str
 ) -> Outcome:
     """Hand the OA follower who sent `q` to a person ("人工" typed, "都不是"), recorded as that message's decision.
     A follower already held for a person never gets here (handlers/faq checks the hold first)."""
     if await faq_repo.reply_for_message(session, q.message_id) is not None:
         return Outcome(None, "already_handled")
-    return await _hand_off(session, q, policy, owner, why, now)
+    return await _hand_off(session, q, policy, owner, why, now, words=words)
 
 
 async def _hand_off(
@@ -195,13 +196,16 @@ async def _hand_off(
     why: str,
     now: datetime,
     decision: Decision | None = None,
+    words: str | None = None,
 ) -> Outcome:
+    """Hand off the customer who sent `q`; the ticket's subject quotes `words` (default: the message itself)."""
+    words = q.text if words is None else words
     if q.chat_type == customer_reach.OA:
-        ask = OaAsk(q.message_id, q.customer_id, q.chat_id)
+        ask = OaAsk(q.message_id, q.customer_id, q.chat_id, words)
         oa = await oa_hand_off(session, reach_of(q), ask, owner, why, policy.handoff, policy.budgets, now)
         return await _handed_off(session, q, decision, why, now, (oa.rep, oa.notice_id, oa.alerted))
     done = await hand_off(
-        session, q.message_id, q.chat_id, q.external_userid, q.customer_id, owner, why, policy.handoff, now
+        session, q.message_id, q.chat_id, q.external_userid, q.customer_id, owner, why, policy.handoff, now, words
     )
     if done.servicer is None:
         told = f"managers to alert: {', '.join(done.alerted)}" if done.alerted else "no managers (service.managers)"

@@ -33,6 +33,7 @@ _FILLER: Final = re.compile(
 _MAX_REQUEST_CHARS: Final = 16  # letters and digits only: punctuation and spaces do not make it a long message
 _COMPLAINT_WORDS: Final = frozenset({"投诉"})
 _SENTENCE_BREAK: Final = re.compile(r"[，,。.！!？?；;\n]+")
+SUBJECT_WORDS_CHARS: Final = 60  # of the customer's words in a hand-off ticket's subject: a line in the 工单 list
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,20 @@ def _is_request(text: str, words: Sequence[str]) -> bool:
     return False
 
 
+def handoff_subject(why: str, words: str = "", handoff_words: Sequence[str] = HANDOFF_WORDS) -> str:
+    """A hand-off ticket's subject: why, and the customer's own words when they say more than "find me a person".
+
+    "转人工（客户要求人工服务）：订单一直没发货，找人工" tells a rep scanning the 工单 list what it is about;
+    "转人工：客户要求人工服务" alone, which a bare "人工" gets, does not. Words past SUBJECT_WORDS_CHARS are cut.
+    """
+    said = " ".join(words.split())
+    if not said or _is_request(said, handoff_words):
+        return f"转人工：{why}"
+    if len(said) > SUBJECT_WORDS_CHARS:
+        said = said[: SUBJECT_WORDS_CHARS - 1] + "…"
+    return f"转人工（{why}）：{said}"
+
+
 def choose_servicer(owner: str | None, customer_id: int | None, on_duty: Sequence[str]) -> str | None:
     """The owner rep when there is one, else an on-duty rep (spread over customers, the same one for a customer)."""
     if owner:
@@ -112,11 +127,13 @@ async def hand_off(
     why: str,
     policy: Handoff,
     now: datetime,
+    words: str = "",
 ) -> HandedOff:
     """Queue the trans (to a person, or to the pool when nobody can take it) with the customer's notice, and a
-    ticket. Who is alerted rides on the trans: they hear what really happened once WeCom answers it."""
+    ticket (its subject quotes `words`, what the customer asked). Who is alerted rides on the trans: they hear what
+    really happened once WeCom answers it."""
     servicer = choose_servicer(owner, customer_id, policy.on_duty)
-    ticket = await handoff_ticket(session, message_id, open_kfid, customer_id, servicer, why, policy, now)
+    ticket = await handoff_ticket(session, message_id, open_kfid, customer_id, servicer, why, policy, now, words=words)
     alerted = (servicer,) if servicer else policy.managers
     alert = notify.HandoffAlert(
         to=alerted,
@@ -150,8 +167,10 @@ async def handoff_ticket(
     policy: Handoff,
     now: datetime,
     channel: str = "kf",
+    words: str = "",
 ) -> Ticket | None:
-    """The ticket a hand-off opens (or joins) in `chat_id` (a kf account, or an OA follower's chat)."""
+    """The ticket a hand-off opens (or joins) in `chat_id` (a kf account, or an OA follower's chat); its subject
+    quotes `words`, what the customer asked (handoff_subject)."""
     if policy.tickets is None or customer_id is None:
         return None
     opened = await open_or_link(
@@ -159,7 +178,7 @@ async def handoff_ticket(
         now,
         TicketRequest(
             customer_id=customer_id,
-            subject=f"转人工：{why}",
+            subject=handoff_subject(why, words, policy.words),
             source=TicketSource.HANDOFF,
             channel=channel,
             chat_id=chat_id,

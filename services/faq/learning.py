@@ -49,9 +49,9 @@ async def picked(
     return None
 
 
-async def declined(session: AsyncSession, customer_id: int | None, chat_id: str, now: datetime) -> int | None:
+async def declined(session: AsyncSession, customer_id: int | None, chat_id: str, now: datetime) -> str | None:
     """ "都不是": the customer's latest menu question goes to a person; it stays unanswered and can no longer be
-    taught by a later tap on the same menu. The question's id, or None when no menu question is open."""
+    taught by a later tap on the same menu. The question's words, or None when no menu question is open."""
     if customer_id is None:
         return None
     recent = await questions_with_decision(
@@ -61,7 +61,7 @@ async def declined(session: AsyncSession, customer_id: int | None, chat_id: str,
         return None
     recent[0].decision = DECLINED
     recent[0].detail = {**recent[0].detail, "declined_at": now.isoformat()}
-    return recent[0].id
+    return recent[0].text
 
 
 async def pending(session: AsyncSession) -> list[PendingVariant]:

@@ -64,10 +64,10 @@ async def _none_of_these(
     if q.chat_type == KF:
         if await faq_repo.handoff_in_flight(session, kf_recipient(q.chat_id, q.external_userid)):
             return Outcome(None, "handoff_in_flight")
-        await learning.declined(session, q.customer_id, q.chat_id, now)
-        return await hand_off_question(session, q, policy, owner, NONE_REASON, now)
-    await learning.declined(session, q.customer_id, q.chat_id, now)
-    return await hand_off_follower(session, q, policy, owner, NONE_REASON, now)
+        asked = await learning.declined(session, q.customer_id, q.chat_id, now)
+        return await hand_off_question(session, q, policy, owner, NONE_REASON, now, asked or "")
+    asked = await learning.declined(session, q.customer_id, q.chat_id, now)
+    return await hand_off_follower(session, q, policy, owner, NONE_REASON, now, asked or "")
 
 
 async def _record(

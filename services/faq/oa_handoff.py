@@ -45,6 +45,7 @@ class OaAsk:
     message_id: int
     customer_id: int | None
     chat_id: str
+    words: str = ""  # what they asked, for the ticket's subject
 
 
 async def oa_hand_off(
@@ -62,7 +63,7 @@ async def oa_hand_off(
     rep = choose_servicer(owner, ask.customer_id, policy.on_duty)
     alerted = (rep,) if rep else policy.managers
     ticket = await handoff_ticket(
-        session, ask.message_id, ask.chat_id, ask.customer_id, rep, why, policy, now, channel="oa"
+        session, ask.message_id, ask.chat_id, ask.customer_id, rep, why, policy, now, channel="oa", words=ask.words
     )
     ticket_label = label(ticket.id) if ticket is not None else ""
     key = f"faq-oa-handoff-alert:{ask.message_id}"

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.config.settings import SenderSettings, ServiceSettings
+from services.faq.menu_clicks import NONE_REASON
 from services.faq.menus import NONE_ID, item_id
 from storage.models.faq import KbQuestion
 from storage.models.messages import Message
+from storage.models.tickets import Ticket
 from tests.integration.test_cli import qunke
 from tests.integration.test_faq import ANSWERS, decided, eventually, logged
 from tests.support.stack import Stack, running_stack
@@ -85,6 +87,9 @@ async def test_none_of_these_hands_the_customer_to_a_person_when_tapped(menu_sta
     await eventually(logged(menu_stack, "kf_send", "正在为您转接人工客服", touser=customer))
     [alert] = await eventually(logged(menu_stack, "app_message", "客户转人工"))
     assert "都不是" in json.dumps(alert, ensure_ascii=False)
+    async with menu_stack.sessions() as session:  # the ticket names the question the menu did not answer
+        subjects = (await session.scalars(select(Ticket.subject))).all()
+    assert subjects == [f"转人工（{NONE_REASON}）：{SUGGEST_BAND}"]
     listed = await qunke(
         "faq", "unanswered", "--pending", "--json", env={"QUNKE_DATABASE_URL": menu_stack.database_url}
     )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.clock import ManualClock
 from services.faq.engine import FaqEngine
-from services.faq.handoff import Handoff, is_handoff_request
+from services.faq.handoff import Handoff, handoff_subject, is_handoff_request
 from services.outbox.messages import Text
 from services.outbox.queue import queue_kf_reply
 from services.tickets.opening import TicketPolicy
@@ -126,6 +126,45 @@ async def test_a_hand_off_opens_one_ticket_named_in_the_reps_alert_when_tickets_
     await answer_trans(sessions, trans.id, T0)
     [alert] = await rows(sessions, Outbox, kind=OutboxKind.APP_MESSAGE)
     assert f"已建工单 T{ticket.id}" in alert.payload["content"] and f"解决 T{ticket.id}" in alert.payload["content"]
+
+
+async def test_a_hand_off_tickets_subject_quotes_what_the_customer_said_beside_the_request(
+    sessions: async_sessionmaker[AsyncSession], faq: FaqEngine
+) -> None:
+    clock = ManualClock(T0)
+    policy = replace(POLICY, handoff=replace(POLICY.handoff, tickets=TicketPolicy()))
+    await ask(sessions, faq, kf_said("你好", T0 - timedelta(minutes=1)), clock, policy)
+    await set_owner(sessions, "wmCUST1", "lisi")
+    outcome = await ask(sessions, faq, kf_said("我的订单一直没发货，找人工", T0), clock, policy)
+    assert outcome.decision == "handoff"
+    [ticket] = await rows(sessions, Ticket)
+    assert ticket.subject == "转人工（客户要求人工服务）：我的订单一直没发货，找人工"
+
+
+async def test_a_hand_off_after_misses_names_the_last_question_in_the_tickets_subject(
+    sessions: async_sessionmaker[AsyncSession], faq: FaqEngine
+) -> None:
+    clock = ManualClock(T0)
+    policy = replace(POLICY, handoff=replace(POLICY.handoff, after_misses=2, tickets=TicketPolicy()))
+    await ask(sessions, faq, kf_said("你们卖猫粮吗", T0), clock, policy)
+    second = await ask(sessions, faq, kf_said("宠物可以带进店吗", T0 + timedelta(seconds=30)), clock, policy)
+    assert second.decision == "handoff"
+    [ticket] = await rows(sessions, Ticket)
+    assert ticket.subject == "转人工（连续 2 个问题未能自动解答）：宠物可以带进店吗"
+
+
+@pytest.mark.parametrize(
+    ("why", "words", "subject"),
+    [
+        ("客户要求人工服务", "人工", "转人工：客户要求人工服务"),
+        ("客户要求人工服务", "你好，我要转人工", "转人工：客户要求人工服务"),
+        ("客户要求人工服务", "", "转人工：客户要求人工服务"),
+        ("客户要求人工服务", "  快递\n三天没动了，\t找人工 ", "转人工（客户要求人工服务）：快递 三天没动了， 找人工"),
+        ("x", "问" * 80, "转人工（x）：" + "问" * 59 + "…"),
+    ],
+)
+def test_a_hand_off_subject_quotes_the_customers_words_cut_to_one_line(why: str, words: str, subject: str) -> None:
+    assert handoff_subject(why, words) == subject
 
 
 async def test_repeated_misses_hand_the_customer_to_the_on_duty_rep_when_there_is_no_owner(
