@@ -13,10 +13,11 @@ from services.access.audit import Origin
 from services.clock import SystemClock
 
 DEMO_PASSWORD: Final = "qunke-demo"
-# (login, role, WeCom userid in the sandbox's seeded corp, name)
+# (login, role, WeCom userid in the sandbox's seeded corp, name). The manager is the demo's service.managers member
+# (bot/cli/run.py's DEMO_SERVICE), so the alerts a manager gets and the console's replies and claims are one person's.
 DEMO_ACCOUNTS: Final = (
     ("admin", "admin", None, "演示管理员"),
-    ("manager", "manager", None, "演示主管"),
+    ("manager", "manager", "zhaoliu", "赵六"),
     ("zhangsan", "rep", "zhangsan", "张三"),
 )
 
@@ -37,5 +38,7 @@ def ensure_demo_accounts(settings: Settings) -> bool:
 
 
 def banner_lines(bot_url: str) -> str:
-    logins = "、".join(f"{login}（{role}）" for login, role, _, _ in DEMO_ACCOUNTS)
+    logins = "、".join(
+        f"{login}（{role}{f'，{name}' if userid else ''}）" for login, role, userid, name in DEMO_ACCOUNTS
+    )
     return f"  控制台 console:       {bot_url}/console/   账号 {logins}，密码 {DEMO_PASSWORD}\n"
