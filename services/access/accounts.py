@@ -130,7 +130,9 @@ async def set_password(session: AsyncSession, now: datetime, login: str, passwor
 
 
 def viewer_of(user: User) -> Viewer:
-    return Viewer(user_id=user.id, login=user.login, role=Role(user.role), wecom_userid=user.wecom_userid)
+    return Viewer(
+        user_id=user.id, login=user.login, role=Role(user.role), wecom_userid=user.wecom_userid, name=user.name
+    )
 
 
 # ---- sessions ---------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ class Viewer:
     login: str
     role: Role
     wecom_userid: str | None = None
+    name: str = ""  # the account's display name ("张三"); the console's header shows it before the login
 
     @property
     def sees_all(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Final
 from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.access.accounts import viewer_of
 from services.access.viewer import Viewer, can_see_customer, can_see_ticket, customer_scope, ticket_scope
 from services.customers.profiles import CustomerSummary, lifecycle_status
 from services.customers.refs import UnknownCustomer
@@ -44,7 +45,7 @@ async def viewer_for(session: AsyncSession, userid: str) -> Viewer:
         raise ViewerError(f"--as-user：没有登录名或企业微信 userid 为「{wanted}」的控制台用户（见 qunke user list）")
     if user.disabled:
         raise ViewerError(f"--as-user：控制台用户「{user.login}」已停用")
-    return Viewer(user_id=user.id, login=user.login, role=Role(user.role), wecom_userid=user.wecom_userid)
+    return viewer_of(user)
 
 
 def require_manager(viewer: Viewer, what: str) -> None:

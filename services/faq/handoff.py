@@ -95,17 +95,18 @@ def _is_request(text: str, words: Sequence[str]) -> bool:
 
 
 def handoff_subject(why: str, words: str = "", handoff_words: Sequence[str] = HANDOFF_WORDS) -> str:
-    """A hand-off ticket's subject: why, and the customer's own words when they say more than "find me a person".
+    """A hand-off ticket's subject: the customer's own words, then why, when they say more than "find me a person".
 
-    "转人工（客户要求人工服务）：订单一直没发货，找人工" tells a rep scanning the 工单 list what it is about;
-    "转人工：客户要求人工服务" alone, which a bare "人工" gets, does not. Words past SUBJECT_WORDS_CHARS are cut.
+    "订单一直没发货，找人工（客户要求人工服务）" tells a rep scanning the 工单 list what it is about, words first
+    because lists cut long subjects and already show the source (转人工); "转人工：客户要求人工服务", which a bare
+    "人工" gets, does not. Words past SUBJECT_WORDS_CHARS are cut.
     """
     said = " ".join(words.split())
     if not said or _is_request(said, handoff_words):
         return f"转人工：{why}"
     if len(said) > SUBJECT_WORDS_CHARS:
         said = said[: SUBJECT_WORDS_CHARS - 1] + "…"
-    return f"转人工（{why}）：{said}"
+    return f"{said}（{why}）"
 
 
 def choose_servicer(owner: str | None, customer_id: int | None, on_duty: Sequence[str]) -> str | None:

@@ -25,6 +25,17 @@ async def test_login_sets_a_strict_session_cookie_when_the_password_is_right(dat
             assert "概览" in await page.text()
 
 
+async def test_the_header_names_the_person_logged_in_and_their_role(database_url: str) -> None:
+    async with running_console(database_url) as world, client() as http:
+        async with world.sessions() as session, session.begin():
+            user = await user_by_login(session, "boss")
+            assert user is not None
+            user.name = "王总"
+        await login(http, world.base, "boss")
+        async with http.get(f"{world.base}/console/") as page:
+            assert '<span title="boss">王总（主管）</span>' in await page.text()
+
+
 async def test_cookie_is_secure_when_a_trusted_proxy_says_https(database_url: str) -> None:
     async with running_console(database_url, ConsoleConfig(trust_proxy=True)) as world, client() as http:
         async with http.get(f"{world.base}/console/login") as page:

@@ -89,7 +89,7 @@ async def test_none_of_these_hands_the_customer_to_a_person_when_tapped(menu_sta
     assert "都不是" in json.dumps(alert, ensure_ascii=False)
     async with menu_stack.sessions() as session:  # the ticket names the question the menu did not answer
         subjects = (await session.scalars(select(Ticket.subject))).all()
-    assert subjects == [f"转人工（{NONE_REASON}）：{SUGGEST_BAND}"]
+    assert subjects == [f"{SUGGEST_BAND}（{NONE_REASON}）"]
     listed = await qunke(
         "faq", "unanswered", "--pending", "--json", env={"QUNKE_DATABASE_URL": menu_stack.database_url}
     )

@@ -138,7 +138,7 @@ async def test_a_hand_off_tickets_subject_quotes_what_the_customer_said_beside_t
     outcome = await ask(sessions, faq, kf_said("我的订单一直没发货，找人工", T0), clock, policy)
     assert outcome.decision == "handoff"
     [ticket] = await rows(sessions, Ticket)
-    assert ticket.subject == "转人工（客户要求人工服务）：我的订单一直没发货，找人工"
+    assert ticket.subject == "我的订单一直没发货，找人工（客户要求人工服务）"
 
 
 async def test_a_hand_off_after_misses_names_the_last_question_in_the_tickets_subject(
@@ -150,7 +150,7 @@ async def test_a_hand_off_after_misses_names_the_last_question_in_the_tickets_su
     second = await ask(sessions, faq, kf_said("宠物可以带进店吗", T0 + timedelta(seconds=30)), clock, policy)
     assert second.decision == "handoff"
     [ticket] = await rows(sessions, Ticket)
-    assert ticket.subject == "转人工（连续 2 个问题未能自动解答）：宠物可以带进店吗"
+    assert ticket.subject == "宠物可以带进店吗（连续 2 个问题未能自动解答）"
 
 
 @pytest.mark.parametrize(
@@ -159,8 +159,8 @@ async def test_a_hand_off_after_misses_names_the_last_question_in_the_tickets_su
         ("客户要求人工服务", "人工", "转人工：客户要求人工服务"),
         ("客户要求人工服务", "你好，我要转人工", "转人工：客户要求人工服务"),
         ("客户要求人工服务", "", "转人工：客户要求人工服务"),
-        ("客户要求人工服务", "  快递\n三天没动了，\t找人工 ", "转人工（客户要求人工服务）：快递 三天没动了， 找人工"),
-        ("x", "问" * 80, "转人工（x）：" + "问" * 59 + "…"),
+        ("客户要求人工服务", "  快递\n三天没动了，\t找人工 ", "快递 三天没动了， 找人工（客户要求人工服务）"),
+        ("x", "问" * 80, "问" * 59 + "…（x）"),
     ],
 )
 def test_a_hand_off_subject_quotes_the_customers_words_cut_to_one_line(why: str, words: str, subject: str) -> None:
