@@ -5,8 +5,11 @@
   var statusNames = { open: "处理中", pending: "挂起", solved: "已解决", closed: "已关闭" };
   var charts = [];
 
+  // A chart with nothing to show is a line of text the server wrote instead of its plot.
   function line(id, name, values, extra) {
-    var chart = echarts.init(document.getElementById(id));
+    var node = document.getElementById(id);
+    if (!node) { return; }
+    var chart = echarts.init(node);
     var series = Object.assign({ name: name, type: "line", smooth: true, data: values, connectNulls: true }, extra || {});
     chart.setOption({
       tooltip: { trigger: "axis" },
@@ -23,18 +26,21 @@
   // A day with one answer is a lone point between gaps: draw its symbol or nothing would show.
   line("chart-csat", "平均满意度", data.csat, { showSymbol: true, showAllSymbol: true, symbolSize: 8 });
 
-  var pie = echarts.init(document.getElementById("chart-tickets"));
-  pie.setOption({
-    tooltip: { trigger: "item" },
-    series: [{
-      type: "pie",
-      radius: ["40%", "70%"],
-      label: { formatter: "{b} {c}" },
-      data: Object.keys(data.tickets_by_status).map(function (k) {
-        return { name: statusNames[k] || k, value: data.tickets_by_status[k] };
-      }),
-    }],
-  });
-  charts.push(pie);
+  var pieNode = document.getElementById("chart-tickets");
+  if (pieNode) {
+    var pie = echarts.init(pieNode);
+    pie.setOption({
+      tooltip: { trigger: "item" },
+      series: [{
+        type: "pie",
+        radius: ["40%", "70%"],
+        label: { formatter: "{b} {c}" },
+        data: Object.keys(data.tickets_by_status).map(function (k) {
+          return { name: statusNames[k] || k, value: data.tickets_by_status[k] };
+        }),
+      }],
+    });
+    charts.push(pie);
+  }
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 })();

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import delete
+
+from storage.models.tickets import Ticket, TicketEvent, TicketMessage
 from tests.support.console_world import XSS, client, csrf_of, login, running_console
 
 
@@ -74,6 +77,22 @@ async def test_dashboard_counts_only_the_reps_customers(database_url: str) -> No
         await login(http, world.base, "boss")
         async with http.get(f"{world.base}/console/") as page:
             assert '"customers": 3' in await page.text()
+
+
+async def test_dashboard_says_so_when_there_are_no_tickets_or_scores_to_chart(database_url: str) -> None:
+    async with running_console(database_url) as world, client() as http:
+        await login(http, world.base, "li")  # li's customers answered no survey
+        async with http.get(f"{world.base}/console/") as page:
+            html = await page.text()
+        assert "近 30 天暂无评分" in html and 'id="chart-csat"' not in html
+        assert 'id="chart-tickets"' in html and "暂无工单" not in html
+        async with world.sessions() as session, session.begin():
+            await session.execute(delete(TicketEvent))
+            await session.execute(delete(TicketMessage))
+            await session.execute(delete(Ticket))
+        async with http.get(f"{world.base}/console/") as page:
+            html = await page.text()
+        assert "暂无工单" in html and 'id="chart-tickets"' not in html
 
 
 async def test_customer_text_shows_as_text_when_it_contains_a_script(database_url: str) -> None:
