@@ -18,6 +18,7 @@ from services.faq.menus import is_faq_menu_id
 from services.faq.oa_person import held_message
 from services.faq.oa_rehold import current_hold
 from services.faq.questions import question_from, rep_for
+from services.surveys import answers as survey_answers
 from services.text.intent import is_chitchat
 from storage.models.faq import FaqDecision
 from storage.repos import messages
@@ -95,6 +96,8 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     stored = await messages.by_source_key(ctx.session, event.message_key)
     if engine is None or stored is None or stored.recalled_at is not None:
         return
+    if await survey_answers.answered_by(ctx.session, [stored.id]):
+        return  # "两星，太慢了" answered a survey: the low-score flow has it, not a question for the KB
     question = question_from(stored)
     policy = ctx.features.policies.faq
     now = ctx.clock.now()

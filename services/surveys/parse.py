@@ -4,7 +4,10 @@ The rule is "the whole message is the answer": a score ("5", "五星", "9分", "
 "一般", "太差了"), or both, with polite wrapping ("给5分吧", "5分，非常满意！"). Anything else is a message, not an
 answer: "5点上课吗" (a question), "我买了5件" (a quantity), "10号发货" (a date), and "不满意你们的退货政策怎么处理",
 which has a satisfaction word but is a question about a policy: it stays a message (the complaint detector and the
-FAQ see it), and the survey keeps waiting. docs/TICKETS.md lists the rules.
+FAQ see it), and the survey keeps waiting. One exception, the way people most often give a low score: a score
+stated first, as a sentence of its own, then why ("两星，太慢了", "2分，等了一个小时没人理"). The score must say it is
+one (a unit, stars or a satisfaction word: a bare "2，我买了两件" is not) and the reason must not ask anything; the
+whole message is kept with the survey and quoted in the low-score alert. docs/TICKETS.md lists the rules.
 """
 
 from __future__ import annotations
@@ -151,6 +154,8 @@ _NUMBER_SCORE: Final = re.compile(
     r"^(?P<num>\d{1,2}|[零〇一二两三四五六七八九十]{1,2}|满)(?P<unit>分|星|颗星|个星|颗|星星)?(?:/(?P<of>5|10))?$"
 )
 _SEPARATORS: Final = re.compile(r"[，,、;；\s]+")
+MAX_ANSWER_CHARS: Final = 30
+MAX_WITH_REASON_CHARS: Final = 80  # a score and a sentence or two of why
 _QUESTION: Final = re.compile(r"[?？]|吗|怎么|为什么|什么|哪|几")
 
 
@@ -243,18 +248,24 @@ def parse_answer(text: str, kind: Kind, menu_id: str = "") -> int | None:
     if menu_id:
         return parse_menu_id(menu_id, kind)
     flat = _normalise(text)
-    if not flat or len(flat) > 30 or _QUESTION.search(flat):
+    if not flat or len(flat) > MAX_WITH_REASON_CHARS or _QUESTION.search(flat):
         return None
+    pieces = [part for part in _SEPARATORS.split(flat) if part and not _COURTESY.match(part)]
     numbers: list[int] = []
     others: list[int] = []
-    for part in _SEPARATORS.split(flat):
-        if not part or _COURTESY.match(part):
-            continue
+    for index, part in enumerate(pieces):
         number = _number(part, kind)
         value = number if number is not None else _one(part, kind)
         if value is None:
-            return None  # one piece that is not part of an answer makes the whole message not an answer
+            # One piece that is not part of an answer makes the whole message not an answer, unless a score that
+            # says it is one came first, as a piece of its own: then the rest is the reason ("两星，太慢了").
+            if index == 0 or not _states_a_score(pieces[0], kind):
+                return None
+            break
         (numbers if number is not None else others).append(value)
+    else:
+        if len(flat) > MAX_ANSWER_CHARS:
+            return None
     # An explicit number wins over words that roughly agree ("5分，非常满意"); two different numbers, words that
     # disagree, or a number the words contradict ("5分 太差了") do not make an answer.
     if len(set(numbers)) > 1 or (not numbers and len(set(others)) != 1):
@@ -264,6 +275,15 @@ def parse_answer(text: str, kind: Kind, menu_id: str = "") -> int | None:
     value = numbers[0] if numbers else others[0]
     valid = CSAT_RANGE if kind == "csat" else NPS_RANGE
     return value if value in valid else None
+
+
+def _states_a_score(phrase: str, kind: Kind) -> bool:
+    """A score nobody could read as anything else: with its unit ("两星", "2分"), as stars, or a satisfaction word;
+    not a bare number ("2", which may start "2，我买了两件")."""
+    if _stars(phrase, kind) is not None or _word(phrase, kind) is not None:
+        return True
+    match = _NUMBER_SCORE.match(_strip_wrapping(phrase))
+    return match is not None and _number(phrase, kind) is not None and bool(match.group("unit") or match.group("of"))
 
 
 def parse_menu_id(menu_id: str, kind: Kind) -> int | None:

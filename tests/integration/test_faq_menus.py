@@ -1,5 +1,6 @@
 """The FAQ's kf menus over real HTTP against the sandbox: "did you mean" in the suggest band, taps that answer and
-teach, "都不是" that hands off, one greeting per session, and no menu the window cannot afford."""
+teach, "都不是" that hands off, one greeting per session, no menu the window cannot afford, and no answer to a
+low score's reason."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from sqlalchemy import select
 from bot.config.settings import SenderSettings, ServiceSettings
 from services.faq.menu_clicks import NONE_REASON
 from services.faq.menus import NONE_ID, item_id
-from storage.models.faq import KbQuestion
+from storage.models.faq import FaqReply, KbQuestion
 from storage.models.messages import Message
+from storage.models.surveys import Survey
 from storage.models.tickets import Ticket
 from tests.integration.test_cli import qunke
 from tests.integration.test_faq import ANSWERS, decided, eventually, logged
@@ -159,3 +161,33 @@ async def decided_nothing_for(stack: Stack, text: str) -> bool:
     async with stack.sessions() as session:
         found = await session.scalar(select(Message.id).where(Message.text == text))
     return found is not None
+
+
+async def test_a_low_score_with_its_reason_answers_the_survey_and_is_not_a_question_for_the_faq(
+    menu_stack: Stack,
+) -> None:
+    said = await menu_stack.act("kf-say", customer="new", text="人工")  # handed to wangwu, on duty
+    customer = said["external_userid"]
+    await eventually(logged(menu_stack, "kf_send", "正在为您转接人工客服", touser=customer))
+    await eventually(lambda: _servicer_is(menu_stack, customer, "wangwu"))
+    await menu_stack.act("kf-end", customer=customer, member="wangwu")
+    await eventually(logged(menu_stack, "kf_send", "请为本次服务打分", touser=customer))
+    # The reason alone would get the KB's refund answer ("退款多久到账", 0.73): here it explains a score.
+    words = "两星，退款到现在还没到账"
+    await menu_stack.act("kf-say", customer=customer, text=words)
+    [alert] = await eventually(logged(menu_stack, "app_message", "客户低分：CSAT 2/5"))
+    assert words in alert["content"]
+    await eventually(logged(menu_stack, "kf_send", "很抱歉没有让您满意", touser=customer))
+    await menu_stack.settle()
+    async with menu_stack.sessions() as session:
+        survey = await session.scalar(select(Survey).where(Survey.answer_text == words))
+        assert survey is not None and survey.score == 2
+        asked = await session.scalar(select(FaqReply.id).where(FaqReply.message_id == survey.answer_message_id))
+        assert asked is None
+    assert not await logged(menu_stack, "kf_send", "原路退款", touser=customer)()
+
+
+async def _servicer_is(stack: Stack, customer: str, userid: str) -> bool:
+    state = await stack.sandbox_state()
+    sessions = [s for account in state["kf_accounts"] for s in account["sessions"]]
+    return any(s["external_userid"] == customer and s.get("servicer_userid") == userid for s in sessions)

@@ -60,7 +60,22 @@ CASES: list[tuple[str, Kind, int | None]] = [
     ("非常不满意", "csat", 1),
     ("很失望", "csat", 1),
     ("👎", "csat", 1),
+    # CSAT: a score stated first, then why
+    ("两星，太慢了", "csat", 2),
+    ("2分，等了一个小时都没人理我", "csat", 2),
+    ("两星 回复太慢了。", "csat", 2),
+    ("⭐⭐，太慢", "csat", 2),
+    ("不满意，物流太慢了", "csat", 2),
+    ("一般吧，等了很久才有人回", "csat", 3),
+    ("五星，小姐姐很耐心", "csat", 5),
+    ("差评，我要投诉", "csat", 1),
     # CSAT: not answers
+    ("2，我买了两件", "csat", None),  # a bare number does not say it is a score
+    ("两星期没发货了", "csat", None),
+    ("五分钟，等了好久", "csat", None),
+    ("好的，我知道了", "csat", None),
+    ("五星，有推荐的课程吗", "csat", None),  # a question after it: a message for the FAQ
+    ("两星，" + "太慢了" * 30, "csat", None),  # past a sentence or two of why
     ("5点上课吗", "csat", None),
     ("我买了5件", "csat", None),
     ("不满意你们的退货政策怎么处理", "csat", None),  # a question about a policy, not a rating
@@ -105,6 +120,8 @@ CASES: list[tuple[str, Kind, int | None]] = [
     ("十分满意", "nps", None),
     ("我下单了3次", "nps", None),
     ("二十分", "nps", None),
+    ("6分，客服回复太慢", "nps", 6),
+    ("6，太慢", "nps", None),
 ]
 
 
