@@ -84,6 +84,8 @@ class CampaignSettings(Section):
     batch_size: int = Field(default=5000, ge=10, le=20_000)  # customers per committed batch of a run
     optout_words: list[str] = Field(default=["退订", "TD", "取消订阅"])
     optin_words: list[str] = Field(default=["订阅"])
+    # A short message refusing marketing in words ("以后别给我发广告了", "不要再推送了") opts out like 退订.
+    optout_sentences: bool = True
 
 
 class FollowupSettings(Section):

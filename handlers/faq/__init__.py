@@ -60,7 +60,7 @@ def _oa_other_message(event: ChatMessage) -> bool:
 async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
     """Queue the question as its own job: the pull's page stays short, the FAQ's work gets its own transaction."""
     words = ctx.features.settings.campaigns
-    if preference_word(event.text, words.optout_words, words.optin_words) is not None:
+    if preference_word(event.text, words.optout_words, words.optin_words, words.optout_sentences) is not None:
         return  # "退订" is a request handlers/optout answers, not a question
     # kf and OA chit-chat is queued too: the conversation's first one gets the greeting menu (services/faq/greeting.py);
     # on the OA every message is, as a follower held for a person may need their rep to hear of it.

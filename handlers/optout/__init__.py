@@ -1,4 +1,5 @@
-"""Opt-out: "退订" (or "TD", "取消订阅") in any channel stops campaigns to the customer; "订阅" restores them."""
+"""Opt-out: "退订" (or "TD", "取消订阅", or "以后别给我发广告了" in words) in any channel stops campaigns to the
+customer; "订阅" restores them."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ def _customer_text(event: ChatMessage) -> bool:
 @router.watch(ChatMessage, _customer_text)
 async def on_customer_text(event: ChatMessage, ctx: Context) -> None:
     words = ctx.features.settings.campaigns
-    preference = contact_prefs.preference_word(event.text, words.optout_words, words.optin_words)
+    preference = contact_prefs.preference_word(
+        event.text, words.optout_words, words.optin_words, words.optout_sentences
+    )
     if preference is None:
         return
     stored = await stored_message(ctx, event.source_key)

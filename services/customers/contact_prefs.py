@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.customers.optout_sentences import asks_to_stop_marketing
 from services.outbox.messages import Text
 from services.outbox.queue import queue_kf_reply, queue_oa_message
 from storage.db import dialect_of
@@ -36,13 +37,18 @@ class Reach:
     external_userid: str = ""
 
 
-def preference_word(text: str, optout_words: Sequence[str], optin_words: Sequence[str]) -> Preference | None:
-    """The whole message must be the word ("退订", "TD"): a sentence that mentions it is not a request."""
+def preference_word(
+    text: str, optout_words: Sequence[str], optin_words: Sequence[str], sentences: bool = True
+) -> Preference | None:
+    """The whole message must be the word ("退订", "TD"): a sentence that mentions it is not a request. With
+    `sentences`, a short message that refuses marketing in words ("以后别给我发广告了") opts out too."""
     said = text.strip().strip("。.!！ ").upper()
     if said in {w.upper() for w in optout_words}:
         return Preference.OUT
     if said in {w.upper() for w in optin_words}:
         return Preference.IN
+    if sentences and asks_to_stop_marketing(text):
+        return Preference.OUT
     return None
 
 

@@ -40,3 +40,19 @@ async def test_optout_is_confirmed_and_recorded_when_a_kf_customer_says_tuiding(
         faq_rows = list(await session.scalars(select(FaqReply)))
     assert kinds[-2:] == ["opted_out", "opted_in"]
     assert faq_rows == []  # neither word reached the FAQ as a question
+
+
+async def test_an_oa_follower_who_asks_in_words_to_stop_ads_is_opted_out_and_told(stack: Stack) -> None:
+    follower = (await stack.sandbox_state())["oa_followers"][0]
+    await stack.act("oa-say", openid=follower["openid"], text="以后别给我发广告了，谢谢")
+    await eventually(logged(stack, "oa_send", "已为您退订营销消息", touser=follower["openid"]))
+
+    async def opted_out() -> list[ContactPref]:
+        async with stack.sessions() as session:
+            return [p for p in await session.scalars(select(ContactPref)) if p.opted_out_at is not None]
+
+    [pref] = await eventually(opted_out)
+    assert pref.source == "oa"
+    await stack.settle()
+    async with stack.sessions() as session:
+        assert list(await session.scalars(select(FaqReply))) == []  # a request, not a question for the KB
