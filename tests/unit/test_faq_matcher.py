@@ -8,6 +8,7 @@ import pytest
 
 from services.faq import frames
 from services.faq.decision_bands import calibrate
+from services.faq.gate import question_clauses
 from services.faq.kb import KbError, parse_yaml, read_file
 from services.faq.match_settings import MatcherSettings
 from services.faq.matcher import Matcher, build_matcher, build_matcher_async
@@ -46,6 +47,20 @@ def test_other_variants_and_colloquial_forms(example: Matcher) -> None:
         decision = example.decide(query)
         assert decision.best is not None and decision.best.entry_id == entry, query
         assert decision.action is Action.ANSWER, query
+
+
+def test_a_question_wrapped_in_context_is_read_by_its_question_clause(example: Matcher) -> None:
+    alone = example.decide("训练营的回放在哪里看")
+    wrapped = example.decide("请问训练营的回放在哪里看？我上周有事没来")
+    assert wrapped.best is not None and wrapped.best.entry_id == "class_replay"
+    assert wrapped.action is Action.ANSWER  # scored whole, the context held it at 0.44: silent
+    assert wrapped.confidence <= alone.confidence  # a clause read alone is never surer than the message alone
+
+
+def test_a_short_clause_is_not_scored_out_of_its_context() -> None:
+    assert question_clauses("请问训练营的回放在哪里看？我上周有事没来") == ["请问训练营的回放在哪里看"]
+    assert question_clauses("牙有点黄 想弄白一点 多钱") == []  # "多钱" alone could be any price
+    assert question_clauses("训练营的回放在哪里看") == []  # one clause: the whole message is it
 
 
 def test_synonyms_bridge_different_words(example: Matcher) -> None:

@@ -81,7 +81,7 @@ def test_ask_json_explains_evidence_and_thresholds() -> None:
     assert set(evidence) == {"question", "answer_text", "answer_terms", "embedder", "held_below_answer"}
 
 
-@pytest.mark.parametrize(("name", "spoke"), [("pet_shop", 0.35), ("dental_clinic", 0.42)])
+@pytest.mark.parametrize(("name", "spoke"), [("pet_shop", 0.37), ("dental_clinic", 0.48)])
 def test_blind_tuning_sets_stay_at_their_measured_level(name: str, spoke: float) -> None:
     """Far below the issue's 95 % target (see bench/RESULTS.md): floors so that a change for the worse is noticed."""
     items = read_file(BLIND / f"{name}_kb.yaml")
