@@ -37,7 +37,8 @@ SETS: Final = {
 SETS.update(
     {
         kb.name.removesuffix("_kb.yaml"): (kb, kb.with_name(kb.name.replace("_kb.yaml", "_cases.tsv")))
-        for kb in sorted((DATA / "blind2").glob("*_kb.yaml"))
+        for blind in ("blind2", "blind3")  # blind3 (multi-clause messages): the question-clause change's figure
+        for kb in sorted((DATA / blind).glob("*_kb.yaml"))
     }
 )
 DEFAULT: Final = ("edu_ecom", "saas", "local_services", "fitness", "pet_shop", "dental_clinic")
