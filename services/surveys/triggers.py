@@ -15,10 +15,12 @@ from services.tickets.opening import TicketPolicy
 from storage.models.customers import Customer
 from storage.models.purchases import Purchase
 from storage.models.surveys import Survey, SurveyStatus
-from storage.models.tickets import Ticket
+from storage.models.tickets import Ticket, TicketStatus
 from storage.repos import contacts
 
 PURCHASE_LOOKBACK: Final = timedelta(days=2)  # a missed run still asks; a purchase from long ago never does
+# A kf ticket solved while a servicer had the session waits for the session's end to be asked about (kf's 48 h window).
+KF_SOLVED_WAITS: Final = timedelta(hours=48)
 
 
 async def ask_after_solve(session: AsyncSession, now: datetime, ticket: Ticket, policy: SurveyPolicy) -> Survey | None:
@@ -61,10 +63,13 @@ async def ask_on_kf_end(
     source_key: str,
     policy: SurveyPolicy,
 ) -> Survey | None:
-    """A kf session ended with its msg_code: the survey rides on send_msg_on_event (one message, 20 s)."""
+    """A kf session ended with its msg_code: the survey rides on send_msg_on_event (one message, 20 s). It is about
+    the ticket solved in this chat while the session was with a person (ask_after_solve left it to this moment),
+    so a low score reopens that ticket instead of opening another."""
     kind = policy.kind_for(Trigger.KF_SESSION_END)
     if kind is None or not code:
         return None
+    waiting = await _solved_waiting_for_kf_end(session, customer.id, open_kfid, now)
     reach = Reach(
         How.KF_EVENT,
         "kf",
@@ -82,7 +87,30 @@ async def ask_on_kf_end(
         reach=reach,
         policy=policy,
         source_key=f"kfend:{source_key}",
+        ticket_id=waiting,
     )
+
+
+async def _solved_waiting_for_kf_end(
+    session: AsyncSession, customer_id: int, open_kfid: str, now: datetime
+) -> int | None:
+    """The customer's latest ticket of this kf account solved within KF_SOLVED_WAITS and not asked about yet."""
+    asked = select(Survey.id).where(Survey.ticket_id == Ticket.id).exists()
+    stmt = (
+        select(Ticket.id)
+        .where(
+            Ticket.customer_id == customer_id,
+            Ticket.channel == "kf",
+            Ticket.chat_id == open_kfid,
+            Ticket.status == TicketStatus.SOLVED,
+            Ticket.solved_at >= now - KF_SOLVED_WAITS,
+            ~asked,
+        )
+        .order_by(Ticket.solved_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+    found = await session.scalar(stmt)
+    return int(found) if found is not None else None
 
 
 async def ask_after_purchases(session: AsyncSession, now: datetime, policy: SurveyPolicy, batch: int = 500) -> int:

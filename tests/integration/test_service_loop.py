@@ -19,6 +19,7 @@ from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from services.clock import SystemClock
 from storage.db import create_db_engine, make_sessionmaker
+from storage.models.messages import KfSession
 from storage.models.surveys import Survey
 from storage.models.tickets import Ticket
 from tests.support.postgres import free_port
@@ -129,3 +130,63 @@ async def test_kf_end_survey_low_score_escalation_and_solving_from_the_app(datab
             ("kf_session_end", "answered", None),
             ("ticket_solved", "pending", ticket.id),
         ]
+
+
+async def test_a_kf_ticket_solved_while_a_person_has_the_session_is_what_the_end_survey_asks_about(
+    database_url: str,
+) -> None:
+    async with service_stack(database_url) as stack:
+        state = await stack.state()
+        customer = next(c["external_userid"] for c in state["customers"] if c["name"] == "糖糖🍬")
+        await stack.act("add-contact", customer=customer, member=OWNER)
+        said = await stack.act("kf-say", customer=customer, text="我要投诉，快递三天没动了")
+        [complaint] = await eventually(lambda: _rows(stack, Ticket))
+        assert (complaint.source, complaint.channel, complaint.chat_id) == ("complaint", "kf", said["open_kfid"])
+        async with aiohttp.ClientSession() as http:
+            client = WeComClient(http, stack.sandbox_url, DEMO.corp_id, DEMO.secret, 5)
+            await client.post(
+                "/cgi-bin/kf/service_state/trans",
+                {"open_kfid": said["open_kfid"], "external_userid": customer, "service_state": 2},
+            )
+        await stack.act("kf-take", customer=customer, member=SERVICER)
+
+        async def with_servicer() -> bool:  # the bot has read the take from kf's event stream
+            async with stack.sessions() as session:
+                found = await session.scalar(select(KfSession).where(KfSession.external_userid == customer))
+            return found is not None and found.servicer_userid == SERVICER
+
+        await eventually(with_servicer)
+
+        # The owner solves it while wangwu still has the session: the bot cannot post, so it asks at the end.
+        await stack.act("member-app-say", member=OWNER, text=f"解决 T{complaint.id}")
+
+        async def told_to_wait() -> list[dict[str, Any]]:
+            return [e for e in await stack.log("app_message") if "微信客服会话结束时" in e["content"]]
+
+        await eventually(told_to_wait)
+        await stack.act("kf-end", customer=customer, member=SERVICER)
+
+        async def menu_sent() -> list[dict[str, Any]]:
+            return [e for e in await stack.log("kf_send") if e["via"] == "send_msg_on_event"]
+
+        await eventually(menu_sent)
+        [survey] = await _rows(stack, Survey)
+        assert (survey.trigger, survey.ticket_id) == ("kf_session_end", complaint.id)
+
+        # One star reopens the ticket it was about; no second ticket.
+        await stack.act("kf-click", customer=customer, menu_id="csat_1")
+
+        async def reopened() -> list[Ticket]:
+            found = await _rows(stack, Ticket)
+            return found if found and found[0].status == "open" else []
+
+        [ticket] = await eventually(reopened)
+        assert (ticket.id, ticket.reopened) == (complaint.id, 1)
+
+        async def low_alerts() -> list[dict[str, Any]]:
+            found = [e for e in await stack.log("app_message") if "客户低分：CSAT 1/5" in e["content"]]
+            return found if len(found) == 2 else []
+
+        alerts = await eventually(low_alerts)
+        assert sorted(a["userid"] for a in alerts) == [OWNER, MANAGER]
+        assert all(f"已重新打开工单 T{complaint.id}" in a["content"] for a in alerts)
