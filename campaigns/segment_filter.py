@@ -135,6 +135,12 @@ def _strings(value: object, path: str) -> tuple[str, ...]:
     return tuple(str(item).strip() for item in value)
 
 
+def _one_of(value: object, path: str) -> dict[str, Any]:
+    """`{in: [...]}`, or `{any: [...]}` as tags write it: one of these reps or groups (names or ids)."""
+    spec = _ops(value, path, {"in": _strings, "any": _strings}, one=True)
+    return {"in": spec.get("in", spec.get("any"))}
+
+
 def _choices(options: tuple[str, ...], normalise: Callable[[str], str] = str) -> Callable[[object, str], Any]:
     def check(value: object, path: str) -> tuple[str, ...]:
         # A single value reads as a list of one: {category: detractor} like {category: [detractor]}.
@@ -202,8 +208,8 @@ FIELDS: Final[dict[str, Callable[[object, str], dict[str, Any]]]] = {
     "rfm_tier": lambda v, p: _ops(v, p, {"in": _choices(RFM_TIERS, _tier_name)}, one=True),
     "last_message": lambda v, p: _ops(v, p, _AGE, one=False),
     "opted_out": _flag,
-    "owner": lambda v, p: _ops(v, p, {"in": _strings}, one=True),
-    "group": lambda v, p: _ops(v, p, {"in": _strings}, one=True),
+    "owner": lambda v, p: _one_of(v, p),
+    "group": lambda v, p: _one_of(v, p),
     "channel": lambda v, p: _ops(v, p, {"in": _choices(CHANNELS)}, one=True),
     "became_contact": lambda v, p: _ops(v, p, _AGE, one=False),
     "purchases": lambda v, p: _ops(

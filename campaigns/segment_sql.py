@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, o
 
 from campaigns.segment_filter import AllOf, AnyOf, Node, Not
 from storage.models.campaigns import ContactPref, CustomerAttribute, RfmScore
-from storage.models.customers import Customer, CustomerTag
-from storage.models.groups import GroupMember
+from storage.models.customers import Customer, CustomerTag, Member
+from storage.models.groups import Group, GroupMember
 from storage.models.messages import ChatType, Message, SenderKind
 from storage.models.purchases import Purchase
 from storage.models.service import ChurnScore
@@ -95,11 +95,19 @@ def _opted_out(spec: Mapping[str, Any], _: Moment) -> ColumnElement[bool]:
 
 
 def _owner(spec: Mapping[str, Any], _: Moment) -> ColumnElement[bool]:
-    return Customer.owner_userid.in_(spec["in"])
+    # A manager names reps as they know them ("王五") or by userid ("wangwu"); either selects that rep's customers.
+    named = select(Member.userid).where(Member.name.in_(spec["in"]))
+    return or_(Customer.owner_userid.in_(spec["in"]), Customer.owner_userid.in_(named))
 
 
 def _group(spec: Mapping[str, Any], _: Moment) -> ColumnElement[bool]:
-    return exists().where(GroupMember.customer_id == Customer.id, GroupMember.chat_id.in_(spec["in"]))
+    # Groups by chat id or by the name a manager sees in WeCom ("2026秋季训练营1群"); a name two groups share
+    # selects the members of both.
+    named = select(Group.chat_id).where(Group.name.in_(spec["in"]))
+    return exists().where(
+        GroupMember.customer_id == Customer.id,
+        or_(GroupMember.chat_id.in_(spec["in"]), GroupMember.chat_id.in_(named)),
+    )
 
 
 def _channel(spec: Mapping[str, Any], _: Moment) -> ColumnElement[bool]:

@@ -183,6 +183,9 @@ CASES: list[tuple[dict[str, Any], list[int]]] = [
     ({"not": {"opted_out": True}}, [1, 2, 4, 5]),
     ({"owner": {"in": ["wangwu"]}}, [3, 4]),
     ({"group": {"in": ["wrA"]}}, [5]),
+    ({"group": {"in": ["会员群"]}}, [5]),  # the group's name, as a manager sees it
+    ({"group": {"any": ["会员群"]}}, [5]),  # written as tags are
+    ({"owner": {"in": ["王五"]}}, [3, 4]),  # the rep's name
     ({"channel": {"in": ["kf", "oa"]}}, [1, 3]),
     ({"became_contact": {"within_days": 30}}, [3]),
     ({"purchases": {"count_gte": 2}}, [1]),
