@@ -247,16 +247,17 @@ async def test_create_refuses_a_duplicate_name_when_one_exists(engine: AsyncEngi
 BAD: list[tuple[object, str]] = [
     (
         {"all": [{"tags": {"any": ["VIP"]}}, {"rfm_tier": {"in": ["土豪"]}}]},
-        r"all\[1\]\.rfm_tier\.in\[0\]: unknown value",
+        r"all\[1\]\.rfm_tier\.in\[0\]: 没有「土豪客户」这个值，可用：重要价值客户.* / unknown value",
     ),
-    ({"all": [{"last_message": {"older_than_days": "thirty"}}]}, r"all\[0\]\.last_message\.older_than_days: expected"),
-    ({"colour": {"in": ["red"]}}, r"colour: unknown field"),
-    ({"tags": {"some": ["VIP"]}}, r"tags\.some: unknown operator"),
-    ({"any": []}, r"any: expected a non-empty list"),
+    ({"all": [{"last_message": {"older_than_days": "thirty"}}]}, r"all\[0\]\.last_message\.older_than_days: 应为 0 到 36500 的整数天数 / expected"),
+    ({"colour": {"in": ["red"]}}, r"colour: 没有这个字段.* / unknown field"),
+    ({"tags": {"some": ["VIP"]}}, r"tags\.some: 没有这个运算符，可用：any、all、none / unknown operator"),
+    ({"any": []}, r"any: 应为非空的条件列表 / expected a non-empty list"),
     ({"tags": {"any": ["VIP"]}, "owner": {"in": ["lisi"]}}, r"expected exactly one"),
-    ({"churn_risk": {"gte": 3}}, r"churn_risk\.gte: expected a risk from 0 to 1"),
-    ({"opted_out": "yes"}, r"opted_out: expected true or false"),
+    ({"churn_risk": {"gte": 3}}, r"churn_risk\.gte: 应为 0 到 1 之间的风险值 / expected a risk from 0 to 1"),
+    ({"opted_out": "yes"}, r"opted_out: 应为 true 或 false / expected true or false"),
     (["tags"], r"expected a mapping"),
+    ({"group": {"some": ["会员群"]}}, r"group\.some: 没有这个运算符，可用：in、any / unknown operator"),
 ]
 
 
