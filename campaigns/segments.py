@@ -42,6 +42,7 @@ class Preview:
     count: int
     by_owner: dict[str, int]
     sample: list[dict[str, Any]] = field(default_factory=list)
+    owner_names: dict[str, str] = field(default_factory=dict)  # by_owner's userids as people read them ("张三")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,7 +107,9 @@ async def preview(session: AsyncSession, node: Node, moment: Moment, sample_size
         for cid, name, ext, owner, owner_name in await session.execute(first)
     ]
     count = sum(by_owner.values())
-    return Preview(count, dict(sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0]))), sample)
+    named = select(Member.userid, Member.name).where(Member.userid.in_(sorted(by_owner)), Member.name != "")
+    names = {userid: name for userid, name in await session.execute(named)}
+    return Preview(count, dict(sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0]))), sample, names)
 
 
 OwnerCounts = Select[str | None, int]

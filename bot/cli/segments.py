@@ -127,7 +127,7 @@ def segment_preview(
         return
     typer.echo(f"共 {shown.count} 位客户")
     for owner, count in shown.by_owner.items():
-        typer.echo(f"  负责人 {owner}: {count}")
+        typer.echo(f"  负责人 {shown.owner_names.get(owner, owner)}: {count}")
     for row in shown.sample:
         typer.echo(f"  #{row['id']} {row['name'] or '(无昵称)'}  负责人 {row['owner_name'] or row['owner'] or '-'}")
 

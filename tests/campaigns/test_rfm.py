@@ -94,6 +94,7 @@ async def test_segment_and_rfm_commands_work_when_run_as_a_user_would(sqlite_tem
         "count": 1,
         "by_owner": {"(无负责人)": 1},
         "sample": [{"id": 1, "name": "客户1", "external_userid": "wm1", "owner": None, "owner_name": ""}],
+        "owner_names": {},
     }
     assert [s["name"] for s in json.loads(listed.stdout)] == ["买过的客户"]
     assert json.loads(ran.stdout)["by_tier"] == {"一般挽留客户": 1, "未购客户": 1}

@@ -232,6 +232,7 @@ async def test_preview_counts_per_owner_when_a_segment_is_saved(engine: AsyncEng
         shown = await segments.preview(session, segments.filter_of({"filter": saved.filter}), MOMENT)
     assert saved.id == view.id and saved.filter == {"tags": {"any": ["VIP"]}}
     assert shown.count == 2 and shown.by_owner == {"lisi": 2}
+    assert shown.owner_names == {"lisi": "李四"}
     assert shown.sample[0]["owner_name"] == "李四"
 
 
@@ -249,7 +250,10 @@ BAD: list[tuple[object, str]] = [
         {"all": [{"tags": {"any": ["VIP"]}}, {"rfm_tier": {"in": ["土豪"]}}]},
         r"all\[1\]\.rfm_tier\.in\[0\]: 没有「土豪客户」这个值，可用：重要价值客户.* / unknown value",
     ),
-    ({"all": [{"last_message": {"older_than_days": "thirty"}}]}, r"all\[0\]\.last_message\.older_than_days: 应为 0 到 36500 的整数天数 / expected"),
+    (
+        {"all": [{"last_message": {"older_than_days": "thirty"}}]},
+        r"all\[0\]\.last_message\.older_than_days: 应为 0 到 36500 的整数天数 / expected",
+    ),
     ({"colour": {"in": ["red"]}}, r"colour: 没有这个字段.* / unknown field"),
     ({"tags": {"some": ["VIP"]}}, r"tags\.some: 没有这个运算符，可用：any、all、none / unknown operator"),
     ({"any": []}, r"any: 应为非空的条件列表 / expected a non-empty list"),

@@ -43,7 +43,7 @@ async def test_manager_previews_saves_and_deletes_a_segment_when_the_document_is
         await login(http, world.base, "boss")
         status, _, html = await _post(http, world, "/console/segments", document=SEGMENT, action="preview")
         assert status == 200 and '共 <b class="preview-count">3</b> 位客户' in html
-        assert "王小明" in html and "zhangsan" in html
+        assert "王小明" in html and "<td>张三</td><td>1</td>" in html  # per owner by name, not userid
         status, location, _ = await _post(http, world, "/console/segments", document=SEGMENT, action="save")
         assert status == 302 and location.startswith("/console/segments/")
         async with http.get(f"{world.base}/console/segments") as page:
