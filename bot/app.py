@@ -28,6 +28,7 @@ from bot.runtime import CORE, DISPATCHER, FAQ_ENGINE, FEATURES, setup_core
 from bot.status_routes import setup_status_routes
 from bot.welcome_hook import WelcomeNewContacts
 from console import ConsoleConfig, setup_console
+from handlers.app_help import router as app_help_router
 from handlers.contacts import router as contacts_router
 from handlers.conversations import router as conversations_router
 from handlers.faq import router as faq_router
@@ -51,6 +52,7 @@ def build_dispatcher() -> Dispatcher:
     dispatcher.include_router(surveys_router)
     dispatcher.include_router(tickets_router)
     dispatcher.include_router(followups_router)
+    dispatcher.include_router(app_help_router)  # after every command it explains: first match wins
     dispatcher.include_router(service_router)
     dispatcher.include_router(faq_router)
     return dispatcher
