@@ -1,7 +1,7 @@
-"""Help for reps in the app: "帮助" lists every command, and a follow-up verb the commands cannot read gets its usage.
+"""Help for reps in the app: "帮助" lists every command; a follow-up verb the commands cannot read gets its usage.
 
-Reps learn the commands from the alerts that name them ("回复「认领 T12」认领"); one who types "帮助" or "跟进 静待花开
-明天" used to hear nothing at all. Anything else a rep types to the app stays unanswered: the app is not a chat.
+Reps learn the commands from the alerts that name them ("回复「认领 T12」认领"); one who types "帮助" or "完成了吗"
+used to hear nothing at all. Anything else a rep types to the app stays unanswered: the app is not a chat.
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ HELP_TEXT: Final = "\n".join(
         "· 回复 T12 您好，…… — 通过公众号回复该工单的客户",
         "跟进",
         "· 跟进 — 查看你的待跟进",
+        "· 跟进 客户名 明天下午3点 回访续费 — 新建跟进提醒（客户名可用昵称、你的备注或 #ID）",
         "· 完成 F3 / 推迟 F3 2天",
         "提醒、低分、流失预警等通知里也会写明可以回复的指令。",
     )
 )
-# A follow-up verb followed by something the follow-up commands do not read ("跟进 静待花开 明天", "完成了吗").
+# A follow-up verb followed by something the follow-up commands do not read ("跟进一下", "完成了吗").
 _FOLLOWUP_VERB: Final = re.compile(r"^\s*(跟进|完成|推迟)\s*\S")
 _NOISE: Final = re.compile(r"[\s。.!！~～]+")
 
@@ -44,7 +45,7 @@ def _answer_of(text: str) -> str | None:
     if wants_help(text):
         return HELP_TEXT
     if _FOLLOWUP_VERB.match(text):
-        return f"没看懂这条跟进指令。{FOLLOWUP_USAGE}新的跟进提醒由主管在控制台或命令行添加。"
+        return f"没看懂这条跟进指令。{FOLLOWUP_USAGE}"
     return None
 
 
