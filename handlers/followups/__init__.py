@@ -100,4 +100,4 @@ async def _new_followup(ctx: Context, userid: str, who: str, rest: str, now: dat
     if created is None:  # the same message delivered again: made once already
         return ""
     ref, at = label(created), local_text(due, ctx.features.settings.timezone)
-    return f"已创建跟进 {ref}：{who}，{at}，{note}。到期会提醒你；办完回复「完成 {ref}」。"
+    return f"已创建跟进 {ref}：{found.name or who}，{at}，{note}。到期会提醒你；办完回复「完成 {ref}」。"

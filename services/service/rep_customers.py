@@ -19,6 +19,7 @@ class Found:
 
     customer_id: int | None
     candidates: tuple[tuple[int, str], ...] = ()
+    name: str = ""  # the one customer's nickname
 
 
 def _theirs(userid: str) -> ColumnElement[bool]:
@@ -33,7 +34,7 @@ async def find_rep_customer(session: AsyncSession, userid: str, typed: str) -> F
     base = select(Customer.id, Customer.name).where(Customer.merged_into_id.is_(None), _theirs(userid))
     if typed.lstrip("#").isdigit():
         found = (await session.execute(base.where(Customer.id == int(typed.lstrip("#"))))).first()
-        return Found(int(found[0]) if found else None)
+        return Found(int(found[0]), name=found[1] or "") if found else Found(None)
     exact = or_(Customer.name == typed, Customer.id.in_(remark.where(CustomerFollow.remark == typed)))
     rows = (await session.execute(base.where(exact).order_by(Customer.id).limit(MAX_LISTED + 1))).all()
     if not rows:
@@ -41,5 +42,5 @@ async def find_rep_customer(session: AsyncSession, userid: str, typed: str) -> F
         partial = or_(Customer.name.like(pattern), Customer.id.in_(remark.where(CustomerFollow.remark.like(pattern))))
         rows = (await session.execute(base.where(partial).order_by(Customer.id).limit(MAX_LISTED + 1))).all()
     if len(rows) == 1:
-        return Found(int(rows[0][0]))
+        return Found(int(rows[0][0]), name=rows[0][1] or "")
     return Found(None, tuple((int(cid), name or "") for cid, name in rows[:MAX_LISTED]))

@@ -51,7 +51,7 @@ async def test_a_rep_sets_a_follow_up_on_one_of_their_customers_from_the_app(sta
         [row] = list(await session.scalars(select(Followup)))
     due = row.due_at.astimezone(ZoneInfo("Asia/Shanghai"))
     assert (row.member_userid, row.note, due.hour, due.minute) == ("wangwu", "回访续费", 15, 0)
-    assert f"F{row.id}" in made["content"] and due.strftime("%m-%d 15:00") in made["content"]
+    assert f"F{row.id}：糖糖🍬，{due.strftime('%m-%d 15:00')}，回访续费" in made["content"]  # the customer's own name
 
     # Someone else's customer, and a moment already past, are refused in words; nothing more is made.
     await stack.act("member-app-say", member="wangwu", text="跟进 静待花开 明天 回访")
