@@ -240,8 +240,8 @@ FIELDS: Final[dict[str, Callable[[object, str], dict[str, Any]]]] = {
     "rfm_tier": lambda v, p: _ops(v, p, {"in": _choices(RFM_TIERS, _tier_name)}, one=True),
     "last_message": lambda v, p: _ops(v, p, _AGE, one=False),
     "opted_out": _flag,
-    "owner": lambda v, p: _one_of(v, p),
-    "group": lambda v, p: _one_of(v, p),
+    "owner": _one_of,
+    "group": _one_of,
     "channel": lambda v, p: _ops(v, p, {"in": _choices(CHANNELS)}, one=True),
     "became_contact": lambda v, p: _ops(v, p, _AGE, one=False),
     "purchases": lambda v, p: _ops(

@@ -96,7 +96,7 @@ async def on_question(event: FaqQuestionQueued, ctx: Context) -> None:
     stored = await messages.by_source_key(ctx.session, event.message_key)
     if engine is None or stored is None or stored.recalled_at is not None:
         return
-    if await survey_answers.answered_by(ctx.session, [stored.id]):
+    if await survey_answers.answered_a_survey(ctx.session, stored):
         return  # "两星，太慢了" answered a survey: the low-score flow has it, not a question for the KB
     question = question_from(stored)
     policy = ctx.features.policies.faq

@@ -89,7 +89,7 @@ async def _new_followup(ctx: Context, userid: str, who: str, rest: str, now: dat
     note = (when.rest if when else rest) or "跟进客户"
     created = await followups.add_followup(
         ctx.session,
-        ctx.clock.now(),
+        now,
         customer_id=found.customer_id,
         member_userid=userid,
         due_at=due,

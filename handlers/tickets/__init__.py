@@ -56,7 +56,7 @@ async def on_customer_message(event: ChatMessage, ctx: Context) -> None:
     stored = await stored_message(ctx, event.source_key)
     if stored is None or stored.customer_id is None:
         return
-    if await survey_answers.answered_by(ctx.session, [stored.id]):
+    if await survey_answers.answered_a_survey(ctx.session, stored):
         return  # "差评" as the answer to a survey: the low score already opened or reopened a ticket
     opened = await tickets.open_or_link(
         ctx.session,

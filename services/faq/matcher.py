@@ -125,7 +125,7 @@ class Matcher:
         """
         scored = self._scorer.lexical(query, knots=self._knots)
         for clause in question_clauses(text):
-            clause_query = self._scorer.query(self._homophones.repair(self.synonyms.apply(analyze(clause).text)))
+            clause_query = self._query(self.synonyms.apply(analyze(clause).text))
             for entry, sc in self._scorer.lexical(clause_query, knots=self._knots).items():
                 read = dataclasses.replace(
                     sc, similarity=sc.similarity * CLAUSE_DISCOUNT, question=sc.question * CLAUSE_DISCOUNT
@@ -144,6 +144,10 @@ class Matcher:
             return Decision(Action.SILENT, 0.0, "chitchat", normalized=normalized)
         if not needs_answer(text) and not has_question_clause(text) and not self._is_topic(info.text):
             return Decision(Action.SILENT, 0.0, "not_question", normalized=normalized)
+        return self._query(normalized)
+
+    def _query(self, normalized: str) -> Query:
+        """A normalized text as the scorer reads it, pinyin slips repaired (the whole message, or one clause)."""
         return self._scorer.query(self._homophones.repair(normalized))
 
     @staticmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -219,9 +218,16 @@ async def _send_low_score_alerts(
     await session.flush()
 
 
-async def answered_by(session: AsyncSession, message_ids: Sequence[int]) -> set[int]:
-    """Which of these messages answered a survey (the complaint detector leaves those alone)."""
-    if not message_ids:
-        return set()
-    stmt = select(Survey.answer_message_id).where(Survey.answer_message_id.in_(sorted(set(message_ids))))
-    return {int(m) for m in (await session.execute(stmt)).scalars() if m is not None}
+async def answered_a_survey(session: AsyncSession, message: Message) -> bool:
+    """Whether this customer message answered a survey (the complaint detector and the FAQ leave those alone).
+
+    Looked up by the customer's answered surveys (index ix_surveys_customer_status), not by the answer's message
+    id, which has no index: the FAQ asks this of every question."""
+    if message.customer_id is None:
+        return False
+    stmt = select(Survey.id).where(
+        Survey.customer_id == message.customer_id,
+        Survey.status == SurveyStatus.ANSWERED,
+        Survey.answer_message_id == message.id,
+    )
+    return (await session.scalar(stmt.limit(1))) is not None

@@ -67,6 +67,27 @@ async def _rows(stack: SenderStack, model: type[Any]) -> list[Any]:
         return list((await session.execute(select(model).order_by(model.id))).scalars())
 
 
+async def _to_servicer(stack: SenderStack, open_kfid: str, customer: str) -> None:
+    """The kf session goes to the pool (service_state/trans, as the bot's API client would) and SERVICER takes it."""
+    async with aiohttp.ClientSession() as http:
+        client = WeComClient(http, stack.sandbox_url, DEMO.corp_id, DEMO.secret, 5)
+        await client.post(
+            "/cgi-bin/kf/service_state/trans",
+            {"open_kfid": open_kfid, "external_userid": customer, "service_state": 2},
+        )
+    await stack.act("kf-take", customer=customer, member=SERVICER)
+
+
+async def _menus_on_end_codes(stack: SenderStack) -> list[dict[str, Any]]:
+    return [e for e in await stack.log("kf_send") if e["via"] == "send_msg_on_event"]
+
+
+async def _low_alerts(stack: SenderStack) -> list[dict[str, Any]]:
+    """The "客户低分：CSAT 1/5" alerts, once both are sent (the owner's and the manager's)."""
+    found = [e for e in await stack.log("app_message") if "客户低分：CSAT 1/5" in e["content"]]
+    return found if len(found) == 2 else []
+
+
 async def test_kf_end_survey_low_score_escalation_and_solving_from_the_app(database_url: str) -> None:
     async with service_stack(database_url) as stack:
         state = await stack.state()
@@ -75,30 +96,17 @@ async def test_kf_end_survey_low_score_escalation_and_solving_from_the_app(datab
 
         # A kf conversation that a human servicer takes and then ends: the end event carries a msg_code.
         said = await stack.act("kf-say", customer=customer, text="你好，订单还没发货")
-        async with aiohttp.ClientSession() as http:
-            client = WeComClient(http, stack.sandbox_url, DEMO.corp_id, DEMO.secret, 5)
-            await client.post(
-                "/cgi-bin/kf/service_state/trans",
-                {"open_kfid": said["open_kfid"], "external_userid": customer, "service_state": 2},
-            )
-        await stack.act("kf-take", customer=customer, member=SERVICER)
+        await _to_servicer(stack, said["open_kfid"], customer)
         await stack.act("kf-end", customer=customer, member=SERVICER)
 
-        async def menu_sent() -> list[dict[str, Any]]:
-            return [e for e in await stack.log("kf_send") if e["via"] == "send_msg_on_event"]
-
-        [menu] = await eventually(menu_sent)
+        [menu] = await eventually(lambda: _menus_on_end_codes(stack))
         assert menu["msgtype"] == "msgmenu" and menu["touser"] == customer and menu["code"]
         assert [i["click"]["id"] for i in menu["menu"]["list"]] == ["csat_5", "csat_4", "csat_3", "csat_2", "csat_1"]
 
         # The customer taps one star.
         await stack.act("kf-click", customer=customer, menu_id="csat_1")
 
-        async def low_alerts() -> list[dict[str, Any]]:
-            found = [e for e in await stack.log("app_message") if "客户低分：CSAT 1/5" in e["content"]]
-            return found if len(found) == 2 else []
-
-        alerts = await eventually(low_alerts)
+        alerts = await eventually(lambda: _low_alerts(stack))
         assert sorted(a["userid"] for a in alerts) == [OWNER, MANAGER]
         [ticket] = await eventually(lambda: _rows(stack, Ticket))
         assert (ticket.source, ticket.status, ticket.assignee_userid) == ("low_score", "open", OWNER)
@@ -142,13 +150,7 @@ async def test_a_kf_ticket_solved_while_a_person_has_the_session_is_what_the_end
         said = await stack.act("kf-say", customer=customer, text="我要投诉，快递三天没动了")
         [complaint] = await eventually(lambda: _rows(stack, Ticket))
         assert (complaint.source, complaint.channel, complaint.chat_id) == ("complaint", "kf", said["open_kfid"])
-        async with aiohttp.ClientSession() as http:
-            client = WeComClient(http, stack.sandbox_url, DEMO.corp_id, DEMO.secret, 5)
-            await client.post(
-                "/cgi-bin/kf/service_state/trans",
-                {"open_kfid": said["open_kfid"], "external_userid": customer, "service_state": 2},
-            )
-        await stack.act("kf-take", customer=customer, member=SERVICER)
+        await _to_servicer(stack, said["open_kfid"], customer)
 
         async def with_servicer() -> bool:  # the bot has read the take from kf's event stream
             async with stack.sessions() as session:
@@ -166,10 +168,7 @@ async def test_a_kf_ticket_solved_while_a_person_has_the_session_is_what_the_end
         await eventually(told_to_wait)
         await stack.act("kf-end", customer=customer, member=SERVICER)
 
-        async def menu_sent() -> list[dict[str, Any]]:
-            return [e for e in await stack.log("kf_send") if e["via"] == "send_msg_on_event"]
-
-        await eventually(menu_sent)
+        await eventually(lambda: _menus_on_end_codes(stack))
         [survey] = await _rows(stack, Survey)
         assert (survey.trigger, survey.ticket_id) == ("kf_session_end", complaint.id)
 
@@ -183,10 +182,6 @@ async def test_a_kf_ticket_solved_while_a_person_has_the_session_is_what_the_end
         [ticket] = await eventually(reopened)
         assert (ticket.id, ticket.reopened) == (complaint.id, 1)
 
-        async def low_alerts() -> list[dict[str, Any]]:
-            found = [e for e in await stack.log("app_message") if "客户低分：CSAT 1/5" in e["content"]]
-            return found if len(found) == 2 else []
-
-        alerts = await eventually(low_alerts)
+        alerts = await eventually(lambda: _low_alerts(stack))
         assert sorted(a["userid"] for a in alerts) == [OWNER, MANAGER]
         assert all(f"已重新打开工单 T{complaint.id}" in a["content"] for a in alerts)

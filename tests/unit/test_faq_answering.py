@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.clock import ManualClock
+from services.faq.answer_types import Outcome
 from services.faq.engine import FaqEngine
 from services.faq.handoff import Handoff, handoff_subject, is_handoff_request
 from services.outbox.messages import Text
@@ -109,16 +110,24 @@ async def test_asking_for_a_person_hands_the_session_to_the_owner_with_the_conve
     assert "客户：「发票怎么开」" in alert.payload["content"] and "客户：「转人工！」" in alert.payload["content"]
 
 
-async def test_a_hand_off_opens_one_ticket_named_in_the_reps_alert_when_tickets_are_on(
-    sessions: async_sessionmaker[AsyncSession], faq: FaqEngine
-) -> None:
+async def _handed_off_with_tickets(
+    sessions: async_sessionmaker[AsyncSession], faq: FaqEngine, text: str
+) -> tuple[Outcome, Ticket]:
+    """lisi's kf customer, with tickets on, says `text`: the outcome and the one ticket it opened."""
     clock = ManualClock(T0)
     policy = replace(POLICY, handoff=replace(POLICY.handoff, tickets=TicketPolicy()))
     await ask(sessions, faq, kf_said("你好", T0 - timedelta(minutes=1)), clock, policy)
     await set_owner(sessions, "wmCUST1", "lisi")
-    outcome = await ask(sessions, faq, kf_said("转人工", T0), clock, policy)
-    assert (outcome.decision, outcome.member_userid) == ("handoff", "lisi")
+    outcome = await ask(sessions, faq, kf_said(text, T0), clock, policy)
     [ticket] = await rows(sessions, Ticket)
+    return outcome, ticket
+
+
+async def test_a_hand_off_opens_one_ticket_named_in_the_reps_alert_when_tickets_are_on(
+    sessions: async_sessionmaker[AsyncSession], faq: FaqEngine
+) -> None:
+    outcome, ticket = await _handed_off_with_tickets(sessions, faq, "转人工")
+    assert (outcome.decision, outcome.member_userid) == ("handoff", "lisi")
     assert (ticket.source, ticket.assignee_userid, ticket.status, ticket.chat_id) == ("handoff", "lisi", "open", KFID)
     assert ticket.subject == "转人工：客户要求人工服务"
     # One alert, not two: the hand-off alert carries the conversation and names the ticket.
@@ -131,13 +140,8 @@ async def test_a_hand_off_opens_one_ticket_named_in_the_reps_alert_when_tickets_
 async def test_a_hand_off_tickets_subject_quotes_what_the_customer_said_beside_the_request(
     sessions: async_sessionmaker[AsyncSession], faq: FaqEngine
 ) -> None:
-    clock = ManualClock(T0)
-    policy = replace(POLICY, handoff=replace(POLICY.handoff, tickets=TicketPolicy()))
-    await ask(sessions, faq, kf_said("你好", T0 - timedelta(minutes=1)), clock, policy)
-    await set_owner(sessions, "wmCUST1", "lisi")
-    outcome = await ask(sessions, faq, kf_said("我的订单一直没发货，找人工", T0), clock, policy)
+    outcome, ticket = await _handed_off_with_tickets(sessions, faq, "我的订单一直没发货，找人工")
     assert outcome.decision == "handoff"
-    [ticket] = await rows(sessions, Ticket)
     assert ticket.subject == "我的订单一直没发货，找人工（客户要求人工服务）"
 
 
